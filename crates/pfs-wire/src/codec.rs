@@ -1,0 +1,210 @@
+//! Reading typed fields out of an [`Element`] with precise, value-free errors, and the
+//! [`WireMessage`] trait every message implements.
+
+use std::str::FromStr;
+
+use crate::scalar::Guid;
+use crate::xml::{Element, XmlError};
+
+/// Why a body could not be decoded as the message its `type` header names.
+///
+/// Messages name elements and attributes but never quote values, so they are safe to return
+/// in an `Error`'s `technicalMessage` and to log.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// The body is not an acceptable XML document.
+    #[error(transparent)]
+    Xml(#[from] XmlError),
+    /// The root element is not the one the `type` header names.
+    #[error("the root element <{found}> does not match the type header {expected}")]
+    WrongRoot {
+        /// What the `type` header (or the caller) expected.
+        expected: String,
+        /// What the body holds (truncated).
+        found: String,
+    },
+    /// A required attribute is absent or empty.
+    #[error("{element}/@{attr} is required")]
+    Missing {
+        /// Element name.
+        element: &'static str,
+        /// Attribute name.
+        attr: &'static str,
+    },
+    /// An attribute is present but not of the expected form.
+    #[error("{element}/@{attr} must be {expected}")]
+    Invalid {
+        /// Element name.
+        element: &'static str,
+        /// Attribute name.
+        attr: &'static str,
+        /// The accepted form, in words.
+        expected: &'static str,
+    },
+    /// A required child element is absent.
+    #[error("{element} must contain a <{child}> element")]
+    MissingChild {
+        /// Parent element name.
+        element: &'static str,
+        /// Child element name.
+        child: &'static str,
+    },
+    /// The `type` header is missing or names no known request.
+    #[error("the type header names no message this server knows")]
+    UnknownType,
+    /// The request combines attributes in a way no message variant allows.
+    #[error("{0}")]
+    Shape(&'static str),
+}
+
+/// A PFS message (request or reply) with a fixed root element name.
+pub trait WireMessage: Sized {
+    /// The root element name (and, for requests, the `type` header).
+    const ROOT: &'static str;
+    /// Builds the element tree for this message.
+    fn to_element(&self) -> Element;
+    /// Reads this message from an element whose name has already been checked.
+    fn from_element(el: &Element) -> Result<Self, DecodeError>;
+
+    /// Encodes the message as a UTF-8 document with an XML declaration.
+    fn encode(&self) -> String {
+        self.to_element().to_document()
+    }
+
+    /// Decodes a document, checking that its root element is [`Self::ROOT`].
+    fn decode(body: &[u8]) -> Result<Self, DecodeError> {
+        let el = Element::parse(body)?;
+        check_root(&el, Self::ROOT)?;
+        Self::from_element(&el)
+    }
+}
+
+/// Checks that an element has the expected name.
+pub fn check_root(el: &Element, expected: &str) -> Result<(), DecodeError> {
+    if el.name == expected {
+        return Ok(());
+    }
+    let found: String = el.name.chars().take(64).collect();
+    Err(DecodeError::WrongRoot {
+        expected: expected.chars().take(64).collect(),
+        found,
+    })
+}
+
+/// Typed access to one element's attributes and children, naming the element in errors.
+pub(crate) struct Fields<'a> {
+    pub(crate) el: &'a Element,
+    pub(crate) name: &'static str,
+}
+
+impl<'a> Fields<'a> {
+    pub(crate) fn new(el: &'a Element, name: &'static str) -> Self {
+        Fields { el, name }
+    }
+
+    /// A present, non-empty attribute (surrounding white space removed).
+    pub(crate) fn opt(&self, attr: &'static str) -> Option<String> {
+        self.el
+            .get(attr)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    }
+
+    pub(crate) fn req(&self, attr: &'static str) -> Result<String, DecodeError> {
+        self.opt(attr).ok_or(DecodeError::Missing {
+            element: self.name,
+            attr,
+        })
+    }
+
+    pub(crate) fn opt_with<T>(
+        &self,
+        attr: &'static str,
+        expected: &'static str,
+        parse: impl Fn(&str) -> Result<T, ()>,
+    ) -> Result<Option<T>, DecodeError> {
+        match self.opt(attr) {
+            None => Ok(None),
+            Some(v) => parse(&v).map(Some).map_err(|()| DecodeError::Invalid {
+                element: self.name,
+                attr,
+                expected,
+            }),
+        }
+    }
+
+    pub(crate) fn req_with<T>(
+        &self,
+        attr: &'static str,
+        expected: &'static str,
+        parse: impl Fn(&str) -> Result<T, ()>,
+    ) -> Result<T, DecodeError> {
+        self.opt_with(attr, expected, parse)?
+            .ok_or(DecodeError::Missing {
+                element: self.name,
+                attr,
+            })
+    }
+
+    pub(crate) fn opt_parse<T: FromStr>(
+        &self,
+        attr: &'static str,
+        expected: &'static str,
+    ) -> Result<Option<T>, DecodeError> {
+        self.opt_with(attr, expected, |s| s.parse().map_err(|_| ()))
+    }
+
+    pub(crate) fn req_parse<T: FromStr>(
+        &self,
+        attr: &'static str,
+        expected: &'static str,
+    ) -> Result<T, DecodeError> {
+        self.req_with(attr, expected, |s| s.parse().map_err(|_| ()))
+    }
+
+    pub(crate) fn child(&self, name: &'static str) -> Result<Fields<'a>, DecodeError> {
+        self.el
+            .first(name)
+            .map(|el| Fields::new(el, name))
+            .ok_or(DecodeError::MissingChild {
+                element: self.name,
+                child: name,
+            })
+    }
+
+    pub(crate) fn opt_child(&self, name: &'static str) -> Option<Fields<'a>> {
+        self.el.first(name).map(|el| Fields::new(el, name))
+    }
+
+    pub(crate) fn children(&self, name: &'static str) -> impl Iterator<Item = Fields<'a>> + 'a {
+        self.el.all(name).map(move |el| Fields::new(el, name))
+    }
+
+    /// The request/reply `uuid`, which must be a GUID when present.
+    pub(crate) fn uuid(&self) -> Result<Option<Guid>, DecodeError> {
+        self.opt_parse("uuid", "a GUID such as 0f5a2c8e-3b7d-4e61-9a20-5c1d8e4f7b93")
+    }
+}
+
+/// Finds a request's `uuid` in a body that may not even be well-formed, so that an `Error`
+/// about it can still echo the caller's GUID.
+pub fn sniff_uuid(body: &[u8]) -> Option<Guid> {
+    let head = &body[..body.len().min(4096)];
+    let text = String::from_utf8_lossy(head);
+    let mut rest = text.as_ref();
+    while let Some(i) = rest.find("uuid=") {
+        let after = &rest[i + 5..];
+        let quote = after.chars().next()?;
+        if quote == '"' || quote == '\'' {
+            let value = &after[1..];
+            if let Some(end) = value.find(quote) {
+                if let Ok(g) = value[..end].parse() {
+                    return Some(g);
+                }
+            }
+        }
+        rest = after;
+    }
+    None
+}

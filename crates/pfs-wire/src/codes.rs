@@ -1,0 +1,73 @@
+//! Every `errorCode` openpfs sends, with its meaning.
+//!
+//! Codes below 9000 keep the meanings the real API gives them (they are per message: `5` means
+//! one thing on `LinkAccount` and another on `BookAppointment`). Codes from 9000 up are openpfs's
+//! own, for conditions the real API's public record has no code for; they never reuse a number
+//! from the real API. docs/error-codes.md documents this table, and a test keeps the two in step.
+
+/// A documented error code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Code {
+    /// The `errorCode` text.
+    pub code: &'static str,
+    /// A short name.
+    pub name: &'static str,
+    /// The messages that send it.
+    pub messages: &'static str,
+}
+
+macro_rules! codes {
+    ($($(#[$doc:meta])* $ident:ident = $code:literal, $messages:literal;)*) => {
+        $( $(#[$doc])* pub const $ident: Code = Code { code: $code, name: stringify!($ident), messages: $messages }; )*
+        /// Every code, in the order of this module.
+        pub const ALL: &[Code] = &[$($ident),*];
+    };
+}
+
+codes! {
+    /// The `suid` is missing, made up, ended, expired, or belongs to another provider.
+    NOT_AUTHENTICATED = "3", "every message sent with a suid";
+    /// The `Application/@providerId` does not match the client certificate's provider, or the
+    /// provider may not use this variant.
+    INVALID_PROVIDER_ID = "5", "LinkAccount";
+    /// The service is switched off for the patient or practice, or the patient is not one the
+    /// user may act for.
+    NO_ACCESS = "6", "PatientSelected, ListServiceAccesses";
+    /// Unknown account, wrong or expired linkage key (the same answer for each).
+    INVALID_LINKAGE_CREDENTIALS = "8", "LinkAccount";
+    /// Wrong account id or passphrase, unlinked provider, wrong practice, or ended account.
+    PROBLEM_LOGGING_ON = "9", "Authenticate";
+    /// The online account's registration has ended.
+    REGISTRATION_ENDED = "509", "LinkAccount";
+    /// The last name does not match the practice's record.
+    LAST_NAME_MISMATCH = "512", "LinkAccount";
+    /// The date of birth does not match the practice's record.
+    DATE_OF_BIRTH_MISMATCH = "513", "LinkAccount";
+    /// The patient is younger than the practice's minimum age for online services.
+    TOO_YOUNG = "553", "LinkAccount";
+    /// No patient with that NHS number.
+    NHS_NUMBER_NOT_FOUND = "554", "LinkAccount";
+    /// The patient is not registered at the practice named by `organisationCode`.
+    NOT_REGISTERED_AT_PRACTICE = "555", "LinkAccount";
+    /// The body is not well-formed UTF-8 XML, has a DOCTYPE or entities, or is not a POST.
+    MALFORMED_REQUEST = "9001", "any";
+    /// The `type` header is missing or names no message this server knows.
+    UNKNOWN_MESSAGE_TYPE = "9002", "any";
+    /// The root element is not the one the `type` header names.
+    TYPE_MISMATCH = "9003", "any";
+    /// A required attribute or element is missing, or a value has the wrong form.
+    INVALID_FIELD = "9004", "any";
+    /// The body is larger than the server accepts.
+    REQUEST_TOO_LARGE = "9005", "any";
+    /// The `apiVersion` is not one this server speaks.
+    UNSUPPORTED_API_VERSION = "9006", "any";
+    /// The client certificate's provider is not registered or has been revoked, or a
+    /// `providerId` in the body does not match it.
+    PROVIDER_NOT_RECOGNISED = "9007", "any";
+    /// Too many attempts; retry after the time given in `technicalMessage`.
+    RATE_LIMITED = "9008", "LinkAccount";
+    /// `patientId`/`onlineUserId` are not the session's selected patient and online user.
+    PATIENT_NOT_SELECTED = "9009", "every per-patient message";
+    /// The server cannot reach its database or hit an internal fault; nothing was changed.
+    SERVICE_UNAVAILABLE = "9010", "any";
+}

@@ -1,0 +1,92 @@
+//! PFS message types and their XML codec.
+//!
+//! Every message implements [`WireMessage`]: `encode` writes the exact element and attribute
+//! names of the PFS wire, `decode` reads them back with errors that name the offending element
+//! or attribute but never quote a value. [`Request`] is the one place that knows which `type`
+//! header names which request.
+
+pub mod codec;
+pub mod codes;
+pub mod msg;
+pub mod scalar;
+pub mod xml;
+
+pub use codec::{DecodeError, WireMessage, check_root, sniff_uuid};
+pub use msg::common::{API_VERSION, Application, Header, PatientScope, Person, PersonAddress};
+pub use msg::error::ErrorReply;
+pub use msg::linkage::{LinkAccount, LinkAccountReply, LinkVariant};
+pub use msg::services::{ListServiceAccesses, ListServiceAccessesReply, ServiceAccess};
+pub use msg::session::{
+    Authenticate, AuthenticateReply, Logoff, LogoffReply, PatientAccess, PatientSelected,
+    PatientSelectedReply,
+};
+pub use msg::version::{CheckVersion, CheckVersionReply, SupportedVersion};
+pub use scalar::{Guid, YesNo};
+pub use xml::{Element, XmlError};
+
+macro_rules! requests {
+    ($($name:ident),* $(,)?) => {
+        /// A decoded request, one variant per `type` header value.
+        #[derive(Debug, Clone)]
+        #[allow(clippy::large_enum_variant)]
+        pub enum Request {
+            $(
+                #[doc = concat!("`", stringify!($name), "`")]
+                $name($name),
+            )*
+        }
+
+        /// Every request `type` this implementation understands.
+        pub const REQUEST_TYPES: &[&str] = &[$(stringify!($name)),*];
+
+        impl Request {
+            /// The `type` header / root element name.
+            pub fn message_type(&self) -> &'static str {
+                match self { $(Request::$name(_) => stringify!($name)),* }
+            }
+
+            /// The common attributes.
+            pub fn header(&self) -> &Header {
+                match self { $(Request::$name(m) => &m.header),* }
+            }
+
+            /// Decodes a body whose `type` header is `message_type`: the type must be known and
+            /// the root element must equal it.
+            pub fn decode(message_type: &str, body: &[u8]) -> Result<Request, DecodeError> {
+                if !REQUEST_TYPES.contains(&message_type) {
+                    return Err(DecodeError::UnknownType);
+                }
+                let el = Element::parse(body)?;
+                check_root(&el, message_type)?;
+                match message_type {
+                    $(stringify!($name) => Ok(Request::$name($name::from_element(&el)?)),)*
+                    _ => Err(DecodeError::UnknownType),
+                }
+            }
+
+            /// Encodes the request body.
+            pub fn encode(&self) -> String {
+                match self { $(Request::$name(m) => m.encode()),* }
+            }
+        }
+    };
+}
+
+requests! {
+    LinkAccount,
+    Authenticate,
+    PatientSelected,
+    Logoff,
+    CheckVersion,
+    ListServiceAccesses,
+}
+
+impl Request {
+    /// Whether the request must carry a valid `suid` header.
+    pub fn needs_session(&self) -> bool {
+        !matches!(
+            self,
+            Request::LinkAccount(_) | Request::Authenticate(_) | Request::CheckVersion(_)
+        )
+    }
+}

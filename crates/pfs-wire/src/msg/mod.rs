@@ -1,0 +1,8 @@
+//! Every message, grouped by service area; requests and replies side by side.
+
+pub mod common;
+pub mod error;
+pub mod linkage;
+pub mod services;
+pub mod session;
+pub mod version;
