@@ -1,1 +1,178 @@
+//! The rules of every PFS operation, as plain async functions over a [`Store`] and an injected
+//! [`Clock`]. No HTTP and no SQL here.
+//!
+//! [`Pfs::handle`] is the one dispatch from a decoded request to its operation; errors become
+//! `Error` replies in one place ([`DomainError::to_reply`]).
 
+pub mod admin;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod linkage;
+pub mod model;
+pub mod nhs;
+pub mod secrets;
+pub mod services;
+pub mod session;
+pub mod store;
+pub mod uktime;
+
+use std::sync::Arc;
+
+use pfs_wire::{
+    API_VERSION, CheckVersion, CheckVersionReply, Element, Header, Request, SupportedVersion,
+    WireMessage,
+};
+use secrecy::{ExposeSecret, SecretString};
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::Config;
+pub use error::DomainError;
+pub use model::Provider;
+pub use secrets::{Kdf, KdfParams, Pepper};
+pub use store::{Store, StoreError, StoreResult};
+
+/// Every API version served; `CheckVersion` lists them and other versions are refused.
+pub const SUPPORTED_API_VERSIONS: &str = API_VERSION;
+
+/// A reply ready to send: the body and, inside a session, the `suid` for the response header.
+pub struct Reply {
+    /// The reply element.
+    pub body: Element,
+    /// The session id to send back in the `suid` header.
+    pub suid: Option<SecretString>,
+}
+
+/// The PFS service: the store, the clock, the secrets and the rules.
+pub struct Pfs {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    config: Config,
+    pepper: Pepper,
+    kdf: Kdf,
+    provider_failures: linkage::FailureBudget,
+}
+
+impl Pfs {
+    /// A service over `store`, telling time by `clock`, hashing passphrases under `pepper`.
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        pepper: Pepper,
+        config: Config,
+    ) -> Result<Self, String> {
+        let kdf = Kdf::new(config.kdf, config.kdf_concurrency)?;
+        let provider_failures = linkage::FailureBudget::new(
+            config.provider_link_failures_per_minute,
+            config.provider_link_failure_burst,
+        );
+        Ok(Pfs {
+            store,
+            clock,
+            config,
+            pepper,
+            kdf,
+            provider_failures,
+        })
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The registered, unrevoked provider whose client certificate has this fingerprint.
+    pub async fn provider_for(&self, fingerprint: &str) -> Result<Provider, DomainError> {
+        match self.store.provider_by_fingerprint(fingerprint).await? {
+            None => Err(DomainError::ProviderNotRecognised("not registered")),
+            Some(p) if p.revoked_at.is_some() => Err(DomainError::ProviderNotRecognised("revoked")),
+            Some(p) => Ok(p),
+        }
+    }
+
+    /// Runs one request for `caller`, with the request's `suid` header if it had one.
+    pub async fn handle(
+        &self,
+        caller: &Provider,
+        suid: Option<&str>,
+        request: Request,
+    ) -> Result<Reply, DomainError> {
+        check_api_version(request.header())?;
+        let session = if request.needs_session() {
+            Some(self.session(caller, suid).await?)
+        } else {
+            None
+        };
+        // Inside a session every reply carries the suid back.
+        let echo = || suid.map(|s| SecretString::from(s.to_owned()));
+        let reply = |body: Element| Reply { body, suid: echo() };
+        match (request, session) {
+            (Request::CheckVersion(m), _) => Ok(Reply {
+                body: self.check_version(caller, m)?.to_element(),
+                suid: None,
+            }),
+            (Request::LinkAccount(m), _) => Ok(Reply {
+                body: self.link_account(caller, m).await?.to_element(),
+                suid: None,
+            }),
+            (Request::Authenticate(m), _) => {
+                let (body, suid) = self.authenticate(caller, m).await?;
+                Ok(Reply {
+                    body: body.to_element(),
+                    suid: Some(suid),
+                })
+            }
+            (Request::PatientSelected(m), Some(s)) => {
+                Ok(reply(self.patient_selected(&s, m).await?.to_element()))
+            }
+            (Request::ListServiceAccesses(m), Some(s)) => {
+                Ok(reply(self.list_service_accesses(&s, m).await?.to_element()))
+            }
+            (Request::Logoff(m), Some(s)) => Ok(reply(self.logoff(&s, m).await?.to_element())),
+            (_, None) => Err(DomainError::NotAuthenticated("the suid header is missing")),
+        }
+    }
+
+    fn check_version(
+        &self,
+        caller: &Provider,
+        m: CheckVersion,
+    ) -> Result<CheckVersionReply, DomainError> {
+        if m.application.provider_id != caller.id {
+            return Err(DomainError::ProviderIdMismatch);
+        }
+        Ok(CheckVersionReply {
+            uuid: m.header.uuid,
+            current_version: API_VERSION.to_owned(),
+            minimum_version: API_VERSION.to_owned(),
+            supported: vec![SupportedVersion {
+                version: API_VERSION.to_owned(),
+                status: "current".to_owned(),
+                withdrawal_date: None,
+            }],
+        })
+    }
+}
+
+fn check_api_version(header: &Header) -> Result<(), DomainError> {
+    match header.api_version.as_deref() {
+        None => Ok(()),
+        Some(v) if v == API_VERSION => Ok(()),
+        Some(_) => Err(DomainError::UnsupportedApiVersion(SUPPORTED_API_VERSIONS)),
+    }
+}
+
+/// Exposes a secret for the one place it must leave the process (a response header).
+pub fn expose(secret: &SecretString) -> &str {
+    secret.expose_secret()
+}

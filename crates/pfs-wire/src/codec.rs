@@ -155,14 +155,6 @@ impl<'a> Fields<'a> {
         self.opt_with(attr, expected, |s| s.parse().map_err(|_| ()))
     }
 
-    pub(crate) fn req_parse<T: FromStr>(
-        &self,
-        attr: &'static str,
-        expected: &'static str,
-    ) -> Result<T, DecodeError> {
-        self.req_with(attr, expected, |s| s.parse().map_err(|_| ()))
-    }
-
     pub(crate) fn child(&self, name: &'static str) -> Result<Fields<'a>, DecodeError> {
         self.el
             .first(name)

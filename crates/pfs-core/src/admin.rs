@@ -1,0 +1,359 @@
+//! The practice side: what the admin API and `pfs admin` do, as plain functions.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+use crate::linkage::random_digits;
+use crate::model::*;
+use crate::secrets::random_bytes;
+use crate::{Pfs, StoreError, nhs, services};
+
+/// What a practice-side operation can fail with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdminError {
+    /// The named thing does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// It exists already.
+    #[error("already exists: {0}")]
+    Conflict(String),
+    /// The input breaks a rule (the text says which).
+    #[error("invalid: {0}")]
+    Invalid(String),
+    /// The store failed; nothing was changed.
+    #[error("{0}")]
+    Store(String),
+}
+
+impl From<StoreError> for AdminError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(k) => AdminError::Conflict(k),
+            StoreError::NotFound(k) => AdminError::NotFound(k),
+            other => AdminError::Store(other.to_string()),
+        }
+    }
+}
+
+/// A new practice.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewPractice {
+    /// ODS code: letters and digits, 3 to 10 characters.
+    pub ods: String,
+    /// Name.
+    pub name: String,
+    /// One-line address.
+    pub address: String,
+    /// Settings (defaults when absent).
+    #[serde(default)]
+    pub settings: Option<PracticeSettings>,
+}
+
+/// A new patient.
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewPatient {
+    /// The practice.
+    pub ods: String,
+    /// A valid 10-digit NHS number.
+    pub nhs_number: String,
+    /// Title.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Given names.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
+    /// Date of birth, `YYYY-MM-DD`.
+    pub date_of_birth: NaiveDate,
+    /// Gender text, e.g. `Female`.
+    pub gender: String,
+    /// One-line address.
+    pub address: String,
+}
+
+/// An online account and the linkage key just issued for it (shown once; only a hash is kept).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IssuedAccount {
+    /// The account id.
+    pub account_id: String,
+    /// The patient.
+    pub patient_id: String,
+    /// The practice.
+    pub ods: String,
+    /// The new linkage key.
+    #[serde(serialize_with = "expose")]
+    pub linkage_key: SecretString,
+    /// When the key stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+fn expose<S: serde::Serializer>(s: &SecretString, ser: S) -> Result<S::Ok, S::Error> {
+    use secrecy::ExposeSecret;
+    ser.serialize_str(s.expose_secret())
+}
+
+/// The effective state of one service for a patient.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceState {
+    /// Service key.
+    pub service: &'static str,
+    /// Wire description.
+    pub description: &'static str,
+    /// Whether it is available to the patient.
+    pub enabled: bool,
+}
+
+fn non_empty(what: &str, v: &str) -> Result<(), AdminError> {
+    if v.trim().is_empty() {
+        Err(AdminError::Invalid(format!("{what} must not be empty")))
+    } else {
+        Ok(())
+    }
+}
+
+impl Pfs {
+    /// Registers a provider for a client certificate fingerprint; returns it with its new id.
+    pub async fn add_provider(
+        &self,
+        name: &str,
+        fingerprint: &str,
+        trusted_identity: bool,
+    ) -> Result<Provider, AdminError> {
+        non_empty("name", name)?;
+        let provider = Provider {
+            id: hex::encode(random_bytes::<8>()),
+            name: name.trim().to_owned(),
+            fingerprint: fingerprint.to_ascii_lowercase(),
+            trusted_identity,
+            created_at: self.clock.now(),
+            revoked_at: None,
+        };
+        self.store.insert_provider(&provider).await?;
+        Ok(provider)
+    }
+
+    /// Every provider.
+    pub async fn list_providers(&self) -> Result<Vec<Provider>, AdminError> {
+        Ok(self.store.list_providers().await?)
+    }
+
+    /// Revokes a provider at once: its certificate is refused and its sessions end.
+    pub async fn revoke_provider(&self, id: &str) -> Result<(), AdminError> {
+        if self.store.revoke_provider(id, self.clock.now()).await? {
+            Ok(())
+        } else {
+            Err(AdminError::NotFound(format!("provider {id}")))
+        }
+    }
+
+    /// Adds a practice.
+    pub async fn add_practice(&self, p: NewPractice) -> Result<Practice, AdminError> {
+        let ods = p.ods.trim().to_ascii_uppercase();
+        if !(3..=10).contains(&ods.len()) || !ods.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(AdminError::Invalid("ods must be 3 to 10 letters or digits".into()));
+        }
+        non_empty("name", &p.name)?;
+        non_empty("address", &p.address)?;
+        let practice = Practice {
+            ods,
+            name: p.name.trim().to_owned(),
+            address: p.address.trim().to_owned(),
+            settings: p.settings.unwrap_or_default(),
+        };
+        self.store.insert_practice(&practice).await?;
+        Ok(practice)
+    }
+
+    /// Every practice.
+    pub async fn list_practices(&self) -> Result<Vec<Practice>, AdminError> {
+        Ok(self.store.list_practices().await?)
+    }
+
+    /// Replaces a practice's settings.
+    pub async fn update_practice_settings(
+        &self,
+        ods: &str,
+        settings: PracticeSettings,
+    ) -> Result<Practice, AdminError> {
+        if !self.store.update_practice_settings(ods, &settings).await? {
+            return Err(AdminError::NotFound(format!("practice {ods}")));
+        }
+        self.store
+            .practice(ods)
+            .await?
+            .ok_or_else(|| AdminError::NotFound(format!("practice {ods}")))
+    }
+
+    /// Adds a patient with a new patient id.
+    pub async fn add_patient(&self, p: NewPatient) -> Result<Patient, AdminError> {
+        let nhs_number = nhs::normalise(&p.nhs_number);
+        if !nhs::is_valid(&nhs_number) {
+            return Err(AdminError::Invalid(
+                "nhsNumber must be ten digits with a valid check digit".into(),
+            ));
+        }
+        non_empty("firstName", &p.first_name)?;
+        non_empty("lastName", &p.last_name)?;
+        non_empty("address", &p.address)?;
+        if p.date_of_birth > crate::uktime::uk_date(self.clock.now()) {
+            return Err(AdminError::Invalid("dateOfBirth is in the future".into()));
+        }
+        let ods = p.ods.trim().to_ascii_uppercase();
+        if self.store.practice(&ods).await?.is_none() {
+            return Err(AdminError::NotFound(format!("practice {ods}")));
+        }
+        for _ in 0..8 {
+            let patient = Patient {
+                id: random_digits(10),
+                ods: ods.clone(),
+                nhs_number: nhs_number.clone(),
+                title: p.title.clone().filter(|t| !t.trim().is_empty()),
+                first_name: p.first_name.trim().to_owned(),
+                last_name: p.last_name.trim().to_owned(),
+                date_of_birth: p.date_of_birth,
+                gender: p.gender.trim().to_owned(),
+                address: p.address.trim().to_owned(),
+            };
+            match self.store.insert_patient(&patient).await {
+                Ok(()) => return Ok(patient),
+                Err(StoreError::Conflict(k)) if k.contains("nhs") => {
+                    return Err(AdminError::Conflict("a patient with that NHS number".into()));
+                }
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(AdminError::Store("could not allocate a patient id".into()))
+    }
+
+    /// Patients of one practice, or all.
+    pub async fn list_patients(&self, ods: Option<&str>) -> Result<Vec<Patient>, AdminError> {
+        Ok(self.store.list_patients(ods).await?)
+    }
+
+    /// Opens the patient's online account if needed and issues a new linkage key (any earlier
+    /// key stops working).
+    pub async fn issue_account(
+        &self,
+        patient_id: &str,
+        email: Option<String>,
+        mobile: Option<String>,
+    ) -> Result<IssuedAccount, AdminError> {
+        let patient = self
+            .store
+            .patient(patient_id)
+            .await?
+            .ok_or_else(|| AdminError::NotFound(format!("patient {patient_id}")))?;
+        let account = self
+            .open_account(&patient, email, mobile)
+            .await
+            .map_err(|e| AdminError::Store(e.technical()))?;
+        let key = self
+            .issue_linkage_key(&account.id)
+            .await
+            .map_err(|e| AdminError::Store(e.technical()))?;
+        Ok(IssuedAccount {
+            account_id: account.id,
+            patient_id: patient.id,
+            ods: patient.ods,
+            linkage_key: key,
+            expires_at: self.clock.now() + self.config.linkage_key_ttl,
+        })
+    }
+
+    /// Ends an online account: it can no longer link or log on, and its sessions end.
+    pub async fn end_account(&self, account_id: &str) -> Result<(), AdminError> {
+        if self.store.end_account(account_id, self.clock.now()).await? {
+            Ok(())
+        } else {
+            Err(AdminError::NotFound(format!("account {account_id}")))
+        }
+    }
+
+    /// Lets the online user `grantee_id` act for `patient_id`.
+    pub async fn grant_proxy(&self, grantee_id: &str, patient_id: &str) -> Result<(), AdminError> {
+        if grantee_id == patient_id {
+            return Err(AdminError::Invalid("a patient cannot be their own proxy".into()));
+        }
+        for id in [grantee_id, patient_id] {
+            if self.store.patient(id).await?.is_none() {
+                return Err(AdminError::NotFound(format!("patient {id}")));
+            }
+        }
+        Ok(self
+            .store
+            .grant_proxy(grantee_id, patient_id, self.clock.now())
+            .await?)
+    }
+
+    /// Withdraws a proxy grant.
+    pub async fn revoke_proxy(&self, grantee_id: &str, patient_id: &str) -> Result<(), AdminError> {
+        if self.store.revoke_proxy(grantee_id, patient_id).await? {
+            Ok(())
+        } else {
+            Err(AdminError::NotFound("proxy grant".into()))
+        }
+    }
+
+    /// Patients `grantee_id` may act for.
+    pub async fn proxies_of(&self, grantee_id: &str) -> Result<Vec<Patient>, AdminError> {
+        Ok(self.store.proxy_patients(grantee_id).await?)
+    }
+
+    /// Sets (`Some`) or clears (`None`) a service switch for a practice, or for one patient when
+    /// `patient_id` is given.
+    pub async fn set_service(
+        &self,
+        ods: Option<&str>,
+        patient_id: Option<&str>,
+        service: &str,
+        enabled: Option<bool>,
+    ) -> Result<(), AdminError> {
+        if services::service(service).is_none() {
+            let known: Vec<_> = services::SERVICES.iter().map(|s| s.key).collect();
+            return Err(AdminError::Invalid(format!(
+                "unknown service; known services: {}",
+                known.join(", ")
+            )));
+        }
+        match (ods, patient_id) {
+            (_, Some(pid)) => {
+                if self.store.patient(pid).await?.is_none() {
+                    return Err(AdminError::NotFound(format!("patient {pid}")));
+                }
+                Ok(self.store.set_patient_service(pid, service, enabled).await?)
+            }
+            (Some(ods), None) => {
+                if self.store.practice(ods).await?.is_none() {
+                    return Err(AdminError::NotFound(format!("practice {ods}")));
+                }
+                Ok(self.store.set_practice_service(ods, service, enabled).await?)
+            }
+            (None, None) => Err(AdminError::Invalid("name a practice or a patient".into())),
+        }
+    }
+
+    /// The effective state of every service for a patient.
+    pub async fn services_for(&self, patient_id: &str) -> Result<Vec<ServiceState>, AdminError> {
+        let patient = self
+            .store
+            .patient(patient_id)
+            .await?
+            .ok_or_else(|| AdminError::NotFound(format!("patient {patient_id}")))?;
+        let practice = self.store.practice_services(&patient.ods).await?;
+        let own = self.store.patient_services(&patient.id).await?;
+        Ok(services::SERVICES
+            .iter()
+            .map(|s| ServiceState {
+                service: s.key,
+                description: s.description,
+                enabled: services::is_enabled(s.key, &practice, &own),
+            })
+            .collect())
+    }
+}

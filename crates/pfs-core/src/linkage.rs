@@ -1,0 +1,360 @@
+//! `LinkAccount`: exchanging practice-issued linkage details for a long-term passphrase, and
+//! the NHS-login variants that retrieve or create an online account.
+//!
+//! Brute force is held back twice: per (account id, provider) with exponential back-off, and per
+//! provider with a budget of failures. Both are keyed by provider, so an attacker can only slow
+//! down their own provider's attempts, never lock a patient out of another app. An unknown
+//! account and a wrong key get the same answer after the same argon2 work.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+use pfs_wire::{LinkAccount, LinkAccountReply, LinkVariant};
+use secrecy::SecretString;
+
+use crate::error::DomainError;
+use crate::model::{LinkThrottle, LinkageKeyRecord, OnlineAccount, Patient, Provider, ProviderLink};
+use crate::secrets::{new_linkage_key, new_passphrase, random_bytes};
+use crate::{Pfs, StoreError, nhs, uktime};
+
+impl Pfs {
+    pub(crate) async fn link_account(
+        &self,
+        caller: &Provider,
+        m: LinkAccount,
+    ) -> Result<LinkAccountReply, DomainError> {
+        if m.application.provider_id != caller.id {
+            return Err(DomainError::ProviderIdMismatch);
+        }
+        let variant = m.variant.name();
+        match &m.variant {
+            LinkVariant::Register {
+                account_id,
+                linkage_key,
+            } => self.register(caller, &m, account_id, linkage_key).await,
+            LinkVariant::Retrieve { nhs_number } => {
+                self.require_trusted(caller, variant)?;
+                let patient = self.match_patient(&m, nhs_number).await?;
+                let Some(account) = self.store.account_for_patient(&patient.id).await? else {
+                    // The real API answers "found, but no online account" with blank fields.
+                    return Ok(LinkAccountReply { uuid: m.header.uuid, ..Default::default() });
+                };
+                if account.ended_at.is_some() {
+                    return Err(DomainError::RegistrationEnded("the online account has ended"));
+                }
+                let key = self.issue_linkage_key(&account.id).await?;
+                Ok(LinkAccountReply {
+                    uuid: m.header.uuid,
+                    account_id: Some(account.id),
+                    passphrase: None,
+                    passphrase_to_link: Some(key),
+                })
+            }
+            LinkVariant::Create {
+                nhs_number,
+                email_address,
+                mobile_no,
+            } => {
+                self.require_trusted(caller, variant)?;
+                let patient = self.match_patient(&m, nhs_number).await?;
+                let account = self
+                    .open_account(&patient, email_address.clone(), mobile_no.clone())
+                    .await?;
+                let key = self.issue_linkage_key(&account.id).await?;
+                let passphrase = self.link_provider(&account.id, caller).await?;
+                Ok(LinkAccountReply {
+                    uuid: m.header.uuid,
+                    account_id: Some(account.id),
+                    passphrase: Some(passphrase),
+                    passphrase_to_link: Some(key),
+                })
+            }
+        }
+    }
+
+    async fn register(
+        &self,
+        caller: &Provider,
+        m: &LinkAccount,
+        account_id: &str,
+        linkage_key: &SecretString,
+    ) -> Result<LinkAccountReply, DomainError> {
+        let now = self.clock.now();
+        let throttle = self.store.link_throttle(account_id, &caller.id).await?;
+        if let Some(until) = throttle.and_then(|t| t.locked_until).filter(|u| *u > now) {
+            return Err(DomainError::RateLimited {
+                retry_after_secs: (until - now).num_seconds().max(1),
+            });
+        }
+        self.provider_failures.check(&caller.id, now)?;
+
+        let account = self.store.account(account_id).await?;
+        let key = match &account {
+            Some(a) => self.store.linkage_key(&a.id).await?,
+            None => None,
+        };
+        let matched = self
+            .kdf
+            .verify(linkage_key, key.as_ref().map(|k| k.key_hash.as_str()))
+            .await
+            .map_err(DomainError::Unavailable)?;
+        let (Some(account), Some(key), true) = (account, key, matched) else {
+            self.record_link_failure(account_id, &caller.id, throttle, now).await?;
+            return Err(DomainError::InvalidLinkageCredentials);
+        };
+        if throttle.is_some() {
+            self.store.clear_link_throttle(account_id, &caller.id).await?;
+        }
+        // From here on the caller has proved knowledge of the key, so precise answers are safe.
+        if account.ended_at.is_some() {
+            return Err(DomainError::RegistrationEnded("the online account has ended"));
+        }
+        if key.expires_at <= now {
+            return Err(DomainError::RegistrationEnded("the linkage key has expired"));
+        }
+        let patient = self
+            .store
+            .patient(&account.patient_id)
+            .await?
+            .ok_or(DomainError::Unavailable("account without patient".into()))?;
+        self.check_demographics(m, &patient).await?;
+        let passphrase = self.link_provider(&account.id, caller).await?;
+        Ok(LinkAccountReply {
+            uuid: m.header.uuid,
+            account_id: Some(account.id),
+            passphrase: Some(passphrase),
+            passphrase_to_link: None,
+        })
+    }
+
+    async fn record_link_failure(
+        &self,
+        account_id: &str,
+        provider_id: &str,
+        before: Option<LinkThrottle>,
+        now: DateTime<Utc>,
+    ) -> Result<(), DomainError> {
+        self.provider_failures.spend(provider_id, now);
+        let failures = before.map_or(0, |t| t.failures).saturating_add(1);
+        let over = failures.saturating_sub(self.config.link_failures_before_backoff);
+        let locked_until = (over > 0).then(|| {
+            let factor = 1i32 << (over - 1).min(20);
+            now + (self.config.link_backoff_base * factor).min(self.config.link_backoff_max)
+        });
+        self.store
+            .put_link_throttle(account_id, provider_id, &LinkThrottle { failures, locked_until })
+            .await?;
+        Ok(())
+    }
+
+    fn require_trusted(&self, caller: &Provider, variant: &'static str) -> Result<(), DomainError> {
+        if caller.trusted_identity {
+            Ok(())
+        } else {
+            Err(DomainError::VariantNotAllowed(variant))
+        }
+    }
+
+    /// The patient named by NHS number, checked against the practice and demographics given.
+    async fn match_patient(&self, m: &LinkAccount, nhs_number: &str) -> Result<Patient, DomainError> {
+        let patient = self
+            .store
+            .patient_by_nhs_number(&nhs::normalise(nhs_number))
+            .await?
+            .ok_or(DomainError::NhsNumberNotFound)?;
+        self.check_demographics(m, &patient).await?;
+        Ok(patient)
+    }
+
+    async fn check_demographics(&self, m: &LinkAccount, patient: &Patient) -> Result<(), DomainError> {
+        if !m.organisation_code.eq_ignore_ascii_case(&patient.ods) {
+            return Err(DomainError::NotRegisteredAtPractice);
+        }
+        if !same_name(&m.last_name, &patient.last_name) {
+            return Err(DomainError::LastNameMismatch);
+        }
+        if m.date_of_birth != patient.date_of_birth {
+            return Err(DomainError::DateOfBirthMismatch);
+        }
+        let practice = self
+            .store
+            .practice(&patient.ods)
+            .await?
+            .ok_or(DomainError::NotRegisteredAtPractice)?;
+        let age = uktime::age_on(patient.date_of_birth, uktime::uk_date(self.clock.now()));
+        if age < practice.settings.minimum_age {
+            return Err(DomainError::TooYoung);
+        }
+        Ok(())
+    }
+
+    /// The patient's online account, created if there is none yet.
+    pub(crate) async fn open_account(
+        &self,
+        patient: &Patient,
+        email: Option<String>,
+        mobile: Option<String>,
+    ) -> Result<OnlineAccount, DomainError> {
+        if let Some(existing) = self.store.account_for_patient(&patient.id).await? {
+            if existing.ended_at.is_some() {
+                return Err(DomainError::RegistrationEnded("the online account has ended"));
+            }
+            return Ok(existing);
+        }
+        for _ in 0..8 {
+            let account = OnlineAccount {
+                id: random_digits(9),
+                patient_id: patient.id.clone(),
+                email: email.clone(),
+                mobile: mobile.clone(),
+                created_at: self.clock.now(),
+                ended_at: None,
+            };
+            match self.store.insert_account(&account).await {
+                Ok(()) => return Ok(account),
+                // Either the random id was taken (try another) or a concurrent call created the
+                // patient's account first (use it).
+                Err(StoreError::Conflict(_)) => {
+                    if let Some(existing) = self.store.account_for_patient(&patient.id).await? {
+                        return Ok(existing);
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(DomainError::Unavailable("could not allocate an account id".into()))
+    }
+
+    /// Issues the account's linkage key, replacing any earlier one.
+    pub(crate) async fn issue_linkage_key(&self, account_id: &str) -> Result<SecretString, DomainError> {
+        let key = new_linkage_key();
+        let key_hash = self.kdf.hash(&key).await.map_err(DomainError::Unavailable)?;
+        let now = self.clock.now();
+        self.store
+            .set_linkage_key(&LinkageKeyRecord {
+                account_id: account_id.to_owned(),
+                key_hash,
+                issued_at: now,
+                expires_at: now + self.config.linkage_key_ttl,
+            })
+            .await?;
+        Ok(key)
+    }
+
+    /// Gives the provider a new long-term passphrase for the account (replacing its old one).
+    async fn link_provider(&self, account_id: &str, caller: &Provider) -> Result<SecretString, DomainError> {
+        let passphrase = new_passphrase();
+        self.store
+            .upsert_provider_link(&ProviderLink {
+                account_id: account_id.to_owned(),
+                provider_id: caller.id.clone(),
+                passphrase_hash: self.pepper.hash_passphrase(&passphrase),
+                linked_at: self.clock.now(),
+            })
+            .await?;
+        Ok(passphrase)
+    }
+}
+
+/// Last names compare without regard to case, surrounding space, or runs of inner space.
+fn same_name(typed: &str, recorded: &str) -> bool {
+    let norm = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+    norm(typed) == norm(recorded)
+}
+
+/// `n` random decimal digits, the first not zero.
+pub(crate) fn random_digits(n: usize) -> String {
+    let mut out = String::with_capacity(n);
+    while out.len() < n {
+        for b in random_bytes::<16>() {
+            // Rejecting 250..=255 keeps the digits uniform.
+            if b >= 250 || out.len() == n || (out.is_empty() && b % 10 == 0) {
+                continue;
+            }
+            out.push(char::from(b'0' + b % 10));
+        }
+    }
+    out
+}
+
+/// A budget of failed linkage attempts per provider (a token bucket, per server instance).
+pub(crate) struct FailureBudget {
+    per_minute: f64,
+    burst: f64,
+    buckets: Mutex<HashMap<String, (f64, DateTime<Utc>)>>,
+}
+
+impl FailureBudget {
+    pub(crate) fn new(per_minute: u32, burst: u32) -> Self {
+        FailureBudget {
+            per_minute: f64::from(per_minute.max(1)),
+            burst: f64::from(burst.max(1)),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn level(&self, tokens: f64, since: DateTime<Utc>, now: DateTime<Utc>) -> f64 {
+        let minutes = (now - since).num_milliseconds().max(0) as f64 / 60_000.0;
+        (tokens + minutes * self.per_minute).min(self.burst)
+    }
+
+    fn check(&self, provider_id: &str, now: DateTime<Utc>) -> Result<(), DomainError> {
+        let buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let Some((tokens, since)) = buckets.get(provider_id) else {
+            return Ok(());
+        };
+        let level = self.level(*tokens, *since, now);
+        if level >= 1.0 {
+            return Ok(());
+        }
+        let wait = ((1.0 - level) / self.per_minute * 60.0).ceil() as i64;
+        Err(DomainError::RateLimited {
+            retry_after_secs: wait.max(1),
+        })
+    }
+
+    fn spend(&self, provider_id: &str, now: DateTime<Utc>) {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = buckets
+            .entry(provider_id.to_owned())
+            .or_insert((self.burst, now));
+        let level = self.level(entry.0, entry.1, now);
+        *entry = ((level - 1.0).max(0.0), now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    #[test]
+    fn names_compare_loosely() {
+        assert!(same_name(" o'brien ", "O'Brien"));
+        assert!(same_name("Smith  Jones", "smith jones"));
+        assert!(!same_name("Smith", "Smyth"));
+    }
+
+    #[test]
+    fn random_digits_shape() {
+        for _ in 0..50 {
+            let d = random_digits(9);
+            assert_eq!(d.len(), 9);
+            assert!(d.chars().all(|c| c.is_ascii_digit()));
+            assert!(!d.starts_with('0'));
+        }
+    }
+
+    #[test]
+    fn failure_budget_refills() {
+        let b = FailureBudget::new(60, 2);
+        let t0 = Utc::now();
+        assert!(b.check("p", t0).is_ok());
+        b.spend("p", t0);
+        b.spend("p", t0);
+        assert!(b.check("p", t0).is_err());
+        assert!(b.check("other", t0).is_ok());
+        assert!(b.check("p", t0 + Duration::seconds(1)).is_ok());
+    }
+}

@@ -1,0 +1,189 @@
+//! The practice model: providers, practices, patients, online accounts, sessions.
+//!
+//! Plain data; the [`crate::Store`] persists it and pfs-core's operations give it meaning.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A third-party provider (an app supplier) identified by its client certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provider {
+    /// The secret provider id: 16 lower-case hex characters, sent as `providerId`.
+    pub id: String,
+    /// A name for people.
+    pub name: String,
+    /// SHA-256 of the client certificate (DER), lower-case hex.
+    pub fingerprint: String,
+    /// May use the NHS-login `LinkAccount` variants (retrieve, create), which identify patients
+    /// by NHS number and demographics alone.
+    pub trusted_identity: bool,
+    /// When registered.
+    pub created_at: DateTime<Utc>,
+    /// When revoked; a revoked provider is refused.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// Practice-level settings, stored as one JSON document so later settings need no migration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct PracticeSettings {
+    /// Youngest age (years) at which a patient may link an online account themselves.
+    pub minimum_age: u32,
+}
+
+impl Default for PracticeSettings {
+    fn default() -> Self {
+        PracticeSettings { minimum_age: 16 }
+    }
+}
+
+/// A GP practice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Practice {
+    /// ODS code, e.g. `X12345`; the wire's `unitId` / `organisationCode`.
+    pub ods: String,
+    /// Name, e.g. `Riverside Surgery` (`SiteDetails/@unitName`).
+    pub name: String,
+    /// One-line address.
+    pub address: String,
+    /// Settings.
+    pub settings: PracticeSettings,
+}
+
+/// A registered patient.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Patient {
+    /// TPP-style patient id (digits); also the online user id when the patient has an account.
+    pub id: String,
+    /// The practice the patient is registered at.
+    pub ods: String,
+    /// 10-digit NHS number.
+    pub nhs_number: String,
+    /// Title, e.g. `Mrs`.
+    pub title: Option<String>,
+    /// Given names.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
+    /// Date of birth.
+    pub date_of_birth: NaiveDate,
+    /// Free text, e.g. `Female`.
+    pub gender: String,
+    /// One-line home address.
+    pub address: String,
+}
+
+impl Patient {
+    /// The display name with title: `Mrs Ada Example`.
+    pub fn display_name(&self) -> String {
+        match &self.title {
+            Some(t) if !t.is_empty() => format!("{t} {} {}", self.first_name, self.last_name),
+            _ => format!("{} {}", self.first_name, self.last_name),
+        }
+    }
+}
+
+impl std::fmt::Debug for Patient {
+    // Everything but the id identifies a person: keep it out of logs and panics.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Patient")
+            .field("id", &self.id)
+            .field("ods", &self.ods)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A patient's online account (one per patient).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OnlineAccount {
+    /// The account id (digits) the patient types or the app stores.
+    pub id: String,
+    /// The account holder; their patient id is the online user id.
+    pub patient_id: String,
+    /// Contact e-mail given at creation.
+    pub email: Option<String>,
+    /// Contact mobile number given at creation.
+    pub mobile: Option<String>,
+    /// When created.
+    pub created_at: DateTime<Utc>,
+    /// When ended by the practice; an ended account cannot link or log on.
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+impl std::fmt::Debug for OnlineAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OnlineAccount")
+            .field("id", &self.id)
+            .field("patient_id", &self.patient_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The one active linkage key of an account, stored as an argon2id PHC string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkageKeyRecord {
+    /// The account.
+    pub account_id: String,
+    /// argon2id PHC string of the normalised key.
+    pub key_hash: String,
+    /// When issued.
+    pub issued_at: DateTime<Utc>,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// An account linked to a provider: the keyed hash of the long-term passphrase it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderLink {
+    /// The account.
+    pub account_id: String,
+    /// The provider.
+    pub provider_id: String,
+    /// HMAC-SHA-256 of the passphrase under the server's pepper, lower-case hex.
+    pub passphrase_hash: String,
+    /// When (re)linked.
+    pub linked_at: DateTime<Utc>,
+}
+
+/// A PFS session, stored under the SHA-256 of its `suid` (the `suid` itself is never stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// SHA-256 of the suid, lower-case hex.
+    pub suid_hash: String,
+    /// The provider that opened it.
+    pub provider_id: String,
+    /// The online account.
+    pub account_id: String,
+    /// The online user (the account holder's patient id).
+    pub online_user_id: String,
+    /// The patient the session currently acts for.
+    pub selected_patient_id: String,
+    /// When opened.
+    pub created_at: DateTime<Utc>,
+    /// Last activity (kept with a few seconds' granularity).
+    pub last_seen_at: DateTime<Utc>,
+    /// When logged off.
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+/// Failed linkage attempts for one (account id, provider) pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkThrottle {
+    /// Consecutive failures.
+    pub failures: u32,
+    /// No attempt is checked before this instant.
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+/// A service switch: practice-wide (patient `None`) or for one patient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceSwitch {
+    /// The service key, e.g. `messaging` (see [`crate::services::SERVICES`]).
+    pub service: String,
+    /// On or off.
+    pub enabled: bool,
+}

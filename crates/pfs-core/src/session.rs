@@ -1,0 +1,248 @@
+//! Sessions: `Authenticate`, `PatientSelected`, `ListServiceAccesses`, `Logoff`, and the
+//! checks every in-session message goes through.
+
+use std::collections::HashMap;
+
+use chrono::Duration;
+use pfs_wire::{
+    Authenticate, AuthenticateReply, ListServiceAccesses, ListServiceAccessesReply, Logoff,
+    LogoffReply, PatientAccess, PatientScope, PatientSelected, PatientSelectedReply, Person,
+    PersonAddress,
+};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::error::DomainError;
+use crate::model::{Patient, Practice, Provider, SessionRecord};
+use crate::secrets::{new_suid, suid_hash};
+use crate::{Pfs, services};
+
+/// Activity is written back at most this often per session: keeps the keep-alive path free of
+/// writes while the idle timer stays accurate to a few seconds.
+const TOUCH_GRANULARITY: Duration = Duration::seconds(5);
+
+/// A checked, live session.
+#[derive(Debug, Clone)]
+pub struct ActiveSession {
+    /// The stored session.
+    pub record: SessionRecord,
+}
+
+impl Pfs {
+    /// Finds the live session for a `suid` header, or error `3`.
+    pub async fn session(
+        &self,
+        caller: &Provider,
+        suid: Option<&str>,
+    ) -> Result<ActiveSession, DomainError> {
+        let suid = suid
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .ok_or(DomainError::NotAuthenticated("the suid header is missing"))?;
+        let record = self
+            .store
+            .session(&suid_hash(suid))
+            .await?
+            // Another provider's session is reported exactly like an unknown one.
+            .filter(|r| r.provider_id == caller.id)
+            .ok_or(DomainError::NotAuthenticated("the suid names no session of this provider"))?;
+        let now = self.clock.now();
+        if record.ended_at.is_some() {
+            return Err(DomainError::NotAuthenticated("the session was logged off"));
+        }
+        if now - record.last_seen_at >= self.config.idle_timeout {
+            return Err(DomainError::NotAuthenticated("the session expired after inactivity"));
+        }
+        if now - record.created_at >= self.config.session_lifetime {
+            return Err(DomainError::NotAuthenticated("the session reached its maximum lifetime"));
+        }
+        Ok(ActiveSession { record })
+    }
+
+    /// Records activity (and a new selected patient), skipping the write when nothing would change
+    /// but the time by less than [`TOUCH_GRANULARITY`].
+    async fn touch(&self, s: &ActiveSession, select: Option<&str>) -> Result<(), DomainError> {
+        let now = self.clock.now();
+        let select = select.filter(|p| *p != s.record.selected_patient_id);
+        if select.is_none() && now - s.record.last_seen_at < TOUCH_GRANULARITY {
+            return Ok(());
+        }
+        self.store
+            .touch_session(&s.record.suid_hash, select, now)
+            .await?;
+        Ok(())
+    }
+
+    /// Checks that a per-patient request names the session's online user and selected patient.
+    pub fn require_scope(s: &ActiveSession, scope: &PatientScope) -> Result<(), DomainError> {
+        if scope.online_user_id != s.record.online_user_id {
+            return Err(DomainError::PatientNotSelected(
+                "onlineUserId is not the online user of this session",
+            ));
+        }
+        if scope.patient_id != s.record.selected_patient_id {
+            return Err(DomainError::PatientNotSelected(
+                "patientId is not the patient selected in this session; send PatientSelected first",
+            ));
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn authenticate(
+        &self,
+        caller: &Provider,
+        m: Authenticate,
+    ) -> Result<(AuthenticateReply, SecretString), DomainError> {
+        if m.provider_id != caller.id || m.application.provider_id != caller.id {
+            return Err(DomainError::ProviderIdMismatch);
+        }
+        const BAD: DomainError =
+            DomainError::ProblemLoggingOn("the account id and passphrase do not match a linked account");
+        let account = self.store.account(&m.account_id).await?.ok_or(BAD)?;
+        let link = self
+            .store
+            .provider_link(&account.id, &caller.id)
+            .await?
+            .ok_or(BAD)?;
+        if !self.pepper.verify_passphrase(&m.passphrase, &link.passphrase_hash) {
+            return Err(BAD);
+        }
+        if account.ended_at.is_some() {
+            return Err(DomainError::ProblemLoggingOn("the online account has ended"));
+        }
+        let user = self
+            .store
+            .patient(&account.patient_id)
+            .await?
+            .ok_or(DomainError::Unavailable("account without patient".into()))?;
+        if m.header.unit_id.as_deref().is_some_and(|u| u != user.ods) {
+            return Err(DomainError::ProblemLoggingOn(
+                "unitId is not the practice the account holder is registered at",
+            ));
+        }
+        let proxies = self.store.proxy_patients(&user.id).await?;
+
+        let suid = new_suid();
+        let now = self.clock.now();
+        self.store
+            .insert_session(&SessionRecord {
+                suid_hash: suid_hash(suid.expose_secret()),
+                provider_id: caller.id.clone(),
+                account_id: account.id.clone(),
+                online_user_id: user.id.clone(),
+                selected_patient_id: user.id.clone(),
+                created_at: now,
+                last_seen_at: now,
+                ended_at: None,
+            })
+            .await?;
+
+        let mut practices: HashMap<String, Practice> = HashMap::new();
+        let mut registration = Vec::with_capacity(proxies.len() + 1);
+        for p in std::iter::once(&user).chain(&proxies) {
+            if !practices.contains_key(&p.ods) {
+                if let Some(practice) = self.store.practice(&p.ods).await? {
+                    practices.insert(p.ods.clone(), practice);
+                }
+            }
+            let practice = practices.get(&p.ods);
+            registration.push(PatientAccess {
+                patient_id: p.id.clone(),
+                unit_name: practice.map(|x| x.name.clone()).unwrap_or_default(),
+                address: practice.map(|x| x.address.clone()).unwrap_or_default(),
+            });
+        }
+        let reply = AuthenticateReply {
+            uuid: m.header.uuid,
+            online_user_id: user.id.clone(),
+            patient_id: Some(user.id.clone()),
+            user: person(&user),
+            registration,
+            people: std::iter::once(&user).chain(&proxies).map(person).collect(),
+        };
+        Ok((reply, suid))
+    }
+
+    pub(crate) async fn patient_selected(
+        &self,
+        s: &ActiveSession,
+        m: PatientSelected,
+    ) -> Result<PatientSelectedReply, DomainError> {
+        if m.scope.online_user_id != s.record.online_user_id {
+            return Err(DomainError::PatientNotSelected(
+                "onlineUserId is not the online user of this session",
+            ));
+        }
+        let target = &m.scope.patient_id;
+        let allowed = *target == s.record.online_user_id
+            || self.store.has_proxy(&s.record.online_user_id, target).await?;
+        if !allowed {
+            return Err(DomainError::NoAccess(
+                "the online user may not act for that patientId",
+            ));
+        }
+        let patient = self
+            .store
+            .patient(target)
+            .await?
+            .ok_or(DomainError::NoAccess("the online user may not act for that patientId"))?;
+        self.touch(s, Some(target)).await?;
+        Ok(PatientSelectedReply {
+            uuid: m.header.uuid,
+            scope: Some(m.scope),
+            person: person(&patient),
+        })
+    }
+
+    pub(crate) async fn list_service_accesses(
+        &self,
+        s: &ActiveSession,
+        m: ListServiceAccesses,
+    ) -> Result<ListServiceAccessesReply, DomainError> {
+        Self::require_scope(s, &m.scope)?;
+        let patient = self
+            .store
+            .patient(&m.scope.patient_id)
+            .await?
+            .ok_or(DomainError::NoAccess("the patient is no longer registered"))?;
+        let practice = self.store.practice_services(&patient.ods).await?;
+        let own = self.store.patient_services(&patient.id).await?;
+        self.touch(s, None).await?;
+        Ok(ListServiceAccessesReply {
+            uuid: m.header.uuid,
+            scope: Some(m.scope),
+            services: services::accesses(&practice, &own),
+        })
+    }
+
+    pub(crate) async fn logoff(
+        &self,
+        s: &ActiveSession,
+        m: Logoff,
+    ) -> Result<LogoffReply, DomainError> {
+        if !self
+            .store
+            .end_session(&s.record.suid_hash, self.clock.now())
+            .await?
+        {
+            return Err(DomainError::NotAuthenticated("the session was logged off"));
+        }
+        Ok(LogoffReply {
+            uuid: m.header.uuid,
+        })
+    }
+}
+
+/// The wire `Person` for a patient.
+pub fn person(p: &Patient) -> Person {
+    Person {
+        patient_id: p.id.clone(),
+        date_of_birth: p.date_of_birth,
+        gender: p.gender.clone(),
+        nhs_number: Some(p.nhs_number.clone()),
+        name: p.display_name(),
+        address: Some(PersonAddress {
+            address: p.address.clone(),
+            address_type: Some("Home".to_owned()),
+        }),
+    }
+}
