@@ -1,1 +1,54 @@
-fn main() {}
+//! `pfs`: run the server, run the practice, call any PFS message, measure.
+
+mod admin;
+mod bench;
+mod call;
+mod serve;
+
+use clap::{Parser, Subcommand};
+
+/// openpfs: a stateful, faithful implementation of the PFS API.
+#[derive(Parser)]
+#[command(name = "pfs", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (PFS endpoint over mutual TLS, and the admin API).
+    Serve(serve::Args),
+    /// Run the practice: providers, practices, patients, accounts, proxies, services.
+    Admin(admin::Args),
+    /// Send one PFS message and print the reply.
+    Call(call::Args),
+    /// Measure throughput and latency against a running server.
+    Bench(bench::Args),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(a) => serve::run(a).await,
+            Command::Admin(a) => admin::run(a).await,
+            Command::Call(a) => call::run(a).await,
+            Command::Bench(a) => bench::run(a).await,
+        }
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

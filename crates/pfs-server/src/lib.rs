@@ -1,1 +1,185 @@
+//! The openpfs server: the mutual-TLS PFS endpoint and the JSON admin API, over the store.
+//!
+//! [`start`] brings up both listeners on a data directory (creating the CA, certificates,
+//! database and demo data on first start) and returns a handle that stops them when dropped.
 
+pub mod admin;
+pub mod datadir;
+pub mod demo;
+pub mod endpoint;
+pub mod pki;
+pub mod tls;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use pfs_core::{Clock, Pfs, SystemClock};
+use pfs_store::{SqliteOptions, SqliteStore};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+pub use datadir::DataDir;
+pub use demo::DemoAccount;
+pub use endpoint::Limits;
+
+/// How to run a server.
+#[derive(Clone)]
+pub struct ServeOptions {
+    /// The data directory (default `./pfs-data`).
+    pub data_dir: PathBuf,
+    /// PFS listener address (default `127.0.0.1:8443`; port 0 picks a free port).
+    pub listen: SocketAddr,
+    /// Admin listener address (default `127.0.0.1:8444`).
+    pub admin_listen: SocketAddr,
+    /// Domain settings (timeouts, linkage, hashing).
+    pub core: pfs_core::Config,
+    /// Listener limits.
+    pub limits: Limits,
+    /// Seed the demo practice when the database is new (default true).
+    pub seed_demo: bool,
+    /// The clock (the system clock unless a test injects one).
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            data_dir: PathBuf::from("pfs-data"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
+            admin_listen: SocketAddr::from(([127, 0, 0, 1], 8444)),
+            core: pfs_core::Config::default(),
+            limits: Limits::default(),
+            seed_demo: true,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+/// A running server; dropping it stops both listeners.
+pub struct RunningServer {
+    /// Where the PFS endpoint listens.
+    pub pfs_addr: SocketAddr,
+    /// Where the admin API listens.
+    pub admin_addr: SocketAddr,
+    /// The data directory.
+    pub data_dir: DataDir,
+    /// The admin API's bearer token.
+    pub admin_token: String,
+    /// Demo accounts, when this start seeded them.
+    pub seeded: Option<Vec<DemoAccount>>,
+    /// The service, for in-process callers (tests, tools).
+    pub pfs: Arc<Pfs>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl RunningServer {
+    /// Stops accepting connections and waits for the listeners to close.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        for t in self.tasks.drain(..) {
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// Starts the server.
+pub async fn start(opts: ServeOptions) -> Result<RunningServer> {
+    let dir = DataDir::open(&opts.data_dir)?;
+    let ca = dir.ca()?;
+    let server_cert = dir.server_cert(&ca)?;
+    let pepper = dir.pepper()?;
+    let admin_token = dir.admin_token()?;
+
+    let fresh = !dir.database().exists();
+    let store = SqliteStore::open(&dir.database(), SqliteOptions::default())
+        .await
+        .with_context(|| format!("cannot open the database {}", dir.database().display()))?;
+    let pfs = Arc::new(
+        Pfs::new(Arc::new(store), opts.clock.clone(), pepper, opts.core.clone())
+            .map_err(anyhow::Error::msg)?,
+    );
+    let seeded = if fresh && opts.seed_demo {
+        Some(demo::seed(&pfs, &dir, &ca).await?)
+    } else {
+        None
+    };
+
+    let tls = tls::server_config(&ca.cert_pem, &server_cert.cert_pem, &server_cert.key_pem)?;
+    let listener = TcpListener::bind(opts.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", opts.listen))?;
+    let admin_listener = TcpListener::bind(opts.admin_listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (admin)", opts.admin_listen))?;
+    let pfs_addr = listener.local_addr()?;
+    let admin_addr = admin_listener.local_addr()?;
+    datadir::write_public(&dir.path("admin-url"), &format!("http://{admin_addr}\n"))?;
+
+    let (shutdown, rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+    tasks.push(tokio::spawn(endpoint::serve(
+        listener,
+        tls,
+        pfs.clone(),
+        opts.limits,
+        rx.clone(),
+    )));
+    let state = Arc::new(admin::AdminState {
+        pfs: pfs.clone(),
+        token: admin_token.clone(),
+        ca,
+    });
+    let mut admin_rx = rx.clone();
+    tasks.push(tokio::spawn(async move {
+        let app = admin::router(state);
+        let stop = async move {
+            let _ = admin_rx.changed().await;
+        };
+        if let Err(e) = axum::serve(admin_listener, app)
+            .with_graceful_shutdown(stop)
+            .await
+        {
+            tracing::error!(error = %e, "admin listener failed");
+        }
+    }));
+    tasks.push(tokio::spawn(housekeeping(pfs.clone(), rx)));
+
+    Ok(RunningServer {
+        pfs_addr,
+        admin_addr,
+        data_dir: dir,
+        admin_token,
+        seeded,
+        pfs,
+        shutdown,
+        tasks,
+    })
+}
+
+/// Deletes sessions that can no longer be used, once a minute.
+async fn housekeeping(pfs: Arc<Pfs>, mut shutdown: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        let config = pfs.config();
+        let before = pfs.clock().now() - config.idle_timeout.max(config.session_lifetime);
+        if let Err(e) = pfs.store().purge_sessions(before).await {
+            tracing::warn!(error = %e, "purging old sessions failed");
+        }
+    }
+}

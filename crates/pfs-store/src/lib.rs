@@ -1,1 +1,14 @@
+//! Store implementations for openpfs.
+//!
+//! * [`SqliteStore`]: the embedded backend, one SQLite database file (WAL) behind a small
+//!   connection pool, with its schema in `migrations/sqlite` applied on open.
+//! * [`suite`]: the conformance suite every backend must pass; each backend's integration
+//!   tests run every case of it against a fresh database.
+//!
+//! Every backend persists instants as unix milliseconds, so a stored instant reads back
+//! truncated to the millisecond.
 
+pub mod sqlite;
+pub mod suite;
+
+pub use sqlite::{SqliteOptions, SqliteStore};

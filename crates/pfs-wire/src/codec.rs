@@ -118,15 +118,15 @@ impl<'a> Fields<'a> {
         })
     }
 
-    pub(crate) fn opt_with<T>(
+    pub(crate) fn opt_with<T, E>(
         &self,
         attr: &'static str,
         expected: &'static str,
-        parse: impl Fn(&str) -> Result<T, ()>,
+        parse: impl Fn(&str) -> Result<T, E>,
     ) -> Result<Option<T>, DecodeError> {
         match self.opt(attr) {
             None => Ok(None),
-            Some(v) => parse(&v).map(Some).map_err(|()| DecodeError::Invalid {
+            Some(v) => parse(&v).map(Some).map_err(|_| DecodeError::Invalid {
                 element: self.name,
                 attr,
                 expected,
@@ -134,11 +134,11 @@ impl<'a> Fields<'a> {
         }
     }
 
-    pub(crate) fn req_with<T>(
+    pub(crate) fn req_with<T, E>(
         &self,
         attr: &'static str,
         expected: &'static str,
-        parse: impl Fn(&str) -> Result<T, ()>,
+        parse: impl Fn(&str) -> Result<T, E>,
     ) -> Result<T, DecodeError> {
         self.opt_with(attr, expected, parse)?
             .ok_or(DecodeError::Missing {
@@ -190,10 +190,8 @@ pub fn sniff_uuid(body: &[u8]) -> Option<Guid> {
         let quote = after.chars().next()?;
         if quote == '"' || quote == '\'' {
             let value = &after[1..];
-            if let Some(end) = value.find(quote) {
-                if let Ok(g) = value[..end].parse() {
-                    return Some(g);
-                }
+            if let Some(Ok(g)) = value.find(quote).map(|end| value[..end].parse()) {
+                return Some(g);
             }
         }
         rest = after;

@@ -9,6 +9,10 @@ use std::str::FromStr;
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 
+/// A value that is not in the expected form (the caller knows which form).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadForm;
+
 /// A GUID as used in `uuid` attributes: parsed strictly, written lower-case and hyphenated.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Guid(pub uuid::Uuid);
@@ -76,15 +80,15 @@ impl FromStr for YesNo {
 /// Parses a UK wall-clock date-time in any form the real clients send or read:
 /// `2024-06-03T09:30:00`, with a fraction (`.3`, `.0`, `.123`), with a decorative `Z`, or with
 /// a decorative offset such as `+00:00` (the booking format writes `+00:00` even in summer).
-pub fn parse_wall_clock(s: &str) -> Result<NaiveDateTime, ()> {
+pub fn parse_wall_clock(s: &str) -> Result<NaiveDateTime, BadForm> {
     let s = s.trim();
     let s = strip_decoration(s);
-    NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").map_err(|_| ())
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").map_err(|_| BadForm)
 }
 
 /// Parses a date: `1985-05-29`, or any date-time form [`parse_wall_clock`] accepts (the time of
 /// day, normally midnight, is ignored).
-pub fn parse_date(s: &str) -> Result<NaiveDate, ()> {
+pub fn parse_date(s: &str) -> Result<NaiveDate, BadForm> {
     let t = s.trim();
     if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
         return Ok(d);

@@ -1,0 +1,519 @@
+//! [`Client`]: one endpoint, pooled mutual-TLS connections, and the calls that need no session.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::header::{ACCEPT, CONTENT_TYPE};
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Uri};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use pfs_wire::{
+    Application, Authenticate, AuthenticateReply, CheckVersion, CheckVersionReply, ErrorReply,
+    Header, LinkAccount, LinkAccountReply, WireMessage,
+};
+use secrecy::SecretString;
+
+use crate::builder::ClientBuilder;
+use crate::error::{Error, Result};
+use crate::link::LinkRequest;
+use crate::session::Session;
+
+/// The largest reply body the client reads (binary documents travel base64-encoded in XML).
+pub const MAX_REPLY_BYTES: usize = 64 * 1024 * 1024;
+
+const TYPE: HeaderName = HeaderName::from_static("type");
+const SUID: HeaderName = HeaderName::from_static("suid");
+const XML_CONTENT_TYPE: HeaderValue = HeaderValue::from_static("text/xml; charset=utf-8");
+const XML_ACCEPT: HeaderValue = HeaderValue::from_static("text/xml");
+
+type Http = HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// A PFS API client for one endpoint.
+///
+/// Cheap to clone (the connection pool and configuration are shared), and safe to use from
+/// many tasks at once. Build one with [`Client::builder`].
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) http: Http,
+    pub(crate) endpoint: Uri,
+    pub(crate) application: Option<Application>,
+    pub(crate) timeout: Duration,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("endpoint", &self.inner.endpoint)
+            .field("application", &self.inner.application)
+            .field("timeout", &self.inner.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A reply exactly as the server sent it, from [`Client::raw`].
+#[derive(Clone)]
+pub struct RawResponse {
+    /// The HTTP status code.
+    pub status: u16,
+    /// The `suid` response header, if any (header names are case-insensitive). Secret.
+    pub suid: Option<String>,
+    /// Every response header (including `suid`).
+    pub headers: HeaderMap,
+    /// The body; bytes that are not UTF-8 are replaced by U+FFFD.
+    pub body: String,
+}
+
+impl fmt::Debug for RawResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RawResponse")
+            .field("status", &self.status)
+            .field("suid", &self.suid.as_ref().map(|_| "[REDACTED]"))
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("body", &self.body)
+            .finish()
+    }
+}
+
+impl RawResponse {
+    /// Whether the body would be read as a PFS `Error` (see [`is_error_body`]).
+    pub fn is_error(&self) -> bool {
+        is_error_body(&self.body)
+    }
+
+    /// Interprets the reply the way typed calls do: an `Error` body becomes [`Error::Pfs`],
+    /// another non-2xx reply [`Error::Http`], anything else is decoded as `T`.
+    pub fn decode<T: WireMessage>(&self) -> Result<T> {
+        interpret(self.status, Ok(&self.body))
+    }
+}
+
+/// A reply before interpretation.
+struct Reply {
+    status: u16,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Reply {
+    fn decode<T: WireMessage>(&self) -> Result<T> {
+        interpret(self.status, std::str::from_utf8(&self.body).map_err(|_| ()))
+    }
+}
+
+/// Whether a reply body is a PFS error by the rule the real client applies before parsing:
+/// the text matches the regular expression `errorCode\s?=` anywhere.
+///
+/// A successful reply must therefore never contain that text.
+pub fn is_error_body(body: &str) -> bool {
+    body.match_indices("errorCode").any(|(i, m)| {
+        let mut rest = body[i + m.len()..].chars();
+        match rest.next() {
+            Some('=') => true,
+            Some(c) if c.is_whitespace() => rest.next() == Some('='),
+            _ => false,
+        }
+    })
+}
+
+/// The response handling of the real client: error scan first, then status, then the
+/// expected root element.
+fn interpret<T: WireMessage>(status: u16, body: Result<&str, ()>) -> Result<T> {
+    let success = (200..300).contains(&status);
+    let body = match body {
+        Ok(body) => body,
+        Err(()) if success => {
+            return Err(Error::UnexpectedReply("the reply body is not UTF-8".into()));
+        }
+        Err(()) => return Err(Error::Http { status }),
+    };
+    if is_error_body(body) {
+        return match ErrorReply::decode(body.as_bytes()) {
+            Ok(e) => Err(e.into()),
+            Err(_) if !success => Err(Error::Http { status }),
+            Err(e) => Err(Error::UnexpectedReply(format!(
+                "the reply looks like an Error but cannot be decoded: {e}"
+            ))),
+        };
+    }
+    if !success {
+        return Err(Error::Http { status });
+    }
+    T::decode(body.as_bytes()).map_err(|e| Error::UnexpectedReply(e.to_string()))
+}
+
+/// The error and its causes on one line.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let m = c.to_string();
+        if !text.contains(&m) {
+            text.push_str(": ");
+            text.push_str(&m);
+        }
+        cause = c.source();
+    }
+    text
+}
+
+impl Client {
+    /// Starts configuring a client for `endpoint`, the full URL every message is POSTed to,
+    /// e.g. `https://127.0.0.1:8443/tpp/`.
+    pub fn builder(endpoint: &str) -> ClientBuilder {
+        ClientBuilder::new(endpoint)
+    }
+
+    /// The endpoint URL.
+    pub fn endpoint(&self) -> &Uri {
+        &self.inner.endpoint
+    }
+
+    /// The configured application, if any.
+    pub fn application(&self) -> Option<&Application> {
+        self.inner.application.as_ref()
+    }
+
+    fn require_application(&self) -> Result<&Application> {
+        self.application().ok_or_else(|| {
+            Error::Config("this call needs an application: call ClientBuilder::application".into())
+        })
+    }
+
+    /// `CheckVersion`: which API versions the server speaks. Needs no session.
+    pub async fn check_version(&self) -> Result<CheckVersionReply> {
+        let req = CheckVersion {
+            header: Header::new(None),
+            application: self.require_application()?.clone(),
+        };
+        self.call(&req).await
+    }
+
+    /// `LinkAccount` in the variant `request` describes. Needs no session.
+    pub async fn link_account(&self, request: LinkRequest) -> Result<LinkAccountReply> {
+        let req = LinkAccount {
+            header: Header::new(None),
+            organisation_code: request.organisation_code,
+            last_name: request.last_name,
+            date_of_birth: request.date_of_birth,
+            application: self.require_application()?.clone(),
+            variant: request.variant,
+        };
+        self.call(&req).await
+    }
+
+    /// `Authenticate`: opens a session at practice `ods` for an online account with its
+    /// long-term passphrase (the one `LinkAccount` returned, not the linkage key).
+    ///
+    /// The application's provider id is sent both as `Authenticate/@providerId` and in the
+    /// `Application` element. The session id is taken from the `suid` response header; a reply
+    /// without one is [`Error::UnexpectedReply`].
+    pub async fn authenticate(
+        &self,
+        ods: &str,
+        account_id: &str,
+        passphrase: &SecretString,
+    ) -> Result<Session> {
+        let application = self.require_application()?;
+        let req = Authenticate {
+            header: Header::new(Some(ods.to_owned())),
+            account_id: account_id.to_owned(),
+            passphrase: passphrase.clone(),
+            provider_id: application.provider_id.clone(),
+            application: application.clone(),
+        };
+        let reply = self
+            .exchange(Authenticate::ROOT, None, req.encode())
+            .await?;
+        let decoded: AuthenticateReply = reply.decode()?;
+        let suid = reply
+            .headers
+            .get(SUID)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| {
+                Error::UnexpectedReply("the AuthenticateReply came without a suid header".into())
+            })?;
+        Ok(Session::new(
+            self.clone(),
+            SecretString::from(suid),
+            ods.to_owned(),
+            decoded,
+        ))
+    }
+
+    /// Sends any message outside a session (no `suid` header) and decodes the reply as `Rep`.
+    ///
+    /// Useful for hand-built sessionless requests, e.g. a `LinkAccount` with an unusual
+    /// `Application`. Calls inside a session use [`Session::call`].
+    pub async fn call<Req: WireMessage, Rep: WireMessage>(&self, req: &Req) -> Result<Rep> {
+        self.send(req, None).await
+    }
+
+    /// POSTs `body` with header `type: message_type` (and `suid` when given) and returns the
+    /// reply without interpreting it: an `Error` body or a non-2xx status is not an error here.
+    ///
+    /// Fails only when no reply arrives ([`Error::Transport`], [`Error::Timeout`]) or a header
+    /// value is invalid ([`Error::Config`]).
+    pub async fn raw(
+        &self,
+        message_type: &str,
+        suid: Option<&str>,
+        body: String,
+    ) -> Result<RawResponse> {
+        let reply = self.exchange(message_type, suid, body).await?;
+        let suid = reply
+            .headers
+            .get(SUID)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        Ok(RawResponse {
+            status: reply.status,
+            suid,
+            body: String::from_utf8_lossy(&reply.body).into_owned(),
+            headers: reply.headers,
+        })
+    }
+
+    /// Sends a typed message, with the session id when given, and decodes the reply.
+    pub(crate) async fn send<Req: WireMessage, Rep: WireMessage>(
+        &self,
+        req: &Req,
+        suid: Option<&str>,
+    ) -> Result<Rep> {
+        self.exchange(Req::ROOT, suid, req.encode()).await?.decode()
+    }
+
+    /// One HTTP exchange within the per-request timeout.
+    async fn exchange(
+        &self,
+        message_type: &str,
+        suid: Option<&str>,
+        body: String,
+    ) -> Result<Reply> {
+        let type_value = HeaderValue::from_str(message_type).map_err(|_| {
+            Error::Config("the message type is not a valid HTTP header value".into())
+        })?;
+        let uuid = pfs_wire::sniff_uuid(body.as_bytes());
+        let mut request = Request::post(self.inner.endpoint.clone())
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| Error::Config(format!("cannot build the request: {e}")))?;
+        let headers = request.headers_mut();
+        headers.insert(TYPE, type_value);
+        headers.insert(CONTENT_TYPE, XML_CONTENT_TYPE);
+        headers.insert(ACCEPT, XML_ACCEPT);
+        if let Some(suid) = suid {
+            let mut value = HeaderValue::from_str(suid)
+                .map_err(|_| Error::Config("the suid is not a valid HTTP header value".into()))?;
+            value.set_sensitive(true);
+            headers.insert(SUID, value);
+        }
+
+        let started = Instant::now();
+        let exchange = async {
+            let response = self
+                .inner
+                .http
+                .request(request)
+                .await
+                .map_err(|e| Error::Transport(error_chain(&e)))?;
+            let (parts, body) = response.into_parts();
+            let body = Limited::new(body, MAX_REPLY_BYTES)
+                .collect()
+                .await
+                .map_err(|e| Error::Transport(format!("reading the reply: {}", error_chain(&*e))))?
+                .to_bytes();
+            Ok(Reply {
+                status: parts.status.as_u16(),
+                headers: parts.headers,
+                body,
+            })
+        };
+        let result = tokio::time::timeout(self.inner.timeout, exchange)
+            .await
+            .unwrap_or(Err(Error::Timeout));
+        let elapsed_ms = started.elapsed().as_millis();
+        match &result {
+            Ok(reply) => tracing::debug!(
+                message_type,
+                uuid = ?uuid,
+                status = reply.status,
+                elapsed_ms,
+                "PFS call"
+            ),
+            Err(e) => {
+                tracing::debug!(message_type, uuid = ?uuid, elapsed_ms, error = %e, "PFS call failed")
+            }
+        }
+        result
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use pfs_wire::{LogoffReply, ServiceAccess};
+
+    /// A client that never connects anywhere (no roots, no identity), for tests that need a
+    /// `Client` value but no server.
+    pub(crate) fn offline_client() -> Client {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("default protocol versions")
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_no_client_auth();
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        let https = HttpsConnector::from((http, config));
+        Client {
+            inner: Arc::new(Inner {
+                http: HyperClient::builder(hyper_util::rt::TokioExecutor::new()).build(https),
+                endpoint: Uri::from_static("https://127.0.0.1:9/tpp/"),
+                application: None,
+                timeout: Duration::from_secs(1),
+            }),
+        }
+    }
+
+    #[test]
+    fn error_detection_follows_the_regex() {
+        assert!(is_error_body(r#"<Error errorCode="6"/>"#));
+        assert!(is_error_body(r#"<Error errorCode ="6"/>"#));
+        assert!(is_error_body("<Error errorCode\t=\"6\"/>"));
+        assert!(is_error_body("<Error errorCode\n='6'/>"));
+        assert!(is_error_body("errorCode="));
+        // Anywhere in the body, even inside a successful reply.
+        assert!(is_error_body(
+            r#"<LogoffReply uuid="x"><Note text="errorCode=1"/></LogoffReply>"#
+        ));
+        // Second occurrence matches although the first does not.
+        assert!(is_error_body("errorCode: 1 and errorCode=2"));
+
+        assert!(!is_error_body(r#"<LogoffReply uuid="x"/>"#));
+        assert!(
+            !is_error_body("errorCode  =1"),
+            "only one white-space character"
+        );
+        assert!(!is_error_body("errorcode=1"), "case-sensitive");
+        assert!(!is_error_body("ErrorCode"));
+        assert!(!is_error_body("errorCode"));
+        assert!(!is_error_body("errorCode "));
+        assert!(!is_error_body("errorCodes=1"));
+        assert!(!is_error_body(""));
+    }
+
+    #[test]
+    fn interpret_error_before_status_and_root() {
+        let body = r#"<Error errorCode="9" userFriendlyMessage="Problem logging on" technicalMessage="t" uuid="0f5a2c8e-3b7d-4e61-9a20-5c1d8e4f7b93"/>"#;
+        let e = interpret::<LogoffReply>(200, Ok(body)).unwrap_err();
+        assert_eq!(e.code(), Some("9"));
+        let Error::Pfs { uuid, .. } = &e else {
+            panic!("{e:?}")
+        };
+        assert!(uuid.is_some());
+        // An Error body wins over a non-2xx status.
+        let e = interpret::<LogoffReply>(500, Ok(body)).unwrap_err();
+        assert_eq!(e.code(), Some("9"));
+    }
+
+    #[test]
+    fn interpret_status_and_root() {
+        assert_eq!(
+            interpret::<LogoffReply>(502, Ok("bad gateway")).unwrap_err(),
+            Error::Http { status: 502 }
+        );
+        assert_eq!(
+            interpret::<LogoffReply>(503, Err(())).unwrap_err(),
+            Error::Http { status: 503 }
+        );
+        assert!(matches!(
+            interpret::<LogoffReply>(200, Err(())),
+            Err(Error::UnexpectedReply(_))
+        ));
+        let e = interpret::<LogoffReply>(200, Ok("<PatientSelectedReply/>")).unwrap_err();
+        assert!(
+            matches!(&e, Error::UnexpectedReply(m) if m.contains("PatientSelectedReply")),
+            "{e:?}"
+        );
+        assert!(matches!(
+            interpret::<LogoffReply>(200, Ok("")),
+            Err(Error::UnexpectedReply(_))
+        ));
+        // An Error-looking body that is not an Error document.
+        assert!(matches!(
+            interpret::<LogoffReply>(200, Ok(r#"<LogoffReply note="errorCode=1"/>"#)),
+            Err(Error::UnexpectedReply(_))
+        ));
+        let ok: LogoffReply = interpret(
+            200,
+            Ok(r#"<?xml version="1.0"?><LogoffReply uuid="0f5a2c8e-3b7d-4e61-9a20-5c1d8e4f7b93"/>"#),
+        )
+        .expect("a LogoffReply");
+        assert!(ok.uuid.is_some());
+    }
+
+    #[test]
+    fn raw_response_decode_and_debug() {
+        let raw = RawResponse {
+            status: 200,
+            suid: Some("very-secret-suid".into()),
+            headers: HeaderMap::new(),
+            body: r#"<ListServiceAccessesReply><ServiceAccess description="Messaging" status="A"/></ListServiceAccessesReply>"#.into(),
+        };
+        assert!(!raw.is_error());
+        let reply: pfs_wire::ListServiceAccessesReply = raw.decode().expect("decodes");
+        let first: &ServiceAccess = &reply.services[0];
+        assert_eq!(first.description, "Messaging");
+        let debug = format!("{raw:?}");
+        assert!(!debug.contains("very-secret-suid"), "{debug}");
+        assert!(debug.contains("[REDACTED]"), "{debug}");
+    }
+
+    #[tokio::test]
+    async fn calls_needing_an_application_fail_without_one() {
+        let client = offline_client();
+        let e = client.check_version().await.unwrap_err();
+        assert!(
+            matches!(&e, Error::Config(m) if m.contains("application")),
+            "{e:?}"
+        );
+        let e = client
+            .authenticate("X12345", "1", &SecretString::from("pw"))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::Config(_)), "{e:?}");
+    }
+
+    #[tokio::test]
+    async fn invalid_header_values_are_config_errors_without_the_value() {
+        let client = offline_client();
+        let e = client
+            .raw("Logoff", Some("bad\nsuid-value"), String::new())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, Error::Config(m) if !m.contains("suid-value")),
+            "{e:?}"
+        );
+        let e = client
+            .raw("Bad\nType", None, String::new())
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::Config(_)), "{e:?}");
+    }
+
+    #[tokio::test]
+    async fn connection_refused_is_a_transport_error() {
+        let client = offline_client();
+        let e = client.raw("Logoff", None, String::new()).await.unwrap_err();
+        assert!(matches!(e, Error::Transport(_) | Error::Timeout), "{e:?}");
+    }
+}

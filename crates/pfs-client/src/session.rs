@@ -1,0 +1,287 @@
+//! [`Session`]: an authenticated PFS session and the calls made inside it.
+
+use std::fmt;
+use std::sync::{Mutex, PoisonError};
+
+use pfs_wire::{
+    AuthenticateReply, Header, ListServiceAccesses, ListServiceAccessesReply, Logoff, LogoffReply,
+    PatientScope, PatientSelected, PatientSelectedReply, WireMessage,
+};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::client::Client;
+use crate::error::Result;
+
+/// An open session, returned by [`Client::authenticate`].
+///
+/// Every call sends the session id in the `suid` header, `unitId` = the practice ODS code,
+/// and, for per-patient messages, `patientId` = the selected patient and `onlineUserId`.
+/// Methods take `&self`, so a session can be shared between tasks (e.g. in an `Arc`).
+///
+/// End it with [`logoff`](Self::logoff). A session dropped without logging off sends a
+/// best-effort `Logoff` in the background when dropped inside a Tokio runtime (the result is
+/// ignored; outside a runtime nothing is sent).
+pub struct Session {
+    client: Client,
+    suid: SecretString,
+    ods: String,
+    reply: AuthenticateReply,
+    selected_patient_id: Mutex<String>,
+    logged_off: bool,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("suid", &"[REDACTED]")
+            .field("ods", &self.ods)
+            .field("online_user_id", &self.online_user_id())
+            .field("selected_patient_id", &self.selected_patient_id())
+            .field("logged_off", &self.logged_off)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    pub(crate) fn new(
+        client: Client,
+        suid: SecretString,
+        ods: String,
+        reply: AuthenticateReply,
+    ) -> Self {
+        let selected_patient_id = Mutex::new(reply.online_user_id.clone());
+        Session {
+            client,
+            suid,
+            ods,
+            reply,
+            selected_patient_id,
+            logged_off: false,
+        }
+    }
+
+    /// The `AuthenticateReply` that opened the session (user, registrations, proxy patients).
+    pub fn reply(&self) -> &AuthenticateReply {
+        &self.reply
+    }
+
+    /// The online user id (equal to the user's own patient id).
+    pub fn online_user_id(&self) -> &str {
+        &self.reply.online_user_id
+    }
+
+    /// The practice ODS code the session was opened at (sent as `unitId`).
+    pub fn ods(&self) -> &str {
+        &self.ods
+    }
+
+    /// The patient the session currently acts for: the user's own patient id (the online
+    /// user id) until [`select_patient`](Self::select_patient) succeeds for another.
+    pub fn selected_patient_id(&self) -> String {
+        self.selected_patient_id
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The session id, for tools that must pass the session to another client; keep it
+    /// secret.
+    pub fn suid(&self) -> &SecretString {
+        &self.suid
+    }
+
+    /// A fresh request header for this session: API version 1, a new `uuid`, `unitId` = ODS.
+    pub fn header(&self) -> Header {
+        Header::new(Some(self.ods.clone()))
+    }
+
+    /// `patientId` (the selected patient) and `onlineUserId`, for building per-patient
+    /// requests to send with [`call`](Self::call).
+    pub fn scope(&self) -> PatientScope {
+        self.scope_for(self.selected_patient_id())
+    }
+
+    fn scope_for(&self, patient_id: String) -> PatientScope {
+        PatientScope {
+            patient_id,
+            online_user_id: self.reply.online_user_id.clone(),
+        }
+    }
+
+    /// Sends any message inside this session (with the `suid` header) and decodes the reply
+    /// as `Rep`; for messages the SDK has no typed method for yet.
+    pub async fn call<Req: WireMessage, Rep: WireMessage>(&self, req: &Req) -> Result<Rep> {
+        self.client.send(req, Some(self.suid.expose_secret())).await
+    }
+
+    /// `PatientSelected`: act for `patient_id` from now on (the user's own id or a proxy
+    /// patient's). On success the session remembers the selection.
+    pub async fn select_patient(&self, patient_id: &str) -> Result<PatientSelectedReply> {
+        let req = PatientSelected {
+            header: self.header(),
+            scope: self.scope_for(patient_id.to_owned()),
+        };
+        let reply = self.call(&req).await?;
+        *self
+            .selected_patient_id
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = patient_id.to_owned();
+        Ok(reply)
+    }
+
+    /// Keeps the session alive: `PatientSelected` for the currently selected patient.
+    pub async fn keep_alive(&self) -> Result<PatientSelectedReply> {
+        let req = PatientSelected {
+            header: self.header(),
+            scope: self.scope(),
+        };
+        self.call(&req).await
+    }
+
+    /// `ListServiceAccesses` for the selected patient.
+    pub async fn list_service_accesses(&self) -> Result<ListServiceAccessesReply> {
+        let req = ListServiceAccesses {
+            header: self.header(),
+            scope: self.scope(),
+        };
+        self.call(&req).await
+    }
+
+    /// `Logoff`: ends the session. The session is consumed and counts as logged off even when
+    /// the call fails, so dropping it sends nothing more.
+    pub async fn logoff(mut self) -> Result<LogoffReply> {
+        self.logged_off = true;
+        self.call(&Logoff {
+            header: Header::new(None),
+        })
+        .await
+    }
+
+    /// Gives up the session without logging off and returns its id, e.g. to hand the session
+    /// to another process; keep it secret. Dropping the returned id does not end the session.
+    pub fn detach(mut self) -> SecretString {
+        self.logged_off = true;
+        self.suid.clone()
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if self.logged_off {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let client = self.client.clone();
+        let suid = self.suid.clone();
+        runtime.spawn(async move {
+            let req = Logoff {
+                header: Header::new(None),
+            };
+            if let Err(e) = client
+                .send::<Logoff, LogoffReply>(&req, Some(suid.expose_secret()))
+                .await
+            {
+                tracing::debug!(error = %e, "background Logoff of a dropped session failed");
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::tests::offline_client;
+    use chrono::NaiveDate;
+    use pfs_wire::Person;
+
+    fn reply() -> AuthenticateReply {
+        AuthenticateReply {
+            uuid: None,
+            online_user_id: "9000001".into(),
+            patient_id: Some("9000001".into()),
+            user: Person {
+                patient_id: "9000001".into(),
+                date_of_birth: NaiveDate::from_ymd_opt(1980, 2, 14).expect("valid date"),
+                gender: "Female".into(),
+                nhs_number: Some("9990001112".into()),
+                name: "Mrs Ada Example".into(),
+                address: None,
+            },
+            registration: Vec::new(),
+            people: Vec::new(),
+        }
+    }
+
+    fn session() -> Session {
+        Session::new(
+            offline_client(),
+            SecretString::from("s3cr3t-suid-value"),
+            "X12345".into(),
+            reply(),
+        )
+    }
+
+    #[test]
+    fn debug_redacts_the_suid() {
+        let s = session();
+        let d = format!("{s:?}");
+        assert!(d.contains("[REDACTED]"), "{d}");
+        assert!(!d.contains("s3cr3t"), "{d}");
+        assert!(d.contains("X12345"), "{d}");
+        // Dropped outside a runtime: nothing is sent and nothing panics.
+        drop(s);
+    }
+
+    #[test]
+    fn initial_selection_is_the_user() {
+        let s = session().detach_for_test();
+        assert_eq!(s.selected_patient_id(), "9000001");
+        assert_eq!(s.online_user_id(), "9000001");
+        assert_eq!(s.ods(), "X12345");
+        assert_eq!(s.scope().patient_id, "9000001");
+        assert_eq!(s.header().unit_id.as_deref(), Some("X12345"));
+        assert_eq!(s.suid().expose_secret(), "s3cr3t-suid-value");
+    }
+
+    #[test]
+    fn detach_returns_the_suid() {
+        assert_eq!(session().detach().expose_secret(), "s3cr3t-suid-value");
+    }
+
+    #[tokio::test]
+    async fn drop_inside_a_runtime_does_not_panic() {
+        // The background Logoff fails to connect; that is ignored.
+        drop(session());
+        tokio::task::yield_now().await;
+    }
+
+    #[tokio::test]
+    async fn failed_calls_keep_the_selection() {
+        let s = session().detach_for_test();
+        assert!(s.select_patient("9000002").await.is_err());
+        assert_eq!(s.selected_patient_id(), "9000001");
+    }
+
+    #[test]
+    fn sessions_and_their_futures_can_move_between_tasks() {
+        fn assert_send_sync<T: Send + Sync>(_: &T) {}
+        fn assert_send<T: Send>(_: &T) {}
+        let s = session().detach_for_test();
+        assert_send_sync(&s);
+        assert_send(&s.select_patient("9000002"));
+        assert_send(&s.call::<Logoff, LogoffReply>(&Logoff {
+            header: Header::new(None),
+        }));
+        assert_send(&s.client.raw("Logoff", None, String::new()));
+    }
+
+    impl Session {
+        /// Marks a test session as logged off so that dropping it sends nothing.
+        fn detach_for_test(mut self) -> Self {
+            self.logged_off = true;
+            self
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! The SQLite backend: every suite case on a fresh database file, plus SQLite-specific checks.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use pfs_core::model::{OnlineAccount, Patient, Practice, PracticeSettings, Provider, ProviderLink};
+use pfs_core::{Store, StoreError};
+use pfs_store::{SqliteOptions, SqliteStore, suite};
+use sqlx::Connection;
+use tempfile::TempDir;
+
+/// A database file in its own temporary directory, removed on drop.
+struct TempDb {
+    dir: TempDir,
+    store: SqliteStore,
+}
+
+impl TempDb {
+    async fn new() -> TempDb {
+        TempDb::with(SqliteOptions::default()).await
+    }
+
+    async fn with(opts: SqliteOptions) -> TempDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteStore::open(&db_path(dir.path()), opts)
+            .await
+            .expect("open");
+        TempDb { dir, store }
+    }
+
+    fn path(&self) -> PathBuf {
+        db_path(self.dir.path())
+    }
+}
+
+fn db_path(dir: &Path) -> PathBuf {
+    dir.join("pfs.sqlite3")
+}
+
+/// One test per suite case, each on its own database file.
+macro_rules! sqlite_cases {
+    ($($case:ident),* $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $case() {
+            let db = TempDb::new().await;
+            suite::$case(&db.store).await;
+            db.store.close().await;
+        }
+    )*};
+}
+
+pfs_store::store_suite_cases!(sqlite_cases);
+
+#[tokio::test]
+async fn data_survives_close_and_reopen() {
+    let db = TempDb::new().await;
+    suite::durable_write(&db.store).await;
+    db.store.close().await;
+
+    for _ in 0..2 {
+        let store = SqliteStore::open(&db.path(), SqliteOptions::default())
+            .await
+            .expect("re-open");
+        suite::durable_check(&store).await;
+        store.close().await;
+    }
+}
+
+#[tokio::test]
+async fn creates_the_file_in_wal_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(dir.path());
+    assert!(!path.exists());
+    let store = SqliteStore::open(&path, SqliteOptions::default())
+        .await
+        .unwrap();
+    store.ping().await.unwrap();
+    store.close().await;
+    let header = std::fs::read(&path).expect("database file");
+    assert!(header.starts_with(b"SQLite format 3\0"));
+    // File format write/read versions 2 mean WAL.
+    assert_eq!((header[18], header[19]), (2, 2));
+}
+
+#[test]
+fn default_options() {
+    let opts = SqliteOptions::default();
+    assert_eq!(opts.max_connections, 8);
+    assert_eq!(opts.busy_timeout, Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn closed_store_is_unavailable() {
+    let db = TempDb::new().await;
+    let clone = db.store.clone();
+    db.store.close().await;
+    assert!(matches!(
+        clone.ping().await,
+        Err(StoreError::Unavailable(_))
+    ));
+    assert!(matches!(
+        clone.list_providers().await,
+        Err(StoreError::Unavailable(_))
+    ));
+}
+
+#[tokio::test]
+async fn unopenable_path_is_unavailable() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("no-such-dir").join("pfs.sqlite3");
+    let result = SqliteStore::open(&path, SqliteOptions::default()).await;
+    assert!(
+        matches!(result, Err(StoreError::Unavailable(_))),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn write_lock_held_elsewhere_is_unavailable() {
+    let db = TempDb::with(SqliteOptions {
+        busy_timeout: Duration::from_millis(100),
+        ..SqliteOptions::default()
+    })
+    .await;
+    let url = format!("sqlite://{}", db.path().display());
+    let mut other = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut other)
+        .await
+        .unwrap();
+
+    let result = db.store.insert_practice(&practice("X00001")).await;
+    match result {
+        Err(StoreError::Unavailable(text)) => assert!(text.contains("practices"), "{text}"),
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+
+    sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
+    other.close().await.unwrap();
+    db.store
+        .insert_practice(&practice("X00001"))
+        .await
+        .expect("free again");
+}
+
+#[tokio::test]
+async fn dangling_references_are_not_found() {
+    let db = TempDb::new().await;
+    let s = &db.store;
+    let at = t(0);
+    let not_found = |r: Result<(), StoreError>, what: &str| match r {
+        Err(StoreError::NotFound(_)) => {}
+        other => panic!("{what}: expected NotFound, got {other:?}"),
+    };
+
+    not_found(s.insert_account(&account("1", "42")).await, "account");
+    not_found(
+        s.set_practice_service("Z99999", "messaging", Some(true))
+            .await,
+        "service",
+    );
+    not_found(
+        s.set_patient_service("42", "messaging", Some(true)).await,
+        "service",
+    );
+    not_found(s.grant_proxy("42", "43", at).await, "proxy");
+    not_found(
+        s.upsert_provider_link(&ProviderLink {
+            account_id: "1".into(),
+            provider_id: "00000000000000ff".into(),
+            passphrase_hash: "a".repeat(64),
+            linked_at: at,
+        })
+        .await,
+        "link",
+    );
+
+    s.insert_practice(&practice("X00001")).await.unwrap();
+    s.insert_patient(&patient("42", "X00001")).await.unwrap();
+    s.insert_account(&account("1", "42")).await.unwrap();
+    let mut provider = provider("00000000000000ff");
+    s.insert_provider(&provider).await.unwrap();
+    // Now every reference resolves.
+    s.grant_proxy("42", "42", at).await.unwrap();
+    s.set_patient_service("42", "messaging", Some(true))
+        .await
+        .unwrap();
+    provider.id = "00000000000000fe".into();
+    provider.fingerprint = "e".repeat(64);
+    s.insert_provider(&provider).await.unwrap();
+}
+
+#[tokio::test]
+async fn error_texts_name_the_key() {
+    let db = TempDb::new().await;
+    let s = &db.store;
+    let text = |r: Result<(), StoreError>| r.expect_err("must fail").to_string();
+
+    s.insert_provider(&provider("00000000000000ff"))
+        .await
+        .unwrap();
+    let mut twin = provider("00000000000000fe");
+    assert_eq!(
+        text(s.insert_provider(&twin).await),
+        "already exists: providers.fingerprint"
+    );
+    twin.id = "00000000000000ff".into();
+    twin.fingerprint = "e".repeat(64);
+    assert_eq!(
+        text(s.insert_provider(&twin).await),
+        "already exists: providers.id"
+    );
+
+    assert_eq!(
+        text(s.insert_patient(&patient("42", "X00001")).await),
+        "not found: practice"
+    );
+    s.insert_practice(&practice("X00001")).await.unwrap();
+    s.insert_patient(&patient("42", "X00001")).await.unwrap();
+    assert_eq!(
+        text(s.insert_patient(&patient("43", "X00001")).await),
+        "already exists: patients.nhs_number"
+    );
+    s.insert_account(&account("1", "42")).await.unwrap();
+    assert_eq!(
+        text(s.insert_account(&account("2", "42")).await),
+        "already exists: online_accounts.patient_id"
+    );
+}
+
+#[tokio::test]
+async fn instants_are_truncated_to_milliseconds() {
+    let db = TempDb::new().await;
+    let mut p = provider("00000000000000ff");
+    p.created_at = DateTime::parse_from_rfc3339("2025-03-01T10:00:00.123999999Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    db.store.insert_provider(&p).await.unwrap();
+    let got = db.store.provider(&p.id).await.unwrap().expect("provider");
+    assert_eq!(got.created_at, t(0));
+}
+
+fn t(offset_ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(1_740_823_200_123 + offset_ms).unwrap()
+}
+
+fn provider(id: &str) -> Provider {
+    Provider {
+        id: id.into(),
+        name: "Provider".into(),
+        fingerprint: "f".repeat(64),
+        trusted_identity: false,
+        created_at: t(0),
+        revoked_at: None,
+    }
+}
+
+fn practice(ods: &str) -> Practice {
+    Practice {
+        ods: ods.into(),
+        name: "Riverside Surgery".into(),
+        address: "1 River Street".into(),
+        settings: PracticeSettings::default(),
+    }
+}
+
+fn patient(id: &str, ods: &str) -> Patient {
+    Patient {
+        id: id.into(),
+        ods: ods.into(),
+        nhs_number: "9000000009".into(),
+        title: None,
+        first_name: "Ada".into(),
+        last_name: "Example".into(),
+        date_of_birth: chrono::NaiveDate::from_ymd_opt(1990, 1, 2).unwrap(),
+        gender: "Female".into(),
+        address: "2 Low Road".into(),
+    }
+}
+
+fn account(id: &str, patient_id: &str) -> OnlineAccount {
+    OnlineAccount {
+        id: id.into(),
+        patient_id: patient_id.into(),
+        email: None,
+        mobile: None,
+        created_at: t(0),
+        ended_at: None,
+    }
+}
