@@ -139,10 +139,10 @@ impl Pfs {
         let mut practices: HashMap<String, Practice> = HashMap::new();
         let mut registration = Vec::with_capacity(proxies.len() + 1);
         for p in std::iter::once(&user).chain(&proxies) {
-            if !practices.contains_key(&p.ods) {
-                if let Some(practice) = self.store.practice(&p.ods).await? {
-                    practices.insert(p.ods.clone(), practice);
-                }
+            if !practices.contains_key(&p.ods)
+                && let Some(practice) = self.store.practice(&p.ods).await?
+            {
+                practices.insert(p.ods.clone(), practice);
             }
             let practice = practices.get(&p.ods);
             registration.push(PatientAccess {

@@ -1,0 +1,1 @@
+//! linkage tests.

@@ -1,0 +1,6 @@
+//! End-to-end tests: a real server on free ports, real mutual TLS, real SQLite files.
+
+mod admin;
+mod linkage;
+mod session;
+mod transport;
