@@ -275,7 +275,11 @@ pub async fn run(a: Args) -> Result<()> {
 
 fn write_credentials(out: &std::path::Path, v: &Value) -> Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let field = |k: &str| v[k].as_str().map(str::to_owned).with_context(|| format!("reply lacks {k}"));
+    let field = |k: &str| {
+        v[k].as_str()
+            .map(str::to_owned)
+            .with_context(|| format!("reply lacks {k}"))
+    };
     pfs_server::datadir::write_public(&out.join("client.pem"), &field("certPem")?)?;
     pfs_server::datadir::write_secret(&out.join("client-key.pem"), &field("keyPem")?)?;
     pfs_server::datadir::write_public(&out.join("ca.pem"), &field("caPem")?)?;
@@ -295,7 +299,13 @@ impl Api {
             let p = a.data_dir.join(name);
             std::fs::read_to_string(&p)
                 .map(|s| s.trim().to_owned())
-                .with_context(|| format!("cannot read {} (is the server running with --data-dir {}?)", p.display(), a.data_dir.display()))
+                .with_context(|| {
+                    format!(
+                        "cannot read {} (is the server running with --data-dir {}?)",
+                        p.display(),
+                        a.data_dir.display()
+                    )
+                })
         };
         let base = match &a.url {
             Some(u) => u.trim_end_matches('/').to_owned(),
@@ -305,7 +315,11 @@ impl Api {
             Some(t) => t.clone(),
             None => read("admin-token")?,
         };
-        Ok(Api { base, token, http: Client::builder(TokioExecutor::new()).build_http() })
+        Ok(Api {
+            base,
+            token,
+            http: Client::builder(TokioExecutor::new()).build_http(),
+        })
     }
 
     async fn send(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value> {
@@ -326,10 +340,14 @@ impl Api {
         let value: Value = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         };
         if !status.is_success() {
-            let msg = value["message"].as_str().map(str::to_owned).unwrap_or_else(|| value.to_string());
+            let msg = value["message"]
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| value.to_string());
             bail!("{status}: {msg}");
         }
         Ok(value)

@@ -31,7 +31,11 @@ pub struct Args {
 #[derive(clap::Args, Clone)]
 pub struct Connection {
     /// The PFS endpoint URL.
-    #[arg(long, env = "PFS_ENDPOINT", default_value = "https://localhost:8443/tpp/")]
+    #[arg(
+        long,
+        env = "PFS_ENDPOINT",
+        default_value = "https://localhost:8443/tpp/"
+    )]
     pub endpoint: String,
     /// Directory with the demo credentials (`ca.pem`, `client.pem`, `client-key.pem`, `provider-id`).
     #[arg(long, env = "PFS_CREDENTIALS", default_value = "pfs-data/demo")]
@@ -60,7 +64,9 @@ impl Connection {
     pub fn provider_id(&self) -> Result<String> {
         match &self.provider_id {
             Some(p) => Ok(p.clone()),
-            None => Ok(String::from_utf8(self.file(&None, "provider-id")?)?.trim().to_owned()),
+            None => Ok(String::from_utf8(self.file(&None, "provider-id")?)?
+                .trim()
+                .to_owned()),
         }
     }
 
@@ -73,7 +79,10 @@ impl Connection {
             device_type: "pfs-cli".into(),
         };
         Ok(Client::builder(&self.endpoint)
-            .identity_pem(&self.file(&self.cert, "client.pem")?, &self.file(&self.key, "client-key.pem")?)
+            .identity_pem(
+                &self.file(&self.cert, "client.pem")?,
+                &self.file(&self.key, "client-key.pem")?,
+            )
             .ca_pem(&self.file(&self.ca, "ca.pem")?)
             .application(application)
             .build()?)
@@ -90,7 +99,9 @@ pub async fn run(a: Args) -> Result<()> {
             std::io::stdin().read_to_string(&mut s)?;
             s
         }
-        Some(p) => std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?,
+        Some(p) => {
+            std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?
+        }
         None => build_body(&a.message_type, &a.attrs, &a.conn)?,
     };
     let client = a.conn.client()?;

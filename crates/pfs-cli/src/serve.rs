@@ -43,9 +43,18 @@ pub async fn run(a: Args) -> Result<()> {
         .with_env_filter(tracing_subscriber::EnvFilter::try_new(&a.log)?)
         .with_target(false)
         .init();
-    anyhow::ensure!(a.idle_timeout_minutes > 0, "--idle-timeout-minutes must be positive");
-    anyhow::ensure!(a.session_lifetime_hours > 0, "--session-lifetime-hours must be positive");
-    anyhow::ensure!(a.linkage_key_days > 0, "--linkage-key-days must be positive");
+    anyhow::ensure!(
+        a.idle_timeout_minutes > 0,
+        "--idle-timeout-minutes must be positive"
+    );
+    anyhow::ensure!(
+        a.session_lifetime_hours > 0,
+        "--session-lifetime-hours must be positive"
+    );
+    anyhow::ensure!(
+        a.linkage_key_days > 0,
+        "--linkage-key-days must be positive"
+    );
     let mut opts = ServeOptions {
         data_dir: a.data_dir,
         listen: a.listen,
@@ -61,12 +70,21 @@ pub async fn run(a: Args) -> Result<()> {
     let server = start(opts).await?;
     let dir = server.data_dir.root().display().to_string();
     println!("openpfs is running");
-    println!("  PFS endpoint  https://{}/  (mutual TLS; any path)", server.pfs_addr);
-    println!("  admin API     http://{}/api  (token in {dir}/admin-token)", server.admin_addr);
+    println!(
+        "  PFS endpoint  https://{}/  (mutual TLS; any path)",
+        server.pfs_addr
+    );
+    println!(
+        "  admin API     http://{}/api  (token in {dir}/admin-token)",
+        server.admin_addr
+    );
     println!("  data          {dir}");
     if let Some(accounts) = &server.seeded {
         println!();
-        println!("A demo practice was created with {} online accounts.", accounts.len());
+        println!(
+            "A demo practice was created with {} online accounts.",
+            accounts.len()
+        );
         println!("Demo credentials are in {dir}/demo/: ca.pem, client.pem, client-key.pem,");
         println!("provider-id and accounts.json. Try, in another terminal:");
         println!("  pfs call CheckVersion");

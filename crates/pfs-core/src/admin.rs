@@ -155,7 +155,9 @@ impl Pfs {
     pub async fn add_practice(&self, p: NewPractice) -> Result<Practice, AdminError> {
         let ods = p.ods.trim().to_ascii_uppercase();
         if !(3..=10).contains(&ods.len()) || !ods.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return Err(AdminError::Invalid("ods must be 3 to 10 letters or digits".into()));
+            return Err(AdminError::Invalid(
+                "ods must be 3 to 10 letters or digits".into(),
+            ));
         }
         non_empty("name", &p.name)?;
         non_empty("address", &p.address)?;
@@ -222,7 +224,9 @@ impl Pfs {
             match self.store.insert_patient(&patient).await {
                 Ok(()) => return Ok(patient),
                 Err(StoreError::Conflict(k)) if k.contains("nhs") => {
-                    return Err(AdminError::Conflict("a patient with that NHS number".into()));
+                    return Err(AdminError::Conflict(
+                        "a patient with that NHS number".into(),
+                    ));
                 }
                 Err(StoreError::Conflict(_)) => continue,
                 Err(e) => return Err(e.into()),
@@ -278,7 +282,9 @@ impl Pfs {
     /// Lets the online user `grantee_id` act for `patient_id`.
     pub async fn grant_proxy(&self, grantee_id: &str, patient_id: &str) -> Result<(), AdminError> {
         if grantee_id == patient_id {
-            return Err(AdminError::Invalid("a patient cannot be their own proxy".into()));
+            return Err(AdminError::Invalid(
+                "a patient cannot be their own proxy".into(),
+            ));
         }
         for id in [grantee_id, patient_id] {
             if self.store.patient(id).await?.is_none() {
@@ -326,13 +332,19 @@ impl Pfs {
                 if self.store.patient(pid).await?.is_none() {
                     return Err(AdminError::NotFound(format!("patient {pid}")));
                 }
-                Ok(self.store.set_patient_service(pid, service, enabled).await?)
+                Ok(self
+                    .store
+                    .set_patient_service(pid, service, enabled)
+                    .await?)
             }
             (Some(ods), None) => {
                 if self.store.practice(ods).await?.is_none() {
                     return Err(AdminError::NotFound(format!("practice {ods}")));
                 }
-                Ok(self.store.set_practice_service(ods, service, enabled).await?)
+                Ok(self
+                    .store
+                    .set_practice_service(ods, service, enabled)
+                    .await?)
             }
             (None, None) => Err(AdminError::Invalid("name a practice or a patient".into())),
         }

@@ -132,7 +132,10 @@ impl DomainError {
             }
             PatientNotSelected(_) => "Something went wrong. Please go back and try again.",
             Unavailable(_) => "The service is temporarily unavailable. Please try again later.",
-            Decode(_) | TooLarge(_) | NotPost | UnsupportedApiVersion(_)
+            Decode(_)
+            | TooLarge(_)
+            | NotPost
+            | UnsupportedApiVersion(_)
             | ProviderNotRecognised(_) => "Something went wrong. Please try again later.",
         }
     }

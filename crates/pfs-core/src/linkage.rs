@@ -14,7 +14,9 @@ use pfs_wire::{LinkAccount, LinkAccountReply, LinkVariant};
 use secrecy::SecretString;
 
 use crate::error::DomainError;
-use crate::model::{LinkThrottle, LinkageKeyRecord, OnlineAccount, Patient, Provider, ProviderLink};
+use crate::model::{
+    LinkThrottle, LinkageKeyRecord, OnlineAccount, Patient, Provider, ProviderLink,
+};
 use crate::secrets::{new_linkage_key, new_passphrase, random_bytes};
 use crate::{Pfs, StoreError, nhs, uktime};
 
@@ -38,10 +40,15 @@ impl Pfs {
                 let patient = self.match_patient(&m, nhs_number).await?;
                 let Some(account) = self.store.account_for_patient(&patient.id).await? else {
                     // The real API answers "found, but no online account" with blank fields.
-                    return Ok(LinkAccountReply { uuid: m.header.uuid, ..Default::default() });
+                    return Ok(LinkAccountReply {
+                        uuid: m.header.uuid,
+                        ..Default::default()
+                    });
                 };
                 if account.ended_at.is_some() {
-                    return Err(DomainError::RegistrationEnded("the online account has ended"));
+                    return Err(DomainError::RegistrationEnded(
+                        "the online account has ended",
+                    ));
                 }
                 let key = self.issue_linkage_key(&account.id).await?;
                 Ok(LinkAccountReply {
@@ -100,18 +107,25 @@ impl Pfs {
             .await
             .map_err(DomainError::Unavailable)?;
         let (Some(account), Some(key), true) = (account, key, matched) else {
-            self.record_link_failure(account_id, &caller.id, throttle, now).await?;
+            self.record_link_failure(account_id, &caller.id, throttle, now)
+                .await?;
             return Err(DomainError::InvalidLinkageCredentials);
         };
         if throttle.is_some() {
-            self.store.clear_link_throttle(account_id, &caller.id).await?;
+            self.store
+                .clear_link_throttle(account_id, &caller.id)
+                .await?;
         }
         // From here on the caller has proved knowledge of the key, so precise answers are safe.
         if account.ended_at.is_some() {
-            return Err(DomainError::RegistrationEnded("the online account has ended"));
+            return Err(DomainError::RegistrationEnded(
+                "the online account has ended",
+            ));
         }
         if key.expires_at <= now {
-            return Err(DomainError::RegistrationEnded("the linkage key has expired"));
+            return Err(DomainError::RegistrationEnded(
+                "the linkage key has expired",
+            ));
         }
         let patient = self
             .store
@@ -137,13 +151,22 @@ impl Pfs {
     ) -> Result<(), DomainError> {
         self.provider_failures.spend(provider_id, now);
         let failures = before.map_or(0, |t| t.failures).saturating_add(1);
-        let over = failures.saturating_sub(self.config.link_failures_before_backoff);
-        let locked_until = (over > 0).then(|| {
-            let factor = 1i32 << (over - 1).min(20);
+        // The failure that reaches the threshold starts the first back-off; each further one
+        // doubles it, up to the maximum.
+        let threshold = self.config.link_failures_before_backoff.max(1);
+        let locked_until = (failures >= threshold).then(|| {
+            let factor = 1i32 << (failures - threshold).min(20);
             now + (self.config.link_backoff_base * factor).min(self.config.link_backoff_max)
         });
         self.store
-            .put_link_throttle(account_id, provider_id, &LinkThrottle { failures, locked_until })
+            .put_link_throttle(
+                account_id,
+                provider_id,
+                &LinkThrottle {
+                    failures,
+                    locked_until,
+                },
+            )
             .await?;
         Ok(())
     }
@@ -157,7 +180,11 @@ impl Pfs {
     }
 
     /// The patient named by NHS number, checked against the practice and demographics given.
-    async fn match_patient(&self, m: &LinkAccount, nhs_number: &str) -> Result<Patient, DomainError> {
+    async fn match_patient(
+        &self,
+        m: &LinkAccount,
+        nhs_number: &str,
+    ) -> Result<Patient, DomainError> {
         let patient = self
             .store
             .patient_by_nhs_number(&nhs::normalise(nhs_number))
@@ -167,7 +194,11 @@ impl Pfs {
         Ok(patient)
     }
 
-    async fn check_demographics(&self, m: &LinkAccount, patient: &Patient) -> Result<(), DomainError> {
+    async fn check_demographics(
+        &self,
+        m: &LinkAccount,
+        patient: &Patient,
+    ) -> Result<(), DomainError> {
         if !m.organisation_code.eq_ignore_ascii_case(&patient.ods) {
             return Err(DomainError::NotRegisteredAtPractice);
         }
@@ -198,7 +229,9 @@ impl Pfs {
     ) -> Result<OnlineAccount, DomainError> {
         if let Some(existing) = self.store.account_for_patient(&patient.id).await? {
             if existing.ended_at.is_some() {
-                return Err(DomainError::RegistrationEnded("the online account has ended"));
+                return Err(DomainError::RegistrationEnded(
+                    "the online account has ended",
+                ));
             }
             return Ok(existing);
         }
@@ -223,13 +256,22 @@ impl Pfs {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(DomainError::Unavailable("could not allocate an account id".into()))
+        Err(DomainError::Unavailable(
+            "could not allocate an account id".into(),
+        ))
     }
 
     /// Issues the account's linkage key, replacing any earlier one.
-    pub(crate) async fn issue_linkage_key(&self, account_id: &str) -> Result<SecretString, DomainError> {
+    pub(crate) async fn issue_linkage_key(
+        &self,
+        account_id: &str,
+    ) -> Result<SecretString, DomainError> {
         let key = new_linkage_key();
-        let key_hash = self.kdf.hash(&key).await.map_err(DomainError::Unavailable)?;
+        let key_hash = self
+            .kdf
+            .hash(&key)
+            .await
+            .map_err(DomainError::Unavailable)?;
         let now = self.clock.now();
         self.store
             .set_linkage_key(&LinkageKeyRecord {
@@ -243,7 +285,11 @@ impl Pfs {
     }
 
     /// Gives the provider a new long-term passphrase for the account (replacing its old one).
-    async fn link_provider(&self, account_id: &str, caller: &Provider) -> Result<SecretString, DomainError> {
+    async fn link_provider(
+        &self,
+        account_id: &str,
+        caller: &Provider,
+    ) -> Result<SecretString, DomainError> {
         let passphrase = new_passphrase();
         self.store
             .upsert_provider_link(&ProviderLink {
@@ -259,7 +305,12 @@ impl Pfs {
 
 /// Last names compare without regard to case, surrounding space, or runs of inner space.
 fn same_name(typed: &str, recorded: &str) -> bool {
-    let norm = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+    let norm = |s: &str| {
+        s.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase()
+    };
     norm(typed) == norm(recorded)
 }
 

@@ -2,7 +2,11 @@
 
 /// Whether `s` is a valid NHS number (ten digits, correct check digit; spaces allowed).
 pub fn is_valid(s: &str) -> bool {
-    let digits: Vec<u32> = s.chars().filter(|c| *c != ' ').map(|c| c.to_digit(10).unwrap_or(99)).collect();
+    let digits: Vec<u32> = s
+        .chars()
+        .filter(|c| *c != ' ')
+        .map(|c| c.to_digit(10).unwrap_or(99))
+        .collect();
     if digits.len() != 10 || digits.iter().any(|d| *d > 9) {
         return false;
     }
@@ -26,7 +30,10 @@ pub fn check_digit(nine: &[u32]) -> Option<u32> {
 
 /// Completes nine digits into a valid NHS number, if possible.
 pub fn complete(nine: &str) -> Option<String> {
-    let digits: Vec<u32> = nine.chars().map(|c| c.to_digit(10)).collect::<Option<_>>()?;
+    let digits: Vec<u32> = nine
+        .chars()
+        .map(|c| c.to_digit(10))
+        .collect::<Option<_>>()?;
     if digits.len() != 9 {
         return None;
     }

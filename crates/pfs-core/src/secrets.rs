@@ -11,14 +11,13 @@
 
 use std::sync::Arc;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 use sha2::{Digest, Sha256};
-use tokio::sync::Semaphore;
 
 /// Random bytes from the operating system's CSPRNG.
 pub fn random_bytes<const N: usize>() -> [u8; N] {
@@ -138,11 +137,18 @@ impl Default for KdfParams {
     }
 }
 
-/// Hashes and checks linkage keys with argon2id on at most `concurrency` blocking threads.
+/// Work for a hashing thread; it gets the thread's reusable argon2 memory.
+type KdfJob = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
+
+/// Hashes and checks linkage keys with argon2id on a fixed pool of `concurrency` threads.
+///
+/// A fixed pool (rather than tokio's blocking pool) bounds both the cores and the memory that
+/// hashing can take: each thread keeps one argon2 buffer (19 MiB by default) and reuses it, so a
+/// burst of linkage attempts cannot leave freed buffers behind in the allocator.
 #[derive(Clone)]
 pub struct Kdf {
     argon2: Argon2<'static>,
-    permits: Arc<Semaphore>,
+    jobs: std::sync::mpsc::Sender<KdfJob>,
     /// A hash of a random key, checked when an account has no key so that an unknown account
     /// costs the same time as a wrong key.
     decoy: Arc<str>,
@@ -151,13 +157,49 @@ pub struct Kdf {
 impl Kdf {
     /// A KDF with these parameters and at most `concurrency` hashes at once.
     pub fn new(params: KdfParams, concurrency: usize) -> Result<Self, String> {
-        let p = Params::new(params.memory_kib, params.iterations, params.parallelism, None)
-            .map_err(|e| format!("invalid argon2 parameters: {e}"))?;
+        let p = Params::new(
+            params.memory_kib,
+            params.iterations,
+            params.parallelism,
+            None,
+        )
+        .map_err(|e| format!("invalid argon2 parameters: {e}"))?;
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, p);
-        let decoy = hash_with(&argon2, new_linkage_key().expose_secret())?;
+        let (jobs, queue) = std::sync::mpsc::channel::<KdfJob>();
+        let queue = Arc::new(std::sync::Mutex::new(queue));
+        for i in 0..concurrency.max(1) {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("pfs-kdf-{i}"))
+                .spawn(move || {
+                    let mut memory = Vec::new();
+                    loop {
+                        // The lock is held only while waiting for the next job.
+                        let job = match queue.lock() {
+                            Ok(q) => q.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(&mut memory),
+                            Err(_) => return, // every Kdf was dropped
+                        }
+                    }
+                })
+                .map_err(|e| format!("cannot start a hashing thread: {e}"))?;
+        }
+        // The decoy is made on the pool too, so no thread but the pool's ever holds a buffer.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let maker = argon2.clone();
+        jobs.send(Box::new(move |memory: &mut Vec<Block>| {
+            let _ = tx.send(hash_with(&maker, new_linkage_key().expose_secret(), memory));
+        }))
+        .map_err(|_| "the hashing pool did not start".to_owned())?;
+        let decoy = rx
+            .recv()
+            .map_err(|_| "the hashing pool did not start".to_owned())??;
         Ok(Kdf {
             argon2,
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            jobs,
             decoy: decoy.into(),
         })
     }
@@ -166,7 +208,8 @@ impl Kdf {
     pub async fn hash(&self, key: &SecretString) -> Result<String, String> {
         let key = normalise_linkage_key(key.expose_secret());
         let argon2 = self.argon2.clone();
-        self.run(move || hash_with(&argon2, &key)).await?
+        self.run(move |memory| hash_with(&argon2, &key, memory))
+            .await?
     }
 
     /// Whether `key` matches `stored` (a PHC string); with `None`, checks against a decoy so the
@@ -175,35 +218,71 @@ impl Kdf {
         let real = stored.is_some();
         let stored = stored.map_or_else(|| self.decoy.to_string(), str::to_owned);
         let key = normalise_linkage_key(key.expose_secret());
-        let argon2 = self.argon2.clone();
         let matched = self
-            .run(move || {
-                PasswordHash::new(&stored)
-                    .map(|h| argon2.verify_password(key.as_bytes(), &h).is_ok())
-                    .unwrap_or(false)
-            })
+            .run(move |memory| verify_with(&key, &stored, memory).unwrap_or(false))
             .await?;
         Ok(real && matched)
     }
 
-    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, String> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
+    ) -> Result<T, String> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Box::new(move |memory: &mut Vec<Block>| {
+                let _ = tx.send(f(memory));
+            }))
             .map_err(|_| "the hashing pool is closed".to_owned())?;
-        tokio::task::spawn_blocking(f)
-            .await
-            .map_err(|_| "a hashing task failed".to_owned())
+        rx.await.map_err(|_| "a hashing task failed".to_owned())
     }
 }
 
-fn hash_with(argon2: &Argon2<'static>, key: &str) -> Result<String, String> {
-    let salt = SaltString::encode_b64(&random_bytes::<16>()).map_err(|e| e.to_string())?;
+/// Runs argon2 into a 32-byte output, reusing `memory`.
+fn compute(
+    argon2: &Argon2<'_>,
+    key: &str,
+    salt: &[u8],
+    memory: &mut Vec<Block>,
+) -> Result<[u8; 32], String> {
+    memory.resize(argon2.params().block_count(), Block::default());
+    let mut out = [0u8; 32];
     argon2
-        .hash_password(key.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| format!("argon2 failed: {e}"))
+        .hash_password_into_with_memory(key.as_bytes(), salt, &mut out, &mut memory[..])
+        .map_err(|e| format!("argon2 failed: {e}"))?;
+    Ok(out)
+}
+
+fn hash_with(argon2: &Argon2<'_>, key: &str, memory: &mut Vec<Block>) -> Result<String, String> {
+    let salt_bytes = random_bytes::<16>();
+    let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| e.to_string())?;
+    let out = compute(argon2, key, &salt_bytes, memory)?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(argon2.params()).map_err(|e| e.to_string())?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&out).map_err(|e| e.to_string())?),
+    };
+    Ok(phc.to_string())
+}
+
+/// Checks a key against a PHC string with the parameters stored in it.
+fn verify_with(key: &str, stored: &str, memory: &mut Vec<Block>) -> Result<bool, String> {
+    let phc = PasswordHash::new(stored).map_err(|e| e.to_string())?;
+    if phc.algorithm != Algorithm::Argon2id.ident() {
+        return Err("not an argon2id hash".into());
+    }
+    let params = Params::try_from(&phc).map_err(|e| e.to_string())?;
+    let (Some(salt), Some(expected)) = (phc.salt, phc.hash) else {
+        return Err("hash without salt or output".into());
+    };
+    let mut salt_buf = [0u8; 64];
+    let salt = salt.decode_b64(&mut salt_buf).map_err(|e| e.to_string())?;
+    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+    let out = compute(&argon2, key, salt, memory)?;
+    // Output's equality is constant-time.
+    Ok(Output::new(&out).map_err(|e| e.to_string())? == expected)
 }
 
 #[cfg(test)]
@@ -220,7 +299,10 @@ mod tests {
         let k = new_linkage_key();
         let k = k.expose_secret();
         assert_eq!(k.len(), 17);
-        assert!(k.chars().all(|c| c == '-' || KEY_ALPHABET.contains(&(c as u8))));
+        assert!(
+            k.chars()
+                .all(|c| c == '-' || KEY_ALPHABET.contains(&(c as u8)))
+        );
         assert_ne!(new_suid().expose_secret(), new_suid().expose_secret());
     }
 
@@ -238,13 +320,42 @@ mod tests {
 
     #[tokio::test]
     async fn linkage_keys_verify_after_normalising() {
-        let kdf = Kdf::new(KdfParams { memory_kib: 64, iterations: 1, parallelism: 1 }, 1).unwrap();
+        let kdf = Kdf::new(
+            KdfParams {
+                memory_kib: 64,
+                iterations: 1,
+                parallelism: 1,
+            },
+            1,
+        )
+        .unwrap();
         let key = SecretString::from("abcde-12345-fghjk");
         let stored = kdf.hash(&key).await.unwrap();
         assert!(stored.starts_with("$argon2id$"));
         let typed = SecretString::from(" ABCDE-12345-FGHJK ");
         assert!(kdf.verify(&typed, Some(&stored)).await.unwrap());
-        assert!(!kdf.verify(&SecretString::from("wrong"), Some(&stored)).await.unwrap());
+        assert!(
+            !kdf.verify(&SecretString::from("wrong"), Some(&stored))
+                .await
+                .unwrap()
+        );
         assert!(!kdf.verify(&key, None).await.unwrap());
+        // Parameters travel in the PHC string: a KDF with other settings still verifies.
+        let other = Kdf::new(
+            KdfParams {
+                memory_kib: 128,
+                iterations: 2,
+                parallelism: 1,
+            },
+            2,
+        )
+        .unwrap();
+        assert!(other.verify(&key, Some(&stored)).await.unwrap());
+        assert!(
+            !other
+                .verify(&key, Some("$argon2i$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaA"))
+                .await
+                .unwrap()
+        );
     }
 }

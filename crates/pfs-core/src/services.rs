@@ -19,16 +19,56 @@ pub struct Service {
 
 /// Every service, in the order `ListServiceAccesses` lists them.
 pub const SERVICES: &[Service] = &[
-    Service { key: "appointments", description: "Appointments", identifier: "101" },
-    Service { key: "repeat-prescriptions", description: "Repeat prescriptions", identifier: "102" },
-    Service { key: "medical-record", description: "Medical record", identifier: "103" },
-    Service { key: "test-results", description: "Test results", identifier: "104" },
-    Service { key: "documents", description: "Documents", identifier: "105" },
-    Service { key: "demographics", description: "Demographics", identifier: "106" },
-    Service { key: "nominated-pharmacy", description: "Nominated pharmacy", identifier: "107" },
-    Service { key: "record-audit", description: "Record access log", identifier: "108" },
-    Service { key: "account", description: "Account management", identifier: "109" },
-    Service { key: "messaging", description: "Messaging", identifier: "512" },
+    Service {
+        key: "appointments",
+        description: "Appointments",
+        identifier: "101",
+    },
+    Service {
+        key: "repeat-prescriptions",
+        description: "Repeat prescriptions",
+        identifier: "102",
+    },
+    Service {
+        key: "medical-record",
+        description: "Medical record",
+        identifier: "103",
+    },
+    Service {
+        key: "test-results",
+        description: "Test results",
+        identifier: "104",
+    },
+    Service {
+        key: "documents",
+        description: "Documents",
+        identifier: "105",
+    },
+    Service {
+        key: "demographics",
+        description: "Demographics",
+        identifier: "106",
+    },
+    Service {
+        key: "nominated-pharmacy",
+        description: "Nominated pharmacy",
+        identifier: "107",
+    },
+    Service {
+        key: "record-audit",
+        description: "Record access log",
+        identifier: "108",
+    },
+    Service {
+        key: "account",
+        description: "Account management",
+        identifier: "109",
+    },
+    Service {
+        key: "messaging",
+        description: "Messaging",
+        identifier: "512",
+    },
 ];
 
 /// The service with this key.
@@ -69,14 +109,21 @@ mod tests {
     use super::*;
 
     fn sw(service: &str, enabled: bool) -> ServiceSwitch {
-        ServiceSwitch { service: service.to_owned(), enabled }
+        ServiceSwitch {
+            service: service.to_owned(),
+            enabled,
+        }
     }
 
     #[test]
     fn patient_beats_practice_beats_default() {
         assert!(is_enabled("messaging", &[], &[]));
         assert!(!is_enabled("messaging", &[sw("messaging", false)], &[]));
-        assert!(is_enabled("messaging", &[sw("messaging", false)], &[sw("messaging", true)]));
+        assert!(is_enabled(
+            "messaging",
+            &[sw("messaging", false)],
+            &[sw("messaging", true)]
+        ));
         assert!(!is_enabled("messaging", &[], &[sw("messaging", false)]));
     }
 
@@ -84,7 +131,10 @@ mod tests {
     fn messaging_is_listed_as_clients_expect() {
         let list = accesses(&[], &[]);
         let m = list.iter().find(|s| s.description == "Messaging").unwrap();
-        assert_eq!((m.status.as_str(), m.service_identifier.as_str()), ("A", "512"));
+        assert_eq!(
+            (m.status.as_str(), m.service_identifier.as_str()),
+            ("A", "512")
+        );
         assert_eq!(list.len(), SERVICES.len());
     }
 }

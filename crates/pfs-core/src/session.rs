@@ -44,16 +44,22 @@ impl Pfs {
             .await?
             // Another provider's session is reported exactly like an unknown one.
             .filter(|r| r.provider_id == caller.id)
-            .ok_or(DomainError::NotAuthenticated("the suid names no session of this provider"))?;
+            .ok_or(DomainError::NotAuthenticated(
+                "the suid names no session of this provider",
+            ))?;
         let now = self.clock.now();
         if record.ended_at.is_some() {
             return Err(DomainError::NotAuthenticated("the session was logged off"));
         }
         if now - record.last_seen_at >= self.config.idle_timeout {
-            return Err(DomainError::NotAuthenticated("the session expired after inactivity"));
+            return Err(DomainError::NotAuthenticated(
+                "the session expired after inactivity",
+            ));
         }
         if now - record.created_at >= self.config.session_lifetime {
-            return Err(DomainError::NotAuthenticated("the session reached its maximum lifetime"));
+            return Err(DomainError::NotAuthenticated(
+                "the session reached its maximum lifetime",
+            ));
         }
         Ok(ActiveSession { record })
     }
@@ -72,8 +78,14 @@ impl Pfs {
         Ok(())
     }
 
-    /// Checks that a per-patient request names the session's online user and selected patient.
-    pub fn require_scope(s: &ActiveSession, scope: &PatientScope) -> Result<(), DomainError> {
+    /// Checks that a per-patient request names the session's online user and selected patient,
+    /// and that the user may still act for that patient (a proxy grant withdrawn by the practice
+    /// takes effect at once, even in a session that had already selected the patient).
+    pub async fn require_scope(
+        &self,
+        s: &ActiveSession,
+        scope: &PatientScope,
+    ) -> Result<(), DomainError> {
         if scope.online_user_id != s.record.online_user_id {
             return Err(DomainError::PatientNotSelected(
                 "onlineUserId is not the online user of this session",
@@ -82,6 +94,16 @@ impl Pfs {
         if scope.patient_id != s.record.selected_patient_id {
             return Err(DomainError::PatientNotSelected(
                 "patientId is not the patient selected in this session; send PatientSelected first",
+            ));
+        }
+        if scope.patient_id != scope.online_user_id
+            && !self
+                .store
+                .has_proxy(&scope.online_user_id, &scope.patient_id)
+                .await?
+        {
+            return Err(DomainError::NoAccess(
+                "the online user may no longer act for that patientId",
             ));
         }
         Ok(())
@@ -95,19 +117,25 @@ impl Pfs {
         if m.provider_id != caller.id || m.application.provider_id != caller.id {
             return Err(DomainError::ProviderIdMismatch);
         }
-        const BAD: DomainError =
-            DomainError::ProblemLoggingOn("the account id and passphrase do not match a linked account");
+        const BAD: DomainError = DomainError::ProblemLoggingOn(
+            "the account id and passphrase do not match a linked account",
+        );
         let account = self.store.account(&m.account_id).await?.ok_or(BAD)?;
         let link = self
             .store
             .provider_link(&account.id, &caller.id)
             .await?
             .ok_or(BAD)?;
-        if !self.pepper.verify_passphrase(&m.passphrase, &link.passphrase_hash) {
+        if !self
+            .pepper
+            .verify_passphrase(&m.passphrase, &link.passphrase_hash)
+        {
             return Err(BAD);
         }
         if account.ended_at.is_some() {
-            return Err(DomainError::ProblemLoggingOn("the online account has ended"));
+            return Err(DomainError::ProblemLoggingOn(
+                "the online account has ended",
+            ));
         }
         let user = self
             .store
@@ -174,7 +202,10 @@ impl Pfs {
         }
         let target = &m.scope.patient_id;
         let allowed = *target == s.record.online_user_id
-            || self.store.has_proxy(&s.record.online_user_id, target).await?;
+            || self
+                .store
+                .has_proxy(&s.record.online_user_id, target)
+                .await?;
         if !allowed {
             return Err(DomainError::NoAccess(
                 "the online user may not act for that patientId",
@@ -184,7 +215,9 @@ impl Pfs {
             .store
             .patient(target)
             .await?
-            .ok_or(DomainError::NoAccess("the online user may not act for that patientId"))?;
+            .ok_or(DomainError::NoAccess(
+                "the online user may not act for that patientId",
+            ))?;
         self.touch(s, Some(target)).await?;
         Ok(PatientSelectedReply {
             uuid: m.header.uuid,
@@ -198,7 +231,7 @@ impl Pfs {
         s: &ActiveSession,
         m: ListServiceAccesses,
     ) -> Result<ListServiceAccessesReply, DomainError> {
-        Self::require_scope(s, &m.scope)?;
+        self.require_scope(s, &m.scope).await?;
         let patient = self
             .store
             .patient(&m.scope.patient_id)

@@ -51,12 +51,27 @@ mod tests {
     #[test]
     fn across_the_changes() {
         // 31 March 2024: 01:00 GMT -> 02:00 BST (local 01:00-02:00 skipped). 27 October 2024: 02:00 BST -> 01:00 GMT.
-        assert_eq!(to_instant(wall("2024-03-31 00:30")).to_rfc3339(), "2024-03-31T00:30:00+00:00");
+        assert_eq!(
+            to_instant(wall("2024-03-31 00:30")).to_rfc3339(),
+            "2024-03-31T00:30:00+00:00"
+        );
         // 01:30 does not exist that morning: read as GMT.
-        assert_eq!(to_instant(wall("2024-03-31 01:30")).to_rfc3339(), "2024-03-31T01:30:00+00:00");
-        assert_eq!(to_instant(wall("2024-03-31 02:30")).to_rfc3339(), "2024-03-31T01:30:00+00:00");
-        assert_eq!(to_instant(wall("2024-10-27 01:30")).to_rfc3339(), "2024-10-27T00:30:00+00:00");
-        assert_eq!(to_instant(wall("2024-10-27 02:30")).to_rfc3339(), "2024-10-27T02:30:00+00:00");
+        assert_eq!(
+            to_instant(wall("2024-03-31 01:30")).to_rfc3339(),
+            "2024-03-31T01:30:00+00:00"
+        );
+        assert_eq!(
+            to_instant(wall("2024-03-31 02:30")).to_rfc3339(),
+            "2024-03-31T01:30:00+00:00"
+        );
+        assert_eq!(
+            to_instant(wall("2024-10-27 01:30")).to_rfc3339(),
+            "2024-10-27T00:30:00+00:00"
+        );
+        assert_eq!(
+            to_instant(wall("2024-10-27 02:30")).to_rfc3339(),
+            "2024-10-27T02:30:00+00:00"
+        );
     }
 
     #[test]

@@ -59,12 +59,18 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/practices/{ods}/services/{service}", put(practice_service))
         .route("/patients", get(list_patients).post(add_patient))
         .route("/patients/{id}/account", post(issue_account))
-        .route("/patients/{id}/proxies", get(list_proxies).post(grant_proxy))
+        .route(
+            "/patients/{id}/proxies",
+            get(list_proxies).post(grant_proxy),
+        )
         .route("/patients/{id}/proxies/{patient}", delete(revoke_proxy))
         .route("/patients/{id}/services", get(patient_services))
         .route("/patients/{id}/services/{service}", put(patient_service))
         .route("/accounts/{id}/end", post(end_account))
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), require_token));
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            require_token,
+        ));
     Router::new()
         .route("/health", get(health))
         .nest("/api", api)
@@ -135,8 +141,9 @@ async fn add_provider(
     let (cert_pem, key_pem) = match body.cert_pem {
         Some(pem) => (pem, None),
         None => {
-            let pair = pki::new_client_cert(&state.ca, &body.name)
-                .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+            let pair = pki::new_client_cert(&state.ca, &body.name).map_err(|e| {
+                ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+            })?;
             (pair.cert_pem, Some(pair.key_pem))
         }
     };
@@ -173,7 +180,10 @@ async fn add_practice(
     State(state): State<Arc<AdminState>>,
     Json(body): Json<NewPractice>,
 ) -> Result<(StatusCode, Json<pfs_core::model::Practice>), ApiError> {
-    Ok((StatusCode::CREATED, Json(state.pfs.add_practice(body).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(state.pfs.add_practice(body).await?),
+    ))
 }
 
 async fn list_practices(
@@ -236,7 +246,10 @@ async fn add_patient(
     State(state): State<Arc<AdminState>>,
     Json(body): Json<NewPatient>,
 ) -> Result<(StatusCode, Json<pfs_core::model::Patient>), ApiError> {
-    Ok((StatusCode::CREATED, Json(state.pfs.add_patient(body).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(state.pfs.add_patient(body).await?),
+    ))
 }
 
 async fn list_patients(
@@ -258,7 +271,12 @@ async fn issue_account(
     body: Option<Json<IssueAccount>>,
 ) -> ApiResult<pfs_core::admin::IssuedAccount> {
     let body = body.map(|Json(b)| b).unwrap_or_default();
-    Ok(Json(state.pfs.issue_account(&id, body.email, body.mobile).await?))
+    Ok(Json(
+        state
+            .pfs
+            .issue_account(&id, body.email, body.mobile)
+            .await?,
+    ))
 }
 
 async fn end_account(

@@ -55,7 +55,9 @@ impl DataDir {
 
     /// The provider CA, created on first use.
     pub fn ca(&self) -> Result<PemPair> {
-        self.pair("ca.pem", "ca-key.pem", || pki::new_ca("openpfs provider CA"))
+        self.pair("ca.pem", "ca-key.pem", || {
+            pki::new_ca("openpfs provider CA")
+        })
     }
 
     /// The server certificate, created on first use (signed by the CA).

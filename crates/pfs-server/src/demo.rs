@@ -48,15 +48,96 @@ struct Synthetic {
 }
 
 const PEOPLE: &[Synthetic] = &[
-    Synthetic { title: "Mrs", first: "Ada", last: "Example", born: (1980, 2, 14), gender: "Female", address: "2 Low Road, Leeds, LS1 1AA", nhs9: "999000001", online: true },
-    Synthetic { title: "Master", first: "Ben", last: "Example", born: (2015, 7, 1), gender: "Male", address: "2 Low Road, Leeds, LS1 1AA", nhs9: "999000002", online: false },
-    Synthetic { title: "Mr", first: "Carl", last: "Jones", born: (1975, 3, 22), gender: "Male", address: "14 Mill Lane, Leeds, LS2 7HT", nhs9: "999000003", online: true },
-    Synthetic { title: "Ms", first: "Dina", last: "Patel", born: (1992, 11, 5), gender: "Female", address: "9 Park View, Leeds, LS6 2QB", nhs9: "999000004", online: true },
-    Synthetic { title: "Mr", first: "Evan", last: "Hughes", born: (1958, 8, 30), gender: "Male", address: "31 Church Street, Leeds, LS10 1JH", nhs9: "999000005", online: true },
-    Synthetic { title: "Miss", first: "Fay", last: "Okafor", born: (2001, 4, 17), gender: "Female", address: "5 Canal Wharf, Leeds, LS11 5PS", nhs9: "999000006", online: true },
-    Synthetic { title: "Mr", first: "George", last: "Smith", born: (1944, 12, 1), gender: "Male", address: "7 Oak Avenue, Leeds, LS8 1DL", nhs9: "999000007", online: true },
-    Synthetic { title: "Mrs", first: "Hana", last: "Nowak", born: (1987, 6, 9), gender: "Female", address: "22 Station Road, Leeds, LS12 3EE", nhs9: "999000008", online: true },
-    Synthetic { title: "Mr", first: "Ian", last: "Murphy", born: (1969, 1, 26), gender: "Male", address: "3 Hill Top, Leeds, LS16 6EF", nhs9: "999000009", online: true },
+    Synthetic {
+        title: "Mrs",
+        first: "Ada",
+        last: "Example",
+        born: (1980, 2, 14),
+        gender: "Female",
+        address: "2 Low Road, Leeds, LS1 1AA",
+        nhs9: "999000001",
+        online: true,
+    },
+    Synthetic {
+        title: "Master",
+        first: "Ben",
+        last: "Example",
+        born: (2015, 7, 1),
+        gender: "Male",
+        address: "2 Low Road, Leeds, LS1 1AA",
+        nhs9: "999000002",
+        online: false,
+    },
+    Synthetic {
+        title: "Mr",
+        first: "Carl",
+        last: "Jones",
+        born: (1975, 3, 22),
+        gender: "Male",
+        address: "14 Mill Lane, Leeds, LS2 7HT",
+        nhs9: "999000003",
+        online: true,
+    },
+    Synthetic {
+        title: "Ms",
+        first: "Dina",
+        last: "Patel",
+        born: (1992, 11, 5),
+        gender: "Female",
+        address: "9 Park View, Leeds, LS6 2QB",
+        nhs9: "999000004",
+        online: true,
+    },
+    Synthetic {
+        title: "Mr",
+        first: "Evan",
+        last: "Hughes",
+        born: (1958, 8, 30),
+        gender: "Male",
+        address: "31 Church Street, Leeds, LS10 1JH",
+        nhs9: "999000005",
+        online: true,
+    },
+    Synthetic {
+        title: "Miss",
+        first: "Fay",
+        last: "Okafor",
+        born: (2001, 4, 17),
+        gender: "Female",
+        address: "5 Canal Wharf, Leeds, LS11 5PS",
+        nhs9: "999000006",
+        online: true,
+    },
+    Synthetic {
+        title: "Mr",
+        first: "George",
+        last: "Smith",
+        born: (1944, 12, 1),
+        gender: "Male",
+        address: "7 Oak Avenue, Leeds, LS8 1DL",
+        nhs9: "999000007",
+        online: true,
+    },
+    Synthetic {
+        title: "Mrs",
+        first: "Hana",
+        last: "Nowak",
+        born: (1987, 6, 9),
+        gender: "Female",
+        address: "22 Station Road, Leeds, LS12 3EE",
+        nhs9: "999000008",
+        online: true,
+    },
+    Synthetic {
+        title: "Mr",
+        first: "Ian",
+        last: "Murphy",
+        born: (1969, 1, 26),
+        gender: "Male",
+        address: "3 Hill Top, Leeds, LS16 6EF",
+        nhs9: "999000009",
+        online: true,
+    },
 ];
 
 /// Who may act for whom, by index into `PEOPLE`: Ada for her son Ben, Hana for her father George.
@@ -135,7 +216,11 @@ pub async fn seed(pfs: &Pfs, dir: &DataDir, ca: &PemPair) -> Result<Vec<DemoAcco
 
     let client = pki::new_client_cert(ca, "openpfs demo app")?;
     let provider = pfs
-        .add_provider("openpfs demo app", &pki::fingerprint_pem(&client.cert_pem)?, true)
+        .add_provider(
+            "openpfs demo app",
+            &pki::fingerprint_pem(&client.cert_pem)?,
+            true,
+        )
         .await
         .context("registering the demo provider")?;
 

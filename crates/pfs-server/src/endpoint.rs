@@ -74,17 +74,18 @@ pub async fn serve(
         let pfs = pfs.clone();
         tokio::spawn(async move {
             let _ = tcp.set_nodelay(true);
-            let tls = match tokio::time::timeout(limits.handshake_timeout, acceptor.accept(tcp)).await {
-                Ok(Ok(s)) => s,
-                Ok(Err(e)) => {
-                    tracing::info!(%remote, error = %e, "TLS handshake refused");
-                    return;
-                }
-                Err(_) => {
-                    tracing::info!(%remote, "TLS handshake timed out");
-                    return;
-                }
-            };
+            let tls =
+                match tokio::time::timeout(limits.handshake_timeout, acceptor.accept(tcp)).await {
+                    Ok(Ok(s)) => s,
+                    Ok(Err(e)) => {
+                        tracing::info!(%remote, error = %e, "TLS handshake refused");
+                        return;
+                    }
+                    Err(_) => {
+                        tracing::info!(%remote, "TLS handshake timed out");
+                        return;
+                    }
+                };
             let peer = Arc::new(Peer {
                 fingerprint: tls
                     .get_ref()
@@ -129,7 +130,10 @@ async fn handle(
     let body = if declared_too_large {
         Err(DomainError::TooLarge(limits.max_body_bytes))
     } else {
-        match Limited::new(req.into_body(), limits.max_body_bytes).collect().await {
+        match Limited::new(req.into_body(), limits.max_body_bytes)
+            .collect()
+            .await
+        {
             Ok(b) => Ok(b.to_bytes()),
             Err(e) if e.is::<http_body_util::LengthLimitError>() => {
                 Err(DomainError::TooLarge(limits.max_body_bytes))
@@ -186,10 +190,8 @@ async fn handle(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/xml; charset=utf-8"),
     );
-    if let Some(s) = reply_suid {
-        if let Ok(v) = HeaderValue::from_str(expose(&s)) {
-            headers.insert("suid", v);
-        }
+    if let Some(v) = reply_suid.and_then(|s| HeaderValue::from_str(expose(&s)).ok()) {
+        headers.insert("suid", v);
     }
     response
 }

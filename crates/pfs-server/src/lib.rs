@@ -107,8 +107,13 @@ pub async fn start(opts: ServeOptions) -> Result<RunningServer> {
         .await
         .with_context(|| format!("cannot open the database {}", dir.database().display()))?;
     let pfs = Arc::new(
-        Pfs::new(Arc::new(store), opts.clock.clone(), pepper, opts.core.clone())
-            .map_err(anyhow::Error::msg)?,
+        Pfs::new(
+            Arc::new(store),
+            opts.clock.clone(),
+            pepper,
+            opts.core.clone(),
+        )
+        .map_err(anyhow::Error::msg)?,
     );
     let seeded = if fresh && opts.seed_demo {
         Some(demo::seed(&pfs, &dir, &ca).await?)

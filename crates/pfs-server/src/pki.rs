@@ -3,8 +3,8 @@
 
 use chrono::Datelike;
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose,
-    IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType, date_time_ymd,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, SanType, date_time_ymd,
 };
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
@@ -108,7 +108,12 @@ pub fn new_server_cert(ca: &PemPair, hosts: &[&str]) -> Result<PemPair, PkiError
 
 /// A client certificate for a provider.
 pub fn new_client_cert(ca: &PemPair, provider_name: &str) -> Result<PemPair, PkiError> {
-    issue(ca, provider_name, Vec::new(), ExtendedKeyUsagePurpose::ClientAuth)
+    issue(
+        ca,
+        provider_name,
+        Vec::new(),
+        ExtendedKeyUsagePurpose::ClientAuth,
+    )
 }
 
 /// The DER of the first certificate in a PEM text.

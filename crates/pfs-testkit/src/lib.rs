@@ -63,7 +63,11 @@ pub struct TestServer {
 
 /// Cheap argon2 settings so tests link quickly; the production defaults are benchmarked.
 pub fn fast_kdf() -> KdfParams {
-    KdfParams { memory_kib: 256, iterations: 1, parallelism: 1 }
+    KdfParams {
+        memory_kib: 256,
+        iterations: 1,
+        parallelism: 1,
+    }
 }
 
 impl TestServer {
@@ -96,7 +100,14 @@ impl TestServer {
             provider_id: read("provider-id")?.trim().to_owned(),
         };
         let accounts = serde_json::from_str(&read("accounts.json")?)?;
-        Ok(TestServer { ca_pem: read("ca.pem")?, demo, accounts, server, clock, _dir: dir })
+        Ok(TestServer {
+            ca_pem: read("ca.pem")?,
+            demo,
+            accounts,
+            server,
+            clock,
+            _dir: dir,
+        })
     }
 
     /// The PFS endpoint URL (with the `/tpp/` path real clients use).
@@ -157,12 +168,20 @@ impl TestServer {
         let client = self.client();
         let a = self.account(last_name).clone();
         let passphrase = self.link(&client, &a).await?;
-        Ok(client.authenticate(&a.organisation_code, &a.account_id, &passphrase).await?)
+        Ok(client
+            .authenticate(&a.organisation_code, &a.account_id, &passphrase)
+            .await?)
     }
 
     /// Calls the admin API; returns the status and the JSON body (`Null` when empty).
-    pub async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Result<(u16, Value)> {
-        self.admin_with_token(method, path, body, &self.server.admin_token).await
+    pub async fn admin(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<(u16, Value)> {
+        self.admin_with_token(method, path, body, &self.server.admin_token)
+            .await
     }
 
     /// Calls the admin API with a given token.
@@ -173,18 +192,25 @@ impl TestServer {
         body: Option<Value>,
         token: &str,
     ) -> Result<(u16, Value)> {
-        let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-            .build_http::<Full<Bytes>>();
+        let http =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build_http::<Full<Bytes>>();
         let req = http::Request::builder()
             .method(method)
             .uri(format!("http://{}{path}", self.server.admin_addr))
             .header("authorization", format!("Bearer {token}"))
             .header("content-type", "application/json")
-            .body(Full::new(Bytes::from(body.map(|b| b.to_string()).unwrap_or_default())))?;
+            .body(Full::new(Bytes::from(
+                body.map(|b| b.to_string()).unwrap_or_default(),
+            )))?;
         let res = http.request(req).await?;
         let status = res.status().as_u16();
         let bytes = res.into_body().collect().await?.to_bytes();
-        let value = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes)? };
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)?
+        };
         Ok((status, value))
     }
 
@@ -200,8 +226,16 @@ impl TestServer {
         if status != 201 {
             bail!("provider add answered {status}: {v}");
         }
-        let field = |k: &str| v[k].as_str().map(str::to_owned).context("provider reply field");
-        Ok(Credentials { cert_pem: field("certPem")?, key_pem: field("keyPem")?, provider_id: field("id")? })
+        let field = |k: &str| {
+            v[k].as_str()
+                .map(str::to_owned)
+                .context("provider reply field")
+        };
+        Ok(Credentials {
+            cert_pem: field("certPem")?,
+            key_pem: field("keyPem")?,
+            provider_id: field("id")?,
+        })
     }
 
     /// The patient id of the demo patient with this NHS number.
