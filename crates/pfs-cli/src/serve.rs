@@ -30,6 +30,9 @@ pub struct Args {
     /// Largest request body in bytes.
     #[arg(long, env = "PFS_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     max_body_bytes: usize,
+    /// SQLite connections in the pool.
+    #[arg(long, env = "PFS_DB_CONNECTIONS", default_value_t = 8)]
+    db_connections: u32,
     /// Do not seed the demo practice into a new database.
     #[arg(long, env = "PFS_NO_DEMO")]
     no_demo: bool,
@@ -66,6 +69,8 @@ pub async fn run(a: Args) -> Result<()> {
     opts.core.session_lifetime = chrono::Duration::hours(a.session_lifetime_hours);
     opts.core.linkage_key_ttl = chrono::Duration::days(a.linkage_key_days);
     opts.limits.max_body_bytes = a.max_body_bytes;
+    anyhow::ensure!(a.db_connections > 0, "--db-connections must be at least 1");
+    opts.sqlite.max_connections = a.db_connections;
 
     let server = start(opts).await?;
     let dir = server.data_dir.root().display().to_string();

@@ -108,6 +108,21 @@ pub struct ServiceState {
     pub enabled: bool,
 }
 
+impl From<crate::DomainError> for AdminError {
+    fn from(e: crate::DomainError) -> Self {
+        match e {
+            crate::DomainError::Unavailable(_) => AdminError::Store(e.technical()),
+            crate::DomainError::RegistrationEnded(m) => AdminError::Conflict(m.to_owned()),
+            other => AdminError::Invalid(other.technical()),
+        }
+    }
+}
+
+/// ODS codes are stored in upper case; every route accepts either case.
+fn ods_code(ods: &str) -> String {
+    ods.trim().to_ascii_uppercase()
+}
+
 fn non_empty(what: &str, v: &str) -> Result<(), AdminError> {
     if v.trim().is_empty() {
         Err(AdminError::Invalid(format!("{what} must not be empty")))
@@ -153,7 +168,7 @@ impl Pfs {
 
     /// Adds a practice.
     pub async fn add_practice(&self, p: NewPractice) -> Result<Practice, AdminError> {
-        let ods = p.ods.trim().to_ascii_uppercase();
+        let ods = ods_code(&p.ods);
         if !(3..=10).contains(&ods.len()) || !ods.chars().all(|c| c.is_ascii_alphanumeric()) {
             return Err(AdminError::Invalid(
                 "ods must be 3 to 10 letters or digits".into(),
@@ -182,6 +197,7 @@ impl Pfs {
         ods: &str,
         settings: PracticeSettings,
     ) -> Result<Practice, AdminError> {
+        let ods = &ods_code(ods);
         if !self.store.update_practice_settings(ods, &settings).await? {
             return Err(AdminError::NotFound(format!("practice {ods}")));
         }
@@ -205,7 +221,7 @@ impl Pfs {
         if p.date_of_birth > crate::uktime::uk_date(self.clock.now()) {
             return Err(AdminError::Invalid("dateOfBirth is in the future".into()));
         }
-        let ods = p.ods.trim().to_ascii_uppercase();
+        let ods = ods_code(&p.ods);
         if self.store.practice(&ods).await?.is_none() {
             return Err(AdminError::NotFound(format!("practice {ods}")));
         }
@@ -237,7 +253,8 @@ impl Pfs {
 
     /// Patients of one practice, or all.
     pub async fn list_patients(&self, ods: Option<&str>) -> Result<Vec<Patient>, AdminError> {
-        Ok(self.store.list_patients(ods).await?)
+        let ods = ods.map(ods_code);
+        Ok(self.store.list_patients(ods.as_deref()).await?)
     }
 
     /// Opens the patient's online account if needed and issues a new linkage key (any earlier
@@ -253,14 +270,8 @@ impl Pfs {
             .patient(patient_id)
             .await?
             .ok_or_else(|| AdminError::NotFound(format!("patient {patient_id}")))?;
-        let account = self
-            .open_account(&patient, email, mobile)
-            .await
-            .map_err(|e| AdminError::Store(e.technical()))?;
-        let key = self
-            .issue_linkage_key(&account.id)
-            .await
-            .map_err(|e| AdminError::Store(e.technical()))?;
+        let account = self.open_account(&patient, email, mobile).await?;
+        let key = self.issue_linkage_key(&account.id).await?;
         Ok(IssuedAccount {
             account_id: account.id,
             patient_id: patient.id,
@@ -338,6 +349,7 @@ impl Pfs {
                     .await?)
             }
             (Some(ods), None) => {
+                let ods = &ods_code(ods);
                 if self.store.practice(ods).await?.is_none() {
                     return Err(AdminError::NotFound(format!("practice {ods}")));
                 }

@@ -23,7 +23,7 @@ use pfs_wire::{
     API_VERSION, CheckVersion, CheckVersionReply, Element, Header, Request, SupportedVersion,
     WireMessage,
 };
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
@@ -170,9 +170,4 @@ fn check_api_version(header: &Header) -> Result<(), DomainError> {
         Some(v) if v == API_VERSION => Ok(()),
         Some(_) => Err(DomainError::UnsupportedApiVersion(SUPPORTED_API_VERSIONS)),
     }
-}
-
-/// Exposes a secret for the one place it must leave the process (a response header).
-pub fn expose(secret: &SecretString) -> &str {
-    secret.expose_secret()
 }

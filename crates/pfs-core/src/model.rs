@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// A third-party provider (an app supplier) identified by its client certificate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Provider {
     /// The secret provider id: 16 lower-case hex characters, sent as `providerId`.
     pub id: String,

@@ -49,6 +49,21 @@ impl From<AdminError> for ApiError {
 
 type ApiResult<T> = Result<Json<T>, ApiError>;
 
+/// A JSON request body whose rejections (bad JSON, missing fields, wrong content type) use the
+/// API's error shape rather than axum's plain text.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        <Json<T> as axum::extract::FromRequest<S>>::from_request(req, state)
+            .await
+            .map(|Json(v)| ApiJson(v))
+            .map_err(|r| ApiError(r.status(), "invalid", r.body_text()))
+    }
+}
+
 /// The admin router.
 pub fn router(state: Arc<AdminState>) -> Router {
     let api = Router::new()
@@ -136,7 +151,7 @@ struct ProviderCredentials {
 
 async fn add_provider(
     State(state): State<Arc<AdminState>>,
-    Json(body): Json<AddProvider>,
+    ApiJson(body): ApiJson<AddProvider>,
 ) -> Result<(StatusCode, Json<ProviderCredentials>), ApiError> {
     let (cert_pem, key_pem) = match body.cert_pem {
         Some(pem) => (pem, None),
@@ -178,7 +193,7 @@ async fn revoke_provider(
 
 async fn add_practice(
     State(state): State<Arc<AdminState>>,
-    Json(body): Json<NewPractice>,
+    ApiJson(body): ApiJson<NewPractice>,
 ) -> Result<(StatusCode, Json<pfs_core::model::Practice>), ApiError> {
     Ok((
         StatusCode::CREATED,
@@ -195,7 +210,7 @@ async fn list_practices(
 async fn practice_settings(
     State(state): State<Arc<AdminState>>,
     Path(ods): Path<String>,
-    Json(body): Json<PracticeSettings>,
+    ApiJson(body): ApiJson<PracticeSettings>,
 ) -> ApiResult<pfs_core::model::Practice> {
     Ok(Json(state.pfs.update_practice_settings(&ods, body).await?))
 }
@@ -209,7 +224,7 @@ struct Switch {
 async fn practice_service(
     State(state): State<Arc<AdminState>>,
     Path((ods, service)): Path<(String, String)>,
-    Json(body): Json<Switch>,
+    ApiJson(body): ApiJson<Switch>,
 ) -> Result<StatusCode, ApiError> {
     state
         .pfs
@@ -221,7 +236,7 @@ async fn practice_service(
 async fn patient_service(
     State(state): State<Arc<AdminState>>,
     Path((id, service)): Path<(String, String)>,
-    Json(body): Json<Switch>,
+    ApiJson(body): ApiJson<Switch>,
 ) -> Result<StatusCode, ApiError> {
     state
         .pfs
@@ -244,7 +259,7 @@ struct PatientFilter {
 
 async fn add_patient(
     State(state): State<Arc<AdminState>>,
-    Json(body): Json<NewPatient>,
+    ApiJson(body): ApiJson<NewPatient>,
 ) -> Result<(StatusCode, Json<pfs_core::model::Patient>), ApiError> {
     Ok((
         StatusCode::CREATED,
@@ -268,9 +283,15 @@ struct IssueAccount {
 async fn issue_account(
     State(state): State<Arc<AdminState>>,
     Path(id): Path<String>,
-    body: Option<Json<IssueAccount>>,
+    body: axum::body::Bytes,
 ) -> ApiResult<pfs_core::admin::IssuedAccount> {
-    let body = body.map(|Json(b)| b).unwrap_or_default();
+    // The body is optional: an empty one means no contact details.
+    let body: IssueAccount = if body.iter().all(u8::is_ascii_whitespace) {
+        IssueAccount::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string()))?
+    };
     Ok(Json(
         state
             .pfs
@@ -296,7 +317,7 @@ struct Grant {
 async fn grant_proxy(
     State(state): State<Arc<AdminState>>,
     Path(id): Path<String>,
-    Json(body): Json<Grant>,
+    ApiJson(body): ApiJson<Grant>,
 ) -> Result<StatusCode, ApiError> {
     state.pfs.grant_proxy(&id, &body.patient_id).await?;
     Ok(StatusCode::NO_CONTENT)

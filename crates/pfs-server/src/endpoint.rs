@@ -14,7 +14,8 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use pfs_core::{DomainError, Pfs, expose};
+use pfs_core::{DomainError, Pfs};
+use secrecy::ExposeSecret;
 use pfs_wire::{Guid, WireMessage, sniff_uuid};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -190,7 +191,7 @@ async fn handle(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/xml; charset=utf-8"),
     );
-    if let Some(v) = reply_suid.and_then(|s| HeaderValue::from_str(expose(&s)).ok()) {
+    if let Some(v) = reply_suid.and_then(|s| HeaderValue::from_str(s.expose_secret()).ok()) {
         headers.insert("suid", v);
     }
     response

@@ -37,6 +37,8 @@ pub struct ServeOptions {
     pub core: pfs_core::Config,
     /// Listener limits.
     pub limits: Limits,
+    /// SQLite settings (connection pool size and timeouts).
+    pub sqlite: SqliteOptions,
     /// Seed the demo practice when the database is new (default true).
     pub seed_demo: bool,
     /// The clock (the system clock unless a test injects one).
@@ -51,6 +53,7 @@ impl Default for ServeOptions {
             admin_listen: SocketAddr::from(([127, 0, 0, 1], 8444)),
             core: pfs_core::Config::default(),
             limits: Limits::default(),
+            sqlite: SqliteOptions::default(),
             seed_demo: true,
             clock: Arc::new(SystemClock),
         }
@@ -103,7 +106,7 @@ pub async fn start(opts: ServeOptions) -> Result<RunningServer> {
     let admin_token = dir.admin_token()?;
 
     let fresh = !dir.database().exists();
-    let store = SqliteStore::open(&dir.database(), SqliteOptions::default())
+    let store = SqliteStore::open(&dir.database(), opts.sqlite.clone())
         .await
         .with_context(|| format!("cannot open the database {}", dir.database().display()))?;
     let pfs = Arc::new(

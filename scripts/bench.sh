@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Re-runs the benchmarks in docs/benchmarks.md: builds the release binary, starts a fresh server
+# (embedded SQLite, demo data) in a temporary directory, measures idle memory, then drives it
+# with `pfs bench` over kept-alive mutual-TLS connections from the same machine.
+#
+#   scripts/bench.sh            # 10 s per scenario
+#   DURATION=30 scripts/bench.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-10}
+CONNECTIONS=${CONNECTIONS:-16}
+
+cargo build --release --bin pfs
+PFS="$PWD/target/release/pfs"
+work=$(mktemp -d)
+cd "$work"
+PFS_LISTEN=127.0.0.1:18443 PFS_ADMIN_LISTEN=127.0.0.1:18444 "$PFS" serve --log warn >serve.log 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 50); do [ -f pfs-data/demo/accounts.json ] && [ -f pfs-data/admin-url ] && break; sleep 0.2; done
+sleep 1
+
+export PFS_ENDPOINT=https://127.0.0.1:18443/tpp/
+echo "== machine: $(nproc) cores, $(uname -r)"
+echo "== idle RSS after first start (demo seeded): $(grep VmRSS /proc/$server/status | awk '{print $2, $3}')"
+"$PFS" bench patient-selected -c "$CONNECTIONS" -d "$DURATION"
+"$PFS" bench authenticate -c "$CONNECTIONS" -d "$DURATION"
+"$PFS" bench link-account -c 2 -d "$DURATION"
+"$PFS" bench patient-selected -c "$CONNECTIONS" -d "$DURATION" --background-link 4
+echo "== RSS after the runs: $(grep VmRSS /proc/$server/status | awk '{print $2, $3}')"
+kill $server; wait $server 2>/dev/null || true
+PFS_LISTEN=127.0.0.1:18443 PFS_ADMIN_LISTEN=127.0.0.1:18444 "$PFS" serve --log warn >serve.log 2>&1 &
+server=$!
+sleep 3
+echo "== idle RSS after a restart: $(grep VmRSS /proc/$server/status | awk '{print $2, $3}')"
