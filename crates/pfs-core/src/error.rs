@@ -115,7 +115,7 @@ impl DomainError {
         match self {
             NotAuthenticated(_) => "Your session has ended. Please log in again.",
             NoAccess(_) => "You don't have access to this online service",
-            InvalidLinkageCredentials | VariantNotAllowed(_) | ProviderIdMismatch => {
+            InvalidLinkageCredentials | VariantNotAllowed(_) => {
                 "There was a problem linking your account. Please check the details your GP practice gave you and try again."
             }
             RateLimited { .. } => "Too many attempts. Please wait a few minutes and try again.",
@@ -136,7 +136,9 @@ impl DomainError {
             | TooLarge(_)
             | NotPost
             | UnsupportedApiVersion(_)
-            | ProviderNotRecognised(_) => "Something went wrong. Please try again later.",
+            | ProviderNotRecognised(_) | ProviderIdMismatch => {
+                "Something went wrong. Please try again later."
+            }
         }
     }
 
@@ -145,7 +147,7 @@ impl DomainError {
         match self {
             // Store errors carry driver text; say what happened without it.
             DomainError::Unavailable(_) => {
-                "the server could not complete the request (database unavailable or internal fault); nothing was changed".to_owned()
+                "the server could not complete the request (database unavailable or internal fault); retry later".to_owned()
             }
             other => other.to_string(),
         }

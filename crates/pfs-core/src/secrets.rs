@@ -53,11 +53,11 @@ pub fn new_linkage_key() -> SecretString {
     SecretString::from(key)
 }
 
-/// The form a typed linkage key is hashed in: trimmed, upper case, no spaces.
+/// The form a typed linkage key is hashed in: upper case, without spaces or hyphens (people
+/// type the groups either way).
 pub fn normalise_linkage_key(key: &str) -> String {
-    key.trim()
-        .chars()
-        .filter(|c| !c.is_whitespace())
+    key.chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
         .flat_map(char::to_uppercase)
         .collect()
 }
@@ -334,6 +334,8 @@ mod tests {
         assert!(stored.starts_with("$argon2id$"));
         let typed = SecretString::from(" ABCDE-12345-FGHJK ");
         assert!(kdf.verify(&typed, Some(&stored)).await.unwrap());
+        let run_together = SecretString::from("abcde12345fghjk");
+        assert!(kdf.verify(&run_together, Some(&stored)).await.unwrap());
         assert!(
             !kdf.verify(&SecretString::from("wrong"), Some(&stored))
                 .await

@@ -33,8 +33,19 @@ impl DataDir {
     /// Opens (creating if needed) a data directory.
     pub fn open(root: impl Into<PathBuf>) -> Result<Self> {
         let root = root.into();
-        fs::create_dir_all(&root)
-            .with_context(|| format!("cannot create the data directory {}", root.display()))?;
+        if !root.exists() {
+            // The directory holds patient data and keys: only its owner may enter it.
+            let mut builder = fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::DirBuilderExt;
+                builder.mode(0o700);
+            }
+            builder
+                .create(&root)
+                .with_context(|| format!("cannot create the data directory {}", root.display()))?;
+        }
         Ok(DataDir { root })
     }
 

@@ -148,7 +148,8 @@ async fn handle(
         }
     };
     let mut uuid: Option<Guid> = body.as_ref().ok().and_then(|b| sniff_uuid(b));
-    let mut provider_id = None;
+    // The provider id is a credential: logs name the provider instead.
+    let mut provider_name = None;
     let outcome = async {
         if !is_post {
             return Err(DomainError::NotPost);
@@ -159,7 +160,7 @@ async fn handle(
             .as_deref()
             .ok_or(DomainError::ProviderNotRecognised("not registered"))?;
         let provider = pfs.provider_for(fingerprint).await?;
-        provider_id = Some(provider.id.clone());
+        provider_name = Some(provider.name.clone());
         let request = pfs_wire::Request::decode(message_type.as_deref().unwrap_or(""), &body)?;
         uuid = request.header().uuid.or(uuid);
         pfs.handle(&provider, suid.as_deref(), request).await
@@ -179,7 +180,7 @@ async fn handle(
     tracing::debug!(
         r#type = message_type.as_deref().unwrap_or("-"),
         uuid = %uuid.map(|g| g.to_string()).unwrap_or_default(),
-        provider = provider_id.as_deref().unwrap_or("-"),
+        provider = provider_name.as_deref().unwrap_or("-"),
         error_code = status_code,
         micros = started.elapsed().as_micros() as u64,
         "request"

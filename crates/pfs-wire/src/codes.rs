@@ -30,14 +30,14 @@ codes! {
     /// The `Application/@providerId` does not match the client certificate's provider, or the
     /// provider may not use this variant.
     INVALID_PROVIDER_ID = "5", "LinkAccount";
-    /// The service is switched off for the patient or practice, or the patient is not one the
-    /// user may act for.
+    /// The patient is not one the user may act for (never granted, or the grant was withdrawn);
+    /// later services also answer it when switched off for the patient or practice.
     NO_ACCESS = "6", "PatientSelected, ListServiceAccesses";
-    /// Unknown account, wrong or expired linkage key (the same answer for each).
+    /// Unknown account or wrong linkage key (the same answer for both).
     INVALID_LINKAGE_CREDENTIALS = "8", "LinkAccount";
     /// Wrong account id or passphrase, unlinked provider, wrong practice, or ended account.
     PROBLEM_LOGGING_ON = "9", "Authenticate";
-    /// The online account's registration has ended.
+    /// The linkage key was right but has expired, or the online account has ended.
     REGISTRATION_ENDED = "509", "LinkAccount";
     /// The last name does not match the practice's record.
     LAST_NAME_MISMATCH = "512", "LinkAccount";
@@ -70,4 +70,30 @@ codes! {
     PATIENT_NOT_SELECTED = "9009", "every per-patient message";
     /// The server cannot reach its database or hit an internal fault; nothing was changed.
     SERVICE_UNAVAILABLE = "9010", "any";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ALL;
+
+    /// docs/error-codes.md is what integrators read: every code must have its own row there.
+    #[test]
+    fn every_code_is_documented() {
+        let doc = include_str!("../../../docs/error-codes.md");
+        for c in ALL {
+            assert!(
+                doc.contains(&format!("| `{}` |", c.code)),
+                "docs/error-codes.md has no row for code {} ({})",
+                c.code,
+                c.name
+            );
+        }
+    }
+
+    #[test]
+    fn codes_are_unique() {
+        for (i, a) in ALL.iter().enumerate() {
+            assert!(ALL[i + 1..].iter().all(|b| b.code != a.code), "{} twice", a.code);
+        }
+    }
 }
