@@ -30,7 +30,7 @@ pub struct Args {
     /// Largest request body in bytes.
     #[arg(long, env = "PFS_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     max_body_bytes: usize,
-    /// SQLite connections in the pool.
+    /// SQLite read connections in the pool (writes use one more, dedicated connection).
     #[arg(long, env = "PFS_DB_CONNECTIONS", default_value_t = 8)]
     db_connections: u32,
     /// Do not seed the demo practice into a new database.

@@ -136,9 +136,8 @@ impl DomainError {
             | TooLarge(_)
             | NotPost
             | UnsupportedApiVersion(_)
-            | ProviderNotRecognised(_) | ProviderIdMismatch => {
-                "Something went wrong. Please try again later."
-            }
+            | ProviderNotRecognised(_)
+            | ProviderIdMismatch => "Something went wrong. Please try again later.",
         }
     }
 

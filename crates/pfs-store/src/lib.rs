@@ -1,7 +1,8 @@
 //! Store implementations for openpfs.
 //!
-//! * [`SqliteStore`]: the embedded backend, one SQLite database file (WAL) behind a small
-//!   connection pool, with its schema in `migrations/sqlite` applied on open.
+//! * [`SqliteStore`]: the embedded backend, one SQLite database file (WAL) with one writer
+//!   connection and a small pool of read connections, used inline on the calling task, with
+//!   its schema in `migrations/sqlite` applied on open.
 //! * [`suite`]: the conformance suite every backend must pass; each backend's integration
 //!   tests run every case of it against a fresh database.
 //!

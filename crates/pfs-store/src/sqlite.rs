@@ -1,11 +1,17 @@
-//! The embedded SQLite backend.
+//! The embedded SQLite backend, on rusqlite.
 //!
-//! One database file in WAL mode, shared by a small pool of connections. Instants are stored as
-//! INTEGER unix milliseconds (UTC), so anything finer than a millisecond is truncated; dates as
-//! `YYYY-MM-DD` text; practice settings as a JSON document. The schema lives in
-//! `migrations/sqlite` and is applied by [`SqliteStore::open`].
+//! One database file in WAL mode. Every write goes through one writer connection behind an
+//! async mutex, so writers queue without holding a runtime thread; reads take a connection
+//! from a small pool of query-only connections. Statements run inline on the calling task:
+//! a point read on a warm page cache costs microseconds, far less than handing it to another
+//! thread and back. Every statement is prepared once per connection and cached.
+//!
+//! Instants are stored as INTEGER unix milliseconds (UTC), so anything finer than a
+//! millisecond is truncated; dates as `YYYY-MM-DD` text; practice settings as a JSON
+//! document. The schema lives in `migrations/sqlite` and is applied by [`SqliteStore::open`].
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -15,26 +21,34 @@ use pfs_core::model::{
     ProviderLink, ServiceSwitch, SessionRecord,
 };
 use pfs_core::{Store, StoreError, StoreResult};
-use sqlx::error::ErrorKind;
-use sqlx::sqlite::{
-    Sqlite, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
-};
-use sqlx::{Decode, Row, Type};
+use rusqlite::config::DbConfig;
+use rusqlite::types::FromSql;
+use rusqlite::{Connection, OpenFlags, Params, Row, TransactionBehavior, ffi, params};
 
-/// The schema, embedded at compile time.
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+/// The schema migrations, in order: `(version, file name, SQL)`. Versions count up from 1 and
+/// match the file names' numeric prefixes; the database's `PRAGMA user_version` is the last
+/// one applied.
+const MIGRATIONS: &[(u32, &str, &str)] = &[(
+    1,
+    "0001_initial.sql",
+    include_str!("../migrations/sqlite/0001_initial.sql"),
+)];
+
+/// Prepared statements kept per connection; more than the store has.
+const STATEMENT_CACHE: usize = 64;
 
 /// Tuning for [`SqliteStore::open`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SqliteOptions {
-    /// Most connections the pool opens (default 8; at least 1 is used).
+    /// Most pooled read connections (default 8; at least 1 is used). Writes use one more
+    /// connection of their own. A read that finds every pooled connection busy opens a
+    /// temporary one rather than wait.
     pub max_connections: u32,
-    /// How long a statement waits for another connection's write lock before failing with
-    /// [`StoreError::Unavailable`] (default 5 s).
+    /// How long a statement waits for another connection's (or process's) lock before failing
+    /// with [`StoreError::Unavailable`] (default 5 s).
     pub busy_timeout: Duration,
-    /// How long a call waits for a free pooled connection before failing with
-    /// [`StoreError::Unavailable`] (default 30 s).
+    /// How long a write waits for the writer connection, while other writes hold it, before
+    /// failing with [`StoreError::Unavailable`] (default 30 s).
     pub acquire_timeout: Duration,
 }
 
@@ -50,48 +64,344 @@ impl Default for SqliteOptions {
 
 /// A [`Store`] in one SQLite database file.
 ///
-/// Cloning is cheap and shares the connection pool.
-#[derive(Debug, Clone)]
+/// Cloning is cheap and shares the connections.
+#[derive(Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// The one connection every write uses; `None` once closed.
+    writer: tokio::sync::Mutex<Option<Connection>>,
+    /// How long a write waits for `writer`.
+    acquire_timeout: Duration,
+    readers: Readers,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.inner.readers.path)
+            .field("max_readers", &self.inner.readers.max)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SqliteStore {
     /// Opens (creating if missing) the database file at `path` and brings its schema up to date.
     ///
     /// Connections use WAL journaling, `synchronous = NORMAL`, enforced foreign keys and the
-    /// busy timeout from `opts`.
+    /// busy timeout from `opts`; read connections are `query_only`.
     pub async fn open(path: &Path, opts: SqliteOptions) -> StoreResult<SqliteStore> {
-        let connect = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(opts.busy_timeout);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(opts.max_connections.max(1))
-            .acquire_timeout(opts.acquire_timeout)
-            .connect_with(connect)
-            .await
-            .map_err(map_err("database"))?;
-        if let Err(e) = MIGRATOR.run(&pool).await {
-            pool.close().await;
-            return Err(match e {
-                sqlx::migrate::MigrateError::Execute(e) => map_err("migrations")(e),
-                other => StoreError::Other(format!("migrations: {other}")),
-            });
-        }
+        let mut writer = open_writer(path, opts.busy_timeout)?;
+        migrate(&mut writer)?;
+        let readers = Readers {
+            path: path.to_owned(),
+            busy_timeout: opts.busy_timeout,
+            max: usize::try_from(opts.max_connections.max(1)).unwrap_or(usize::MAX),
+            state: Mutex::new(ReaderState::default()),
+        };
+        // Open one reader now, so a file that cannot be read fails here rather than later.
+        drop(readers.get()?);
         tracing::debug!(path = %path.display(), "sqlite store open");
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                writer: tokio::sync::Mutex::new(Some(writer)),
+                acquire_timeout: opts.acquire_timeout,
+                readers,
+            }),
+        })
     }
 
-    /// Waits for in-flight calls, then closes every connection (checkpointing the WAL).
+    /// Closes every idle connection, waits for a write in progress, then closes the writer
+    /// (checkpointing the WAL). A read in progress closes its connection when it finishes.
     ///
     /// Later calls on this store, or any clone of it, fail with [`StoreError::Unavailable`].
     pub async fn close(&self) {
-        self.pool.close().await;
+        let idle = {
+            let mut state = self.inner.readers.state();
+            state.closed = true;
+            state.open -= state.idle.len();
+            std::mem::take(&mut state.idle)
+        };
+        drop(idle);
+        let writer = self.inner.writer.lock().await.take();
+        if let Some(conn) = writer
+            && let Err((_, e)) = conn.close()
+        {
+            tracing::warn!(error = %map_err("database")(e), "closing the sqlite store");
+        }
     }
+
+    /// Runs `f` on a read connection, inline.
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let conn = self.inner.readers.get()?;
+        f(conn.conn())
+    }
+
+    /// Runs `f` on the writer connection once it is free, inline.
+    async fn write<T>(&self, f: impl FnOnce(&mut Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let writer = &self.inner.writer;
+        let mut guard = match writer.try_lock() {
+            Ok(guard) => guard,
+            Err(_) => tokio::time::timeout(self.inner.acquire_timeout, writer.lock())
+                .await
+                .map_err(|_| {
+                    StoreError::Unavailable("timed out waiting for the writer connection".into())
+                })?,
+        };
+        let conn = guard.as_mut().ok_or_else(closed)?;
+        f(conn)
+    }
+}
+
+fn closed() -> StoreError {
+    StoreError::Unavailable("store closed".into())
+}
+
+// --- connections -------------------------------------------------------------------------------
+
+/// Opens the writer connection, creating the file, and switches the database to WAL.
+fn open_writer(path: &Path, busy_timeout: Duration) -> StoreResult<Connection> {
+    let err = map_err("database");
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(&err)?;
+    conn.busy_timeout(busy_timeout).map_err(&err)?;
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+        .map_err(&err)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Other(
+            "database: cannot switch to WAL journaling".into(),
+        ));
+    }
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(&err)?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(&err)?;
+    tune(&conn).map_err(&err)?;
+    Ok(conn)
+}
+
+/// Settings every connection gets.
+fn tune(conn: &Connection) -> rusqlite::Result<()> {
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    // Plans must not depend on bound values: otherwise SQLite marks some cached statements
+    // (e.g. proxy_patients, through constant propagation) to be re-prepared, parsing and
+    // planning anew, every time a parameter is bound.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+    Ok(())
+}
+
+/// Opens a read connection to the (existing) database.
+fn open_reader(path: &Path, busy_timeout: Duration) -> StoreResult<Connection> {
+    let err = map_err("database");
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(&err)?;
+    conn.busy_timeout(busy_timeout).map_err(&err)?;
+    conn.pragma_update(None, "query_only", "ON").map_err(&err)?;
+    tune(&conn).map_err(&err)?;
+    Ok(conn)
+}
+
+/// Applies the migrations the database has not had, all in one transaction.
+///
+/// A database written by the earlier sqlx-based store records its migrations in
+/// `_sqlx_migrations` instead of `user_version`; those count as applied.
+fn migrate(conn: &mut Connection) -> StoreResult<()> {
+    let err = map_err("migrations");
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(&err)?;
+    let mut version: i64 = tx
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(&err)?;
+    if version == 0 {
+        let sqlx: bool = tx
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_schema
+                                WHERE type = 'table' AND name = '_sqlx_migrations')",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(&err)?;
+        if sqlx {
+            let applied: Option<i64> = tx
+                .query_row(
+                    "SELECT MAX(version) FROM _sqlx_migrations WHERE success",
+                    [],
+                    |row| row.get(0),
+                )
+                .map_err(&err)?;
+            version = applied.unwrap_or(0);
+        }
+    }
+    let known = MIGRATIONS.last().map_or(0, |(v, _, _)| i64::from(*v));
+    if version > known {
+        return Err(StoreError::Other(format!(
+            "migrations: the database has schema version {version}, newer than this build's {known}"
+        )));
+    }
+    for (v, name, sql) in MIGRATIONS {
+        if i64::from(*v) <= version {
+            continue;
+        }
+        tx.execute_batch(sql).map_err(&err)?;
+        tracing::info!(migration = name, "applied sqlite migration");
+    }
+    tx.pragma_update(None, "user_version", known)
+        .map_err(&err)?;
+    tx.commit().map_err(&err)
+}
+
+/// The pool of read connections.
+struct Readers {
+    path: PathBuf,
+    busy_timeout: Duration,
+    /// Most pooled connections.
+    max: usize,
+    state: Mutex<ReaderState>,
+}
+
+#[derive(Default)]
+struct ReaderState {
+    /// Pooled connections not in use.
+    idle: Vec<Connection>,
+    /// Pooled connections open, idle or in use.
+    open: usize,
+    closed: bool,
+}
+
+impl Readers {
+    fn state(&self) -> MutexGuard<'_, ReaderState> {
+        // Nothing panics while holding the lock; a poisoned state is still consistent.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// An idle pooled connection, else a new one: pooled while fewer than `max` are open,
+    /// temporary (closed after use) otherwise.
+    fn get(&self) -> StoreResult<Reader<'_>> {
+        let pooled = {
+            let mut state = self.state();
+            if state.closed {
+                return Err(closed());
+            }
+            if let Some(conn) = state.idle.pop() {
+                return Ok(Reader {
+                    pool: self,
+                    conn: Some(conn),
+                    pooled: true,
+                });
+            }
+            let pooled = state.open < self.max;
+            if pooled {
+                state.open += 1;
+            }
+            pooled
+        };
+        match open_reader(&self.path, self.busy_timeout) {
+            Ok(conn) => Ok(Reader {
+                pool: self,
+                conn: Some(conn),
+                pooled,
+            }),
+            Err(e) => {
+                if pooled {
+                    self.state().open -= 1;
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+/// A read connection in use; goes back to the pool on drop.
+struct Reader<'p> {
+    pool: &'p Readers,
+    conn: Option<Connection>,
+    pooled: bool,
+}
+
+impl Reader<'_> {
+    fn conn(&self) -> &Connection {
+        self.conn.as_ref().expect("present until dropped")
+    }
+}
+
+impl Drop for Reader<'_> {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else { return };
+        if !self.pooled {
+            return;
+        }
+        let mut state = self.pool.state();
+        if state.closed {
+            state.open -= 1;
+            drop(state);
+            drop(conn);
+        } else {
+            state.idle.push(conn);
+        }
+    }
+}
+
+// --- statements --------------------------------------------------------------------------------
+
+/// Runs a query expected to return at most one row.
+fn query_opt<T>(
+    conn: &Connection,
+    table: &'static str,
+    sql: &str,
+    params: impl Params,
+    map: fn(&Row<'_>) -> StoreResult<T>,
+) -> StoreResult<Option<T>> {
+    let err = map_err(table);
+    let mut stmt = conn.prepare_cached(sql).map_err(&err)?;
+    let mut rows = stmt.query(params).map_err(&err)?;
+    match rows.next().map_err(&err)? {
+        Some(row) => map(row).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Runs a query and maps every row.
+fn query_all<T>(
+    conn: &Connection,
+    table: &'static str,
+    sql: &str,
+    params: impl Params,
+    map: fn(&Row<'_>) -> StoreResult<T>,
+) -> StoreResult<Vec<T>> {
+    let err = map_err(table);
+    let mut stmt = conn.prepare_cached(sql).map_err(&err)?;
+    let mut rows = stmt.query(params).map_err(&err)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(&err)? {
+        out.push(map(row)?);
+    }
+    Ok(out)
+}
+
+/// Runs a statement; returns how many rows it changed.
+fn execute(
+    conn: &Connection,
+    table: &'static str,
+    sql: &str,
+    params: impl Params,
+) -> StoreResult<usize> {
+    let err = map_err(table);
+    conn.prepare_cached(sql)
+        .map_err(&err)?
+        .execute(params)
+        .map_err(&err)
 }
 
 // --- conversions -------------------------------------------------------------------------------
@@ -108,14 +418,15 @@ fn date_text(date: NaiveDate) -> String {
     date.format("%Y-%m-%d").to_string()
 }
 
-/// Typed, error-mapped column access for one row of one table.
-struct Cols<'r> {
-    row: &'r SqliteRow,
+/// Typed, error-mapped column access for one row of one table. Columns are read by position
+/// (the order of the SELECT list); the name is for error texts.
+struct Cols<'a, 'r> {
+    row: &'a Row<'r>,
     table: &'static str,
 }
 
-impl<'r> Cols<'r> {
-    fn new(row: &'r SqliteRow, table: &'static str) -> Self {
+impl<'a, 'r> Cols<'a, 'r> {
+    fn new(row: &'a Row<'r>, table: &'static str) -> Self {
         Cols { row, table }
     }
 
@@ -123,23 +434,28 @@ impl<'r> Cols<'r> {
         StoreError::Other(format!("{}.{column}: {what}", self.table))
     }
 
-    fn get<T>(&self, column: &'static str) -> StoreResult<T>
-    where
-        T: Decode<'r, Sqlite> + Type<Sqlite>,
-    {
+    fn get<T: FromSql>(&self, idx: usize, column: &'static str) -> StoreResult<T> {
         self.row
-            .try_get(column)
+            .get(idx)
             .map_err(|_| self.corrupt(column, "cannot decode"))
     }
 
-    fn instant(&self, column: &'static str) -> StoreResult<DateTime<Utc>> {
-        let v: i64 = self.get(column)?;
+    fn text(&self, idx: usize, column: &'static str) -> StoreResult<&'a str> {
+        self.row
+            .get_ref(idx)
+            .ok()
+            .and_then(|v| v.as_str().ok())
+            .ok_or_else(|| self.corrupt(column, "cannot decode"))
+    }
+
+    fn instant(&self, idx: usize, column: &'static str) -> StoreResult<DateTime<Utc>> {
+        let v: i64 = self.get(idx, column)?;
         DateTime::from_timestamp_millis(v)
             .ok_or_else(|| self.corrupt(column, "instant out of range"))
     }
 
-    fn opt_instant(&self, column: &'static str) -> StoreResult<Option<DateTime<Utc>>> {
-        let v: Option<i64> = self.get(column)?;
+    fn opt_instant(&self, idx: usize, column: &'static str) -> StoreResult<Option<DateTime<Utc>>> {
+        let v: Option<i64> = self.get(idx, column)?;
         v.map(|v| {
             DateTime::from_timestamp_millis(v)
                 .ok_or_else(|| self.corrupt(column, "instant out of range"))
@@ -147,32 +463,31 @@ impl<'r> Cols<'r> {
         .transpose()
     }
 
-    fn date(&self, column: &'static str) -> StoreResult<NaiveDate> {
-        let v: &str = self.get(column)?;
-        NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| self.corrupt(column, "not a date"))
+    fn date(&self, idx: usize, column: &'static str) -> StoreResult<NaiveDate> {
+        NaiveDate::parse_from_str(self.text(idx, column)?, "%Y-%m-%d")
+            .map_err(|_| self.corrupt(column, "not a date"))
     }
 }
 
-fn provider_row(row: &SqliteRow) -> StoreResult<Provider> {
+fn provider_row(row: &Row<'_>) -> StoreResult<Provider> {
     let c = Cols::new(row, "providers");
     Ok(Provider {
-        id: c.get("id")?,
-        name: c.get("name")?,
-        fingerprint: c.get("fingerprint")?,
-        trusted_identity: c.get("trusted_identity")?,
-        created_at: c.instant("created_at")?,
-        revoked_at: c.opt_instant("revoked_at")?,
+        id: c.get(0, "id")?,
+        name: c.get(1, "name")?,
+        fingerprint: c.get(2, "fingerprint")?,
+        trusted_identity: c.get(3, "trusted_identity")?,
+        created_at: c.instant(4, "created_at")?,
+        revoked_at: c.opt_instant(5, "revoked_at")?,
     })
 }
 
-fn practice_row(row: &SqliteRow) -> StoreResult<Practice> {
+fn practice_row(row: &Row<'_>) -> StoreResult<Practice> {
     let c = Cols::new(row, "practices");
-    let settings: &str = c.get("settings")?;
     Ok(Practice {
-        ods: c.get("ods")?,
-        name: c.get("name")?,
-        address: c.get("address")?,
-        settings: serde_json::from_str(settings)
+        ods: c.get(0, "ods")?,
+        name: c.get(1, "name")?,
+        address: c.get(2, "address")?,
+        settings: serde_json::from_str(c.text(3, "settings")?)
             .map_err(|_| c.corrupt("settings", "not valid settings JSON"))?,
     })
 }
@@ -182,82 +497,94 @@ fn settings_json(settings: &PracticeSettings) -> StoreResult<String> {
         .map_err(|_| StoreError::Other("practices.settings: cannot encode".into()))
 }
 
-fn patient_row(row: &SqliteRow) -> StoreResult<Patient> {
+fn patient_row(row: &Row<'_>) -> StoreResult<Patient> {
     let c = Cols::new(row, "patients");
     Ok(Patient {
-        id: c.get("id")?,
-        ods: c.get("ods")?,
-        nhs_number: c.get("nhs_number")?,
-        title: c.get("title")?,
-        first_name: c.get("first_name")?,
-        last_name: c.get("last_name")?,
-        date_of_birth: c.date("date_of_birth")?,
-        gender: c.get("gender")?,
-        address: c.get("address")?,
+        id: c.get(0, "id")?,
+        ods: c.get(1, "ods")?,
+        nhs_number: c.get(2, "nhs_number")?,
+        title: c.get(3, "title")?,
+        first_name: c.get(4, "first_name")?,
+        last_name: c.get(5, "last_name")?,
+        date_of_birth: c.date(6, "date_of_birth")?,
+        gender: c.get(7, "gender")?,
+        address: c.get(8, "address")?,
     })
 }
 
-fn account_row(row: &SqliteRow) -> StoreResult<OnlineAccount> {
+fn account_row(row: &Row<'_>) -> StoreResult<OnlineAccount> {
     let c = Cols::new(row, "online_accounts");
     Ok(OnlineAccount {
-        id: c.get("id")?,
-        patient_id: c.get("patient_id")?,
-        email: c.get("email")?,
-        mobile: c.get("mobile")?,
-        created_at: c.instant("created_at")?,
-        ended_at: c.opt_instant("ended_at")?,
+        id: c.get(0, "id")?,
+        patient_id: c.get(1, "patient_id")?,
+        email: c.get(2, "email")?,
+        mobile: c.get(3, "mobile")?,
+        created_at: c.instant(4, "created_at")?,
+        ended_at: c.opt_instant(5, "ended_at")?,
     })
 }
 
-fn linkage_key_row(row: &SqliteRow) -> StoreResult<LinkageKeyRecord> {
+fn linkage_key_row(row: &Row<'_>) -> StoreResult<LinkageKeyRecord> {
     let c = Cols::new(row, "linkage_keys");
     Ok(LinkageKeyRecord {
-        account_id: c.get("account_id")?,
-        key_hash: c.get("key_hash")?,
-        issued_at: c.instant("issued_at")?,
-        expires_at: c.instant("expires_at")?,
+        account_id: c.get(0, "account_id")?,
+        key_hash: c.get(1, "key_hash")?,
+        issued_at: c.instant(2, "issued_at")?,
+        expires_at: c.instant(3, "expires_at")?,
     })
 }
 
-fn provider_link_row(row: &SqliteRow) -> StoreResult<ProviderLink> {
+fn provider_link_row(row: &Row<'_>) -> StoreResult<ProviderLink> {
     let c = Cols::new(row, "provider_links");
     Ok(ProviderLink {
-        account_id: c.get("account_id")?,
-        provider_id: c.get("provider_id")?,
-        passphrase_hash: c.get("passphrase_hash")?,
-        linked_at: c.instant("linked_at")?,
+        account_id: c.get(0, "account_id")?,
+        provider_id: c.get(1, "provider_id")?,
+        passphrase_hash: c.get(2, "passphrase_hash")?,
+        linked_at: c.instant(3, "linked_at")?,
     })
 }
 
-fn throttle_row(row: &SqliteRow) -> StoreResult<LinkThrottle> {
+fn throttle_row(row: &Row<'_>) -> StoreResult<LinkThrottle> {
     let c = Cols::new(row, "link_throttles");
-    let failures: i64 = c.get("failures")?;
+    let failures: i64 = c.get(0, "failures")?;
     Ok(LinkThrottle {
         failures: u32::try_from(failures).map_err(|_| c.corrupt("failures", "out of range"))?,
-        locked_until: c.opt_instant("locked_until")?,
+        locked_until: c.opt_instant(1, "locked_until")?,
     })
 }
 
-fn switch_row(row: &SqliteRow, table: &'static str) -> StoreResult<ServiceSwitch> {
+fn practice_switch_row(row: &Row<'_>) -> StoreResult<ServiceSwitch> {
+    switch_row(row, "practice_services")
+}
+
+fn patient_switch_row(row: &Row<'_>) -> StoreResult<ServiceSwitch> {
+    switch_row(row, "patient_services")
+}
+
+fn switch_row(row: &Row<'_>, table: &'static str) -> StoreResult<ServiceSwitch> {
     let c = Cols::new(row, table);
     Ok(ServiceSwitch {
-        service: c.get("service")?,
-        enabled: c.get("enabled")?,
+        service: c.get(0, "service")?,
+        enabled: c.get(1, "enabled")?,
     })
 }
 
-fn session_row(row: &SqliteRow) -> StoreResult<SessionRecord> {
+fn session_row(row: &Row<'_>) -> StoreResult<SessionRecord> {
     let c = Cols::new(row, "sessions");
     Ok(SessionRecord {
-        suid_hash: c.get("suid_hash")?,
-        provider_id: c.get("provider_id")?,
-        account_id: c.get("account_id")?,
-        online_user_id: c.get("online_user_id")?,
-        selected_patient_id: c.get("selected_patient_id")?,
-        created_at: c.instant("created_at")?,
-        last_seen_at: c.instant("last_seen_at")?,
-        ended_at: c.opt_instant("ended_at")?,
+        suid_hash: c.get(0, "suid_hash")?,
+        provider_id: c.get(1, "provider_id")?,
+        account_id: c.get(2, "account_id")?,
+        online_user_id: c.get(3, "online_user_id")?,
+        selected_patient_id: c.get(4, "selected_patient_id")?,
+        created_at: c.instant(5, "created_at")?,
+        last_seen_at: c.instant(6, "last_seen_at")?,
+        ended_at: c.opt_instant(7, "ended_at")?,
     })
+}
+
+fn present(_: &Row<'_>) -> StoreResult<()> {
+    Ok(())
 }
 
 // --- errors ------------------------------------------------------------------------------------
@@ -301,187 +628,208 @@ fn unique_key(message: &str) -> Option<&str> {
     identifier_only.then_some(key)
 }
 
-/// Maps an sqlx error from a statement on `table` to a [`StoreError`].
+/// Maps a rusqlite error from a statement on `table` to a [`StoreError`].
 ///
 /// The texts name tables, keys and error kinds only. SQLite's own messages qualify (every value
-/// is a bound parameter, and its messages quote SQL, not parameters); other sqlx errors are
-/// reduced to a fixed label because their texts may carry decoded data.
-fn map_err(table: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
+/// is a bound parameter, and its messages quote SQL, not parameters); other rusqlite errors are
+/// reduced to a fixed label because their texts may carry data.
+fn map_err(table: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
     move |e| match e {
-        sqlx::Error::Database(db) => match db.kind() {
-            ErrorKind::UniqueViolation => {
-                StoreError::Conflict(unique_key(db.message()).unwrap_or(table).to_owned())
+        rusqlite::Error::SqliteFailure(err, message) => match err.extended_code {
+            ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                StoreError::Conflict(
+                    message
+                        .as_deref()
+                        .and_then(unique_key)
+                        .unwrap_or(table)
+                        .to_owned(),
+                )
             }
-            ErrorKind::ForeignKeyViolation => StoreError::NotFound(referenced(table).to_owned()),
-            _ => {
-                let code = db.code().and_then(|c| c.parse::<i64>().ok()).unwrap_or(0);
-                let text = format!("{table}: {} (code {code})", db.message());
-                if transient(code) {
+            ffi::SQLITE_CONSTRAINT_FOREIGNKEY => StoreError::NotFound(referenced(table).to_owned()),
+            code => {
+                let text = match message {
+                    Some(message) => format!("{table}: {message} (code {code})"),
+                    None => format!("{table}: {err} (code {code})"),
+                };
+                if transient(i64::from(code)) {
                     StoreError::Unavailable(text)
                 } else {
                     StoreError::Other(text)
                 }
             }
         },
-        sqlx::Error::Io(io) => {
-            StoreError::Unavailable(format!("{table}: i/o error ({})", io.kind()))
+        rusqlite::Error::QueryReturnedNoRows => {
+            StoreError::Other(format!("{table}: row not found"))
         }
-        sqlx::Error::PoolTimedOut => {
-            StoreError::Unavailable(format!("{table}: timed out waiting for a connection"))
-        }
-        sqlx::Error::PoolClosed => StoreError::Unavailable(format!("{table}: store closed")),
-        sqlx::Error::WorkerCrashed => {
-            StoreError::Unavailable(format!("{table}: database worker crashed"))
-        }
-        sqlx::Error::RowNotFound => StoreError::Other(format!("{table}: row not found")),
-        sqlx::Error::ColumnNotFound(_) | sqlx::Error::ColumnIndexOutOfBounds { .. } => {
+        rusqlite::Error::InvalidColumnIndex(_)
+        | rusqlite::Error::InvalidColumnName(_)
+        | rusqlite::Error::QueryReturnedMoreThanOneRow
+        | rusqlite::Error::ExecuteReturnedResults => {
             StoreError::Other(format!("{table}: unexpected result shape"))
         }
-        sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => {
+        rusqlite::Error::FromSqlConversionFailure(..)
+        | rusqlite::Error::IntegralValueOutOfRange(..)
+        | rusqlite::Error::InvalidColumnType(..)
+        | rusqlite::Error::Utf8Error(..) => {
             StoreError::Other(format!("{table}: cannot decode a column"))
         }
-        sqlx::Error::Encode(_) => StoreError::Other(format!("{table}: cannot encode a value")),
+        rusqlite::Error::ToSqlConversionFailure(_) | rusqlite::Error::NulError(_) => {
+            StoreError::Other(format!("{table}: cannot encode a value"))
+        }
+        rusqlite::Error::InvalidPath(_) => {
+            StoreError::Unavailable(format!("{table}: invalid path"))
+        }
         _ => StoreError::Other(format!("{table}: unexpected database error")),
     }
 }
+
+/// The patients a grantee may act for (not themselves). A constant for a test: it is the
+/// statement SQLite re-prepares on every bind unless the QPSG is on.
+const PROXY_PATIENTS: &str = "SELECT p.id, p.ods, p.nhs_number, p.title, p.first_name, p.last_name,
+            p.date_of_birth, p.gender, p.address
+     FROM proxy_grants g JOIN patients p ON p.id = g.patient_id
+     WHERE g.grantee_id = ?1 AND g.patient_id <> g.grantee_id
+     ORDER BY g.patient_id";
 
 // --- the store ---------------------------------------------------------------------------------
 
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(map_err("database"))?;
-        Ok(())
+        self.read(|c| {
+            query_opt(c, "database", "SELECT 1", [], present)?;
+            Ok(())
+        })
     }
 
     // --- providers ---
 
     async fn insert_provider(&self, provider: &Provider) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO providers (id, name, fingerprint, trusted_identity, created_at, revoked_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )
-        .bind(&provider.id)
-        .bind(&provider.name)
-        .bind(&provider.fingerprint)
-        .bind(provider.trusted_identity)
-        .bind(ms(provider.created_at))
-        .bind(opt_ms(provider.revoked_at))
-        .execute(&self.pool)
-        .await
-        .map_err(map_err("providers"))?;
+        self.write(|c| {
+            execute(
+                c,
+                "providers",
+                "INSERT INTO providers (id, name, fingerprint, trusted_identity, created_at, revoked_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    provider.id,
+                    provider.name,
+                    provider.fingerprint,
+                    provider.trusted_identity,
+                    ms(provider.created_at),
+                    opt_ms(provider.revoked_at),
+                ],
+            )
+        })
+        .await?;
         Ok(())
     }
 
     async fn provider(&self, id: &str) -> StoreResult<Option<Provider>> {
-        sqlx::query(
-            "SELECT id, name, fingerprint, trusted_identity, created_at, revoked_at
-             FROM providers WHERE id = ?1",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err("providers"))?
-        .as_ref()
-        .map(provider_row)
-        .transpose()
+        self.read(|c| {
+            query_opt(
+                c,
+                "providers",
+                "SELECT id, name, fingerprint, trusted_identity, created_at, revoked_at
+                 FROM providers WHERE id = ?1",
+                [id],
+                provider_row,
+            )
+        })
     }
 
     async fn provider_by_fingerprint(&self, fingerprint: &str) -> StoreResult<Option<Provider>> {
-        sqlx::query(
-            "SELECT id, name, fingerprint, trusted_identity, created_at, revoked_at
-             FROM providers WHERE fingerprint = ?1",
-        )
-        .bind(fingerprint)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err("providers"))?
-        .as_ref()
-        .map(provider_row)
-        .transpose()
+        self.read(|c| {
+            query_opt(
+                c,
+                "providers",
+                "SELECT id, name, fingerprint, trusted_identity, created_at, revoked_at
+                 FROM providers WHERE fingerprint = ?1",
+                [fingerprint],
+                provider_row,
+            )
+        })
     }
 
     async fn list_providers(&self) -> StoreResult<Vec<Provider>> {
-        sqlx::query(
-            "SELECT id, name, fingerprint, trusted_identity, created_at, revoked_at
-             FROM providers ORDER BY created_at, id",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err("providers"))?
-        .iter()
-        .map(provider_row)
-        .collect()
+        self.read(|c| {
+            query_all(
+                c,
+                "providers",
+                "SELECT id, name, fingerprint, trusted_identity, created_at, revoked_at
+                 FROM providers ORDER BY created_at, id",
+                [],
+                provider_row,
+            )
+        })
     }
 
     async fn revoke_provider(&self, id: &str, at: DateTime<Utc>) -> StoreResult<bool> {
-        let err = map_err("providers");
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(&err)?;
-        // An earlier revocation keeps its time.
-        let found =
-            sqlx::query("UPDATE providers SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1")
-                .bind(id)
-                .bind(ms(at))
-                .execute(&mut *tx)
-                .await
-                .map_err(&err)?
-                .rows_affected()
-                > 0;
-        if !found {
-            return Ok(false);
-        }
-        sqlx::query(
-            "UPDATE sessions SET ended_at = ?2 WHERE provider_id = ?1 AND ended_at IS NULL",
-        )
-        .bind(id)
-        .bind(ms(at))
-        .execute(&mut *tx)
+        self.write(|c| {
+            let err = map_err("providers");
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(&err)?;
+            // An earlier revocation keeps its time.
+            let found = execute(
+                &tx,
+                "providers",
+                "UPDATE providers SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
+                params![id, ms(at)],
+            )? > 0;
+            if !found {
+                return Ok(false);
+            }
+            execute(
+                &tx,
+                "sessions",
+                "UPDATE sessions SET ended_at = ?2 WHERE provider_id = ?1 AND ended_at IS NULL",
+                params![id, ms(at)],
+            )?;
+            tx.commit().map_err(&err)?;
+            Ok(true)
+        })
         .await
-        .map_err(map_err("sessions"))?;
-        tx.commit().await.map_err(&err)?;
-        Ok(true)
     }
 
     // --- practices ---
 
     async fn insert_practice(&self, practice: &Practice) -> StoreResult<()> {
-        sqlx::query("INSERT INTO practices (ods, name, address, settings) VALUES (?1, ?2, ?3, ?4)")
-            .bind(&practice.ods)
-            .bind(&practice.name)
-            .bind(&practice.address)
-            .bind(settings_json(&practice.settings)?)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err("practices"))?;
+        let settings = settings_json(&practice.settings)?;
+        self.write(|c| {
+            execute(
+                c,
+                "practices",
+                "INSERT INTO practices (ods, name, address, settings) VALUES (?1, ?2, ?3, ?4)",
+                params![practice.ods, practice.name, practice.address, settings],
+            )
+        })
+        .await?;
         Ok(())
     }
 
     async fn practice(&self, ods: &str) -> StoreResult<Option<Practice>> {
-        sqlx::query("SELECT ods, name, address, settings FROM practices WHERE ods = ?1")
-            .bind(ods)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err("practices"))?
-            .as_ref()
-            .map(practice_row)
-            .transpose()
+        self.read(|c| {
+            query_opt(
+                c,
+                "practices",
+                "SELECT ods, name, address, settings FROM practices WHERE ods = ?1",
+                [ods],
+                practice_row,
+            )
+        })
     }
 
     async fn list_practices(&self) -> StoreResult<Vec<Practice>> {
-        sqlx::query("SELECT ods, name, address, settings FROM practices ORDER BY ods")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_err("practices"))?
-            .iter()
-            .map(practice_row)
-            .collect()
+        self.read(|c| {
+            query_all(
+                c,
+                "practices",
+                "SELECT ods, name, address, settings FROM practices ORDER BY ods",
+                [],
+                practice_row,
+            )
+        })
     }
 
     async fn update_practice_settings(
@@ -489,220 +837,230 @@ impl Store for SqliteStore {
         ods: &str,
         settings: &PracticeSettings,
     ) -> StoreResult<bool> {
-        let done = sqlx::query("UPDATE practices SET settings = ?2 WHERE ods = ?1")
-            .bind(ods)
-            .bind(settings_json(settings)?)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err("practices"))?;
-        Ok(done.rows_affected() > 0)
+        let settings = settings_json(settings)?;
+        let changed = self
+            .write(|c| {
+                execute(
+                    c,
+                    "practices",
+                    "UPDATE practices SET settings = ?2 WHERE ods = ?1",
+                    params![ods, settings],
+                )
+            })
+            .await?;
+        Ok(changed > 0)
     }
 
     // --- patients ---
 
     async fn insert_patient(&self, patient: &Patient) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO patients (id, ods, nhs_number, title, first_name, last_name,
-                                   date_of_birth, gender, address)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        )
-        .bind(&patient.id)
-        .bind(&patient.ods)
-        .bind(&patient.nhs_number)
-        .bind(&patient.title)
-        .bind(&patient.first_name)
-        .bind(&patient.last_name)
-        .bind(date_text(patient.date_of_birth))
-        .bind(&patient.gender)
-        .bind(&patient.address)
-        .execute(&self.pool)
-        .await
-        .map_err(map_err("patients"))?;
+        self.write(|c| {
+            execute(
+                c,
+                "patients",
+                "INSERT INTO patients (id, ods, nhs_number, title, first_name, last_name,
+                                       date_of_birth, gender, address)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    patient.id,
+                    patient.ods,
+                    patient.nhs_number,
+                    patient.title,
+                    patient.first_name,
+                    patient.last_name,
+                    date_text(patient.date_of_birth),
+                    patient.gender,
+                    patient.address,
+                ],
+            )
+        })
+        .await?;
         Ok(())
     }
 
     async fn patient(&self, id: &str) -> StoreResult<Option<Patient>> {
-        sqlx::query(
-            "SELECT id, ods, nhs_number, title, first_name, last_name, date_of_birth, gender,
-                    address
-             FROM patients WHERE id = ?1",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err("patients"))?
-        .as_ref()
-        .map(patient_row)
-        .transpose()
+        self.read(|c| {
+            query_opt(
+                c,
+                "patients",
+                "SELECT id, ods, nhs_number, title, first_name, last_name, date_of_birth, gender,
+                        address
+                 FROM patients WHERE id = ?1",
+                [id],
+                patient_row,
+            )
+        })
     }
 
     async fn patient_by_nhs_number(&self, nhs_number: &str) -> StoreResult<Option<Patient>> {
-        sqlx::query(
-            "SELECT id, ods, nhs_number, title, first_name, last_name, date_of_birth, gender,
-                    address
-             FROM patients WHERE nhs_number = ?1",
-        )
-        .bind(nhs_number)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err("patients"))?
-        .as_ref()
-        .map(patient_row)
-        .transpose()
+        self.read(|c| {
+            query_opt(
+                c,
+                "patients",
+                "SELECT id, ods, nhs_number, title, first_name, last_name, date_of_birth, gender,
+                        address
+                 FROM patients WHERE nhs_number = ?1",
+                [nhs_number],
+                patient_row,
+            )
+        })
     }
 
     async fn list_patients(&self, ods: Option<&str>) -> StoreResult<Vec<Patient>> {
-        let rows = match ods {
-            Some(ods) => {
-                sqlx::query(
-                    "SELECT id, ods, nhs_number, title, first_name, last_name, date_of_birth,
-                            gender, address
-                     FROM patients WHERE ods = ?1 ORDER BY id",
-                )
-                .bind(ods)
-                .fetch_all(&self.pool)
-                .await
-            }
-            None => {
-                sqlx::query(
-                    "SELECT id, ods, nhs_number, title, first_name, last_name, date_of_birth,
-                            gender, address
-                     FROM patients ORDER BY id",
-                )
-                .fetch_all(&self.pool)
-                .await
-            }
-        }
-        .map_err(map_err("patients"))?;
-        rows.iter().map(patient_row).collect()
+        self.read(|c| match ods {
+            Some(ods) => query_all(
+                c,
+                "patients",
+                "SELECT id, ods, nhs_number, title, first_name, last_name, date_of_birth,
+                        gender, address
+                 FROM patients WHERE ods = ?1 ORDER BY id",
+                [ods],
+                patient_row,
+            ),
+            None => query_all(
+                c,
+                "patients",
+                "SELECT id, ods, nhs_number, title, first_name, last_name, date_of_birth,
+                        gender, address
+                 FROM patients ORDER BY id",
+                [],
+                patient_row,
+            ),
+        })
     }
 
     // --- online accounts and linkage ---
 
     async fn insert_account(&self, account: &OnlineAccount) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO online_accounts (id, patient_id, email, mobile, created_at, ended_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )
-        .bind(&account.id)
-        .bind(&account.patient_id)
-        .bind(&account.email)
-        .bind(&account.mobile)
-        .bind(ms(account.created_at))
-        .bind(opt_ms(account.ended_at))
-        .execute(&self.pool)
-        .await
-        .map_err(map_err("online_accounts"))?;
+        self.write(|c| {
+            execute(
+                c,
+                "online_accounts",
+                "INSERT INTO online_accounts (id, patient_id, email, mobile, created_at, ended_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    account.id,
+                    account.patient_id,
+                    account.email,
+                    account.mobile,
+                    ms(account.created_at),
+                    opt_ms(account.ended_at),
+                ],
+            )
+        })
+        .await?;
         Ok(())
     }
 
     async fn account(&self, id: &str) -> StoreResult<Option<OnlineAccount>> {
-        sqlx::query(
-            "SELECT id, patient_id, email, mobile, created_at, ended_at
-             FROM online_accounts WHERE id = ?1",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err("online_accounts"))?
-        .as_ref()
-        .map(account_row)
-        .transpose()
+        self.read(|c| {
+            query_opt(
+                c,
+                "online_accounts",
+                "SELECT id, patient_id, email, mobile, created_at, ended_at
+                 FROM online_accounts WHERE id = ?1",
+                [id],
+                account_row,
+            )
+        })
     }
 
     async fn account_for_patient(&self, patient_id: &str) -> StoreResult<Option<OnlineAccount>> {
-        sqlx::query(
-            "SELECT id, patient_id, email, mobile, created_at, ended_at
-             FROM online_accounts WHERE patient_id = ?1",
-        )
-        .bind(patient_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err("online_accounts"))?
-        .as_ref()
-        .map(account_row)
-        .transpose()
+        self.read(|c| {
+            query_opt(
+                c,
+                "online_accounts",
+                "SELECT id, patient_id, email, mobile, created_at, ended_at
+                 FROM online_accounts WHERE patient_id = ?1",
+                [patient_id],
+                account_row,
+            )
+        })
     }
 
     async fn end_account(&self, id: &str, at: DateTime<Utc>) -> StoreResult<bool> {
-        let err = map_err("online_accounts");
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(&err)?;
-        // An earlier end keeps its time.
-        let found = sqlx::query(
-            "UPDATE online_accounts SET ended_at = COALESCE(ended_at, ?2) WHERE id = ?1",
-        )
-        .bind(id)
-        .bind(ms(at))
-        .execute(&mut *tx)
+        self.write(|c| {
+            let err = map_err("online_accounts");
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(&err)?;
+            // An earlier end keeps its time.
+            let found = execute(
+                &tx,
+                "online_accounts",
+                "UPDATE online_accounts SET ended_at = COALESCE(ended_at, ?2) WHERE id = ?1",
+                params![id, ms(at)],
+            )? > 0;
+            if !found {
+                return Ok(false);
+            }
+            execute(
+                &tx,
+                "sessions",
+                "UPDATE sessions SET ended_at = ?2 WHERE account_id = ?1 AND ended_at IS NULL",
+                params![id, ms(at)],
+            )?;
+            tx.commit().map_err(&err)?;
+            Ok(true)
+        })
         .await
-        .map_err(&err)?
-        .rows_affected()
-            > 0;
-        if !found {
-            return Ok(false);
-        }
-        sqlx::query("UPDATE sessions SET ended_at = ?2 WHERE account_id = ?1 AND ended_at IS NULL")
-            .bind(id)
-            .bind(ms(at))
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err("sessions"))?;
-        tx.commit().await.map_err(&err)?;
-        Ok(true)
     }
 
     async fn set_linkage_key(&self, key: &LinkageKeyRecord) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO linkage_keys (account_id, key_hash, issued_at, expires_at)
-             VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (account_id) DO UPDATE SET
-                 key_hash = excluded.key_hash,
-                 issued_at = excluded.issued_at,
-                 expires_at = excluded.expires_at",
-        )
-        .bind(&key.account_id)
-        .bind(&key.key_hash)
-        .bind(ms(key.issued_at))
-        .bind(ms(key.expires_at))
-        .execute(&self.pool)
-        .await
-        .map_err(map_err("linkage_keys"))?;
+        self.write(|c| {
+            execute(
+                c,
+                "linkage_keys",
+                "INSERT INTO linkage_keys (account_id, key_hash, issued_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (account_id) DO UPDATE SET
+                     key_hash = excluded.key_hash,
+                     issued_at = excluded.issued_at,
+                     expires_at = excluded.expires_at",
+                params![
+                    key.account_id,
+                    key.key_hash,
+                    ms(key.issued_at),
+                    ms(key.expires_at)
+                ],
+            )
+        })
+        .await?;
         Ok(())
     }
 
     async fn linkage_key(&self, account_id: &str) -> StoreResult<Option<LinkageKeyRecord>> {
-        sqlx::query(
-            "SELECT account_id, key_hash, issued_at, expires_at
-             FROM linkage_keys WHERE account_id = ?1",
-        )
-        .bind(account_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err("linkage_keys"))?
-        .as_ref()
-        .map(linkage_key_row)
-        .transpose()
+        self.read(|c| {
+            query_opt(
+                c,
+                "linkage_keys",
+                "SELECT account_id, key_hash, issued_at, expires_at
+                 FROM linkage_keys WHERE account_id = ?1",
+                [account_id],
+                linkage_key_row,
+            )
+        })
     }
 
     async fn upsert_provider_link(&self, link: &ProviderLink) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO provider_links (account_id, provider_id, passphrase_hash, linked_at)
-             VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (account_id, provider_id) DO UPDATE SET
-                 passphrase_hash = excluded.passphrase_hash,
-                 linked_at = excluded.linked_at",
-        )
-        .bind(&link.account_id)
-        .bind(&link.provider_id)
-        .bind(&link.passphrase_hash)
-        .bind(ms(link.linked_at))
-        .execute(&self.pool)
-        .await
-        .map_err(map_err("provider_links"))?;
+        self.write(|c| {
+            execute(
+                c,
+                "provider_links",
+                "INSERT INTO provider_links (account_id, provider_id, passphrase_hash, linked_at)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (account_id, provider_id) DO UPDATE SET
+                     passphrase_hash = excluded.passphrase_hash,
+                     linked_at = excluded.linked_at",
+                params![
+                    link.account_id,
+                    link.provider_id,
+                    link.passphrase_hash,
+                    ms(link.linked_at)
+                ],
+            )
+        })
+        .await?;
         Ok(())
     }
 
@@ -711,18 +1069,16 @@ impl Store for SqliteStore {
         account_id: &str,
         provider_id: &str,
     ) -> StoreResult<Option<ProviderLink>> {
-        sqlx::query(
-            "SELECT account_id, provider_id, passphrase_hash, linked_at
-             FROM provider_links WHERE account_id = ?1 AND provider_id = ?2",
-        )
-        .bind(account_id)
-        .bind(provider_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err("provider_links"))?
-        .as_ref()
-        .map(provider_link_row)
-        .transpose()
+        self.read(|c| {
+            query_opt(
+                c,
+                "provider_links",
+                "SELECT account_id, provider_id, passphrase_hash, linked_at
+                 FROM provider_links WHERE account_id = ?1 AND provider_id = ?2",
+                [account_id, provider_id],
+                provider_link_row,
+            )
+        })
     }
 
     // --- linkage throttling ---
@@ -732,18 +1088,16 @@ impl Store for SqliteStore {
         account_id: &str,
         provider_id: &str,
     ) -> StoreResult<Option<LinkThrottle>> {
-        sqlx::query(
-            "SELECT failures, locked_until
-             FROM link_throttles WHERE account_id = ?1 AND provider_id = ?2",
-        )
-        .bind(account_id)
-        .bind(provider_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err("link_throttles"))?
-        .as_ref()
-        .map(throttle_row)
-        .transpose()
+        self.read(|c| {
+            query_opt(
+                c,
+                "link_throttles",
+                "SELECT failures, locked_until
+                 FROM link_throttles WHERE account_id = ?1 AND provider_id = ?2",
+                [account_id, provider_id],
+                throttle_row,
+            )
+        })
     }
 
     async fn put_link_throttle(
@@ -752,30 +1106,37 @@ impl Store for SqliteStore {
         provider_id: &str,
         throttle: &LinkThrottle,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO link_throttles (account_id, provider_id, failures, locked_until)
-             VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (account_id, provider_id) DO UPDATE SET
-                 failures = excluded.failures,
-                 locked_until = excluded.locked_until",
-        )
-        .bind(account_id)
-        .bind(provider_id)
-        .bind(i64::from(throttle.failures))
-        .bind(opt_ms(throttle.locked_until))
-        .execute(&self.pool)
-        .await
-        .map_err(map_err("link_throttles"))?;
+        self.write(|c| {
+            execute(
+                c,
+                "link_throttles",
+                "INSERT INTO link_throttles (account_id, provider_id, failures, locked_until)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (account_id, provider_id) DO UPDATE SET
+                     failures = excluded.failures,
+                     locked_until = excluded.locked_until",
+                params![
+                    account_id,
+                    provider_id,
+                    i64::from(throttle.failures),
+                    opt_ms(throttle.locked_until)
+                ],
+            )
+        })
+        .await?;
         Ok(())
     }
 
     async fn clear_link_throttle(&self, account_id: &str, provider_id: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM link_throttles WHERE account_id = ?1 AND provider_id = ?2")
-            .bind(account_id)
-            .bind(provider_id)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err("link_throttles"))?;
+        self.write(|c| {
+            execute(
+                c,
+                "link_throttles",
+                "DELETE FROM link_throttles WHERE account_id = ?1 AND provider_id = ?2",
+                [account_id, provider_id],
+            )
+        })
+        .await?;
         Ok(())
     }
 
@@ -788,56 +1149,48 @@ impl Store for SqliteStore {
         at: DateTime<Utc>,
     ) -> StoreResult<()> {
         // Idempotent: a repeated grant keeps the first grant's time.
-        sqlx::query(
-            "INSERT INTO proxy_grants (grantee_id, patient_id, granted_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT (grantee_id, patient_id) DO NOTHING",
-        )
-        .bind(grantee_id)
-        .bind(patient_id)
-        .bind(ms(at))
-        .execute(&self.pool)
-        .await
-        .map_err(map_err("proxy_grants"))?;
+        self.write(|c| {
+            execute(
+                c,
+                "proxy_grants",
+                "INSERT INTO proxy_grants (grantee_id, patient_id, granted_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (grantee_id, patient_id) DO NOTHING",
+                params![grantee_id, patient_id, ms(at)],
+            )
+        })
+        .await?;
         Ok(())
     }
 
     async fn revoke_proxy(&self, grantee_id: &str, patient_id: &str) -> StoreResult<bool> {
-        let done =
-            sqlx::query("DELETE FROM proxy_grants WHERE grantee_id = ?1 AND patient_id = ?2")
-                .bind(grantee_id)
-                .bind(patient_id)
-                .execute(&self.pool)
-                .await
-                .map_err(map_err("proxy_grants"))?;
-        Ok(done.rows_affected() > 0)
+        let changed = self
+            .write(|c| {
+                execute(
+                    c,
+                    "proxy_grants",
+                    "DELETE FROM proxy_grants WHERE grantee_id = ?1 AND patient_id = ?2",
+                    [grantee_id, patient_id],
+                )
+            })
+            .await?;
+        Ok(changed > 0)
     }
 
     async fn proxy_patients(&self, grantee_id: &str) -> StoreResult<Vec<Patient>> {
-        sqlx::query(
-            "SELECT p.id, p.ods, p.nhs_number, p.title, p.first_name, p.last_name,
-                    p.date_of_birth, p.gender, p.address
-             FROM proxy_grants g JOIN patients p ON p.id = g.patient_id
-             WHERE g.grantee_id = ?1 AND g.patient_id <> g.grantee_id
-             ORDER BY g.patient_id",
-        )
-        .bind(grantee_id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err("proxy_grants"))?
-        .iter()
-        .map(patient_row)
-        .collect()
+        self.read(|c| query_all(c, "proxy_grants", PROXY_PATIENTS, [grantee_id], patient_row))
     }
 
     async fn has_proxy(&self, grantee_id: &str, patient_id: &str) -> StoreResult<bool> {
-        let row =
-            sqlx::query("SELECT 1 FROM proxy_grants WHERE grantee_id = ?1 AND patient_id = ?2")
-                .bind(grantee_id)
-                .bind(patient_id)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(map_err("proxy_grants"))?;
-        Ok(row.is_some())
+        let found = self.read(|c| {
+            query_opt(
+                c,
+                "proxy_grants",
+                "SELECT 1 FROM proxy_grants WHERE grantee_id = ?1 AND patient_id = ?2",
+                [grantee_id, patient_id],
+                present,
+            )
+        })?;
+        Ok(found.is_some())
     }
 
     // --- service switches ---
@@ -848,22 +1201,22 @@ impl Store for SqliteStore {
         service: &str,
         enabled: Option<bool>,
     ) -> StoreResult<()> {
-        let query = match enabled {
-            Some(enabled) => sqlx::query(
+        self.write(|c| match enabled {
+            Some(enabled) => execute(
+                c,
+                "practice_services",
                 "INSERT INTO practice_services (ods, service, enabled) VALUES (?1, ?2, ?3)
                  ON CONFLICT (ods, service) DO UPDATE SET enabled = excluded.enabled",
-            )
-            .bind(ods)
-            .bind(service)
-            .bind(enabled),
-            None => sqlx::query("DELETE FROM practice_services WHERE ods = ?1 AND service = ?2")
-                .bind(ods)
-                .bind(service),
-        };
-        query
-            .execute(&self.pool)
-            .await
-            .map_err(map_err("practice_services"))?;
+                params![ods, service, enabled],
+            ),
+            None => execute(
+                c,
+                "practice_services",
+                "DELETE FROM practice_services WHERE ods = ?1 AND service = ?2",
+                [ods, service],
+            ),
+        })
+        .await?;
         Ok(())
     }
 
@@ -873,88 +1226,88 @@ impl Store for SqliteStore {
         service: &str,
         enabled: Option<bool>,
     ) -> StoreResult<()> {
-        let query = match enabled {
-            Some(enabled) => sqlx::query(
+        self.write(|c| match enabled {
+            Some(enabled) => execute(
+                c,
+                "patient_services",
                 "INSERT INTO patient_services (patient_id, service, enabled) VALUES (?1, ?2, ?3)
                  ON CONFLICT (patient_id, service) DO UPDATE SET enabled = excluded.enabled",
-            )
-            .bind(patient_id)
-            .bind(service)
-            .bind(enabled),
-            None => {
-                sqlx::query("DELETE FROM patient_services WHERE patient_id = ?1 AND service = ?2")
-                    .bind(patient_id)
-                    .bind(service)
-            }
-        };
-        query
-            .execute(&self.pool)
-            .await
-            .map_err(map_err("patient_services"))?;
+                params![patient_id, service, enabled],
+            ),
+            None => execute(
+                c,
+                "patient_services",
+                "DELETE FROM patient_services WHERE patient_id = ?1 AND service = ?2",
+                [patient_id, service],
+            ),
+        })
+        .await?;
         Ok(())
     }
 
     async fn practice_services(&self, ods: &str) -> StoreResult<Vec<ServiceSwitch>> {
-        sqlx::query(
-            "SELECT service, enabled FROM practice_services WHERE ods = ?1 ORDER BY service",
-        )
-        .bind(ods)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err("practice_services"))?
-        .iter()
-        .map(|row| switch_row(row, "practice_services"))
-        .collect()
+        self.read(|c| {
+            query_all(
+                c,
+                "practice_services",
+                "SELECT service, enabled FROM practice_services WHERE ods = ?1 ORDER BY service",
+                [ods],
+                practice_switch_row,
+            )
+        })
     }
 
     async fn patient_services(&self, patient_id: &str) -> StoreResult<Vec<ServiceSwitch>> {
-        sqlx::query(
-            "SELECT service, enabled FROM patient_services WHERE patient_id = ?1 ORDER BY service",
-        )
-        .bind(patient_id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err("patient_services"))?
-        .iter()
-        .map(|row| switch_row(row, "patient_services"))
-        .collect()
+        self.read(|c| {
+            query_all(
+                c,
+                "patient_services",
+                "SELECT service, enabled FROM patient_services WHERE patient_id = ?1
+                 ORDER BY service",
+                [patient_id],
+                patient_switch_row,
+            )
+        })
     }
 
     // --- sessions ---
 
     async fn insert_session(&self, session: &SessionRecord) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO sessions (suid_hash, provider_id, account_id, online_user_id,
-                                   selected_patient_id, created_at, last_seen_at, ended_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )
-        .bind(&session.suid_hash)
-        .bind(&session.provider_id)
-        .bind(&session.account_id)
-        .bind(&session.online_user_id)
-        .bind(&session.selected_patient_id)
-        .bind(ms(session.created_at))
-        .bind(ms(session.last_seen_at))
-        .bind(opt_ms(session.ended_at))
-        .execute(&self.pool)
-        .await
-        .map_err(map_err("sessions"))?;
+        self.write(|c| {
+            execute(
+                c,
+                "sessions",
+                "INSERT INTO sessions (suid_hash, provider_id, account_id, online_user_id,
+                                       selected_patient_id, created_at, last_seen_at, ended_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    session.suid_hash,
+                    session.provider_id,
+                    session.account_id,
+                    session.online_user_id,
+                    session.selected_patient_id,
+                    ms(session.created_at),
+                    ms(session.last_seen_at),
+                    opt_ms(session.ended_at),
+                ],
+            )
+        })
+        .await?;
         Ok(())
     }
 
     async fn session(&self, suid_hash: &str) -> StoreResult<Option<SessionRecord>> {
-        sqlx::query(
-            "SELECT suid_hash, provider_id, account_id, online_user_id, selected_patient_id,
-                    created_at, last_seen_at, ended_at
-             FROM sessions WHERE suid_hash = ?1",
-        )
-        .bind(suid_hash)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err("sessions"))?
-        .as_ref()
-        .map(session_row)
-        .transpose()
+        self.read(|c| {
+            query_opt(
+                c,
+                "sessions",
+                "SELECT suid_hash, provider_id, account_id, online_user_id, selected_patient_id,
+                        created_at, last_seen_at, ended_at
+                 FROM sessions WHERE suid_hash = ?1",
+                [suid_hash],
+                session_row,
+            )
+        })
     }
 
     async fn touch_session(
@@ -963,44 +1316,53 @@ impl Store for SqliteStore {
         selected_patient_id: Option<&str>,
         at: DateTime<Utc>,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE sessions
-             SET last_seen_at = ?2, selected_patient_id = COALESCE(?3, selected_patient_id)
-             WHERE suid_hash = ?1",
-        )
-        .bind(suid_hash)
-        .bind(ms(at))
-        .bind(selected_patient_id)
-        .execute(&self.pool)
-        .await
-        .map_err(map_err("sessions"))?;
+        self.write(|c| {
+            execute(
+                c,
+                "sessions",
+                "UPDATE sessions
+                 SET last_seen_at = ?2, selected_patient_id = COALESCE(?3, selected_patient_id)
+                 WHERE suid_hash = ?1",
+                params![suid_hash, ms(at), selected_patient_id],
+            )
+        })
+        .await?;
         Ok(())
     }
 
     async fn end_session(&self, suid_hash: &str, at: DateTime<Utc>) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE sessions SET ended_at = ?2 WHERE suid_hash = ?1 AND ended_at IS NULL",
-        )
-        .bind(suid_hash)
-        .bind(ms(at))
-        .execute(&self.pool)
-        .await
-        .map_err(map_err("sessions"))?;
-        Ok(done.rows_affected() > 0)
+        let changed = self
+            .write(|c| {
+                execute(
+                    c,
+                    "sessions",
+                    "UPDATE sessions SET ended_at = ?2 WHERE suid_hash = ?1 AND ended_at IS NULL",
+                    params![suid_hash, ms(at)],
+                )
+            })
+            .await?;
+        Ok(changed > 0)
     }
 
     async fn purge_sessions(&self, before: DateTime<Utc>) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM sessions WHERE ended_at < ?1 OR last_seen_at < ?1")
-            .bind(ms(before))
-            .execute(&self.pool)
-            .await
-            .map_err(map_err("sessions"))?;
-        Ok(done.rows_affected())
+        let deleted = self
+            .write(|c| {
+                execute(
+                    c,
+                    "sessions",
+                    "DELETE FROM sessions WHERE ended_at < ?1 OR last_seen_at < ?1",
+                    [ms(before)],
+                )
+            })
+            .await?;
+        Ok(u64::try_from(deleted).unwrap_or(u64::MAX))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use rusqlite::StatementStatus;
+
     use super::*;
 
     #[test]
@@ -1038,5 +1400,47 @@ mod tests {
             date_text(NaiveDate::from_ymd_opt(1987, 6, 5).unwrap()),
             "1987-06-05"
         );
+    }
+
+    #[test]
+    fn binding_new_values_does_not_reprepare() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pfs.sqlite3");
+        let mut writer = open_writer(&path, Duration::from_secs(1)).unwrap();
+        migrate(&mut writer).unwrap();
+        let reader = open_reader(&path, Duration::from_secs(1)).unwrap();
+        for conn in [&writer, &reader] {
+            for grantee in ["1000001", "1000002", "1000003"] {
+                query_all(conn, "proxy_grants", PROXY_PATIENTS, [grantee], patient_row).unwrap();
+            }
+            let stmt = conn.prepare_cached(PROXY_PATIENTS).unwrap();
+            assert_eq!(stmt.get_status(StatementStatus::RePrepare), 0);
+        }
+    }
+
+    #[test]
+    fn every_migration_file_is_embedded_in_order() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .expect("migrations dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .filter(|name| name.ends_with(".sql"))
+            .collect();
+        files.sort();
+        let embedded: Vec<&str> = MIGRATIONS.iter().map(|(_, name, _)| *name).collect();
+        assert_eq!(
+            files, embedded,
+            "list every file of migrations/sqlite in MIGRATIONS"
+        );
+        for (i, (version, name, _)) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(*version as usize, i + 1, "{name}: versions count up from 1");
+            let prefix: u32 = name
+                .split('_')
+                .next()
+                .unwrap()
+                .parse()
+                .expect("numeric prefix");
+            assert_eq!(prefix, *version, "{name}: the version is the file's prefix");
+        }
     }
 }

@@ -175,7 +175,10 @@ impl<'a> Fields<'a> {
 
     /// The request/reply `uuid`, which must be a GUID when present.
     pub(crate) fn uuid(&self) -> Result<Option<Guid>, DecodeError> {
-        self.opt_parse("uuid", "a GUID such as 0f5a2c8e-3b7d-4e61-9a20-5c1d8e4f7b93")
+        self.opt_parse(
+            "uuid",
+            "a GUID such as 0f5a2c8e-3b7d-4e61-9a20-5c1d8e4f7b93",
+        )
     }
 }
 

@@ -93,7 +93,11 @@ mod tests {
     #[test]
     fn codes_are_unique() {
         for (i, a) in ALL.iter().enumerate() {
-            assert!(ALL[i + 1..].iter().all(|b| b.code != a.code), "{} twice", a.code);
+            assert!(
+                ALL[i + 1..].iter().all(|b| b.code != a.code),
+                "{} twice",
+                a.code
+            );
         }
     }
 }

@@ -171,10 +171,19 @@ mod tests {
             assert_eq!(parse_wall_clock(s), Ok(want), "{s}");
         }
         assert_eq!(
-            parse_wall_clock("2024-06-03T14:07:12.3Z").unwrap().and_utc().timestamp_subsec_millis(),
+            parse_wall_clock("2024-06-03T14:07:12.3Z")
+                .unwrap()
+                .and_utc()
+                .timestamp_subsec_millis(),
             300
         );
-        for bad in ["2024-06-03", "03/06/2024 09:30", "2024-13-03T09:30:00", "", "2024-06-03T09:30:00+0"] {
+        for bad in [
+            "2024-06-03",
+            "03/06/2024 09:30",
+            "2024-13-03T09:30:00",
+            "",
+            "2024-06-03T09:30:00+0",
+        ] {
             assert!(parse_wall_clock(bad).is_err(), "{bad}");
         }
     }
@@ -182,7 +191,12 @@ mod tests {
     #[test]
     fn dates_accept_plain_and_datetime_forms() {
         let want = NaiveDate::from_ymd_opt(1985, 5, 29).unwrap();
-        for s in ["1985-05-29", "1985-05-29T00:00:00", "1985-05-29T00:00:00.0Z", "1985-05-29T00:00:00+00:00"] {
+        for s in [
+            "1985-05-29",
+            "1985-05-29T00:00:00",
+            "1985-05-29T00:00:00.0Z",
+            "1985-05-29T00:00:00+00:00",
+        ] {
             assert_eq!(parse_date(s), Ok(want), "{s}");
         }
         assert!(parse_date("29/05/1985").is_err());
@@ -203,7 +217,11 @@ mod tests {
     fn guids_and_flags() {
         let g: Guid = "0F5A2C8E-3B7D-4E61-9A20-5C1D8E4F7B93".parse().unwrap();
         assert_eq!(g.to_string(), "0f5a2c8e-3b7d-4e61-9a20-5c1d8e4f7b93");
-        assert!("{0f5a2c8e-3b7d-4e61-9a20-5c1d8e4f7b93}".parse::<Guid>().is_ok());
+        assert!(
+            "{0f5a2c8e-3b7d-4e61-9a20-5c1d8e4f7b93}"
+                .parse::<Guid>()
+                .is_ok()
+        );
         assert!("0f5a2c8e3b7d4e619a205c1d8e4f7b93".parse::<Guid>().is_err());
         assert!("not-a-guid".parse::<Guid>().is_err());
         assert_eq!("Y".parse::<YesNo>(), Ok(YesNo(true)));

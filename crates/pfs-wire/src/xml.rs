@@ -44,7 +44,9 @@ pub enum XmlError {
     #[error("the body has no root element")]
     Empty,
     /// Nesting or element count beyond the limits.
-    #[error("the document is nested deeper than {MAX_DEPTH} levels or has more than {MAX_ELEMENTS} elements")]
+    #[error(
+        "the document is nested deeper than {MAX_DEPTH} levels or has more than {MAX_ELEMENTS} elements"
+    )]
     TooComplex,
     /// Anything else quick-xml reports, with the byte position.
     #[error("malformed XML near byte {position}: {reason}")]
@@ -171,7 +173,9 @@ impl Element {
                     let ch = resolve_ref(&r)?;
                     match stack.last_mut() {
                         Some(top) => top.text.push_str(&ch),
-                        None => return Err(malformed(&reader, "reference outside the root element")),
+                        None => {
+                            return Err(malformed(&reader, "reference outside the root element"));
+                        }
                     }
                 }
                 Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
@@ -350,8 +354,19 @@ mod tests {
 
     #[test]
     fn refuses_broken_documents() {
-        for doc in [&b"<A><B></A>"[..], b"<A>", b"", b"text", b"<A/><B/>", b"<A b='1' b='2'/>"] {
-            assert!(Element::parse(doc).is_err(), "{}", String::from_utf8_lossy(doc));
+        for doc in [
+            &b"<A><B></A>"[..],
+            b"<A>",
+            b"",
+            b"text",
+            b"<A/><B/>",
+            b"<A b='1' b='2'/>",
+        ] {
+            assert!(
+                Element::parse(doc).is_err(),
+                "{}",
+                String::from_utf8_lossy(doc)
+            );
         }
         assert_eq!(Element::parse(b"\xff<A/>"), Err(XmlError::NotUtf8));
         let deep = "<a>".repeat(MAX_DEPTH + 1) + &"</a>".repeat(MAX_DEPTH + 1);

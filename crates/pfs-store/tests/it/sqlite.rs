@@ -7,7 +7,6 @@ use chrono::{DateTime, Utc};
 use pfs_core::model::{OnlineAccount, Patient, Practice, PracticeSettings, Provider, ProviderLink};
 use pfs_core::{Store, StoreError};
 use pfs_store::{SqliteOptions, SqliteStore, suite};
-use sqlx::Connection;
 use tempfile::TempDir;
 
 /// A database file in its own temporary directory, removed on drop.
@@ -123,12 +122,8 @@ async fn write_lock_held_elsewhere_is_unavailable() {
         ..SqliteOptions::default()
     })
     .await;
-    let url = format!("sqlite://{}", db.path().display());
-    let mut other = sqlx::SqliteConnection::connect(&url).await.unwrap();
-    sqlx::query("BEGIN IMMEDIATE")
-        .execute(&mut other)
-        .await
-        .unwrap();
+    let other = rusqlite::Connection::open(db.path()).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
 
     let result = db.store.insert_practice(&practice("X00001")).await;
     match result {
@@ -136,12 +131,168 @@ async fn write_lock_held_elsewhere_is_unavailable() {
         other => panic!("expected Unavailable, got {other:?}"),
     }
 
-    sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
-    other.close().await.unwrap();
+    other.execute_batch("ROLLBACK").unwrap();
+    drop(other);
     db.store
         .insert_practice(&practice("X00001"))
         .await
         .expect("free again");
+}
+
+#[tokio::test]
+async fn reads_go_on_while_the_write_lock_is_held_elsewhere() {
+    let db = TempDb::with(SqliteOptions {
+        busy_timeout: Duration::from_millis(100),
+        ..SqliteOptions::default()
+    })
+    .await;
+    db.store.insert_practice(&practice("X00001")).await.unwrap();
+    let other = rusqlite::Connection::open(db.path()).unwrap();
+    other
+        .execute_batch("BEGIN IMMEDIATE; DELETE FROM practices;")
+        .unwrap();
+
+    // WAL: readers see the last commit and never wait for the writer.
+    let got = db.store.practice("X00001").await.unwrap();
+    assert_eq!(got, Some(practice("X00001")));
+    assert_eq!(db.store.list_practices().await.unwrap().len(), 1);
+
+    other.execute_batch("ROLLBACK").unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn write_waiting_too_long_for_the_writer_is_unavailable() {
+    let db = TempDb::with(SqliteOptions {
+        busy_timeout: Duration::from_secs(3),
+        acquire_timeout: Duration::from_millis(100),
+        ..SqliteOptions::default()
+    })
+    .await;
+    let other = rusqlite::Connection::open(db.path()).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+
+    // This write holds the writer connection while SQLite waits for the other lock.
+    let store = db.store.clone();
+    let first = tokio::spawn(async move { store.insert_practice(&practice("X00001")).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let second = practice("X00002");
+    match db.store.insert_practice(&second).await {
+        Err(StoreError::Unavailable(text)) => assert!(text.contains("writer"), "{text}"),
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+    // Reads do not queue behind writes.
+    assert_eq!(db.store.list_practices().await.unwrap(), vec![]);
+
+    other.execute_batch("ROLLBACK").unwrap();
+    first.await.unwrap().expect("the first write goes through");
+    db.store.insert_practice(&second).await.expect("free again");
+    assert_eq!(db.store.list_practices().await.unwrap().len(), 2);
+}
+
+#[test]
+fn concurrent_reads_beyond_the_pool_size() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let db = rt.block_on(TempDb::with(SqliteOptions {
+        max_connections: 1,
+        ..SqliteOptions::default()
+    }));
+    let p = provider("00000000000000ff");
+    rt.block_on(db.store.insert_provider(&p)).unwrap();
+
+    std::thread::scope(|scope| {
+        for _ in 0..6 {
+            scope.spawn(|| {
+                for _ in 0..300 {
+                    let got = rt.block_on(db.store.provider(&p.id)).expect("read");
+                    assert_eq!(got.as_ref(), Some(&p));
+                }
+            });
+        }
+    });
+    rt.block_on(db.store.close());
+}
+
+#[tokio::test]
+async fn closed_store_refuses_writes_too() {
+    let db = TempDb::new().await;
+    db.store.close().await;
+    db.store.close().await;
+    assert!(matches!(
+        db.store.insert_practice(&practice("X00001")).await,
+        Err(StoreError::Unavailable(_))
+    ));
+    assert!(matches!(
+        db.store.purge_sessions(t(0)).await,
+        Err(StoreError::Unavailable(_))
+    ));
+}
+
+#[tokio::test]
+async fn adopts_a_database_migrated_by_sqlx() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(dir.path());
+    {
+        // What the earlier sqlx-based store left: the schema, and sqlx's own record of it.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+        conn.execute_batch(include_str!("../../migrations/sqlite/0001_initial.sql"))
+            .unwrap();
+        conn.execute_batch(
+            "CREATE TABLE _sqlx_migrations (
+                 version BIGINT PRIMARY KEY,
+                 description TEXT NOT NULL,
+                 installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+                 success BOOLEAN NOT NULL,
+                 checksum BLOB NOT NULL,
+                 execution_time BIGINT NOT NULL
+             );
+             INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+             VALUES (1, 'initial', TRUE, x'00', 1);
+             INSERT INTO practices (ods, name, address, settings)
+             VALUES ('X00001', 'Riverside Surgery', '1 River Street', '{\"minimumAge\":16}');",
+        )
+        .unwrap();
+    }
+
+    let store = SqliteStore::open(&path, SqliteOptions::default())
+        .await
+        .expect("open");
+    assert_eq!(
+        store.list_practices().await.unwrap(),
+        vec![practice("X00001")]
+    );
+    store.insert_practice(&practice("X00002")).await.unwrap();
+    store.close().await;
+
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, 1);
+}
+
+#[tokio::test]
+async fn newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(dir.path());
+    let store = SqliteStore::open(&path, SqliteOptions::default())
+        .await
+        .unwrap();
+    store.close().await;
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", 999)
+        .unwrap();
+
+    match SqliteStore::open(&path, SqliteOptions::default()).await {
+        Err(StoreError::Other(text)) => assert!(text.contains("newer"), "{text}"),
+        other => panic!("expected Other, got {other:?}"),
+    }
 }
 
 #[tokio::test]

@@ -167,7 +167,11 @@ impl Person {
             .attr("dateOfBirth", format_date_as_datetime(self.date_of_birth))
             .attr("gender", self.gender.clone());
         if let Some(nhs) = &self.nhs_number {
-            el = el.child(Element::new("NationalId").attr("type", "NHS").text(nhs.clone()));
+            el = el.child(
+                Element::new("NationalId")
+                    .attr("type", "NHS")
+                    .text(nhs.clone()),
+            );
         }
         el = el.child(Element::new("PersonName").attr("name", self.name.clone()));
         if let Some(a) = &self.address {

@@ -135,7 +135,11 @@ impl WireMessage for LinkAccount {
             header: Header::read(&f)?,
             organisation_code: f.req("organisationCode")?,
             last_name: f.req("lastName")?,
-            date_of_birth: f.req_with("dateOfBirth", "a date such as 1985-05-29T00:00:00", parse_date)?,
+            date_of_birth: f.req_with(
+                "dateOfBirth",
+                "a date such as 1985-05-29T00:00:00",
+                parse_date,
+            )?,
             application: Application::read(&f)?,
             variant,
         })
@@ -160,7 +164,10 @@ impl std::fmt::Debug for LinkAccountReply {
         f.debug_struct("LinkAccountReply")
             .field("uuid", &self.uuid)
             .field("account_id", &self.account_id)
-            .field("passphrase", &self.passphrase.as_ref().map(|_| "[REDACTED]"))
+            .field(
+                "passphrase",
+                &self.passphrase.as_ref().map(|_| "[REDACTED]"),
+            )
             .field(
                 "passphrase_to_link",
                 &self.passphrase_to_link.as_ref().map(|_| "[REDACTED]"),
@@ -177,7 +184,9 @@ impl WireMessage for LinkAccountReply {
             .opt_attr("accountId", self.account_id.clone())
             .opt_attr(
                 "passphrase",
-                self.passphrase.as_ref().map(|p| p.expose_secret().to_owned()),
+                self.passphrase
+                    .as_ref()
+                    .map(|p| p.expose_secret().to_owned()),
             )
             .opt_attr(
                 "passphraseToLink",

@@ -18,7 +18,8 @@ impl WireMessage for ListServiceAccesses {
     const ROOT: &'static str = "ListServiceAccesses";
 
     fn to_element(&self) -> Element {
-        self.scope.write(self.header.write(Element::new(Self::ROOT)))
+        self.scope
+            .write(self.header.write(Element::new(Self::ROOT)))
     }
 
     fn from_element(el: &Element) -> Result<Self, DecodeError> {

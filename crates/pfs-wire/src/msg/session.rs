@@ -154,7 +154,8 @@ impl WireMessage for PatientSelected {
     const ROOT: &'static str = "PatientSelected";
 
     fn to_element(&self) -> Element {
-        self.scope.write(self.header.write(Element::new(Self::ROOT)))
+        self.scope
+            .write(self.header.write(Element::new(Self::ROOT)))
     }
 
     fn from_element(el: &Element) -> Result<Self, DecodeError> {

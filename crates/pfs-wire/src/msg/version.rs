@@ -70,7 +70,10 @@ impl WireMessage for CheckVersionReply {
                 Element::new("SupportedVersion")
                     .attr("version", v.version.clone())
                     .attr("status", v.status.clone())
-                    .opt_attr("withdrawalDate", v.withdrawal_date.map(format_date_as_datetime))
+                    .opt_attr(
+                        "withdrawalDate",
+                        v.withdrawal_date.map(format_date_as_datetime),
+                    )
             }))
     }
 
