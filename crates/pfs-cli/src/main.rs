@@ -19,6 +19,8 @@ struct Cli {
 enum Command {
     /// Run the server (PFS endpoint over mutual TLS, and the admin API).
     Serve(serve::Args),
+    /// Apply the PostgreSQL schema migrations and exit (`pfs serve` also applies them).
+    Migrate(serve::MigrateArgs),
     /// Run the practice: providers, practices, patients, accounts, proxies, services.
     Admin(admin::Args),
     /// Send one PFS message and print the reply.
@@ -42,6 +44,7 @@ fn main() -> std::process::ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Serve(a) => serve::run(a).await,
+            Command::Migrate(a) => serve::migrate(a).await,
             Command::Admin(a) => admin::run(a).await,
             Command::Call(a) => call::run(a).await,
             Command::Bench(a) => bench::run(a).await,

@@ -30,9 +30,20 @@ pub struct Args {
     /// Largest request body in bytes.
     #[arg(long, env = "PFS_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     max_body_bytes: usize,
-    /// SQLite read connections in the pool (writes use one more, dedicated connection).
-    #[arg(long, env = "PFS_DB_CONNECTIONS", default_value_t = 8)]
-    db_connections: u32,
+    /// Database: a PostgreSQL URL (`postgres://user:password@host:5432/db`) shared by any
+    /// number of instances; without it, SQLite in the data directory.
+    #[arg(long, env = "PFS_DATABASE_URL", hide_env_values = true)]
+    database: Option<String>,
+    /// Database connections in the pool: SQLite read connections (default 8; writes use one
+    /// more, dedicated connection), or PostgreSQL connections of this instance (default 16).
+    #[arg(long, env = "PFS_DB_CONNECTIONS")]
+    db_connections: Option<u32>,
+    /// PostgreSQL: milliseconds a statement may run before it is cancelled (statement_timeout).
+    #[arg(long, env = "PFS_DB_STATEMENT_TIMEOUT_MS", default_value_t = 5000)]
+    db_statement_timeout_ms: u64,
+    /// PostgreSQL: milliseconds a request waits for a pooled connection before failing (9010).
+    #[arg(long, env = "PFS_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 5000)]
+    db_acquire_timeout_ms: u64,
     /// Do not seed the demo practice into a new database.
     #[arg(long, env = "PFS_NO_DEMO")]
     no_demo: bool,
@@ -63,15 +74,30 @@ pub async fn run(a: Args) -> Result<()> {
         listen: a.listen,
         admin_listen: a.admin_listen,
         seed_demo: !a.no_demo,
+        database: a.database,
         ..ServeOptions::default()
     };
     opts.core.idle_timeout = chrono::Duration::minutes(a.idle_timeout_minutes);
     opts.core.session_lifetime = chrono::Duration::hours(a.session_lifetime_hours);
     opts.core.linkage_key_ttl = chrono::Duration::days(a.linkage_key_days);
     opts.limits.max_body_bytes = a.max_body_bytes;
-    anyhow::ensure!(a.db_connections > 0, "--db-connections must be at least 1");
-    opts.sqlite.max_connections = a.db_connections;
+    if let Some(n) = a.db_connections {
+        anyhow::ensure!(n > 0, "--db-connections must be at least 1");
+        opts.sqlite.max_connections = n;
+        opts.postgres.max_connections = n;
+    }
+    anyhow::ensure!(
+        a.db_statement_timeout_ms > 0,
+        "--db-statement-timeout-ms must be positive"
+    );
+    anyhow::ensure!(
+        a.db_acquire_timeout_ms > 0,
+        "--db-acquire-timeout-ms must be positive"
+    );
+    opts.postgres.statement_timeout = std::time::Duration::from_millis(a.db_statement_timeout_ms);
+    opts.postgres.acquire_timeout = std::time::Duration::from_millis(a.db_acquire_timeout_ms);
 
+    let server_uses_postgres = opts.database.is_some();
     let server = start(opts).await?;
     let dir = server.data_dir.root().display().to_string();
     println!("openpfs is running");
@@ -84,6 +110,14 @@ pub async fn run(a: Args) -> Result<()> {
         server.admin_addr
     );
     println!("  data          {dir}");
+    println!(
+        "  database      {}",
+        if server_uses_postgres {
+            "PostgreSQL"
+        } else {
+            "SQLite (in the data directory)"
+        }
+    );
     if let Some(accounts) = &server.seeded {
         println!();
         println!(
@@ -98,6 +132,27 @@ pub async fn run(a: Args) -> Result<()> {
     wait_for_signal().await;
     println!("stopping");
     server.shutdown().await;
+    Ok(())
+}
+
+/// Options of `pfs migrate`.
+#[derive(clap::Args)]
+pub struct MigrateArgs {
+    /// The PostgreSQL database to bring up to date (`postgres://user:password@host:5432/db`).
+    #[arg(long, env = "PFS_DATABASE_URL", hide_env_values = true)]
+    database: String,
+}
+
+/// `pfs migrate`: applies the PostgreSQL migrations the database has not had, then exits.
+pub async fn migrate(a: MigrateArgs) -> Result<()> {
+    anyhow::ensure!(
+        pfs_store::postgres::is_postgres_url(&a.database),
+        "--database must be a postgres:// URL (SQLite databases are migrated when the server opens them)"
+    );
+    pfs_store::postgres::migrate(&a.database)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot migrate the database: {e}"))?;
+    println!("the database schema is up to date");
     Ok(())
 }
 

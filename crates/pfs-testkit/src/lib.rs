@@ -58,7 +58,9 @@ pub struct TestServer {
     pub demo: Credentials,
     /// The demo accounts.
     pub accounts: Vec<DemoAccount>,
-    _dir: tempfile::TempDir,
+    /// The options the server was started with.
+    pub options: ServeOptions,
+    dir: tempfile::TempDir,
 }
 
 /// Cheap argon2 settings so tests link quickly; the production defaults are benchmarked.
@@ -89,7 +91,28 @@ impl TestServer {
         };
         opts.core.kdf = fast_kdf();
         adjust(&mut opts);
-        let server = pfs_server::start(opts).await?;
+        Self::boot(opts, clock, dir).await
+    }
+
+    /// Stops the server and starts it again on the same data directory and clock.
+    pub async fn restart(self) -> Result<TestServer> {
+        let TestServer {
+            server,
+            clock,
+            options,
+            dir,
+            ..
+        } = self;
+        server.shutdown().await;
+        Self::boot(options, clock, dir).await
+    }
+
+    async fn boot(
+        opts: ServeOptions,
+        clock: Arc<ManualClock>,
+        dir: tempfile::TempDir,
+    ) -> Result<TestServer> {
+        let server = pfs_server::start(opts.clone()).await?;
         let demo_dir = server.data_dir.path("demo");
         let read = |name: &str| {
             std::fs::read_to_string(demo_dir.join(name)).with_context(|| format!("demo/{name}"))
@@ -106,8 +129,15 @@ impl TestServer {
             accounts,
             server,
             clock,
-            _dir: dir,
+            options: opts,
+            dir,
         })
+    }
+
+    /// The server's current time.
+    pub fn clock_now(&self) -> chrono::DateTime<Utc> {
+        use pfs_core::Clock;
+        self.clock.now()
     }
 
     /// The PFS endpoint URL (with the `/tpp/` path real clients use).

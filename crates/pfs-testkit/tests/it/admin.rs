@@ -1141,18 +1141,3 @@ async fn services_switches_for_practice_and_patient() {
     );
     session.logoff().await.unwrap();
 }
-
-// ---------------------------------------------------------------------------------------------
-// Helpers on the test server
-// ---------------------------------------------------------------------------------------------
-
-trait ClockNow {
-    fn clock_now(&self) -> chrono::DateTime<chrono::Utc>;
-}
-
-impl ClockNow for TestServer {
-    fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
-        use pfs_core::Clock;
-        self.clock.now()
-    }
-}

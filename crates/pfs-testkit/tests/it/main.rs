@@ -1,6 +1,7 @@
 //! End-to-end tests: a real server on free ports, real mutual TLS, real SQLite files.
 
 mod admin;
+mod first_run;
 mod linkage;
 mod session;
 mod transport;
