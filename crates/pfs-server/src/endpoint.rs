@@ -131,21 +131,7 @@ async fn handle(
     let body = if declared_too_large {
         Err(DomainError::TooLarge(limits.max_body_bytes))
     } else {
-        match Limited::new(req.into_body(), limits.max_body_bytes)
-            .collect()
-            .await
-        {
-            Ok(b) => Ok(b.to_bytes()),
-            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-                Err(DomainError::TooLarge(limits.max_body_bytes))
-            }
-            Err(_) => Err(DomainError::Decode(pfs_wire::DecodeError::Xml(
-                pfs_wire::XmlError::Malformed {
-                    position: 0,
-                    reason: "the request body could not be read".into(),
-                },
-            ))),
-        }
+        read_body(req.into_body(), limits.max_body_bytes).await
     };
     let mut uuid: Option<Guid> = body.as_ref().ok().and_then(|b| sniff_uuid(b));
     // The provider id is a credential: logs name the provider instead.
@@ -171,8 +157,9 @@ async fn handle(
         Ok(reply) => ("0", reply.body.to_document(), reply.suid),
         Err(e) => {
             let reply = e.to_reply(message_type.as_deref(), uuid);
-            if matches!(e, DomainError::Unavailable(_)) {
-                tracing::error!(error = %e, "request failed inside the server");
+            if let DomainError::Unavailable(detail) = &e {
+                // Store errors name tables and keys, never values: safe to log in full.
+                tracing::error!(%detail, "request failed inside the server");
             }
             (e.code(message_type.as_deref()).code, reply.encode(), None)
         }
@@ -196,6 +183,19 @@ async fn handle(
         headers.insert("suid", v);
     }
     response
+}
+
+async fn read_body(body: Incoming, max: usize) -> Result<Bytes, DomainError> {
+    match Limited::new(body, max).collect().await {
+        Ok(b) => Ok(b.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(DomainError::TooLarge(max)),
+        Err(_) => Err(DomainError::Decode(pfs_wire::DecodeError::Xml(
+            pfs_wire::XmlError::Malformed {
+                position: 0,
+                reason: "the request body could not be read".into(),
+            },
+        ))),
+    }
 }
 
 fn header_text(req: &Request<Incoming>, name: &str) -> Option<String> {
