@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! DATA_DIR/
-//!   pfs.db            SQLite database (with -wal/-shm beside it)
+//!   pfs.db            SQLite database (with -wal/-shm beside it); absent with PostgreSQL
 //!   ca.pem            provider CA certificate (clients trust the server through it too)
 //!   ca-key.pem        provider CA key                                (0600)
 //!   server.pem        server certificate (SAN localhost, 127.0.0.1)

@@ -15,8 +15,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use pfs_core::{Clock, Pfs, SystemClock};
-use pfs_store::{SqliteOptions, SqliteStore};
+use pfs_core::{Clock, Pfs, Store, SystemClock};
+use pfs_store::{PostgresOptions, SqliteOptions, SqliteStore};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -37,8 +37,13 @@ pub struct ServeOptions {
     pub core: pfs_core::Config,
     /// Listener limits.
     pub limits: Limits,
+    /// The database: `None` for SQLite in the data directory (`pfs.db`), or a PostgreSQL URL
+    /// (`postgres://user:password@host:5432/db`) that any number of instances may share.
+    pub database: Option<String>,
     /// SQLite settings (connection pool size and timeouts).
     pub sqlite: SqliteOptions,
+    /// PostgreSQL settings (pool size, acquire and statement timeouts).
+    pub postgres: PostgresOptions,
     /// Seed the demo practice when the database is new (default true).
     pub seed_demo: bool,
     /// The clock (the system clock unless a test injects one).
@@ -53,7 +58,9 @@ impl Default for ServeOptions {
             admin_listen: SocketAddr::from(([127, 0, 0, 1], 8444)),
             core: pfs_core::Config::default(),
             limits: Limits::default(),
+            database: None,
             sqlite: SqliteOptions::default(),
+            postgres: PostgresOptions::default(),
             seed_demo: true,
             clock: Arc::new(SystemClock),
         }
@@ -105,18 +112,10 @@ pub async fn start(opts: ServeOptions) -> Result<RunningServer> {
     let pepper = dir.pepper()?;
     let admin_token = dir.admin_token()?;
 
-    let fresh = !dir.database().exists();
-    let store = SqliteStore::open(&dir.database(), opts.sqlite.clone())
-        .await
-        .with_context(|| format!("cannot open the database {}", dir.database().display()))?;
+    let (store, fresh) = open_store(&opts, &dir).await?;
     let pfs = Arc::new(
-        Pfs::new(
-            Arc::new(store),
-            opts.clock.clone(),
-            pepper,
-            opts.core.clone(),
-        )
-        .map_err(anyhow::Error::msg)?,
+        Pfs::new(store, opts.clock.clone(), pepper, opts.core.clone())
+            .map_err(anyhow::Error::msg)?,
     );
     let seeded = if fresh && opts.seed_demo {
         Some(demo::seed(&pfs, &dir, &ca).await?)
@@ -174,6 +173,40 @@ pub async fn start(opts: ServeOptions) -> Result<RunningServer> {
         shutdown,
         tasks,
     })
+}
+
+/// Opens the configured store; also says whether it is new (and so gets the demo data).
+///
+/// A SQLite database is new when its file did not exist; a PostgreSQL one when it has no
+/// practices yet, so the first instance started on an empty database seeds it and the others
+/// (and later restarts) do not.
+async fn open_store(opts: &ServeOptions, dir: &DataDir) -> Result<(Arc<dyn Store>, bool)> {
+    match &opts.database {
+        None => {
+            let fresh = !dir.database().exists();
+            let store = SqliteStore::open(&dir.database(), opts.sqlite.clone())
+                .await
+                .with_context(|| {
+                    format!("cannot open the database {}", dir.database().display())
+                })?;
+            Ok((Arc::new(store), fresh))
+        }
+        Some(url) if pfs_store::postgres::is_postgres_url(url) => {
+            // The URL may hold a password: it stays out of the messages.
+            let store = pfs_store::postgres::connect(url, opts.postgres.clone())
+                .await
+                .context("cannot open the PostgreSQL database")?;
+            let fresh = store
+                .list_practices()
+                .await
+                .context("cannot read the PostgreSQL database")?
+                .is_empty();
+            Ok((Arc::new(store), fresh))
+        }
+        Some(_) => anyhow::bail!(
+            "unsupported database URL: give a postgres:// URL, or none for SQLite in the data directory"
+        ),
+    }
 }
 
 /// Deletes sessions that can no longer be used, once a minute.

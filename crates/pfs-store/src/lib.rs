@@ -3,13 +3,19 @@
 //! * [`SqliteStore`]: the embedded backend, one SQLite database file (WAL) with one writer
 //!   connection and a small pool of read connections, used inline on the calling task, with
 //!   its schema in `migrations/sqlite` applied on open.
+//! * [`PostgresStore`]: a PostgreSQL database shared by any number of server instances, on a
+//!   sqlx pool with an acquire timeout and a per-connection statement timeout, with its schema
+//!   in `migrations/postgres` applied on connect.
 //! * [`suite`]: the conformance suite every backend must pass; each backend's integration
 //!   tests run every case of it against a fresh database.
 //!
 //! Every backend persists instants as unix milliseconds, so a stored instant reads back
 //! truncated to the millisecond.
 
+pub mod pg_testing;
+pub mod postgres;
 pub mod sqlite;
 pub mod suite;
 
+pub use postgres::{PostgresOptions, PostgresStore};
 pub use sqlite::{SqliteOptions, SqliteStore};

@@ -63,6 +63,16 @@ pub struct TestServer {
     dir: tempfile::TempDir,
 }
 
+/// The data directory files every instance sharing one database must have in common.
+pub const SHARED_SECRETS: &[&str] = &[
+    "ca.pem",
+    "ca-key.pem",
+    "server.pem",
+    "server-key.pem",
+    "pepper",
+    "admin-token",
+];
+
 /// Cheap argon2 settings so tests link quickly; the production defaults are benchmarked.
 pub fn fast_kdf() -> KdfParams {
     KdfParams {
@@ -105,6 +115,32 @@ impl TestServer {
         } = self;
         server.shutdown().await;
         Self::boot(options, clock, dir).await
+    }
+
+    /// A second instance on the same database (which must be shared, i.e. PostgreSQL): its
+    /// own data directory and ports, a copy of this one's secrets (CA, server certificate,
+    /// pepper, admin token) and demo credentials, and the same clock.
+    pub async fn start_sibling(&self) -> Result<TestServer> {
+        let dir = tempfile::tempdir()?;
+        let data = dir.path().join("data");
+        std::fs::create_dir_all(data.join("demo"))?;
+        let from = self.server.data_dir.root();
+        for name in SHARED_SECRETS {
+            std::fs::copy(from.join(name), data.join(name))
+                .with_context(|| format!("copying {name}"))?;
+        }
+        // Not needed by the server: the test reads the demo credentials from there.
+        for entry in std::fs::read_dir(from.join("demo"))? {
+            let entry = entry?;
+            std::fs::copy(entry.path(), data.join("demo").join(entry.file_name()))?;
+        }
+        let opts = ServeOptions {
+            data_dir: data,
+            listen: "127.0.0.1:0".parse()?,
+            admin_listen: "127.0.0.1:0".parse()?,
+            ..self.options.clone()
+        };
+        Self::boot(opts, self.clock.clone(), dir).await
     }
 
     async fn boot(

@@ -1,4 +1,5 @@
 //! Integration tests: the shared suite (`pfs_store::suite`) against every backend, plus each
 //! backend's own checks, one module per backend.
 
+mod postgres;
 mod sqlite;

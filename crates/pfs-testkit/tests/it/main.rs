@@ -3,5 +3,6 @@
 mod admin;
 mod first_run;
 mod linkage;
+mod multi_instance;
 mod session;
 mod transport;

@@ -1,0 +1,239 @@
+//! The PostgreSQL backend: every suite case, each in a fresh schema of the database named by
+//! `PFS_TEST_POSTGRES_URL`, plus PostgreSQL-specific checks. Without the variable each test
+//! says on standard error that it was skipped, and `postgres_not_configured` reports it.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use pfs_core::model::{OnlineAccount, Patient, Practice, PracticeSettings, Provider};
+use pfs_core::{Store, StoreError};
+use pfs_store::pg_testing::{TestSchema, not_configured, test_url};
+use pfs_store::{PostgresOptions, PostgresStore, postgres, suite};
+
+/// A store on a fresh schema; `None` (after saying so) when PostgreSQL is not configured.
+async fn fresh(opts: PostgresOptions) -> Option<(TestSchema, PostgresStore)> {
+    let Some(url) = test_url() else {
+        not_configured();
+        return None;
+    };
+    let schema = TestSchema::create(&url).await;
+    let store = postgres::connect(schema.url(), opts)
+        .await
+        .expect("connect");
+    Some((schema, store))
+}
+
+/// One test per suite case, each in its own schema.
+macro_rules! postgres_cases {
+    ($($case:ident),* $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $case() {
+            let Some((_schema, store)) = fresh(PostgresOptions::default()).await else { return };
+            suite::$case(&store).await;
+            store.close().await;
+        }
+    )*};
+}
+
+pfs_store::store_suite_cases!(postgres_cases);
+
+/// Reports, as a test of its own, when the PostgreSQL tests did not run.
+#[test]
+fn postgres_not_configured() {
+    if test_url().is_none() {
+        not_configured();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_survives_close_and_reconnect() {
+    let Some((schema, store)) = fresh(PostgresOptions::default()).await else {
+        return;
+    };
+    suite::durable_write(&store).await;
+    store.close().await;
+    for _ in 0..2 {
+        let store = postgres::connect(schema.url(), PostgresOptions::default())
+            .await
+            .expect("reconnect");
+        suite::durable_check(&store).await;
+        store.close().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_is_idempotent() {
+    let Some((schema, store)) = fresh(PostgresOptions::default()).await else {
+        return;
+    };
+    store.insert_practice(&practice("X00001")).await.unwrap();
+    postgres::migrate(schema.url())
+        .await
+        .expect("migrate again");
+    postgres::migrate(schema.url()).await.expect("and again");
+    assert_eq!(store.list_practices().await.unwrap().len(), 1);
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_store_is_unavailable() {
+    let Some((_schema, store)) = fresh(PostgresOptions::default()).await else {
+        return;
+    };
+    store.close().await;
+    assert!(matches!(
+        store.ping().await,
+        Err(StoreError::Unavailable(_))
+    ));
+    assert!(matches!(
+        store.insert_practice(&practice("X00001")).await,
+        Err(StoreError::Unavailable(_))
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_statements_time_out_as_unavailable() {
+    let Some((_schema, store)) = fresh(PostgresOptions {
+        statement_timeout: Duration::from_millis(200),
+        ..PostgresOptions::default()
+    })
+    .await
+    else {
+        return;
+    };
+    store.insert_practice(&practice("X00001")).await.unwrap();
+    // Another connection holds the row lock; the update waits, then is cancelled.
+    let mut other = store.pool().begin().await.unwrap();
+    sqlx_core::executor::Executor::execute(
+        &mut *other,
+        "UPDATE practices SET name = 'held' WHERE ods = 'X00001'",
+    )
+    .await
+    .unwrap();
+    let started = std::time::Instant::now();
+    match store
+        .update_practice_settings("X00001", &PracticeSettings::default())
+        .await
+    {
+        Err(StoreError::Unavailable(text)) => assert!(text.contains("timed out"), "{text}"),
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+    assert!(started.elapsed() < Duration::from_secs(3));
+    other.rollback().await.unwrap();
+    assert!(
+        store
+            .update_practice_settings("X00001", &PracticeSettings::default())
+            .await
+            .unwrap()
+    );
+    store.close().await;
+}
+
+#[tokio::test]
+async fn unreachable_database_is_unavailable() {
+    // Nothing listens on port 1.
+    let err = postgres::connect(
+        "postgres://pfs:secret-password@127.0.0.1:1/pfs",
+        PostgresOptions {
+            acquire_timeout: Duration::from_millis(300),
+            ..PostgresOptions::default()
+        },
+    )
+    .await
+    .expect_err("nothing listens there");
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    assert!(!err.to_string().contains("secret-password"));
+}
+
+/// The same texts as the SQLite store's `error_texts_name_the_key`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_texts_match_sqlite() {
+    let Some((_schema, s)) = fresh(PostgresOptions::default()).await else {
+        return;
+    };
+    let text = |r: Result<(), StoreError>| r.expect_err("must fail").to_string();
+
+    s.insert_provider(&provider("00000000000000ff"))
+        .await
+        .unwrap();
+    let mut twin = provider("00000000000000fe");
+    assert_eq!(
+        text(s.insert_provider(&twin).await),
+        "already exists: providers.fingerprint"
+    );
+    twin.id = "00000000000000ff".into();
+    twin.fingerprint = "e".repeat(64);
+    assert_eq!(
+        text(s.insert_provider(&twin).await),
+        "already exists: providers.id"
+    );
+    assert_eq!(
+        text(s.insert_patient(&patient("42", "X00001")).await),
+        "not found: practice"
+    );
+    s.insert_practice(&practice("X00001")).await.unwrap();
+    s.insert_patient(&patient("42", "X00001")).await.unwrap();
+    assert_eq!(
+        text(s.insert_patient(&patient("43", "X00001")).await),
+        "already exists: patients.nhs_number"
+    );
+    s.insert_account(&account("1", "42")).await.unwrap();
+    assert_eq!(
+        text(s.insert_account(&account("2", "42")).await),
+        "already exists: online_accounts.patient_id"
+    );
+    assert_eq!(
+        text(s.insert_account(&account("1", "42")).await),
+        "already exists: online_accounts.id"
+    );
+    s.close().await;
+}
+
+fn t0() -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(1_740_823_200_123).unwrap()
+}
+
+fn provider(id: &str) -> Provider {
+    Provider {
+        id: id.into(),
+        name: "Provider".into(),
+        fingerprint: "f".repeat(64),
+        trusted_identity: false,
+        created_at: t0(),
+        revoked_at: None,
+    }
+}
+
+fn practice(ods: &str) -> Practice {
+    Practice {
+        ods: ods.into(),
+        name: "Riverside Surgery".into(),
+        address: "1 River Street".into(),
+        settings: PracticeSettings::default(),
+    }
+}
+
+fn patient(id: &str, ods: &str) -> Patient {
+    Patient {
+        id: id.into(),
+        ods: ods.into(),
+        nhs_number: "9000000009".into(),
+        title: None,
+        first_name: "Ada".into(),
+        last_name: "Example".into(),
+        date_of_birth: chrono::NaiveDate::from_ymd_opt(1990, 1, 2).unwrap(),
+        gender: "Female".into(),
+        address: "2 Low Road".into(),
+    }
+}
+
+fn account(id: &str, patient_id: &str) -> OnlineAccount {
+    OnlineAccount {
+        id: id.into(),
+        patient_id: patient_id.into(),
+        email: None,
+        mobile: None,
+        created_at: t0(),
+        ended_at: None,
+    }
+}

@@ -1,0 +1,274 @@
+//! Several instances on one PostgreSQL database (the one named by `PFS_TEST_POSTGRES_URL`,
+//! each test in a schema of its own): a session opened on one instance works on another,
+//! revocation through one is seen by the other at once, and an unreachable database gives
+//! `9010` and `/health` 503 until it returns, with no restart. Without the variable every test
+//! says on standard error that it was skipped.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use pfs_client::{Error, ExposeSecret};
+use pfs_store::pg_testing::{TestSchema, not_configured, test_url};
+use pfs_testkit::TestServer;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+use crate::session::{error_body, new_uuid, ok_body};
+
+const XMLNS: &str = r#"xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema""#;
+
+fn patient_selected_xml(ods: &str, online_user_id: &str, patient_id: &str) -> String {
+    format!(
+        r#"<PatientSelected {XMLNS} uuid="{}" apiVersion="1" unitId="{ods}" onlineUserId="{online_user_id}" patientId="{patient_id}" />"#,
+        new_uuid()
+    )
+}
+
+fn logoff_xml() -> String {
+    format!(r#"<Logoff {XMLNS} uuid="{}" apiVersion="1"/>"#, new_uuid())
+}
+
+/// A fresh schema, or `None` after saying the tests are skipped.
+async fn schema() -> Option<TestSchema> {
+    match test_url() {
+        Some(url) => Some(TestSchema::create(&url).await),
+        None => {
+            not_configured();
+            None
+        }
+    }
+}
+
+/// Reports, as a test of its own, when the multi-instance tests did not run.
+#[test]
+fn postgres_not_configured() {
+    if test_url().is_none() {
+        not_configured();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sessions_and_revocation_span_instances() {
+    let Some(schema) = schema().await else { return };
+    let url = schema.url().to_owned();
+    let a = TestServer::start_with(|o| o.database = Some(url))
+        .await
+        .unwrap();
+    let b = a.start_sibling().await.unwrap();
+    assert!(a.server.seeded.is_some(), "the first instance seeds");
+    assert!(b.server.seeded.is_none(), "the second finds the practice");
+
+    // Link and authenticate on A.
+    let ada = a.account("Example").clone();
+    let ben = a.patient_id(&ada.proxy_for[0]).await.unwrap();
+    let session = a.login("Example").await.unwrap();
+    let ada_id = session.online_user_id().to_owned();
+    let ods = session.ods().to_owned();
+    let suid = session.detach().expose_secret().to_owned();
+
+    // The suid works on B.
+    let on_b = b.client();
+    let r = on_b
+        .raw(
+            "PatientSelected",
+            Some(&suid),
+            patient_selected_xml(&ods, &ada_id, &ben),
+        )
+        .await
+        .unwrap();
+    ok_body(&r, "PatientSelectedReply");
+    assert_eq!(r.suid.as_deref(), Some(suid.as_str()));
+
+    // Log off on B; the suid is dead on A.
+    let r = on_b.raw("Logoff", Some(&suid), logoff_xml()).await.unwrap();
+    ok_body(&r, "LogoffReply");
+    let r = a
+        .client()
+        .raw(
+            "PatientSelected",
+            Some(&suid),
+            patient_selected_xml(&ods, &ada_id, &ada_id),
+        )
+        .await
+        .unwrap();
+    error_body(&r, "3", &[&suid]);
+
+    // A provider registered and revoked through A's admin API is refused by B at once.
+    let creds = a.new_provider("Shared App", false).await.unwrap();
+    let app_on_b = b.client_for(&creds);
+    app_on_b
+        .check_version()
+        .await
+        .expect("B knows the new provider");
+    let (status, _) = a
+        .admin(
+            "POST",
+            &format!("/api/providers/{}/revoke", creds.provider_id),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 204);
+    match app_on_b.check_version().await {
+        Err(Error::Pfs { code, .. }) if code == "9007" => {}
+        other => panic!("expected 9007 from B, got {other:?}"),
+    }
+
+    // The practice side sees one truth: both instances list the same providers.
+    let (_, on_a) = a.admin("GET", "/api/providers", None).await.unwrap();
+    let (_, on_b_list) = b.admin("GET", "/api/providers", None).await.unwrap();
+    assert_eq!(on_a, on_b_list);
+
+    b.server.shutdown().await;
+    a.server.shutdown().await;
+}
+
+/// A TCP relay to PostgreSQL that can be cut and restored, standing in for a database that
+/// goes away (network failure, restart) and comes back.
+struct Relay {
+    addr: SocketAddr,
+    up: Arc<AtomicBool>,
+    links: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    accept: JoinHandle<()>,
+}
+
+impl Relay {
+    async fn start(target: String) -> Relay {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let up = Arc::new(AtomicBool::new(true));
+        let links: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+        let accept = {
+            let (up, links) = (up.clone(), links.clone());
+            tokio::spawn(async move {
+                while let Ok((mut inbound, _)) = listener.accept().await {
+                    if !up.load(Ordering::SeqCst) {
+                        drop(inbound);
+                        continue;
+                    }
+                    let target = target.clone();
+                    let link = tokio::spawn(async move {
+                        if let Ok(mut outbound) = TcpStream::connect(&target).await {
+                            let _ =
+                                tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                        }
+                    });
+                    links.lock().unwrap().push(link);
+                }
+            })
+        };
+        Relay {
+            addr,
+            up,
+            links,
+            accept,
+        }
+    }
+
+    /// Cuts every open connection and refuses new ones (they are accepted and closed).
+    fn cut(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        for link in self.links.lock().unwrap().drain(..) {
+            link.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.up.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.cut();
+        self.accept.abort();
+    }
+}
+
+/// `url` with its host and port replaced by `addr`; also returns the original `host:port`.
+fn via(url: &str, addr: SocketAddr) -> (String, String) {
+    let (scheme, rest) = url.split_once("://").expect("URL with a scheme");
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let (userinfo, host_port) = match authority.rsplit_once('@') {
+        Some((u, h)) => (format!("{u}@"), h),
+        None => (String::new(), authority),
+    };
+    let target = if host_port.contains(':') {
+        host_port.to_owned()
+    } else {
+        format!("{host_port}:5432")
+    };
+    (format!("{scheme}://{userinfo}{addr}{tail}"), target)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn unreachable_database_gives_9010_and_recovers() {
+    let Some(schema) = schema().await else { return };
+    let (_, target) = via(schema.url(), "127.0.0.1:1".parse().unwrap());
+    let relay = Relay::start(target).await;
+    let (url, _) = via(schema.url(), relay.addr);
+    let t = TestServer::start_with(|o| {
+        o.database = Some(url);
+        o.postgres.acquire_timeout = Duration::from_secs(1);
+    })
+    .await
+    .unwrap();
+    let ada = t.account("Example").clone();
+    let ben = t.patient_id(&ada.proxy_for[0]).await.unwrap();
+    let session = t.login("Example").await.unwrap();
+    session.select_patient(&ben).await.unwrap();
+    let (status, body) = t.admin("GET", "/health", None).await.unwrap();
+    assert_eq!(
+        (status, body["database"].as_str()),
+        (200, Some("reachable"))
+    );
+
+    relay.cut();
+    match session.select_patient(&ben).await {
+        Err(Error::Pfs { code, .. }) if code == "9010" => {}
+        other => panic!("expected 9010 while the database is away, got {other:?}"),
+    }
+    // Sessionless requests that need the database fail the same way.
+    match t.client().check_version().await {
+        Err(Error::Pfs { code, .. }) if code == "9010" => {}
+        other => panic!("expected 9010 while the database is away, got {other:?}"),
+    }
+    let (status, body) = t.admin("GET", "/health", None).await.unwrap();
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["database"], "unreachable", "{body}");
+
+    // The database returns: the server recovers by itself.
+    relay.restore();
+    let mut healthy = false;
+    for _ in 0..50 {
+        let (status, _) = t.admin("GET", "/health", None).await.unwrap();
+        if status == 200 {
+            healthy = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(healthy, "/health did not recover");
+    session.select_patient(&ben).await.expect("works again");
+    session.logoff().await.unwrap();
+    t.server.shutdown().await;
+}
+
+#[test]
+fn via_rewrites_host_and_port() {
+    let addr: SocketAddr = "127.0.0.1:4000".parse().unwrap();
+    assert_eq!(
+        via(
+            "postgres://u:p@db.example:6543/pfs?options[search_path]=s",
+            addr
+        ),
+        (
+            "postgres://u:p@127.0.0.1:4000/pfs?options[search_path]=s".to_owned(),
+            "db.example:6543".to_owned()
+        )
+    );
+    assert_eq!(via("postgres://db/pfs", addr).1, "db:5432");
+}
