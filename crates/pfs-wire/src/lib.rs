@@ -12,6 +12,11 @@ pub mod scalar;
 pub mod xml;
 
 pub use codec::{DecodeError, WireMessage, check_root, sniff_uuid};
+pub use msg::appointments::{
+    Appointment, BookAppointment, BookAppointmentReply, CancelAppointment, CancelAppointmentReply,
+    ListSlots, ListSlotsReply, RequestSystmOnlineMessages, RequestSystmOnlineMessagesReply,
+    Session, Slot, ViewAppointments, ViewAppointmentsReply,
+};
 pub use msg::common::{API_VERSION, Application, Header, PatientScope, Person, PersonAddress};
 pub use msg::error::ErrorReply;
 pub use msg::linkage::{LinkAccount, LinkAccountReply, LinkVariant};
@@ -21,7 +26,7 @@ pub use msg::session::{
     PatientSelectedReply,
 };
 pub use msg::version::{CheckVersion, CheckVersionReply, SupportedVersion};
-pub use scalar::{Guid, YesNo};
+pub use scalar::{Guid, UpperYesNo, YesNo};
 pub use xml::{Element, XmlError};
 
 macro_rules! requests {

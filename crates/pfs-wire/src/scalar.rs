@@ -77,6 +77,28 @@ impl FromStr for YesNo {
     }
 }
 
+/// An upper-case `Y`/`N` flag: `ViewAppointments/@futureAppointments` (wire reference §1.7).
+///
+/// The real client sends upper case; reading accepts either case so that a hand-written call
+/// with `y`/`n` still works, and writing is always upper case (`Y` or `N`), the spelling the
+/// real API uses. Kept apart from [`YesNo`] so that no flag can be written in the wrong case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct UpperYesNo(pub bool);
+
+impl UpperYesNo {
+    /// The wire text: `Y` or `N`.
+    pub fn as_str(self) -> &'static str {
+        if self.0 { "Y" } else { "N" }
+    }
+}
+
+impl FromStr for UpperYesNo {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        s.parse::<YesNo>().map(|YesNo(b)| UpperYesNo(b))
+    }
+}
+
 /// Parses a UK wall-clock date-time in any form the real clients send or read:
 /// `2024-06-03T09:30:00`, with a fraction (`.3`, `.0`, `.123`), with a decorative `Z`, or with
 /// a decorative offset such as `+00:00` (the booking format writes `+00:00` even in summer).
@@ -227,5 +249,13 @@ mod tests {
         assert_eq!("Y".parse::<YesNo>(), Ok(YesNo(true)));
         assert_eq!(YesNo(false).as_str(), "n");
         assert!("yes".parse::<YesNo>().is_err());
+        for (s, want) in [("Y", true), ("y", true), ("N", false), ("n", false)] {
+            assert_eq!(s.parse::<UpperYesNo>(), Ok(UpperYesNo(want)), "{s}");
+        }
+        assert_eq!(UpperYesNo(true).as_str(), "Y");
+        assert_eq!(UpperYesNo(false).as_str(), "N");
+        for bad in ["", "yes", "No", "1", "true"] {
+            assert!(bad.parse::<UpperYesNo>().is_err(), "{bad}");
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! Every message, grouped by service area; requests and replies side by side.
 
+pub mod appointments;
 pub mod common;
 pub mod error;
 pub mod linkage;
