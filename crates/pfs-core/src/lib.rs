@@ -20,8 +20,8 @@ pub mod uktime;
 use std::sync::Arc;
 
 use pfs_wire::{
-    API_VERSION, CheckVersion, CheckVersionReply, Element, Header, Request, SupportedVersion,
-    WireMessage,
+    API_VERSION, CheckVersion, CheckVersionReply, Element, Guid, Header, Request, SupportedVersion,
+    WireMessage, sniff_uuid,
 };
 use secrecy::SecretString;
 
@@ -30,6 +30,7 @@ pub use config::Config;
 pub use error::DomainError;
 pub use model::Provider;
 pub use secrets::{Kdf, KdfParams, Pepper};
+pub use session::ActiveSession;
 pub use store::{Store, StoreError, StoreResult};
 
 /// Every API version served; `CheckVersion` lists them and other versions are refused.
@@ -41,6 +42,16 @@ pub struct Reply {
     pub body: Element,
     /// The session id to send back in the `suid` header.
     pub suid: Option<SecretString>,
+}
+
+/// The outcome of [`Pfs::serve`].
+pub struct Served {
+    /// The reply, or the error to send as an `Error`.
+    pub result: Result<Reply, DomainError>,
+    /// The request's `uuid` (also found in bodies that did not decode), for the `Error` echo.
+    pub uuid: Option<Guid>,
+    /// The caller's provider name, for logs (never its id, which is a credential).
+    pub provider: Option<String>,
 }
 
 /// The PFS service: the store, the clock, the secrets and the rules.
@@ -100,22 +111,93 @@ impl Pfs {
         }
     }
 
-    /// Runs one request for `caller`, with the request's `suid` header if it had one.
-    pub async fn handle(
+    /// Runs one request: everything after TLS and HTTP. `fingerprint` names the client
+    /// certificate, `message_type` and `suid` are the request headers.
+    ///
+    /// In-session requests find their session and its provider in one store read; the others
+    /// look the provider up by fingerprint. An unknown or revoked provider is told so (`9007`)
+    /// before anything about its request.
+    pub async fn serve(
+        &self,
+        fingerprint: Option<&str>,
+        message_type: Option<&str>,
+        suid: Option<&str>,
+        body: &[u8],
+    ) -> Served {
+        let decoded = Request::decode(message_type.unwrap_or(""), body);
+        let mut served = Served {
+            result: Err(DomainError::ProviderNotRecognised("not registered")),
+            uuid: match &decoded {
+                Ok(r) => r.header().uuid,
+                Err(_) => sniff_uuid(body),
+            },
+            provider: None,
+        };
+        let Some(fingerprint) = fingerprint else {
+            return served;
+        };
+        served.result = match decoded {
+            Ok(request) if request.needs_session() => {
+                match self.in_session(fingerprint, suid, request).await {
+                    Ok((provider, reply)) => {
+                        served.provider = Some(provider);
+                        Ok(reply)
+                    }
+                    Err(DomainError::NotAuthenticated(why)) => {
+                        match self.provider_for(fingerprint).await {
+                            Ok(p) => {
+                                served.provider = Some(p.name);
+                                Err(DomainError::NotAuthenticated(why))
+                            }
+                            Err(e) => Err(e),
+                        }
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            decoded => match self.provider_for(fingerprint).await {
+                Ok(provider) => {
+                    served.provider = Some(provider.name.clone());
+                    match decoded {
+                        Ok(request) => self.dispatch(&provider, None, None, request).await,
+                        Err(e) => Err(e.into()),
+                    }
+                }
+                Err(e) => Err(e),
+            },
+        };
+        served
+    }
+
+    async fn in_session(
+        &self,
+        fingerprint: &str,
+        suid: Option<&str>,
+        request: Request,
+    ) -> Result<(String, Reply), DomainError> {
+        // A request this server cannot speak is refused before its session is looked at.
+        check_api_version(request.header())?;
+        let (provider, session) = self.session_for(fingerprint, suid).await?;
+        let reply = self
+            .dispatch(&provider, Some(&session), suid, request)
+            .await?;
+        Ok((provider.name, reply))
+    }
+
+    /// The one dispatch from a request to its operation.
+    async fn dispatch(
         &self,
         caller: &Provider,
+        session: Option<&ActiveSession>,
         suid: Option<&str>,
         request: Request,
     ) -> Result<Reply, DomainError> {
         check_api_version(request.header())?;
-        let session = if request.needs_session() {
-            Some(self.session(caller, suid).await?)
-        } else {
-            None
-        };
         // Inside a session every reply carries the suid back.
-        let echo = || suid.map(|s| SecretString::from(s.to_owned()));
-        let reply = |body: Element| Reply { body, suid: echo() };
+        let reply = |body: Element| Reply {
+            body,
+            suid: suid.map(|s| SecretString::from(s.trim().to_owned())),
+        };
         match (request, session) {
             (Request::CheckVersion(m), _) => Ok(Reply {
                 body: self.check_version(caller, m)?.to_element(),
@@ -133,12 +215,12 @@ impl Pfs {
                 })
             }
             (Request::PatientSelected(m), Some(s)) => {
-                Ok(reply(self.patient_selected(&s, m).await?.to_element()))
+                Ok(reply(self.patient_selected(s, m).await?.to_element()))
             }
             (Request::ListServiceAccesses(m), Some(s)) => {
-                Ok(reply(self.list_service_accesses(&s, m).await?.to_element()))
+                Ok(reply(self.list_service_accesses(s, m).await?.to_element()))
             }
-            (Request::Logoff(m), Some(s)) => Ok(reply(self.logoff(&s, m).await?.to_element())),
+            (Request::Logoff(m), Some(s)) => Ok(reply(self.logoff(s, m).await?.to_element())),
             (_, None) => Err(DomainError::NotAuthenticated("the suid header is missing")),
         }
     }

@@ -28,22 +28,24 @@ pub struct ActiveSession {
 }
 
 impl Pfs {
-    /// Finds the live session for a `suid` header, or error `3`.
-    pub async fn session(
+    /// The live session named by a `suid` header and the provider that opened it, which must be
+    /// the unrevoked provider of the client certificate `fingerprint`; otherwise error `3`.
+    /// One store read serves both checks.
+    pub async fn session_for(
         &self,
-        caller: &Provider,
+        fingerprint: &str,
         suid: Option<&str>,
-    ) -> Result<ActiveSession, DomainError> {
+    ) -> Result<(Provider, ActiveSession), DomainError> {
         let suid = suid
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .ok_or(DomainError::NotAuthenticated("the suid header is missing"))?;
-        let record = self
+        let (record, provider) = self
             .store
-            .session(&suid_hash(suid))
+            .session_with_provider(&suid_hash(suid))
             .await?
             // Another provider's session is reported exactly like an unknown one.
-            .filter(|r| r.provider_id == caller.id)
+            .filter(|(_, p)| p.fingerprint == fingerprint && p.revoked_at.is_none())
             .ok_or(DomainError::NotAuthenticated(
                 "the suid names no session of this provider",
             ))?;
@@ -61,7 +63,7 @@ impl Pfs {
                 "the session reached its maximum lifetime",
             ));
         }
-        Ok(ActiveSession { record })
+        Ok((provider, ActiveSession { record }))
     }
 
     /// Records activity (and a new selected patient), skipping the write when nothing would change

@@ -150,6 +150,12 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_session(&self, session: &SessionRecord) -> StoreResult<()>;
     /// The session with this suid hash (ended or not).
     async fn session(&self, suid_hash: &str) -> StoreResult<Option<SessionRecord>>;
+    /// The session with this suid hash together with the provider that opened it, in one read:
+    /// the in-session request path checks both on every call.
+    async fn session_with_provider(
+        &self,
+        suid_hash: &str,
+    ) -> StoreResult<Option<(SessionRecord, Provider)>>;
     /// Records activity and, when given, a new selected patient.
     async fn touch_session(
         &self,

@@ -14,8 +14,8 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use pfs_core::{DomainError, Pfs};
-use pfs_wire::{Guid, WireMessage, sniff_uuid};
+use pfs_core::{DomainError, Pfs, Served};
+use pfs_wire::{WireMessage, sniff_uuid};
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -133,27 +133,28 @@ async fn handle(
     } else {
         read_body(req.into_body(), limits.max_body_bytes).await
     };
-    let mut uuid: Option<Guid> = body.as_ref().ok().and_then(|b| sniff_uuid(b));
-    // The provider id is a credential: logs name the provider instead.
-    let mut provider_name = None;
-    let outcome = async {
-        if !is_post {
-            return Err(DomainError::NotPost);
+    let served = match body {
+        Ok(body) if is_post => {
+            pfs.serve(
+                peer.fingerprint.as_deref(),
+                message_type.as_deref(),
+                suid.as_deref(),
+                &body,
+            )
+            .await
         }
-        let body = body?;
-        let fingerprint = peer
-            .fingerprint
-            .as_deref()
-            .ok_or(DomainError::ProviderNotRecognised("not registered"))?;
-        let provider = pfs.provider_for(fingerprint).await?;
-        provider_name = Some(provider.name.clone());
-        let request = pfs_wire::Request::decode(message_type.as_deref().unwrap_or(""), &body)?;
-        uuid = request.header().uuid.or(uuid);
-        pfs.handle(&provider, suid.as_deref(), request).await
-    }
-    .await;
-
-    let (status_code, body, reply_suid) = match outcome {
+        // Refused before the body is looked at: echo a uuid if one can be found.
+        other => Served {
+            uuid: other.as_ref().ok().and_then(|b| sniff_uuid(b)),
+            result: Err(match other {
+                Ok(_) => DomainError::NotPost,
+                Err(e) => e,
+            }),
+            provider: None,
+        },
+    };
+    let uuid = served.uuid;
+    let (status_code, body, reply_suid) = match served.result {
         Ok(reply) => ("0", reply.body.to_document(), reply.suid),
         Err(e) => {
             let reply = e.to_reply(message_type.as_deref(), uuid);
@@ -167,7 +168,7 @@ async fn handle(
     tracing::debug!(
         r#type = message_type.as_deref().unwrap_or("-"),
         uuid = %uuid.map(|g| g.to_string()).unwrap_or_default(),
-        provider = provider_name.as_deref().unwrap_or("-"),
+        provider = served.provider.as_deref().unwrap_or("-"),
         error_code = status_code,
         micros = started.elapsed().as_micros() as u64,
         "request"

@@ -233,11 +233,17 @@ fn date_text(date: NaiveDate) -> String {
 struct Cols<'r> {
     row: &'r PgRow,
     table: &'static str,
+    /// Where this table's columns start in the row (non-zero in joins).
+    offset: usize,
 }
 
 impl<'r> Cols<'r> {
     fn new(row: &'r PgRow, table: &'static str) -> Self {
-        Cols { row, table }
+        Cols {
+            row,
+            table,
+            offset: 0,
+        }
     }
 
     fn corrupt(&self, column: &str, what: &str) -> StoreError {
@@ -249,7 +255,7 @@ impl<'r> Cols<'r> {
         T: for<'a> sqlx_core::decode::Decode<'a, Postgres> + sqlx_core::types::Type<Postgres>,
     {
         self.row
-            .try_get(idx)
+            .try_get(idx + self.offset)
             .map_err(|_| self.corrupt(column, "cannot decode"))
     }
 
@@ -275,7 +281,15 @@ impl<'r> Cols<'r> {
 }
 
 fn provider_row(row: &PgRow) -> StoreResult<Provider> {
-    let c = Cols::new(row, "providers");
+    provider_at(row, 0)
+}
+
+/// A provider whose columns start at `offset` (after another table's, in a join).
+fn provider_at(row: &PgRow, offset: usize) -> StoreResult<Provider> {
+    let c = Cols {
+        offset,
+        ..Cols::new(row, "providers")
+    };
     Ok(Provider {
         id: c.get(0, "id")?,
         name: c.get(1, "name")?,
@@ -373,6 +387,10 @@ fn switch_row(row: &PgRow, table: &'static str) -> StoreResult<ServiceSwitch> {
         service: c.get(0, "service")?,
         enabled: c.get(1, "enabled")?,
     })
+}
+
+fn session_with_provider_row(row: &PgRow) -> StoreResult<(SessionRecord, Provider)> {
+    Ok((session_row(row)?, provider_at(row, 8)?))
 }
 
 fn session_row(row: &PgRow) -> StoreResult<SessionRecord> {
@@ -953,6 +971,21 @@ impl Store for PostgresStore {
         )
         .bind(suid_hash);
         query_opt(&self.pool, "sessions", query, session_row).await
+    }
+
+    async fn session_with_provider(
+        &self,
+        suid_hash: &str,
+    ) -> StoreResult<Option<(SessionRecord, Provider)>> {
+        let query = q(
+            "SELECT s.suid_hash, s.provider_id, s.account_id, s.online_user_id,
+                    s.selected_patient_id, s.created_at, s.last_seen_at, s.ended_at,
+                    p.id, p.name, p.fingerprint, p.trusted_identity, p.created_at, p.revoked_at
+             FROM sessions s JOIN providers p ON p.id = s.provider_id
+             WHERE s.suid_hash = $1",
+        )
+        .bind(suid_hash);
+        query_opt(&self.pool, "sessions", query, session_with_provider_row).await
     }
 
     async fn touch_session(

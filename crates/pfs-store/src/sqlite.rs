@@ -423,11 +423,17 @@ fn date_text(date: NaiveDate) -> String {
 struct Cols<'a, 'r> {
     row: &'a Row<'r>,
     table: &'static str,
+    /// Where this table's columns start in the row (non-zero in joins).
+    offset: usize,
 }
 
 impl<'a, 'r> Cols<'a, 'r> {
     fn new(row: &'a Row<'r>, table: &'static str) -> Self {
-        Cols { row, table }
+        Cols {
+            row,
+            table,
+            offset: 0,
+        }
     }
 
     fn corrupt(&self, column: &str, what: &str) -> StoreError {
@@ -436,13 +442,13 @@ impl<'a, 'r> Cols<'a, 'r> {
 
     fn get<T: FromSql>(&self, idx: usize, column: &'static str) -> StoreResult<T> {
         self.row
-            .get(idx)
+            .get(idx + self.offset)
             .map_err(|_| self.corrupt(column, "cannot decode"))
     }
 
     fn text(&self, idx: usize, column: &'static str) -> StoreResult<&'a str> {
         self.row
-            .get_ref(idx)
+            .get_ref(idx + self.offset)
             .ok()
             .and_then(|v| v.as_str().ok())
             .ok_or_else(|| self.corrupt(column, "cannot decode"))
@@ -470,7 +476,15 @@ impl<'a, 'r> Cols<'a, 'r> {
 }
 
 fn provider_row(row: &Row<'_>) -> StoreResult<Provider> {
-    let c = Cols::new(row, "providers");
+    provider_at(row, 0)
+}
+
+/// A provider whose columns start at `offset` (after another table's, in a join).
+fn provider_at(row: &Row<'_>, offset: usize) -> StoreResult<Provider> {
+    let c = Cols {
+        offset,
+        ..Cols::new(row, "providers")
+    };
     Ok(Provider {
         id: c.get(0, "id")?,
         name: c.get(1, "name")?,
@@ -567,6 +581,10 @@ fn switch_row(row: &Row<'_>, table: &'static str) -> StoreResult<ServiceSwitch> 
         service: c.get(0, "service")?,
         enabled: c.get(1, "enabled")?,
     })
+}
+
+fn session_with_provider_row(row: &Row<'_>) -> StoreResult<(SessionRecord, Provider)> {
+    Ok((session_row(row)?, provider_at(row, 8)?))
 }
 
 fn session_row(row: &Row<'_>) -> StoreResult<SessionRecord> {
@@ -1306,6 +1324,25 @@ impl Store for SqliteStore {
                  FROM sessions WHERE suid_hash = ?1",
                 [suid_hash],
                 session_row,
+            )
+        })
+    }
+
+    async fn session_with_provider(
+        &self,
+        suid_hash: &str,
+    ) -> StoreResult<Option<(SessionRecord, Provider)>> {
+        self.read(|c| {
+            query_opt(
+                c,
+                "sessions",
+                "SELECT s.suid_hash, s.provider_id, s.account_id, s.online_user_id,
+                        s.selected_patient_id, s.created_at, s.last_seen_at, s.ended_at,
+                        p.id, p.name, p.fingerprint, p.trusted_identity, p.created_at, p.revoked_at
+                 FROM sessions s JOIN providers p ON p.id = s.provider_id
+                 WHERE s.suid_hash = ?1",
+                [suid_hash],
+                session_with_provider_row,
             )
         })
     }

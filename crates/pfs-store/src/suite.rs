@@ -55,6 +55,7 @@ macro_rules! store_suite_cases {
             practice_service_switches,
             patient_service_switches,
             sessions_round_trip,
+            session_with_provider,
             touch_session,
             end_session,
             purge_sessions,
@@ -926,6 +927,29 @@ pub async fn sessions_round_trip(store: &dyn Store) {
     dup.suid_hash = open.suid_hash.clone();
     assert_conflict(store.insert_session(&dup).await, None, &[&open.suid_hash]);
     assert_eq!(store.session(&open.suid_hash).await.unwrap(), Some(open));
+}
+
+/// `session_with_provider` reads a session and its provider in one go, revoked or not.
+pub async fn session_with_provider(store: &dyn Store) {
+    let w = world(store, 1).await;
+    let s = session(1, &w.provider.id, &w.account, t(1_234));
+    store.insert_session(&s).await.unwrap();
+    assert_eq!(
+        store.session_with_provider(&s.suid_hash).await.unwrap(),
+        Some((s.clone(), w.provider.clone()))
+    );
+    assert_eq!(
+        store.session_with_provider(&"0".repeat(64)).await.unwrap(),
+        None
+    );
+    store.revoke_provider(&w.provider.id, t(5)).await.unwrap();
+    let (session, provider) = store
+        .session_with_provider(&s.suid_hash)
+        .await
+        .unwrap()
+        .expect("still readable after revocation");
+    assert_eq!(provider.revoked_at, Some(t(5)));
+    assert_eq!(session.ended_at, Some(t(5)));
 }
 
 /// `touch_session` moves `last_seen_at` and, when given, the selected patient.
