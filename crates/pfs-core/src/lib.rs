@@ -138,21 +138,27 @@ impl Pfs {
         };
         served.result = match decoded {
             Ok(request) if request.needs_session() => {
-                match self.in_session(fingerprint, suid, request).await {
-                    Ok((provider, reply)) => {
-                        served.provider = Some(provider);
-                        Ok(reply)
-                    }
-                    Err(DomainError::NotAuthenticated(why)) => {
-                        match self.provider_for(fingerprint).await {
-                            Ok(p) => {
-                                served.provider = Some(p.name);
-                                Err(DomainError::NotAuthenticated(why))
+                // Precedence as for every request: the provider, then apiVersion, then the
+                // session. The happy path reads session and provider together.
+                let version = check_api_version(request.header());
+                match self.session_for(fingerprint, suid).await {
+                    Ok((provider, session)) => {
+                        served.provider = Some(provider.name.clone());
+                        match version {
+                            Ok(()) => {
+                                self.dispatch(&provider, Some(&session), suid, request)
+                                    .await
                             }
                             Err(e) => Err(e),
                         }
                     }
-                    Err(e) => Err(e),
+                    Err(session_error) => match self.provider_for(fingerprint).await {
+                        Ok(provider) => {
+                            served.provider = Some(provider.name);
+                            version.and(Err(session_error))
+                        }
+                        Err(e) => Err(e),
+                    },
                 }
             }
             decoded => match self.provider_for(fingerprint).await {
@@ -167,21 +173,6 @@ impl Pfs {
             },
         };
         served
-    }
-
-    async fn in_session(
-        &self,
-        fingerprint: &str,
-        suid: Option<&str>,
-        request: Request,
-    ) -> Result<(String, Reply), DomainError> {
-        // A request this server cannot speak is refused before its session is looked at.
-        check_api_version(request.header())?;
-        let (provider, session) = self.session_for(fingerprint, suid).await?;
-        let reply = self
-            .dispatch(&provider, Some(&session), suid, request)
-            .await?;
-        Ok((provider.name, reply))
     }
 
     /// The one dispatch from a request to its operation.

@@ -455,6 +455,41 @@ async fn unregistered_certificate_from_the_server_ca_gets_9007() {
     // Every message type gets the same answer.
     let a = t.account("Example").clone();
     expect_code(client.link_account(TestServer::register(&a)).await, "9007");
+    // In-session messages too, before their apiVersion, body or suid are judged.
+    for (suid, body) in [
+        (
+            Some("made-up"),
+            format!(
+                r#"<PatientSelected apiVersion="7" uuid="{uuid}" patientId="1" onlineUserId="1"/>"#
+            ),
+        ),
+        (
+            None,
+            format!(r#"<PatientSelected apiVersion="1" uuid="{uuid}"/>"#),
+        ),
+        (Some("made-up"), "<PatientSelected".to_owned()),
+    ] {
+        let r = client.raw("PatientSelected", suid, body).await.unwrap();
+        raw_error(&r, "9007", None);
+    }
+    // A registered provider is told about apiVersion first, then about the session.
+    let demo = t.client();
+    let v7 = format!(
+        r#"<PatientSelected apiVersion="7" uuid="{uuid}" patientId="1" onlineUserId="1"/>"#
+    );
+    let r = demo
+        .raw("PatientSelected", Some("made-up"), v7)
+        .await
+        .unwrap();
+    raw_error(&r, "9006", Some(&uuid));
+    let v1 = format!(
+        r#"<PatientSelected apiVersion="1" uuid="{uuid}" patientId="1" onlineUserId="1"/>"#
+    );
+    let r = demo
+        .raw("PatientSelected", Some("made-up"), v1)
+        .await
+        .unwrap();
+    raw_error(&r, "3", Some(&uuid));
     assert_still_serving(&t).await;
 }
 
