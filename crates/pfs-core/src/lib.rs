@@ -20,8 +20,8 @@ pub mod uktime;
 use std::sync::Arc;
 
 use pfs_wire::{
-    API_VERSION, CheckVersion, CheckVersionReply, Element, Guid, Header, Request, SupportedVersion,
-    WireMessage, sniff_uuid,
+    API_VERSION, CheckVersion, CheckVersionReply, DecodeError, Element, Guid, Header, Request,
+    SupportedVersion, WireMessage, sniff_uuid,
 };
 use secrecy::SecretString;
 
@@ -125,54 +125,53 @@ impl Pfs {
         body: &[u8],
     ) -> Served {
         let decoded = Request::decode(message_type.unwrap_or(""), body);
-        let mut served = Served {
-            result: Err(DomainError::ProviderNotRecognised("not registered")),
-            uuid: match &decoded {
-                Ok(r) => r.header().uuid,
-                Err(_) => sniff_uuid(body),
-            },
-            provider: None,
+        let uuid = match &decoded {
+            Ok(r) => r.header().uuid,
+            Err(_) => sniff_uuid(body),
         };
-        let Some(fingerprint) = fingerprint else {
-            return served;
-        };
-        served.result = match decoded {
+        let mut provider = None;
+        let result = self.run(fingerprint, suid, decoded, &mut provider).await;
+        Served {
+            result,
+            uuid,
+            provider,
+        }
+    }
+
+    async fn run(
+        &self,
+        fingerprint: Option<&str>,
+        suid: Option<&str>,
+        decoded: Result<Request, DecodeError>,
+        provider_name: &mut Option<String>,
+    ) -> Result<Reply, DomainError> {
+        let fingerprint =
+            fingerprint.ok_or(DomainError::ProviderNotRecognised("not registered"))?;
+        match decoded {
             Ok(request) if request.needs_session() => {
                 // Precedence as for every request: the provider, then apiVersion, then the
                 // session. The happy path reads session and provider together.
                 let version = check_api_version(request.header());
-                match self.session_for(fingerprint, suid).await {
-                    Ok((provider, session)) => {
-                        served.provider = Some(provider.name.clone());
-                        match version {
-                            Ok(()) => {
-                                self.dispatch(&provider, Some(&session), suid, request)
-                                    .await
-                            }
-                            Err(e) => Err(e),
-                        }
+                let (provider, session) = match self.session_for(fingerprint, suid).await {
+                    Ok(found) => found,
+                    Err(session_error) => {
+                        let provider = self.provider_for(fingerprint).await?;
+                        *provider_name = Some(provider.name);
+                        version?;
+                        return Err(session_error);
                     }
-                    Err(session_error) => match self.provider_for(fingerprint).await {
-                        Ok(provider) => {
-                            served.provider = Some(provider.name);
-                            version.and(Err(session_error))
-                        }
-                        Err(e) => Err(e),
-                    },
-                }
+                };
+                *provider_name = Some(provider.name.clone());
+                version?;
+                self.dispatch(&provider, Some(&session), suid, request)
+                    .await
             }
-            decoded => match self.provider_for(fingerprint).await {
-                Ok(provider) => {
-                    served.provider = Some(provider.name.clone());
-                    match decoded {
-                        Ok(request) => self.dispatch(&provider, None, None, request).await,
-                        Err(e) => Err(e.into()),
-                    }
-                }
-                Err(e) => Err(e),
-            },
-        };
-        served
+            decoded => {
+                let provider = self.provider_for(fingerprint).await?;
+                *provider_name = Some(provider.name.clone());
+                self.dispatch(&provider, None, None, decoded?).await
+            }
+        }
     }
 
     /// The one dispatch from a request to its operation.
