@@ -27,6 +27,8 @@ echo "== idle RSS after first start (demo seeded): $(grep VmRSS /proc/$server/st
 "$PFS" bench authenticate -c "$CONNECTIONS" -d "$DURATION"
 "$PFS" bench link-account -c 2 -d "$DURATION"
 "$PFS" bench patient-selected -c "$CONNECTIONS" -d "$DURATION" --background-link 4
+"$PFS" bench view-appointments -c "$CONNECTIONS" -d "$DURATION"
+"$PFS" bench book-appointment -c 8 -d "$DURATION"
 echo "== RSS after the runs: $(grep VmRSS /proc/$server/status | awk '{print $2, $3}')"
 kill $server; wait $server 2>/dev/null || true
 PFS_LISTEN=127.0.0.1:18443 PFS_ADMIN_LISTEN=127.0.0.1:18444 "$PFS" serve --log warn >serve.log 2>&1 &

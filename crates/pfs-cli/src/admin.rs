@@ -46,6 +46,12 @@ enum What {
     /// Service switches.
     #[command(subcommand)]
     Service(ServiceCmd),
+    /// Appointment sessions (a clinician's run of equal slots).
+    #[command(subcommand)]
+    Session(SessionCmd),
+    /// Booked appointments.
+    #[command(subcommand)]
+    Appointment(AppointmentCmd),
     /// Whether the server and its database answer.
     Health,
 }
@@ -92,14 +98,106 @@ enum PracticeCmd {
     },
     /// List practices.
     List,
-    /// Change a practice's settings.
+    /// Change a practice's settings (the ones not given keep their values).
     Settings {
         /// ODS code.
         ods: String,
         /// Youngest age for self-linking.
         #[arg(long)]
-        minimum_age: u32,
+        minimum_age: Option<u32>,
+        /// How many days ahead patients may see and book slots.
+        #[arg(long)]
+        booking_window_days: Option<u32>,
+        /// Most future appointments a patient may hold.
+        #[arg(long)]
+        max_future_appointments: Option<u32>,
+        /// Minutes before the start within which patients can no longer cancel online.
+        #[arg(long)]
+        cancellation_cutoff_minutes: Option<u32>,
+        /// Booking guidance shown above the slot list ("" clears it).
+        #[arg(long)]
+        booking_guidance: Option<String>,
+        /// Text shown after a medication request ("" clears it).
+        #[arg(long)]
+        medication_request_confirmation: Option<String>,
+        /// Medication guidance ("" clears it).
+        #[arg(long)]
+        medication_guidance: Option<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum SessionCmd {
+    /// Create a session from a template.
+    Add {
+        /// Practice ODS code.
+        #[arg(long)]
+        ods: String,
+        /// Session name, e.g. "Morning surgery".
+        #[arg(long)]
+        session_type: String,
+        /// Clinician, e.g. "Dr A Jones (Female)".
+        #[arg(long)]
+        staff: String,
+        /// Location, e.g. "Main site".
+        #[arg(long)]
+        location: String,
+        /// Slot type, e.g. Routine, Telephone, Nurse.
+        #[arg(long)]
+        slot_type: String,
+        /// Start of the first slot, UK local time YYYY-MM-DDTHH:MM.
+        #[arg(long)]
+        start: String,
+        /// Slot length in minutes.
+        #[arg(long)]
+        slot_minutes: u32,
+        /// Number of slots.
+        #[arg(long)]
+        slot_count: u32,
+    },
+    /// List a practice's sessions.
+    List {
+        /// Practice ODS code.
+        ods: String,
+        /// First UK date, YYYY-MM-DD (default today).
+        #[arg(long)]
+        from: Option<String>,
+        /// Last UK date, inclusive (default 56 days after --from).
+        #[arg(long)]
+        to: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AppointmentCmd {
+    /// List a practice's bookings.
+    List {
+        /// Practice ODS code.
+        ods: String,
+        /// First UK date, YYYY-MM-DD (default today).
+        #[arg(long)]
+        from: Option<String>,
+        /// Last UK date, inclusive (default 56 days after --from).
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// Cancel an appointment as the practice.
+    Cancel {
+        /// Appointment id.
+        id: String,
+    },
+}
+
+fn date_query(from: Option<String>, to: Option<String>) -> String {
+    let parts: Vec<String> = [("from", from), ("to", to)]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| format!("{k}={v}")))
+        .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", parts.join("&"))
+    }
 }
 
 #[derive(Subcommand)]
@@ -190,7 +288,7 @@ enum ServiceCmd {
 }
 
 pub async fn run(a: Args) -> Result<()> {
-    let api = Api::new(&a)?;
+    let api = Api::from_args(&a)?;
     let out = match a.what {
         What::Health => api.send("GET", "/health", None).await?,
         What::Provider(ProviderCmd::Add { name, trusted_identity, out }) => {
@@ -214,9 +312,73 @@ pub async fn run(a: Args) -> Result<()> {
             .await?
         }
         What::Practice(PracticeCmd::List) => api.send("GET", "/api/practices", None).await?,
-        What::Practice(PracticeCmd::Settings { ods, minimum_age }) => {
-            api.send("PUT", &format!("/api/practices/{ods}/settings"), Some(json!({"minimumAge": minimum_age})))
+        What::Practice(PracticeCmd::Settings {
+            ods,
+            minimum_age,
+            booking_window_days,
+            max_future_appointments,
+            cancellation_cutoff_minutes,
+            booking_guidance,
+            medication_request_confirmation,
+            medication_guidance,
+        }) => {
+            let practices = api.send("GET", "/api/practices", None).await?;
+            let mut settings = practices
+                .as_array()
+                .and_then(|all| {
+                    all.iter()
+                        .find(|p| p["ods"].as_str().is_some_and(|o| o.eq_ignore_ascii_case(&ods)))
+                })
+                .map(|p| p["settings"].clone())
+                .with_context(|| format!("no practice {ods}"))?;
+            let text = |t: String| if t.is_empty() { Value::Null } else { json!(t) };
+            let changes = [
+                ("minimumAge", minimum_age.map(|v| json!(v))),
+                ("bookingWindowDays", booking_window_days.map(|v| json!(v))),
+                ("maxFutureAppointments", max_future_appointments.map(|v| json!(v))),
+                ("cancellationCutoffMinutes", cancellation_cutoff_minutes.map(|v| json!(v))),
+                ("bookingGuidance", booking_guidance.map(text)),
+                ("medicationRequestConfirmation", medication_request_confirmation.map(text)),
+                ("medicationGuidance", medication_guidance.map(text)),
+            ];
+            for (key, value) in changes {
+                if let Some(v) = value {
+                    settings[key] = v;
+                }
+            }
+            api.send("PUT", &format!("/api/practices/{ods}/settings"), Some(settings)).await?
+        }
+        What::Session(SessionCmd::Add {
+            ods,
+            session_type,
+            staff,
+            location,
+            slot_type,
+            start,
+            slot_minutes,
+            slot_count,
+        }) => {
+            api.send(
+                "POST",
+                &format!("/api/practices/{ods}/sessions"),
+                Some(json!({
+                    "sessionType": session_type, "staffDetails": staff, "location": location,
+                    "slotType": slot_type, "start": start, "slotMinutes": slot_minutes,
+                    "slotCount": slot_count
+                })),
+            )
+            .await?
+        }
+        What::Session(SessionCmd::List { ods, from, to }) => {
+            api.send("GET", &format!("/api/practices/{ods}/sessions{}", date_query(from, to)), None)
                 .await?
+        }
+        What::Appointment(AppointmentCmd::List { ods, from, to }) => {
+            api.send("GET", &format!("/api/practices/{ods}/appointments{}", date_query(from, to)), None)
+                .await?
+        }
+        What::Appointment(AppointmentCmd::Cancel { id }) => {
+            api.send("POST", &format!("/api/appointments/{id}/cancel"), None).await?
         }
         What::Patient(PatientCmd::Add { ods, nhs_number, title, first_name, last_name, date_of_birth, gender, address }) => {
             api.send(
@@ -293,26 +455,43 @@ struct Api {
     http: Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>,
 }
 
+/// One admin API call for another command (e.g. `pfs bench` adjusting practice rules), with the
+/// URL and token of the server whose data directory is `data_dir`.
+pub async fn request(
+    data_dir: &std::path::Path,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> Result<Value> {
+    Api::new(None, None, data_dir)?
+        .send(method, path, body)
+        .await
+}
+
 impl Api {
-    fn new(a: &Args) -> Result<Self> {
+    fn from_args(a: &Args) -> Result<Self> {
+        Api::new(a.url.as_deref(), a.token.as_deref(), &a.data_dir)
+    }
+
+    fn new(url: Option<&str>, token: Option<&str>, data_dir: &std::path::Path) -> Result<Self> {
         let read = |name: &str| {
-            let p = a.data_dir.join(name);
+            let p = data_dir.join(name);
             std::fs::read_to_string(&p)
                 .map(|s| s.trim().to_owned())
                 .with_context(|| {
                     format!(
                         "cannot read {} (is the server running with --data-dir {}?)",
                         p.display(),
-                        a.data_dir.display()
+                        data_dir.display()
                     )
                 })
         };
-        let base = match &a.url {
+        let base = match url {
             Some(u) => u.trim_end_matches('/').to_owned(),
             None => read("admin-url")?,
         };
-        let token = match &a.token {
-            Some(t) => t.clone(),
+        let token = match token {
+            Some(t) => t.to_owned(),
             None => read("admin-token")?,
         };
         Ok(Api {

@@ -22,7 +22,14 @@ use crate::call::Connection;
 #[derive(clap::Args)]
 pub struct Args {
     /// What to measure.
-    #[arg(value_parser = ["authenticate", "patient-selected", "link-account", "check-version"])]
+    #[arg(value_parser = [
+        "authenticate",
+        "patient-selected",
+        "link-account",
+        "check-version",
+        "view-appointments",
+        "book-appointment",
+    ])]
     scenario: String,
     /// Concurrent connections (one worker each).
     #[arg(long, short = 'c', default_value_t = 16)]
@@ -36,6 +43,10 @@ pub struct Args {
     /// The demo accounts file (from the server's data directory).
     #[arg(long, default_value = "pfs-data/demo/accounts.json")]
     accounts: std::path::PathBuf,
+    /// The server's data directory: `book-appointment` raises the demo practice's limit of
+    /// future appointments per patient through its admin API.
+    #[arg(long, default_value = "pfs-data")]
+    data_dir: std::path::PathBuf,
     #[command(flatten)]
     conn: Connection,
 }
@@ -50,21 +61,48 @@ struct DemoAccount {
     organisation_code: String,
 }
 
-/// A prepared request: type, optional suid, and a body factory (fresh uuid each time).
+/// A prepared request: type, optional suid, and a body factory (fresh uuid each time). A
+/// booking job also holds the slots its worker books, one per request.
 #[derive(Clone)]
 struct Job {
     message_type: &'static str,
     suid: Option<String>,
     template: Element,
+    slots: Vec<(String, String, String)>,
 }
 
 impl Job {
-    fn body(&self) -> String {
-        let mut el = self.template.clone();
-        if let Some(slot) = el.attrs.iter_mut().find(|(k, _)| k == "uuid") {
-            slot.1 = Guid::new_v4().to_string();
+    fn new(message_type: &'static str, suid: Option<String>, template: Element) -> Self {
+        Job {
+            message_type,
+            suid,
+            template,
+            slots: Vec::new(),
         }
-        el.to_document()
+    }
+
+    /// The next body, or `None` when a booking worker has run out of slots.
+    fn next_body(&mut self) -> Option<String> {
+        let mut el = self.template.clone();
+        if self.message_type == "BookAppointment" {
+            let (session, start, end) = self.slots.pop()?;
+            set(&mut el, "sessionId", session);
+            set(&mut el, "startDate", start);
+            set(&mut el, "endDate", end);
+        }
+        set(&mut el, "uuid", Guid::new_v4().to_string());
+        Some(el.to_document())
+    }
+
+    fn body(&self) -> String {
+        self.clone().next_body().unwrap_or_default()
+    }
+}
+
+fn set(el: &mut Element, name: &str, value: String) {
+    match el.attrs.iter_mut().find(|(k, _)| k == name) {
+        Some(slot) => slot.1 = value,
+        None => el.attrs.push((name.to_owned(), value)),
     }
 }
 
@@ -106,10 +144,10 @@ pub async fn run(a: Args) -> Result<()> {
         .attr("version", "1")
         .attr("providerId", provider_id.clone())
         .attr("deviceType", "pfs-bench");
-    let authenticate = Job {
-        message_type: "Authenticate",
-        suid: None,
-        template: Element::new("Authenticate")
+    let authenticate = Job::new(
+        "Authenticate",
+        None,
+        Element::new("Authenticate")
             .attr("apiVersion", "1")
             .attr("uuid", "")
             .attr("unitId", account.organisation_code.clone())
@@ -117,11 +155,11 @@ pub async fn run(a: Args) -> Result<()> {
             .attr("passphrase", passphrase.expose_secret())
             .attr("providerId", provider_id.clone())
             .child(application.clone()),
-    };
-    let link = Job {
-        message_type: "LinkAccount",
-        suid: None,
-        template: Element::new("LinkAccount")
+    );
+    let link = Job::new(
+        "LinkAccount",
+        None,
+        Element::new("LinkAccount")
             .attr("apiVersion", "1")
             .attr("uuid", "")
             .attr("organisationCode", linker.organisation_code.clone())
@@ -134,41 +172,53 @@ pub async fn run(a: Args) -> Result<()> {
             // The right key: every request runs argon2 in full and links the account again.
             .attr("passphrase", linker.linkage_key.clone())
             .child(application.clone()),
-    };
+    );
 
     let mut jobs = Vec::with_capacity(a.connections);
     for _ in 0..a.connections {
         let job = match a.scenario.as_str() {
             "authenticate" => authenticate.clone(),
             "link-account" => link.clone(),
-            "check-version" => Job {
-                message_type: "CheckVersion",
-                suid: None,
-                template: Element::new("CheckVersion")
+            "check-version" => Job::new(
+                "CheckVersion",
+                None,
+                Element::new("CheckVersion")
                     .attr("apiVersion", "1")
                     .attr("uuid", "")
                     .child(application.clone()),
-            },
-            _ => {
+            ),
+            scenario => {
                 let reply = setup.raw("Authenticate", None, authenticate.body()).await?;
                 let suid = reply
                     .suid
                     .clone()
                     .context("Authenticate returned no suid")?;
                 let auth: pfs_wire::AuthenticateReply = reply.decode()?;
-                Job {
-                    message_type: "PatientSelected",
-                    suid: Some(suid),
-                    template: Element::new("PatientSelected")
-                        .attr("apiVersion", "1")
-                        .attr("uuid", "")
-                        .attr("unitId", account.organisation_code.clone())
-                        .attr("patientId", auth.online_user_id.clone())
-                        .attr("onlineUserId", auth.online_user_id),
+                let (message_type, extra): (&'static str, &[(&str, &str)]) = match scenario {
+                    "view-appointments" => ("ViewAppointments", &[("futureAppointments", "Y")]),
+                    "book-appointment" => ("BookAppointment", &[]),
+                    _ => ("PatientSelected", &[]),
+                };
+                let mut template = Element::new(message_type)
+                    .attr("apiVersion", "1")
+                    .attr("uuid", "")
+                    .attr("unitId", account.organisation_code.clone())
+                    .attr("patientId", auth.online_user_id.clone())
+                    .attr("onlineUserId", auth.online_user_id);
+                for (k, v) in extra {
+                    template = template.attr(k, *v);
                 }
+                Job::new(message_type, Some(suid), template)
             }
         };
         jobs.push(job);
+    }
+
+    match a.scenario.as_str() {
+        "book-appointment" => deal_slots(&a, &setup, &mut jobs).await?,
+        // Something to view: the patient holds three future appointments.
+        "view-appointments" => book_a_few(&setup, &jobs[0], 3).await?,
+        _ => {}
     }
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -264,8 +314,11 @@ async fn worker(
 ) -> Result<(Histogram<u64>, u64)> {
     let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
     let mut failures = 0;
+    let mut job = job;
     while !stop.load(Ordering::Relaxed) {
-        let body = job.body();
+        let Some(body) = job.next_body() else {
+            break;
+        };
         let t = Instant::now();
         let reply = client
             .raw(job.message_type, job.suid.as_deref(), body)
@@ -280,4 +333,111 @@ async fn worker(
         }
     }
     Ok((hist, failures))
+}
+
+/// The free slots of the next eight weeks, as (sessionId, start, end) in the booking form.
+async fn free_slots(client: &Client, job: &Job) -> Result<Vec<(String, String, String)>> {
+    let attr = |name: &str| job.template.get(name).unwrap_or_default().to_owned();
+    let list = Element::new("ListSlots")
+        .attr("apiVersion", "1")
+        .attr("uuid", Guid::new_v4().to_string())
+        .attr("unitId", attr("unitId"))
+        .attr("patientId", attr("patientId"))
+        .attr("onlineUserId", attr("onlineUserId"))
+        .attr(
+            "startDate",
+            pfs_wire::scalar::format_request_time(chrono::Utc::now().naive_utc()),
+        )
+        .attr("numberOfDays", "56");
+    let reply: pfs_wire::ListSlotsReply = client
+        .raw("ListSlots", job.suid.as_deref(), list.to_document())
+        .await?
+        .decode()?;
+    Ok(reply
+        .sessions
+        .iter()
+        .flat_map(|s| {
+            s.slots.iter().map(|slot| {
+                (
+                    s.session_id.clone(),
+                    pfs_wire::scalar::format_booking(slot.start_date),
+                    pfs_wire::scalar::format_booking(slot.end_date),
+                )
+            })
+        })
+        .collect())
+}
+
+/// Books `n` free slots for the job's patient.
+async fn book_a_few(client: &Client, job: &Job, n: usize) -> Result<()> {
+    let mut booking = Job::new("BookAppointment", job.suid.clone(), job.template.clone());
+    booking.template.name = "BookAppointment".into();
+    booking
+        .template
+        .attrs
+        .retain(|(k, _)| k != "futureAppointments");
+    booking.slots = free_slots(client, job).await?.into_iter().take(n).collect();
+    while let Some(body) = booking.next_body() {
+        let reply = client
+            .raw("BookAppointment", job.suid.as_deref(), body)
+            .await?;
+        anyhow::ensure!(
+            !reply.is_error(),
+            "booking for the benchmark failed: {}",
+            reply.body
+        );
+    }
+    Ok(())
+}
+
+/// Lifts the demo practice's per-patient limit (bookings pile up during the run) and deals every
+/// free slot of the next eight weeks out to the booking workers, one slot per request, so that
+/// every booking is for a distinct, free slot.
+async fn deal_slots(a: &Args, client: &Client, jobs: &mut [Job]) -> Result<()> {
+    let first = jobs.first().context("no workers")?;
+    let ods = first.template.get("unitId").unwrap_or_default().to_owned();
+    crate::admin::request(
+        &a.data_dir,
+        "PUT",
+        &format!("/api/practices/{ods}/settings"),
+        Some(serde_json::json!({"maxFutureAppointments": 1_000_000, "bookingWindowDays": 56})),
+    )
+    .await
+    .context("raising the practice's appointment limit through the admin API")?;
+    // Enough slots for a long run: 50 days x 5 sessions x 240 one-minute slots.
+    let today = chrono::Utc::now().date_naive();
+    for day in 1..=50 {
+        for (k, hour) in [0u32, 4, 8, 12, 16].into_iter().enumerate() {
+            let start = (today + chrono::Days::new(day))
+                .and_hms_opt(hour, 0, 0)
+                .context("time")?;
+            crate::admin::request(
+                &a.data_dir,
+                "POST",
+                &format!("/api/practices/{ods}/sessions"),
+                Some(serde_json::json!({
+                    "sessionType": "Bench clinic",
+                    "staffDetails": format!("Bench clinician {k}"),
+                    "location": "Main site",
+                    "slotType": "Routine",
+                    "start": start.format("%Y-%m-%dT%H:%M").to_string(),
+                    "slotMinutes": 1,
+                    "slotCount": 240,
+                })),
+            )
+            .await
+            .context("adding bench sessions through the admin API")?;
+        }
+    }
+    let mut slots = free_slots(client, first).await?;
+    anyhow::ensure!(!slots.is_empty(), "the practice has no free slots to book");
+    let workers = jobs.len();
+    for (i, slot) in slots.drain(..).enumerate() {
+        jobs[i % workers].slots.push(slot);
+    }
+    eprintln!(
+        "{} free slots dealt to {workers} workers",
+        jobs.iter().map(|j| j.slots.len()).sum::<usize>()
+    );
+    Ok(())
 }

@@ -68,6 +68,27 @@ pub enum DomainError {
     /// Authenticate failed.
     #[error("{0}")]
     ProblemLoggingOn(&'static str),
+    /// No such slot (the text says why, naming fields only).
+    #[error("{0}")]
+    SlotNotFound(&'static str),
+    /// Another appointment holds the slot.
+    #[error("the slot is already booked")]
+    SlotAlreadyBooked,
+    /// The slot or appointment starts in the past.
+    #[error("{0}")]
+    StartDateInPast(&'static str),
+    /// The patient holds the practice's maximum number of future appointments.
+    #[error("the patient already holds the practice's maximum of {0} future appointments")]
+    AppointmentLimitReached(u32),
+    /// Inside the practice's cancellation cut-off.
+    #[error("the appointment starts within the practice's cancellation cut-off of {0} minutes")]
+    TooLateToCancel(u32),
+    /// `notes` too long.
+    #[error("notes is longer than {0} characters")]
+    NotesTooLong(usize),
+    /// No live appointment of the selected patient with that id.
+    #[error("apptId names no live appointment of the selected patient")]
+    AppointmentNotFound,
     /// The store failed; nothing was changed.
     #[error("the service is temporarily unavailable")]
     Unavailable(String),
@@ -105,6 +126,13 @@ impl DomainError {
             NhsNumberNotFound => codes::NHS_NUMBER_NOT_FOUND,
             NotRegisteredAtPractice => codes::NOT_REGISTERED_AT_PRACTICE,
             ProblemLoggingOn(_) => codes::PROBLEM_LOGGING_ON,
+            SlotNotFound(_) => codes::SLOT_NOT_FOUND,
+            SlotAlreadyBooked => codes::SLOT_ALREADY_BOOKED,
+            StartDateInPast(_) => codes::START_DATE_IN_PAST,
+            AppointmentLimitReached(_) => codes::APPOINTMENT_LIMIT_REACHED,
+            TooLateToCancel(_) => codes::APPOINTMENT_WITHIN_CUTOFF,
+            NotesTooLong(_) => codes::NOTES_TOO_LONG,
+            AppointmentNotFound => codes::APPOINTMENT_NOT_FOUND,
             Unavailable(_) => codes::SERVICE_UNAVAILABLE,
         }
     }
@@ -132,6 +160,20 @@ impl DomainError {
             }
             PatientNotSelected(_) => "Something went wrong. Please go back and try again.",
             Unavailable(_) => "The service is temporarily unavailable. Please try again later.",
+            SlotNotFound(_) | SlotAlreadyBooked => {
+                "Sorry, this appointment is no longer available. Please choose another."
+            }
+            StartDateInPast(_) => "This appointment is in the past.",
+            AppointmentLimitReached(_) => {
+                "You have reached the maximum number of appointments you can book online. Please contact your GP practice."
+            }
+            TooLateToCancel(_) => {
+                "It is too late to cancel this appointment online. Please contact your GP practice."
+            }
+            NotesTooLong(_) => "Your reason for the appointment is too long. Please shorten it.",
+            AppointmentNotFound => {
+                "This appointment could not be found. It may already have been cancelled."
+            }
             Decode(_)
             | TooLarge(_)
             | NotPost

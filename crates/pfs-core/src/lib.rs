@@ -5,6 +5,7 @@
 //! `Error` replies in one place ([`DomainError::to_reply`]).
 
 pub mod admin;
+pub mod appointments;
 pub mod clock;
 pub mod config;
 pub mod error;
@@ -211,6 +212,21 @@ impl Pfs {
                 Ok(reply(self.list_service_accesses(s, m).await?.to_element()))
             }
             (Request::Logoff(m), Some(s)) => Ok(reply(self.logoff(s, m).await?.to_element())),
+            (Request::ListSlots(m), Some(s)) => {
+                Ok(reply(self.list_slots(s, m).await?.to_element()))
+            }
+            (Request::BookAppointment(m), Some(s)) => {
+                Ok(reply(self.book(caller, s, m).await?.to_element()))
+            }
+            (Request::ViewAppointments(m), Some(s)) => {
+                Ok(reply(self.view_appointments(s, m).await?.to_element()))
+            }
+            (Request::CancelAppointment(m), Some(s)) => {
+                Ok(reply(self.cancel(caller, s, m).await?.to_element()))
+            }
+            (Request::RequestSystmOnlineMessages(m), Some(s)) => {
+                Ok(reply(self.systm_online_messages(s, m).await?.to_element()))
+            }
             (_, None) => Err(DomainError::NotAuthenticated("the suid header is missing")),
         }
     }

@@ -30,11 +30,32 @@ pub struct Provider {
 pub struct PracticeSettings {
     /// Youngest age (years) at which a patient may link an online account themselves.
     pub minimum_age: u32,
+    /// How many days ahead patients may see and book slots (default 56).
+    pub booking_window_days: u32,
+    /// Most future appointments a patient may hold (booked online or not; default 4).
+    pub max_future_appointments: u32,
+    /// Minutes before the start within which an appointment can no longer be cancelled online
+    /// (default 60).
+    pub cancellation_cutoff_minutes: u32,
+    /// Practice guidance shown above the slot list (`BookAppointments`).
+    pub booking_guidance: Option<String>,
+    /// Shown after a medication request (`RequestMedicationConfirmation`).
+    pub medication_request_confirmation: Option<String>,
+    /// Medication guidance (`Medication`).
+    pub medication_guidance: Option<String>,
 }
 
 impl Default for PracticeSettings {
     fn default() -> Self {
-        PracticeSettings { minimum_age: 16 }
+        PracticeSettings {
+            minimum_age: 16,
+            booking_window_days: 56,
+            max_future_appointments: 4,
+            cancellation_cutoff_minutes: 60,
+            booking_guidance: None,
+            medication_request_confirmation: None,
+            medication_guidance: None,
+        }
     }
 }
 
@@ -187,4 +208,82 @@ pub struct ServiceSwitch {
     pub service: String,
     /// On or off.
     pub enabled: bool,
+}
+
+/// An appointment session: one clinician's run of equal slots at one location, e.g. a morning
+/// surgery. The wire has no slot id: a slot is (`id`, slot start).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppointmentSession {
+    /// Session id (digits), the wire's `sessionId`.
+    pub id: String,
+    /// The practice.
+    pub ods: String,
+    /// Session name, e.g. `Morning surgery` (`Session/@type`).
+    pub session_type: String,
+    /// Clinician, e.g. `Dr A Jones (Female)` (`staffDetails`).
+    pub staff_details: String,
+    /// Where, e.g. `Main site` (`location`).
+    pub location: String,
+    /// Slot type, e.g. `Routine`, `Telephone` (`Slot/@type`).
+    pub slot_type: String,
+    /// Start of the first slot.
+    pub start: DateTime<Utc>,
+    /// Length of every slot, minutes.
+    pub slot_minutes: u32,
+    /// Number of slots.
+    pub slot_count: u32,
+}
+
+/// A booked appointment: one slot of a session, for one patient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Appointment {
+    /// Appointment id (digits), the wire's `apptId`.
+    pub id: String,
+    /// The session.
+    pub session_id: String,
+    /// The patient the appointment is for (the child, when a parent booked it).
+    pub patient_id: String,
+    /// Slot start.
+    pub start: DateTime<Utc>,
+    /// Slot end.
+    pub end: DateTime<Utc>,
+    /// The patient's booking reason.
+    pub notes: Option<String>,
+    /// Who booked: an online user id, or `practice`.
+    pub booked_by: String,
+    /// When booked.
+    pub booked_at: DateTime<Utc>,
+    /// When cancelled; a cancelled appointment frees its slot.
+    pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+/// What happened to a booking attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BookOutcome {
+    /// Booked.
+    Booked,
+    /// Another live appointment holds the slot.
+    SlotTaken,
+    /// The patient already holds the maximum number of future appointments.
+    LimitReached,
+}
+
+/// One entry of a patient's record access log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordAccess {
+    /// The patient whose record was used.
+    pub patient_id: String,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Staff name, or the online user's name and the application's name.
+    pub accessed_by: String,
+    /// The practice's name.
+    pub organisation: String,
+    /// What was done, e.g. `Booked appointment`.
+    pub access_type: String,
+    /// `Online` or `Practice`.
+    pub method: String,
 }

@@ -68,7 +68,11 @@ impl Pfs {
 
     /// Records activity (and a new selected patient), skipping the write when nothing would change
     /// but the time by less than [`TOUCH_GRANULARITY`].
-    async fn touch(&self, s: &ActiveSession, select: Option<&str>) -> Result<(), DomainError> {
+    pub(crate) async fn touch(
+        &self,
+        s: &ActiveSession,
+        select: Option<&str>,
+    ) -> Result<(), DomainError> {
         let now = self.clock.now();
         let select = select.filter(|p| *p != s.record.selected_patient_id);
         if select.is_none() && now - s.record.last_seen_at < TOUCH_GRANULARITY {

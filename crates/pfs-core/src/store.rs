@@ -167,4 +167,53 @@ pub trait Store: Send + Sync + 'static {
     async fn end_session(&self, suid_hash: &str, at: DateTime<Utc>) -> StoreResult<bool>;
     /// Deletes sessions that ended or were last seen before `before`; returns how many.
     async fn purge_sessions(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+
+    // --- appointments ---
+    /// Adds an appointment session; `Conflict` if the id exists, `NotFound` if the practice
+    /// does not.
+    async fn insert_appointment_session(&self, session: &AppointmentSession) -> StoreResult<()>;
+    /// The appointment session with this id.
+    async fn appointment_session(&self, id: &str) -> StoreResult<Option<AppointmentSession>>;
+    /// A practice's sessions that start in `[from, to)`, by start then id.
+    async fn appointment_sessions(
+        &self,
+        ods: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<AppointmentSession>>;
+    /// Live (not cancelled) appointments of a practice's sessions starting in `[from, to)`, by
+    /// start then id.
+    async fn practice_appointments(
+        &self,
+        ods: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<Appointment>>;
+    /// Books a slot atomically: `SlotTaken` if a live appointment holds (session, start);
+    /// `LimitReached` if the patient already holds `max_future` live appointments starting
+    /// after `now`. Exactly one of any number of concurrent bookings of a slot succeeds, on
+    /// every backend. `NotFound` if the session or patient does not exist.
+    async fn book_appointment(
+        &self,
+        appointment: &Appointment,
+        max_future: u32,
+        now: DateTime<Utc>,
+    ) -> StoreResult<BookOutcome>;
+    /// The appointment with this id (cancelled or not).
+    async fn appointment(&self, id: &str) -> StoreResult<Option<Appointment>>;
+    /// A patient's live appointments, by start then id.
+    async fn patient_appointments(&self, patient_id: &str) -> StoreResult<Vec<Appointment>>;
+    /// Cancels a live appointment, freeing its slot; false if unknown or already cancelled.
+    async fn cancel_appointment(&self, id: &str, at: DateTime<Utc>) -> StoreResult<bool>;
+
+    // --- record access log ---
+    /// Appends an entry to a patient's access log.
+    async fn insert_record_access(&self, access: &RecordAccess) -> StoreResult<()>;
+    /// A patient's access log entries in `[from, to)`, oldest first.
+    async fn record_accesses(
+        &self,
+        patient_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<RecordAccess>>;
 }

@@ -9,7 +9,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use pfs_core::Pfs;
-use pfs_core::admin::{AdminError, NewPatient, NewPractice};
+use pfs_core::admin::{
+    AdminError, AppointmentView, NewAppointmentSession, NewPatient, NewPractice, SessionView,
+};
 use pfs_core::model::{PracticeSettings, Provider};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -72,6 +74,12 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/practices", get(list_practices).post(add_practice))
         .route("/practices/{ods}/settings", put(practice_settings))
         .route("/practices/{ods}/services/{service}", put(practice_service))
+        .route(
+            "/practices/{ods}/sessions",
+            get(list_sessions).post(add_session),
+        )
+        .route("/practices/{ods}/appointments", get(list_appointments))
+        .route("/appointments/{id}/cancel", post(cancel_appointment))
         .route("/patients", get(list_patients).post(add_patient))
         .route("/patients/{id}/account", post(issue_account))
         .route(
@@ -336,4 +344,57 @@ async fn list_proxies(
     Path(id): Path<String>,
 ) -> ApiResult<Vec<pfs_core::model::Patient>> {
     Ok(Json(state.pfs.proxies_of(&id).await?))
+}
+
+#[derive(Deserialize)]
+struct DateFilter {
+    /// First UK date, `YYYY-MM-DD` (default today).
+    from: Option<chrono::NaiveDate>,
+    /// Last UK date, inclusive (default 56 days after `from`).
+    to: Option<chrono::NaiveDate>,
+}
+
+async fn add_session(
+    State(state): State<Arc<AdminState>>,
+    Path(ods): Path<String>,
+    ApiJson(body): ApiJson<NewAppointmentSession>,
+) -> Result<(StatusCode, Json<pfs_core::model::AppointmentSession>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(state.pfs.add_appointment_session(&ods, body).await?),
+    ))
+}
+
+async fn list_sessions(
+    State(state): State<Arc<AdminState>>,
+    Path(ods): Path<String>,
+    Query(f): Query<DateFilter>,
+) -> ApiResult<Vec<SessionView>> {
+    Ok(Json(
+        state
+            .pfs
+            .list_appointment_sessions(&ods, f.from, f.to)
+            .await?,
+    ))
+}
+
+async fn list_appointments(
+    State(state): State<Arc<AdminState>>,
+    Path(ods): Path<String>,
+    Query(f): Query<DateFilter>,
+) -> ApiResult<Vec<AppointmentView>> {
+    Ok(Json(
+        state
+            .pfs
+            .list_practice_appointments(&ods, f.from, f.to)
+            .await?,
+    ))
+}
+
+async fn cancel_appointment(
+    State(state): State<Arc<AdminState>>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.pfs.cancel_appointment_as_practice(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

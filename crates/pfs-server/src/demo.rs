@@ -4,9 +4,10 @@
 use std::fs;
 
 use anyhow::{Context, Result};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate, Weekday};
 use pfs_core::Pfs;
-use pfs_core::admin::{NewPatient, NewPractice};
+use pfs_core::admin::{NewAppointmentSession, NewPatient, NewPractice};
+use pfs_core::model::PracticeSettings;
 use secrecy::ExposeSecret;
 use serde::Serialize;
 
@@ -154,16 +155,108 @@ fn nhs_number(nine: &str) -> String {
     }
 }
 
+/// The demo practice's weekday sessions: (session name, clinician, location, slot type, start
+/// hour and minute, slot minutes, slot count).
+type SessionTemplate = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    (u32, u32),
+    u32,
+    u32,
+);
+const SESSIONS: &[SessionTemplate] = &[
+    (
+        "Morning surgery",
+        "Dr A Jones (Female)",
+        "Main site",
+        "Routine",
+        (9, 0),
+        10,
+        18,
+    ),
+    (
+        "Telephone clinic",
+        "Dr B Singh (Male)",
+        "Main site",
+        "Telephone",
+        (8, 30),
+        10,
+        12,
+    ),
+    (
+        "Nurse clinic",
+        "Nurse C Brown (Female)",
+        "Eastgate branch",
+        "Nurse",
+        (9, 30),
+        15,
+        12,
+    ),
+    (
+        "Afternoon surgery",
+        "Dr D Lee (Male)",
+        "Eastgate branch",
+        "Routine",
+        (14, 0),
+        10,
+        18,
+    ),
+];
+
+/// Eight weeks of weekday sessions from tomorrow (slots are derived, so this is a few hundred
+/// rows at most).
+async fn seed_sessions(pfs: &Pfs) -> Result<()> {
+    let today = pfs_core::uktime::uk_date(pfs.clock().now());
+    for day in 1..=56u64 {
+        let date = today + chrono::Days::new(day);
+        if matches!(date.weekday(), Weekday::Sat | Weekday::Sun) {
+            continue;
+        }
+        for &(name, staff, location, slot_type, (h, m), minutes, count) in SESSIONS {
+            pfs.add_appointment_session(
+                DEMO_ODS,
+                NewAppointmentSession {
+                    session_type: name.into(),
+                    staff_details: staff.into(),
+                    location: location.into(),
+                    slot_type: slot_type.into(),
+                    start: date.and_hms_opt(h, m, 0).context("demo session time")?,
+                    slot_minutes: minutes,
+                    slot_count: count,
+                },
+            )
+            .await
+            .context("seeding a demo appointment session")?;
+        }
+    }
+    Ok(())
+}
+
 /// Seeds the demo practice, its patients and a demo provider, and writes `DATA_DIR/demo/`.
 pub async fn seed(pfs: &Pfs, dir: &DataDir, ca: &PemPair) -> Result<Vec<DemoAccount>> {
     pfs.add_practice(NewPractice {
         ods: DEMO_ODS.into(),
         name: "Riverside Surgery".into(),
         address: "1 High Street, Leeds, LS1 4AP".into(),
-        settings: None,
+        settings: Some(PracticeSettings {
+            booking_guidance: Some(
+                "Book a routine or telephone appointment up to 8 weeks ahead. For anything urgent, call the surgery on 0113 496 0000 or call 111."
+                    .into(),
+            ),
+            medication_request_confirmation: Some(
+                "Please allow 2 working days before collecting your prescription.".into(),
+            ),
+            medication_guidance: Some(
+                "Only repeat medication can be ordered online.".into(),
+            ),
+            ..PracticeSettings::default()
+        }),
     })
     .await
     .context("seeding the demo practice")?;
+    seed_sessions(pfs).await?;
 
     let mut ids = Vec::new();
     let mut nhs_numbers = Vec::new();

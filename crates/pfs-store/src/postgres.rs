@@ -20,8 +20,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use pfs_core::model::{
-    LinkThrottle, LinkageKeyRecord, OnlineAccount, Patient, Practice, PracticeSettings, Provider,
-    ProviderLink, ServiceSwitch, SessionRecord,
+    Appointment, AppointmentSession, BookOutcome, LinkThrottle, LinkageKeyRecord, OnlineAccount,
+    Patient, Practice, PracticeSettings, Provider, ProviderLink, RecordAccess, ServiceSwitch,
+    SessionRecord,
 };
 use pfs_core::{Store, StoreError, StoreResult};
 use sqlx_core::executor::Executor;
@@ -31,11 +32,18 @@ use sqlx_core::sql_str::{AssertSqlSafe, SqlSafeStr};
 use sqlx_postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow, Postgres};
 
 /// The schema migrations, in order: `(version, description, SQL)`.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../migrations/postgres/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        "appointments",
+        include_str!("../migrations/postgres/0002_appointments.sql"),
+    ),
+];
 
 /// Tuning for [`connect`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -407,6 +415,56 @@ fn session_row(row: &PgRow) -> StoreResult<SessionRecord> {
     })
 }
 
+fn appointment_session_row(row: &PgRow) -> StoreResult<AppointmentSession> {
+    let c = Cols::new(row, "appointment_sessions");
+    let slot_minutes: i64 = c.get(7, "slot_minutes")?;
+    let slot_count: i64 = c.get(8, "slot_count")?;
+    Ok(AppointmentSession {
+        id: c.get(0, "id")?,
+        ods: c.get(1, "ods")?,
+        session_type: c.get(2, "session_type")?,
+        staff_details: c.get(3, "staff_details")?,
+        location: c.get(4, "location")?,
+        slot_type: c.get(5, "slot_type")?,
+        start: c.instant(6, "start_ms")?,
+        slot_minutes: u32::try_from(slot_minutes)
+            .map_err(|_| c.corrupt("slot_minutes", "out of range"))?,
+        slot_count: u32::try_from(slot_count)
+            .map_err(|_| c.corrupt("slot_count", "out of range"))?,
+    })
+}
+
+fn appointment_row(row: &PgRow) -> StoreResult<Appointment> {
+    let c = Cols::new(row, "appointments");
+    Ok(Appointment {
+        id: c.get(0, "id")?,
+        session_id: c.get(1, "session_id")?,
+        patient_id: c.get(2, "patient_id")?,
+        start: c.instant(3, "start_ms")?,
+        end: c.instant(4, "end_ms")?,
+        notes: c.get(5, "notes")?,
+        booked_by: c.get(6, "booked_by")?,
+        booked_at: c.instant(7, "booked_at")?,
+        cancelled_at: c.opt_instant(8, "cancelled_at")?,
+    })
+}
+
+fn record_access_row(row: &PgRow) -> StoreResult<RecordAccess> {
+    let c = Cols::new(row, "record_accesses");
+    Ok(RecordAccess {
+        patient_id: c.get(0, "patient_id")?,
+        at: c.instant(1, "at_ms")?,
+        accessed_by: c.get(2, "accessed_by")?,
+        organisation: c.get(3, "organisation")?,
+        access_type: c.get(4, "access_type")?,
+        method: c.get(5, "method")?,
+    })
+}
+
+fn count_row(row: &PgRow) -> StoreResult<i64> {
+    Cols::new(row, "appointments").get(0, "count")
+}
+
 fn present(_: &PgRow) -> StoreResult<()> {
     Ok(())
 }
@@ -424,6 +482,9 @@ fn referenced(table: &str) -> &'static str {
         "practice_services" => "practice",
         "patient_services" => "patient",
         "sessions" => "provider, account or patient",
+        "appointment_sessions" => "practice",
+        "appointments" => "appointment session or patient",
+        "record_accesses" => "patient",
         _ => "referenced row",
     }
 }
@@ -445,6 +506,9 @@ fn unique_key(constraint: &str) -> Option<&'static str> {
         "practice_services_pkey" => "practice_services.ods, practice_services.service",
         "patient_services_pkey" => "patient_services.patient_id, patient_services.service",
         "sessions_pkey" => "sessions.suid_hash",
+        "appointment_sessions_pkey" => "appointment_sessions.id",
+        "appointments_pkey" => "appointments.id",
+        "appointments_slot_key" => "appointments.session_id, appointments.start_ms",
         _ => return None,
     })
 }
@@ -514,6 +578,30 @@ fn map_err(table: &'static str) -> impl Fn(sqlx_core::Error) -> StoreError {
         }
         _ => StoreError::Other(format!("{table}: unexpected database error")),
     }
+}
+
+/// Selects appointment sessions' columns (as read by `appointment_session_row`).
+macro_rules! select_appointment_sessions {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, ods, session_type, staff_details, location, slot_type, start_ms,
+                    slot_minutes, slot_count
+             FROM appointment_sessions ",
+            $rest
+        )
+    };
+}
+
+/// Selects appointments' columns (as read by `appointment_row`) from `appointments a`.
+macro_rules! select_appointments {
+    ($rest:literal) => {
+        concat!(
+            "SELECT a.id, a.session_id, a.patient_id, a.start_ms, a.end_ms, a.notes, a.booked_by,
+                    a.booked_at, a.cancelled_at
+             FROM appointments a ",
+            $rest
+        )
+    };
 }
 
 // --- the store ---------------------------------------------------------------------------------
@@ -1016,6 +1104,205 @@ impl Store for PostgresStore {
         let query =
             q("DELETE FROM sessions WHERE ended_at < $1 OR last_seen_at < $1").bind(ms(before));
         execute(&self.pool, "sessions", query).await
+    }
+
+    // --- appointments ---
+
+    async fn insert_appointment_session(&self, session: &AppointmentSession) -> StoreResult<()> {
+        let query = q("INSERT INTO appointment_sessions
+                 (id, ods, session_type, staff_details, location, slot_type, start_ms,
+                  slot_minutes, slot_count)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+        .bind(&session.id)
+        .bind(&session.ods)
+        .bind(&session.session_type)
+        .bind(&session.staff_details)
+        .bind(&session.location)
+        .bind(&session.slot_type)
+        .bind(ms(session.start))
+        .bind(i64::from(session.slot_minutes))
+        .bind(i64::from(session.slot_count));
+        execute(&self.pool, "appointment_sessions", query).await?;
+        Ok(())
+    }
+
+    async fn appointment_session(&self, id: &str) -> StoreResult<Option<AppointmentSession>> {
+        let query = q(select_appointment_sessions!("WHERE id = $1")).bind(id);
+        query_opt(
+            &self.pool,
+            "appointment_sessions",
+            query,
+            appointment_session_row,
+        )
+        .await
+    }
+
+    async fn appointment_sessions(
+        &self,
+        ods: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<AppointmentSession>> {
+        let query = q(select_appointment_sessions!(
+            "WHERE ods = $1 AND start_ms >= $2 AND start_ms < $3 ORDER BY start_ms, id"
+        ))
+        .bind(ods)
+        .bind(ms(from))
+        .bind(ms(to));
+        query_all(
+            &self.pool,
+            "appointment_sessions",
+            query,
+            appointment_session_row,
+        )
+        .await
+    }
+
+    async fn practice_appointments(
+        &self,
+        ods: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<Appointment>> {
+        let query = q(select_appointments!(
+            "JOIN appointment_sessions s ON s.id = a.session_id
+             WHERE s.ods = $1 AND a.start_ms >= $2 AND a.start_ms < $3
+               AND a.cancelled_at IS NULL
+             ORDER BY a.start_ms, a.id"
+        ))
+        .bind(ods)
+        .bind(ms(from))
+        .bind(ms(to));
+        query_all(&self.pool, "appointments", query, appointment_row).await
+    }
+
+    async fn book_appointment(
+        &self,
+        appointment: &Appointment,
+        max_future: u32,
+        now: DateTime<Utc>,
+    ) -> StoreResult<BookOutcome> {
+        let a = appointment;
+        let err = map_err("appointments");
+        let mut tx = self.pool.begin().await.map_err(&err)?;
+        // Locking the patient's row serialises that patient's bookings, so the count below
+        // cannot be overtaken. NO KEY UPDATE: it still lets other rows reference the patient
+        // (foreign key checks take KEY SHARE) while it is held.
+        let patient = q("SELECT 1 FROM patients WHERE id = $1 FOR NO KEY UPDATE")
+            .bind(&a.patient_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err("patients"))?;
+        if patient.is_none() {
+            return Err(StoreError::NotFound("patient".into()));
+        }
+        let session = q("SELECT 1 FROM appointment_sessions WHERE id = $1")
+            .bind(&a.session_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err("appointment_sessions"))?;
+        if session.is_none() {
+            return Err(StoreError::NotFound("appointment session".into()));
+        }
+        // READ COMMITTED: this statement sees every booking committed before the lock was ours.
+        let future = q("SELECT count(*) FROM appointments
+             WHERE patient_id = $1 AND start_ms > $2 AND cancelled_at IS NULL")
+        .bind(&a.patient_id)
+        .bind(ms(now))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(&err)?;
+        if count_row(&future)? >= i64::from(max_future) {
+            return Ok(BookOutcome::LimitReached);
+        }
+        // The partial unique index decides the race for the slot, across every instance: a
+        // concurrent insert of the same slot waits for ours to commit, then inserts nothing.
+        let inserted = execute(
+            &mut *tx,
+            "appointments",
+            q(
+                "INSERT INTO appointments (id, session_id, patient_id, start_ms, end_ms, notes,
+                                       booked_by, booked_at, cancelled_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+               ON CONFLICT (session_id, start_ms) WHERE cancelled_at IS NULL DO NOTHING",
+            )
+            .bind(&a.id)
+            .bind(&a.session_id)
+            .bind(&a.patient_id)
+            .bind(ms(a.start))
+            .bind(ms(a.end))
+            .bind(&a.notes)
+            .bind(&a.booked_by)
+            .bind(ms(a.booked_at))
+            .bind(opt_ms(a.cancelled_at)),
+        )
+        .await;
+        let inserted = match inserted {
+            Ok(n) => n,
+            // Not reachable with ON CONFLICT, but the slot index must never read as an error.
+            Err(StoreError::Conflict(key)) if key.contains("start_ms") => 0,
+            Err(e) => return Err(e),
+        };
+        if inserted == 0 {
+            return Ok(BookOutcome::SlotTaken);
+        }
+        tx.commit().await.map_err(&err)?;
+        Ok(BookOutcome::Booked)
+    }
+
+    async fn appointment(&self, id: &str) -> StoreResult<Option<Appointment>> {
+        let query = q(select_appointments!("WHERE a.id = $1")).bind(id);
+        query_opt(&self.pool, "appointments", query, appointment_row).await
+    }
+
+    async fn patient_appointments(&self, patient_id: &str) -> StoreResult<Vec<Appointment>> {
+        let query = q(select_appointments!(
+            "WHERE a.patient_id = $1 AND a.cancelled_at IS NULL ORDER BY a.start_ms, a.id"
+        ))
+        .bind(patient_id);
+        query_all(&self.pool, "appointments", query, appointment_row).await
+    }
+
+    async fn cancel_appointment(&self, id: &str, at: DateTime<Utc>) -> StoreResult<bool> {
+        let query =
+            q("UPDATE appointments SET cancelled_at = $2 WHERE id = $1 AND cancelled_at IS NULL")
+                .bind(id)
+                .bind(ms(at));
+        Ok(execute(&self.pool, "appointments", query).await? > 0)
+    }
+
+    // --- record access log ---
+
+    async fn insert_record_access(&self, access: &RecordAccess) -> StoreResult<()> {
+        let query = q("INSERT INTO record_accesses
+                 (patient_id, at_ms, accessed_by, organisation, access_type, method)
+             VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(&access.patient_id)
+        .bind(ms(access.at))
+        .bind(&access.accessed_by)
+        .bind(&access.organisation)
+        .bind(&access.access_type)
+        .bind(&access.method);
+        execute(&self.pool, "record_accesses", query).await?;
+        Ok(())
+    }
+
+    async fn record_accesses(
+        &self,
+        patient_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<RecordAccess>> {
+        let query = q(
+            "SELECT patient_id, at_ms, accessed_by, organisation, access_type, method
+             FROM record_accesses
+             WHERE patient_id = $1 AND at_ms >= $2 AND at_ms < $3
+             ORDER BY at_ms, id",
+        )
+        .bind(patient_id)
+        .bind(ms(from))
+        .bind(ms(to));
+        query_all(&self.pool, "record_accesses", query, record_access_row).await
     }
 }
 

@@ -17,8 +17,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use pfs_core::model::{
-    LinkThrottle, LinkageKeyRecord, OnlineAccount, Patient, Practice, PracticeSettings, Provider,
-    ProviderLink, ServiceSwitch, SessionRecord,
+    Appointment, AppointmentSession, BookOutcome, LinkThrottle, LinkageKeyRecord, OnlineAccount,
+    Patient, Practice, PracticeSettings, Provider, ProviderLink, RecordAccess, ServiceSwitch,
+    SessionRecord,
 };
 use pfs_core::{Store, StoreError, StoreResult};
 use rusqlite::config::DbConfig;
@@ -28,11 +29,18 @@ use rusqlite::{Connection, OpenFlags, Params, Row, TransactionBehavior, ffi, par
 /// The schema migrations, in order: `(version, file name, SQL)`. Versions count up from 1 and
 /// match the file names' numeric prefixes; the database's `PRAGMA user_version` is the last
 /// one applied.
-const MIGRATIONS: &[(u32, &str, &str)] = &[(
-    1,
-    "0001_initial.sql",
-    include_str!("../migrations/sqlite/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(u32, &str, &str)] = &[
+    (
+        1,
+        "0001_initial.sql",
+        include_str!("../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        2,
+        "0002_appointments.sql",
+        include_str!("../migrations/sqlite/0002_appointments.sql"),
+    ),
+];
 
 /// Prepared statements kept per connection; more than the store has.
 const STATEMENT_CACHE: usize = 64;
@@ -601,8 +609,58 @@ fn session_row(row: &Row<'_>) -> StoreResult<SessionRecord> {
     })
 }
 
+fn appointment_session_row(row: &Row<'_>) -> StoreResult<AppointmentSession> {
+    let c = Cols::new(row, "appointment_sessions");
+    let slot_minutes: i64 = c.get(7, "slot_minutes")?;
+    let slot_count: i64 = c.get(8, "slot_count")?;
+    Ok(AppointmentSession {
+        id: c.get(0, "id")?,
+        ods: c.get(1, "ods")?,
+        session_type: c.get(2, "session_type")?,
+        staff_details: c.get(3, "staff_details")?,
+        location: c.get(4, "location")?,
+        slot_type: c.get(5, "slot_type")?,
+        start: c.instant(6, "start_ms")?,
+        slot_minutes: u32::try_from(slot_minutes)
+            .map_err(|_| c.corrupt("slot_minutes", "out of range"))?,
+        slot_count: u32::try_from(slot_count)
+            .map_err(|_| c.corrupt("slot_count", "out of range"))?,
+    })
+}
+
+fn appointment_row(row: &Row<'_>) -> StoreResult<Appointment> {
+    let c = Cols::new(row, "appointments");
+    Ok(Appointment {
+        id: c.get(0, "id")?,
+        session_id: c.get(1, "session_id")?,
+        patient_id: c.get(2, "patient_id")?,
+        start: c.instant(3, "start_ms")?,
+        end: c.instant(4, "end_ms")?,
+        notes: c.get(5, "notes")?,
+        booked_by: c.get(6, "booked_by")?,
+        booked_at: c.instant(7, "booked_at")?,
+        cancelled_at: c.opt_instant(8, "cancelled_at")?,
+    })
+}
+
+fn record_access_row(row: &Row<'_>) -> StoreResult<RecordAccess> {
+    let c = Cols::new(row, "record_accesses");
+    Ok(RecordAccess {
+        patient_id: c.get(0, "patient_id")?,
+        at: c.instant(1, "at_ms")?,
+        accessed_by: c.get(2, "accessed_by")?,
+        organisation: c.get(3, "organisation")?,
+        access_type: c.get(4, "access_type")?,
+        method: c.get(5, "method")?,
+    })
+}
+
 fn present(_: &Row<'_>) -> StoreResult<()> {
     Ok(())
+}
+
+fn count_row(row: &Row<'_>) -> StoreResult<i64> {
+    Cols::new(row, "appointments").get(0, "count")
 }
 
 // --- errors ------------------------------------------------------------------------------------
@@ -618,6 +676,9 @@ fn referenced(table: &str) -> &'static str {
         "practice_services" => "practice",
         "patient_services" => "patient",
         "sessions" => "provider, account or patient",
+        "appointment_sessions" => "practice",
+        "appointments" => "appointment session or patient",
+        "record_accesses" => "patient",
         _ => "referenced row",
     }
 }
@@ -699,6 +760,22 @@ fn map_err(table: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
         }
         _ => StoreError::Other(format!("{table}: unexpected database error")),
     }
+}
+
+const APPOINTMENT_SESSION_COLUMNS: &str =
+    "id, ods, session_type, staff_details, location, slot_type,
+     start_ms, slot_minutes, slot_count";
+
+/// Selects appointments' columns (as read by `appointment_row`) from `appointments a`.
+macro_rules! select_appointments {
+    ($rest:literal) => {
+        concat!(
+            "SELECT a.id, a.session_id, a.patient_id, a.start_ms, a.end_ms, a.notes, a.booked_by,
+                    a.booked_at, a.cancelled_at
+             FROM appointments a ",
+            $rest
+        )
+    };
 }
 
 /// The patients a grantee may act for (not themselves). A constant for a test: it is the
@@ -1393,6 +1470,251 @@ impl Store for SqliteStore {
             })
             .await?;
         Ok(u64::try_from(deleted).unwrap_or(u64::MAX))
+    }
+
+    // --- appointments ---
+
+    async fn insert_appointment_session(&self, session: &AppointmentSession) -> StoreResult<()> {
+        self.write(|c| {
+            execute(
+                c,
+                "appointment_sessions",
+                "INSERT INTO appointment_sessions (id, ods, session_type, staff_details, location,
+                                                  slot_type, start_ms, slot_minutes, slot_count)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    session.id,
+                    session.ods,
+                    session.session_type,
+                    session.staff_details,
+                    session.location,
+                    session.slot_type,
+                    ms(session.start),
+                    i64::from(session.slot_minutes),
+                    i64::from(session.slot_count),
+                ],
+            )
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn appointment_session(&self, id: &str) -> StoreResult<Option<AppointmentSession>> {
+        self.read(|c| {
+            query_opt(
+                c,
+                "appointment_sessions",
+                &format!(
+                    "SELECT {APPOINTMENT_SESSION_COLUMNS} FROM appointment_sessions WHERE id = ?1"
+                ),
+                [id],
+                appointment_session_row,
+            )
+        })
+    }
+
+    async fn appointment_sessions(
+        &self,
+        ods: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<AppointmentSession>> {
+        self.read(|c| {
+            query_all(
+                c,
+                "appointment_sessions",
+                &format!(
+                    "SELECT {APPOINTMENT_SESSION_COLUMNS} FROM appointment_sessions
+                     WHERE ods = ?1 AND start_ms >= ?2 AND start_ms < ?3
+                     ORDER BY start_ms, id"
+                ),
+                params![ods, ms(from), ms(to)],
+                appointment_session_row,
+            )
+        })
+    }
+
+    async fn practice_appointments(
+        &self,
+        ods: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<Appointment>> {
+        self.read(|c| {
+            query_all(
+                c,
+                "appointments",
+                select_appointments!(
+                    "JOIN appointment_sessions s ON s.id = a.session_id
+                     WHERE s.ods = ?1 AND a.start_ms >= ?2 AND a.start_ms < ?3
+                       AND a.cancelled_at IS NULL
+                     ORDER BY a.start_ms, a.id"
+                ),
+                params![ods, ms(from), ms(to)],
+                appointment_row,
+            )
+        })
+    }
+
+    async fn book_appointment(
+        &self,
+        appointment: &Appointment,
+        max_future: u32,
+        now: DateTime<Utc>,
+    ) -> StoreResult<BookOutcome> {
+        let a = appointment;
+        self.write(|c| {
+            let err = map_err("appointments");
+            // The writer connection already serialises writes; IMMEDIATE also keeps another
+            // process's writer out between the count and the insert.
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(&err)?;
+            let session = query_opt(
+                &tx,
+                "appointment_sessions",
+                "SELECT 1 FROM appointment_sessions WHERE id = ?1",
+                [&a.session_id],
+                present,
+            )?;
+            if session.is_none() {
+                return Err(StoreError::NotFound("appointment session".into()));
+            }
+            let patient = query_opt(
+                &tx,
+                "patients",
+                "SELECT 1 FROM patients WHERE id = ?1",
+                [&a.patient_id],
+                present,
+            )?;
+            if patient.is_none() {
+                return Err(StoreError::NotFound("patient".into()));
+            }
+            let future = query_opt(
+                &tx,
+                "appointments",
+                "SELECT count(*) FROM appointments
+                 WHERE patient_id = ?1 AND start_ms > ?2 AND cancelled_at IS NULL",
+                params![a.patient_id, ms(now)],
+                count_row,
+            )?
+            .unwrap_or(0);
+            if future >= i64::from(max_future) {
+                return Ok(BookOutcome::LimitReached);
+            }
+            // A live appointment in the slot makes this insert nothing.
+            let inserted = execute(
+                &tx,
+                "appointments",
+                "INSERT INTO appointments (id, session_id, patient_id, start_ms, end_ms, notes,
+                                           booked_by, booked_at, cancelled_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT (session_id, start_ms) WHERE cancelled_at IS NULL DO NOTHING",
+                params![
+                    a.id,
+                    a.session_id,
+                    a.patient_id,
+                    ms(a.start),
+                    ms(a.end),
+                    a.notes,
+                    a.booked_by,
+                    ms(a.booked_at),
+                    opt_ms(a.cancelled_at),
+                ],
+            )?;
+            if inserted == 0 {
+                return Ok(BookOutcome::SlotTaken);
+            }
+            tx.commit().map_err(&err)?;
+            Ok(BookOutcome::Booked)
+        })
+        .await
+    }
+
+    async fn appointment(&self, id: &str) -> StoreResult<Option<Appointment>> {
+        self.read(|c| {
+            query_opt(
+                c,
+                "appointments",
+                select_appointments!("WHERE a.id = ?1"),
+                [id],
+                appointment_row,
+            )
+        })
+    }
+
+    async fn patient_appointments(&self, patient_id: &str) -> StoreResult<Vec<Appointment>> {
+        self.read(|c| {
+            query_all(
+                c,
+                "appointments",
+                select_appointments!(
+                    "WHERE a.patient_id = ?1 AND a.cancelled_at IS NULL
+                     ORDER BY a.start_ms, a.id"
+                ),
+                [patient_id],
+                appointment_row,
+            )
+        })
+    }
+
+    async fn cancel_appointment(&self, id: &str, at: DateTime<Utc>) -> StoreResult<bool> {
+        let changed = self
+            .write(|c| {
+                execute(
+                    c,
+                    "appointments",
+                    "UPDATE appointments SET cancelled_at = ?2
+                     WHERE id = ?1 AND cancelled_at IS NULL",
+                    params![id, ms(at)],
+                )
+            })
+            .await?;
+        Ok(changed > 0)
+    }
+
+    // --- record access log ---
+
+    async fn insert_record_access(&self, access: &RecordAccess) -> StoreResult<()> {
+        self.write(|c| {
+            execute(
+                c,
+                "record_accesses",
+                "INSERT INTO record_accesses (patient_id, at_ms, accessed_by, organisation,
+                                              access_type, method)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    access.patient_id,
+                    ms(access.at),
+                    access.accessed_by,
+                    access.organisation,
+                    access.access_type,
+                    access.method,
+                ],
+            )
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn record_accesses(
+        &self,
+        patient_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<RecordAccess>> {
+        self.read(|c| {
+            query_all(
+                c,
+                "record_accesses",
+                "SELECT patient_id, at_ms, accessed_by, organisation, access_type, method
+                 FROM record_accesses
+                 WHERE patient_id = ?1 AND at_ms >= ?2 AND at_ms < ?3
+                 ORDER BY at_ms, id",
+                params![patient_id, ms(from), ms(to)],
+                record_access_row,
+            )
+        })
     }
 }
 

@@ -14,8 +14,9 @@ use std::task::Poll;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use pfs_core::model::{
-    LinkThrottle, LinkageKeyRecord, OnlineAccount, Patient, Practice, PracticeSettings, Provider,
-    ProviderLink, ServiceSwitch, SessionRecord,
+    Appointment, AppointmentSession, BookOutcome, LinkThrottle, LinkageKeyRecord, OnlineAccount,
+    Patient, Practice, PracticeSettings, Provider, ProviderLink, RecordAccess, ServiceSwitch,
+    SessionRecord,
 };
 use pfs_core::{Store, StoreError, StoreResult};
 
@@ -60,6 +61,14 @@ macro_rules! store_suite_cases {
             end_session,
             purge_sessions,
             concurrent_session_inserts,
+            appointment_sessions_round_trip,
+            book_appointment_round_trip,
+            booking_a_taken_slot,
+            cancelled_slot_can_be_booked_again,
+            booking_limit_counts_live_future_appointments,
+            practice_appointments_range,
+            record_accesses_round_trip,
+            concurrent_bookings_of_one_slot,
         }
     };
 }
@@ -135,6 +144,57 @@ struct World {
     practice: Practice,
     patient: Patient,
     account: OnlineAccount,
+}
+
+const MINUTE: i64 = 60_000;
+const DAY: i64 = 24 * 60 * MINUTE;
+
+/// Appointment session `n` of practice `ods`: 12 slots of 10 minutes from `start`.
+fn appt_session(n: u32, ods: &str, start: DateTime<Utc>) -> AppointmentSession {
+    AppointmentSession {
+        id: format!("{}", 700_000 + n),
+        ods: ods.to_owned(),
+        session_type: format!("Morning surgery {n}"),
+        staff_details: "Dr A Jones (Female)".into(),
+        location: "Main site".into(),
+        slot_type: if n.is_multiple_of(2) {
+            "Telephone"
+        } else {
+            "Routine"
+        }
+        .into(),
+        start,
+        slot_minutes: 10,
+        slot_count: 12,
+    }
+}
+
+/// Appointment `n`: slot number `slot` of `session`, for `patient_id`.
+fn appointment(n: u32, session: &AppointmentSession, slot: u32, patient_id: &str) -> Appointment {
+    let len = i64::from(session.slot_minutes) * MINUTE;
+    let start = session.start + chrono::Duration::milliseconds(i64::from(slot) * len);
+    Appointment {
+        id: format!("{}", 800_000 + n),
+        session_id: session.id.clone(),
+        patient_id: patient_id.to_owned(),
+        start,
+        end: start + chrono::Duration::milliseconds(len),
+        notes: (n % 2 == 1).then(|| format!("Reason {n}")),
+        booked_by: patient_id.to_owned(),
+        booked_at: t(i64::from(n)),
+        cancelled_at: None,
+    }
+}
+
+fn record_access(patient_id: &str, at: DateTime<Utc>, what: &str) -> RecordAccess {
+    RecordAccess {
+        patient_id: patient_id.to_owned(),
+        at,
+        accessed_by: "Ada Example (Example App)".into(),
+        organisation: "Practice 1".into(),
+        access_type: what.to_owned(),
+        method: "Online".into(),
+    }
 }
 
 /// The [`World`] numbered `n`, not stored.
@@ -387,7 +447,10 @@ pub async fn revoke_provider_ends_its_sessions(store: &dyn Store) {
 /// Practices round-trip (settings included), list by ODS code, update settings, conflict.
 pub async fn practices_round_trip(store: &dyn Store) {
     let mut b = practice(2);
-    b.settings = PracticeSettings { minimum_age: 13 };
+    b.settings = PracticeSettings {
+        minimum_age: 13,
+        ..PracticeSettings::default()
+    };
     let a = practice(1);
     store.insert_practice(&b).await.unwrap();
     store.insert_practice(&a).await.unwrap();
@@ -400,7 +463,15 @@ pub async fn practices_round_trip(store: &dyn Store) {
         vec![a.clone(), b.clone()]
     );
 
-    let settings = PracticeSettings { minimum_age: 18 };
+    let settings = PracticeSettings {
+        minimum_age: 18,
+        booking_window_days: 28,
+        max_future_appointments: 2,
+        cancellation_cutoff_minutes: 120,
+        booking_guidance: Some("Book routine appointments up to 4 weeks ahead.".into()),
+        medication_request_confirmation: Some("Allow 2 working days.".into()),
+        medication_guidance: Some("Order a week before you run out.".into()),
+    };
     assert!(
         store
             .update_practice_settings(&a.ods, &settings)
@@ -1095,6 +1166,516 @@ pub async fn concurrent_session_inserts(store: &dyn Store) {
     let got = join_all(reads).await;
     for (s, got) in sessions.iter().zip(got) {
         assert_eq!(got.expect("read").as_ref(), Some(s));
+    }
+}
+
+// --- appointments ------------------------------------------------------------------------------
+
+/// World 1 plus a stored session starting a day after `t(0)` and a second patient.
+async fn appointment_world(store: &dyn Store) -> (World, AppointmentSession, Patient) {
+    let w = world(store, 1).await;
+    let session = appt_session(1, &w.practice.ods, t(DAY));
+    store
+        .insert_appointment_session(&session)
+        .await
+        .expect("session");
+    let p2 = patient(2, &w.practice.ods);
+    store.insert_patient(&p2).await.expect("patient 2");
+    (w, session, p2)
+}
+
+fn ids(appointments: &[Appointment]) -> Vec<&str> {
+    appointments.iter().map(|a| a.id.as_str()).collect()
+}
+
+/// Sessions round-trip, range query `[from, to)` by start then id, conflict, unknown practice.
+pub async fn appointment_sessions_round_trip(store: &dyn Store) {
+    let w = world(store, 1).await;
+    let ods = &w.practice.ods;
+    let other = practice(2);
+    store.insert_practice(&other).await.unwrap();
+
+    let s1 = appt_session(1, ods, t(2 * DAY));
+    let s2 = appt_session(2, ods, t(DAY));
+    let s3 = appt_session(3, ods, t(3 * DAY));
+    let s4 = appt_session(4, ods, t(DAY)); // same start as s2, later id
+    let elsewhere = appt_session(5, &other.ods, t(DAY));
+    for s in [&s4, &s1, &s3, &s2, &elsewhere] {
+        store.insert_appointment_session(s).await.unwrap();
+    }
+
+    assert_eq!(
+        store.appointment_session(&s1.id).await.unwrap(),
+        Some(s1.clone())
+    );
+    assert_eq!(
+        store.appointment_session(&elsewhere.id).await.unwrap(),
+        Some(elsewhere.clone())
+    );
+    assert_eq!(store.appointment_session("799999").await.unwrap(), None);
+
+    // from inclusive, to exclusive.
+    assert_eq!(
+        store
+            .appointment_sessions(ods, t(DAY), t(3 * DAY))
+            .await
+            .unwrap(),
+        vec![s2.clone(), s4.clone(), s1.clone()]
+    );
+    assert_eq!(
+        store
+            .appointment_sessions(ods, t(DAY + 1), t(3 * DAY + 1))
+            .await
+            .unwrap(),
+        vec![s1.clone(), s3.clone()]
+    );
+    assert_eq!(
+        store
+            .appointment_sessions(&other.ods, t(0), t(10 * DAY))
+            .await
+            .unwrap(),
+        vec![elsewhere.clone()]
+    );
+    assert!(
+        store
+            .appointment_sessions("Z99999", t(0), t(10 * DAY))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let mut again = s1.clone();
+    again.location = "Branch surgery".into();
+    assert_conflict(
+        store.insert_appointment_session(&again).await,
+        Some("appointment_sessions.id"),
+        &["Branch surgery"],
+    );
+    assert_eq!(
+        store.appointment_session(&s1.id).await.unwrap(),
+        Some(s1.clone())
+    );
+
+    let orphan = appt_session(9, "Z99999", t(DAY));
+    assert!(matches!(
+        store.insert_appointment_session(&orphan).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(store.appointment_session(&orphan.id).await.unwrap(), None);
+}
+
+/// A booking round-trips; unknown session or patient is `NotFound`; a reused id conflicts.
+pub async fn book_appointment_round_trip(store: &dyn Store) {
+    let (w, session, _) = appointment_world(store).await;
+    let a1 = appointment(1, &session, 3, &w.patient.id);
+    let a2 = appointment(2, &session, 1, &w.patient.id); // no notes, earlier slot
+    assert!(a1.notes.is_some() && a2.notes.is_none());
+
+    assert_eq!(
+        store.book_appointment(&a1, 4, t(0)).await.unwrap(),
+        BookOutcome::Booked
+    );
+    assert_eq!(
+        store.book_appointment(&a2, 4, t(0)).await.unwrap(),
+        BookOutcome::Booked
+    );
+    assert_eq!(store.appointment(&a1.id).await.unwrap(), Some(a1.clone()));
+    assert_eq!(store.appointment(&a2.id).await.unwrap(), Some(a2.clone()));
+    assert_eq!(store.appointment("899999").await.unwrap(), None);
+    assert_eq!(
+        store.patient_appointments(&w.patient.id).await.unwrap(),
+        vec![a2.clone(), a1.clone()]
+    );
+    assert!(
+        store
+            .patient_appointments("9999999")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let mut no_session = appointment(3, &session, 5, &w.patient.id);
+    no_session.session_id = "799999".into();
+    assert!(matches!(
+        store.book_appointment(&no_session, 4, t(0)).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let no_patient = appointment(4, &session, 6, "9999999");
+    assert!(matches!(
+        store.book_appointment(&no_patient, 4, t(0)).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    let mut same_id = appointment(1, &session, 7, &w.patient.id);
+    same_id.notes = Some("Different reason".into());
+    assert!(matches!(
+        store.book_appointment(&same_id, 4, t(0)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.appointment(&a1.id).await.unwrap(), Some(a1.clone()));
+    assert_eq!(
+        store.patient_appointments(&w.patient.id).await.unwrap(),
+        vec![a2, a1]
+    );
+}
+
+/// A second booking of a live slot is `SlotTaken`, stores nothing, and keeps the first.
+pub async fn booking_a_taken_slot(store: &dyn Store) {
+    let (w, session, p2) = appointment_world(store).await;
+    let first = appointment(1, &session, 2, &w.patient.id);
+    let second = appointment(2, &session, 2, &p2.id);
+    assert_eq!(
+        store.book_appointment(&first, 4, t(0)).await.unwrap(),
+        BookOutcome::Booked
+    );
+    assert_eq!(
+        store.book_appointment(&second, 4, t(0)).await.unwrap(),
+        BookOutcome::SlotTaken
+    );
+    // The same patient again, too.
+    let again = appointment(3, &session, 2, &w.patient.id);
+    assert_eq!(
+        store.book_appointment(&again, 4, t(0)).await.unwrap(),
+        BookOutcome::SlotTaken
+    );
+    assert_eq!(store.appointment(&second.id).await.unwrap(), None);
+    assert_eq!(store.appointment(&again.id).await.unwrap(), None);
+    assert!(store.patient_appointments(&p2.id).await.unwrap().is_empty());
+    assert_eq!(
+        store
+            .practice_appointments(&w.practice.ods, t(0), t(2 * DAY))
+            .await
+            .unwrap(),
+        vec![first.clone()]
+    );
+    // The neighbouring slot is free.
+    let next = appointment(4, &session, 3, &p2.id);
+    assert_eq!(
+        store.book_appointment(&next, 4, t(0)).await.unwrap(),
+        BookOutcome::Booked
+    );
+}
+
+/// Cancelling frees the slot (once only); the cancelled appointment keeps its record.
+pub async fn cancelled_slot_can_be_booked_again(store: &dyn Store) {
+    let (w, session, p2) = appointment_world(store).await;
+    let first = appointment(1, &session, 0, &w.patient.id);
+    assert_eq!(
+        store.book_appointment(&first, 4, t(0)).await.unwrap(),
+        BookOutcome::Booked
+    );
+
+    assert!(store.cancel_appointment(&first.id, t(100)).await.unwrap());
+    assert!(!store.cancel_appointment(&first.id, t(200)).await.unwrap());
+    assert!(!store.cancel_appointment("899999", t(200)).await.unwrap());
+    let cancelled = Appointment {
+        cancelled_at: Some(t(100)),
+        ..first.clone()
+    };
+    assert_eq!(
+        store.appointment(&first.id).await.unwrap(),
+        Some(cancelled.clone())
+    );
+    assert!(
+        store
+            .patient_appointments(&w.patient.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .practice_appointments(&w.practice.ods, t(0), t(2 * DAY))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let rebooked = appointment(2, &session, 0, &p2.id);
+    assert_eq!(
+        store.book_appointment(&rebooked, 4, t(300)).await.unwrap(),
+        BookOutcome::Booked
+    );
+    assert_eq!(
+        store
+            .practice_appointments(&w.practice.ods, t(0), t(2 * DAY))
+            .await
+            .unwrap(),
+        vec![rebooked.clone()]
+    );
+    assert_eq!(
+        store.patient_appointments(&p2.id).await.unwrap(),
+        vec![rebooked.clone()]
+    );
+    // Taken again now.
+    let third = appointment(3, &session, 0, &w.patient.id);
+    assert_eq!(
+        store.book_appointment(&third, 4, t(400)).await.unwrap(),
+        BookOutcome::SlotTaken
+    );
+    // Cancel and rebook once more: any number of cancelled appointments may share a slot.
+    assert!(
+        store
+            .cancel_appointment(&rebooked.id, t(500))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.book_appointment(&third, 4, t(600)).await.unwrap(),
+        BookOutcome::Booked
+    );
+    assert_eq!(store.appointment(&first.id).await.unwrap(), Some(cancelled));
+}
+
+/// The limit counts the patient's live appointments starting after `now`: not past ones,
+/// not cancelled ones, not other patients'.
+pub async fn booking_limit_counts_live_future_appointments(store: &dyn Store) {
+    let (w, session, p2) = appointment_world(store).await;
+    let me = &w.patient.id;
+    let past_session = appt_session(2, &w.practice.ods, t(-DAY));
+    store
+        .insert_appointment_session(&past_session)
+        .await
+        .unwrap();
+    let now = t(0);
+
+    let past = appointment(1, &past_session, 0, me);
+    assert_eq!(
+        store.book_appointment(&past, 4, t(-2 * DAY)).await.unwrap(),
+        BookOutcome::Booked
+    );
+    // Another patient's future appointment does not count either.
+    let theirs = appointment(2, &session, 0, &p2.id);
+    assert_eq!(
+        store.book_appointment(&theirs, 1, now).await.unwrap(),
+        BookOutcome::Booked
+    );
+
+    let future = appointment(3, &session, 1, me);
+    assert_eq!(
+        store.book_appointment(&future, 1, now).await.unwrap(),
+        BookOutcome::Booked
+    );
+    let over = appointment(4, &session, 2, me);
+    assert_eq!(
+        store.book_appointment(&over, 1, now).await.unwrap(),
+        BookOutcome::LimitReached
+    );
+    assert_eq!(store.appointment(&over.id).await.unwrap(), None);
+    assert_eq!(
+        store.patient_appointments(me).await.unwrap(),
+        vec![past.clone(), future.clone()]
+    );
+    // Limit 0 refuses even the first.
+    let p2_next = appointment(5, &session, 5, &p2.id);
+    assert_eq!(
+        store.book_appointment(&p2_next, 0, now).await.unwrap(),
+        BookOutcome::LimitReached
+    );
+
+    // A cancelled appointment no longer counts.
+    assert!(store.cancel_appointment(&future.id, t(1)).await.unwrap());
+    assert_eq!(
+        store.book_appointment(&over, 1, now).await.unwrap(),
+        BookOutcome::Booked
+    );
+    // Once the future appointment's start has passed, it no longer counts.
+    let later = appointment(6, &session, 6, me);
+    assert_eq!(
+        store.book_appointment(&later, 1, over.start).await.unwrap(),
+        BookOutcome::Booked
+    );
+    assert_eq!(
+        ids(&store.patient_appointments(me).await.unwrap()),
+        vec![past.id.as_str(), over.id.as_str(), later.id.as_str()]
+    );
+}
+
+/// `practice_appointments`: live appointments of the practice's sessions starting in
+/// `[from, to)`, by start then id.
+pub async fn practice_appointments_range(store: &dyn Store) {
+    let (w, s1, p2) = appointment_world(store).await;
+    let ods = &w.practice.ods;
+    let me = &w.patient.id;
+    // A second session overlapping the first (another clinician), and another practice's.
+    let s2 = appt_session(2, ods, t(DAY));
+    store.insert_appointment_session(&s2).await.unwrap();
+    let other = practice(3);
+    store.insert_practice(&other).await.unwrap();
+    let p3 = patient(3, &other.ods);
+    store.insert_patient(&p3).await.unwrap();
+    let elsewhere = appt_session(3, &other.ods, t(DAY));
+    store.insert_appointment_session(&elsewhere).await.unwrap();
+
+    let a_late = appointment(1, &s1, 5, me);
+    let a_first = appointment(2, &s1, 0, me);
+    let b_first = appointment(3, &s2, 0, &p2.id); // same start as a_first, later id
+    let b_mid = appointment(4, &s2, 2, &p2.id);
+    let cancelled = appointment(5, &s1, 3, &p2.id);
+    let foreign = appointment(6, &elsewhere, 1, &p3.id);
+    for a in [&a_late, &b_mid, &b_first, &a_first, &cancelled, &foreign] {
+        assert_eq!(
+            store.book_appointment(a, 10, t(0)).await.unwrap(),
+            BookOutcome::Booked,
+            "{}",
+            a.id
+        );
+    }
+    assert!(store.cancel_appointment(&cancelled.id, t(1)).await.unwrap());
+
+    assert_eq!(
+        store
+            .practice_appointments(ods, t(0), t(2 * DAY))
+            .await
+            .unwrap(),
+        vec![
+            a_first.clone(),
+            b_first.clone(),
+            b_mid.clone(),
+            a_late.clone()
+        ]
+    );
+    // from inclusive, to exclusive.
+    assert_eq!(
+        ids(&store
+            .practice_appointments(ods, b_mid.start, a_late.start)
+            .await
+            .unwrap()),
+        vec![b_mid.id.as_str()]
+    );
+    assert_eq!(
+        ids(&store
+            .practice_appointments(
+                ods,
+                a_first.start + chrono::Duration::milliseconds(1),
+                t(2 * DAY)
+            )
+            .await
+            .unwrap()),
+        vec![b_mid.id.as_str(), a_late.id.as_str()]
+    );
+    assert_eq!(
+        store
+            .practice_appointments(&other.ods, t(0), t(2 * DAY))
+            .await
+            .unwrap(),
+        vec![foreign]
+    );
+    assert!(
+        store
+            .practice_appointments(ods, t(2 * DAY), t(3 * DAY))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// Record access entries round-trip, oldest first, in `[from, to)`, per patient.
+pub async fn record_accesses_round_trip(store: &dyn Store) {
+    let w = world(store, 1).await;
+    let me = &w.patient.id;
+    let p2 = patient(2, &w.practice.ods);
+    store.insert_patient(&p2).await.unwrap();
+
+    let booked = record_access(me, t(2_000), "Booked appointment");
+    let viewed = record_access(me, t(1_000), "Viewed appointments");
+    let cancelled = record_access(me, t(3_000), "Cancelled appointment");
+    let same_time = RecordAccess {
+        method: "Practice".into(),
+        accessed_by: "Dr A Jones".into(),
+        ..record_access(me, t(2_000), "Cancelled appointment")
+    };
+    let theirs = record_access(&p2.id, t(2_000), "Booked appointment");
+    for a in [&booked, &viewed, &cancelled, &same_time, &theirs] {
+        store.insert_record_access(a).await.unwrap();
+    }
+
+    assert_eq!(
+        store.record_accesses(me, t(0), t(10_000)).await.unwrap(),
+        vec![
+            viewed.clone(),
+            booked.clone(),
+            same_time.clone(),
+            cancelled.clone()
+        ]
+    );
+    assert_eq!(
+        store.record_accesses(me, t(1_000), t(3_000)).await.unwrap(),
+        vec![viewed, booked, same_time]
+    );
+    assert_eq!(
+        store
+            .record_accesses(&p2.id, t(0), t(10_000))
+            .await
+            .unwrap(),
+        vec![theirs]
+    );
+    assert!(
+        store
+            .record_accesses("9999999", t(0), t(10_000))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(matches!(
+        store
+            .insert_record_access(&record_access("9999999", t(0), "Booked appointment"))
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+/// 32 patients book one slot at once: exactly one wins, every other is told `SlotTaken`, and
+/// the store holds exactly one appointment for the slot.
+pub async fn concurrent_bookings_of_one_slot(store: &dyn Store) {
+    let (w, session, _) = appointment_world(store).await;
+    let mut patients = vec![w.patient.id.clone()];
+    for n in 3..=33 {
+        let p = patient(n, &w.practice.ods);
+        store.insert_patient(&p).await.unwrap();
+        patients.push(p.id);
+    }
+    assert_eq!(patients.len(), 32);
+    let attempts: Vec<Appointment> = patients
+        .iter()
+        .zip(1..)
+        .map(|(patient_id, n)| appointment(n, &session, 4, patient_id))
+        .collect();
+
+    let bookings = attempts
+        .iter()
+        .map(|a| store.book_appointment(a, 4, t(0)))
+        .collect();
+    let outcomes: Vec<BookOutcome> = join_all(bookings)
+        .await
+        .into_iter()
+        .enumerate()
+        .map(|(n, r)| r.unwrap_or_else(|e| panic!("booking {n}: {e}")))
+        .collect();
+    let winners: Vec<&Appointment> = attempts
+        .iter()
+        .zip(&outcomes)
+        .filter(|(_, o)| **o == BookOutcome::Booked)
+        .map(|(a, _)| a)
+        .collect();
+    assert_eq!(winners.len(), 1, "outcomes: {outcomes:?}");
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| **o == BookOutcome::SlotTaken)
+            .count(),
+        31,
+        "outcomes: {outcomes:?}"
+    );
+
+    let held: Vec<Appointment> = store
+        .practice_appointments(&w.practice.ods, t(0), t(2 * DAY))
+        .await
+        .unwrap();
+    assert_eq!(held, vec![winners[0].clone()]);
+    for a in &attempts {
+        let stored = store.appointment(&a.id).await.unwrap();
+        assert_eq!(stored.is_some(), a.id == winners[0].id, "{}", a.id);
     }
 }
 

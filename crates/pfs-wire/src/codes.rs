@@ -16,6 +16,9 @@ pub struct Code {
     pub messages: &'static str,
 }
 
+/// The longest `BookAppointment/@notes` accepted, in characters.
+pub const MAX_APPOINTMENT_NOTES: usize = 500;
+
 macro_rules! codes {
     ($($(#[$doc:meta])* $ident:ident = $code:literal, $messages:literal;)*) => {
         $( $(#[$doc])* pub const $ident: Code = Code { code: $code, name: stringify!($ident), messages: $messages }; )*
@@ -30,13 +33,20 @@ codes! {
     /// The `Application/@providerId` does not match the client certificate's provider, or the
     /// provider may not use this variant.
     INVALID_PROVIDER_ID = "5", "LinkAccount";
+    /// The slot or appointment starts in the past: it cannot be booked, or cancelled online.
+    START_DATE_IN_PAST = "5", "BookAppointment, CancelAppointment";
     /// The patient is not one the user may act for (never granted, or the grant was withdrawn);
     /// later services also answer it when switched off for the patient or practice.
-    NO_ACCESS = "6", "PatientSelected, ListServiceAccesses";
+    NO_ACCESS = "6", "PatientSelected, ListServiceAccesses, ListSlots, BookAppointment, ViewAppointments, CancelAppointment";
+    /// The patient already holds the practice's maximum number of future appointments.
+    APPOINTMENT_LIMIT_REACHED = "7", "BookAppointment";
     /// Unknown account or wrong linkage key (the same answer for both).
     INVALID_LINKAGE_CREDENTIALS = "8", "LinkAccount";
     /// Wrong account id or passphrase, unlinked provider, wrong practice, or ended account.
     PROBLEM_LOGGING_ON = "9", "Authenticate";
+    /// The appointment starts within the practice's cancellation cut-off (one hour unless the
+    /// practice sets another): too late to cancel online.
+    APPOINTMENT_WITHIN_CUTOFF = "40", "CancelAppointment";
     /// The linkage key was right but has expired, or the online account has ended.
     REGISTRATION_ENDED = "509", "LinkAccount";
     /// The last name does not match the practice's record.
@@ -49,6 +59,11 @@ codes! {
     NHS_NUMBER_NOT_FOUND = "554", "LinkAccount";
     /// The patient is not registered at the practice named by `organisationCode`.
     NOT_REGISTERED_AT_PRACTICE = "555", "LinkAccount";
+    /// No such slot: unknown session, a start off the slot grid, an end that is not the slot's
+    /// end, another practice's session, or a slot outside the booking window.
+    SLOT_NOT_FOUND = "1102", "BookAppointment";
+    /// Another appointment already holds the slot.
+    SLOT_ALREADY_BOOKED = "1103", "BookAppointment";
     /// The body is not well-formed UTF-8 XML, has a DOCTYPE or entities, or is not a POST.
     MALFORMED_REQUEST = "9001", "any";
     /// The `type` header is missing or names no message this server knows.
@@ -70,6 +85,11 @@ codes! {
     PATIENT_NOT_SELECTED = "9009", "every per-patient message";
     /// The server cannot reach its database or hit an internal fault; nothing was changed.
     SERVICE_UNAVAILABLE = "9010", "any";
+    /// `notes` is longer than [`MAX_APPOINTMENT_NOTES`] characters.
+    NOTES_TOO_LONG = "9011", "BookAppointment";
+    /// `apptId` names no live appointment of the selected patient (unknown, cancelled, or
+    /// another patient's: one answer for all).
+    APPOINTMENT_NOT_FOUND = "9012", "CancelAppointment";
 }
 
 #[cfg(test)]
@@ -90,14 +110,27 @@ mod tests {
         }
     }
 
+    /// openpfs's own codes (9000 up) are unique; a real-API code may appear more than once
+    /// only for different messages (codes are per message).
     #[test]
     fn codes_are_unique() {
         for (i, a) in ALL.iter().enumerate() {
             assert!(
-                ALL[i + 1..].iter().all(|b| b.code != a.code),
+                ALL[i + 1..].iter().all(|b| b.name != a.name),
                 "{} twice",
-                a.code
+                a.name
             );
+            for b in &ALL[i + 1..] {
+                if b.code == a.code {
+                    assert!(a.code.parse::<u32>().unwrap() < 9000, "{} twice", a.code);
+                    let theirs: Vec<&str> = b.messages.split(", ").collect();
+                    assert!(
+                        a.messages.split(", ").all(|m| !theirs.contains(&m)),
+                        "{} twice for one message",
+                        a.code
+                    );
+                }
+            }
         }
     }
 }

@@ -84,6 +84,11 @@ requests! {
     Logoff,
     CheckVersion,
     ListServiceAccesses,
+    ListSlots,
+    BookAppointment,
+    ViewAppointments,
+    CancelAppointment,
+    RequestSystmOnlineMessages,
 }
 
 impl Request {

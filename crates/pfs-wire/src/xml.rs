@@ -12,8 +12,10 @@ use quick_xml::reader::Reader;
 
 /// Deepest element nesting accepted in a request; real messages use at most four levels.
 pub const MAX_DEPTH: usize = 16;
-/// Most elements accepted in one document.
-pub const MAX_ELEMENTS: usize = 10_000;
+/// Most elements accepted in one document. Requests are bounded far more tightly by the body
+/// limit; this cap exists for replies, where a `ListSlots` over sixteen weeks of a large practice
+/// can hold tens of thousands of slots.
+pub const MAX_ELEMENTS: usize = 1_000_000;
 
 /// One XML element: its local name, attributes in document order, children and text.
 #[derive(Clone, Default, PartialEq, Eq)]

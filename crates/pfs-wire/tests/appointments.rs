@@ -3,8 +3,8 @@
 //! Replies are encoded and compared with the exact text a strict client expects, then decoded
 //! back. Requests are decoded from hand-written samples in the reference's shapes: with and
 //! without an XML declaration, with the `xmlns:xsi`/`xmlns:xsd` declarations the .NET
-//! serializer emits, and with attributes in orders unlike the encoder's. These requests are not
-//! served yet, so they are decoded with `WireMessage::decode` rather than `Request::decode`.
+//! serializer emits, and with attributes in orders unlike the encoder's (decoded with
+//! `WireMessage::decode`; `Request::decode` is covered by golden.rs).
 
 use chrono::NaiveDateTime;
 use pfs_wire::{

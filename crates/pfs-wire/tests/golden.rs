@@ -894,6 +894,36 @@ fn every_request_type_round_trips_through_request_encode() {
                 r#"<ListServiceAccesses apiVersion="1" uuid="{UUID}" unitId="X12345" patientId="1" onlineUserId="1"/>"#
             ),
         ),
+        (
+            "ListSlots",
+            format!(
+                r#"<ListSlots apiVersion="1" uuid="{UUID}" unitId="X12345" patientId="1" onlineUserId="1" startDate="2024-06-03T14:07:12.3Z" numberOfDays="56"/>"#
+            ),
+        ),
+        (
+            "BookAppointment",
+            format!(
+                r#"<BookAppointment apiVersion="1" uuid="{UUID}" unitId="X12345" patientId="1" onlineUserId="1" sessionId="77001" startDate="2024-06-04T09:00:00+00:00" endDate="2024-06-04T09:10:00+00:00" notes="Cough"/>"#
+            ),
+        ),
+        (
+            "ViewAppointments",
+            format!(
+                r#"<ViewAppointments apiVersion="1" uuid="{UUID}" unitId="X12345" patientId="1" onlineUserId="1" futureAppointments="Y"/>"#
+            ),
+        ),
+        (
+            "CancelAppointment",
+            format!(
+                r#"<CancelAppointment apiVersion="1" uuid="{UUID}" unitId="X12345" patientId="1" onlineUserId="1" apptId="3"/>"#
+            ),
+        ),
+        (
+            "RequestSystmOnlineMessages",
+            format!(
+                r#"<RequestSystmOnlineMessages apiVersion="1" uuid="{UUID}" unitId="X12345" patientId="1" onlineUserId="1"/>"#
+            ),
+        ),
     ];
     assert_eq!(samples.len(), pfs_wire::REQUEST_TYPES.len());
     for (ty, body) in samples {

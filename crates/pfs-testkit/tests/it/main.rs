@@ -1,6 +1,7 @@
 //! End-to-end tests: a real server on free ports, real mutual TLS, real SQLite files.
 
 mod admin;
+mod appointments;
 mod first_run;
 mod linkage;
 mod multi_instance;

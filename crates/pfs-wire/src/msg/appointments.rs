@@ -10,11 +10,6 @@
 //!
 //! A slot has no id of its own: `ListSlots` names it by its session's `sessionId` and its start
 //! time, and `BookAppointment` books it by `sessionId` + `startDate` + `endDate`.
-//!
-//! These requests are not (yet) variants of [`crate::Request`]: the server does not serve them,
-//! so [`crate::Request::decode`] still answers [`DecodeError::UnknownType`] for their `type`
-//! header. Until it serves them, decode them with [`WireMessage::decode`] (e.g.
-//! `ListSlots::decode(body)`), which checks the root element in the same way.
 
 use chrono::NaiveDateTime;
 

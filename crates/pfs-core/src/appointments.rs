@@ -1,0 +1,442 @@
+//! Appointments: `ListSlots`, `BookAppointment`, `ViewAppointments`, `CancelAppointment` and
+//! `RequestSystmOnlineMessages` (wire reference §2.8–2.12).
+//!
+//! A slot is never stored: it is derived from its [`AppointmentSession`] (start + n × slot
+//! length), and it is free while no live [`Appointment`] holds (session, start). The store
+//! decides races ([`crate::Store::book_appointment`]); everything else is decided here. Times
+//! cross the wire as UK wall-clock time and are turned into instants only by
+//! [`crate::uktime`].
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Duration, Utc};
+use pfs_wire::codes::MAX_APPOINTMENT_NOTES;
+use pfs_wire::{
+    BookAppointment, BookAppointmentReply, CancelAppointment, CancelAppointmentReply, ListSlots,
+    ListSlotsReply, PatientScope, RequestSystmOnlineMessages, RequestSystmOnlineMessagesReply,
+    ViewAppointments, ViewAppointmentsReply,
+};
+
+use crate::error::DomainError;
+use crate::linkage::random_digits;
+use crate::model::{
+    Appointment, AppointmentSession, BookOutcome, Patient, Practice, Provider, RecordAccess,
+};
+use crate::session::ActiveSession;
+use crate::uktime::{to_instant, to_wall_clock};
+use crate::{Pfs, StoreError, services};
+
+/// The service key every appointment message is switched by.
+pub const APPOINTMENTS_SERVICE: &str = "appointments";
+
+/// The longest session the practice side may create; bounds how far back `ListSlots` looks for
+/// sessions that started earlier but still have future slots.
+pub const MAX_SESSION_LENGTH: Duration = Duration::hours(24);
+
+/// The instants of a session's slots, in order: (start, end).
+pub fn slots_of(s: &AppointmentSession) -> impl Iterator<Item = (DateTime<Utc>, DateTime<Utc>)> {
+    let len = Duration::minutes(i64::from(s.slot_minutes));
+    let start = s.start;
+    (0..s.slot_count).map(move |i| {
+        let at = start + len * i as i32;
+        (at, at + len)
+    })
+}
+
+/// The slot of `session` that starts at `start` and ends at `end`, if there is one.
+fn find_slot(s: &AppointmentSession, start: DateTime<Utc>, end: DateTime<Utc>) -> bool {
+    let len = Duration::minutes(i64::from(s.slot_minutes));
+    let offset = start - s.start;
+    if offset < Duration::zero() || len <= Duration::zero() || end != start + len {
+        return false;
+    }
+    let secs = offset.num_seconds();
+    let step = len.num_seconds();
+    offset.subsec_nanos() == 0 && secs % step == 0 && secs / step < i64::from(s.slot_count)
+}
+
+/// How an appointment is described to the patient: `Routine with Dr A Jones`.
+pub fn appointment_details(s: &AppointmentSession) -> String {
+    match (s.slot_type.trim(), s.staff_details.trim()) {
+        ("", "") => s.session_type.clone(),
+        (t, "") => t.to_owned(),
+        ("", staff) => format!("Appointment with {staff}"),
+        (t, staff) => format!("{t} with {staff}"),
+    }
+}
+
+/// The last instant (exclusive) a patient may see or book at `now`.
+fn window_end(now: DateTime<Utc>, days: u32) -> DateTime<Utc> {
+    to_instant(to_wall_clock(now) + Duration::days(i64::from(days)))
+}
+
+impl Pfs {
+    /// The checks every per-patient message of a switchable service goes through: the scope
+    /// ([`Pfs::require_scope`]), the patient and their practice, and the service switch
+    /// (`service` switched off for the patient or the practice → `NoAccess`, code `6`).
+    pub async fn patient_service(
+        &self,
+        s: &ActiveSession,
+        scope: &PatientScope,
+        service: &str,
+    ) -> Result<(Patient, Practice), DomainError> {
+        self.require_scope(s, scope).await?;
+        let (patient, practice) = self.patient_and_practice(&scope.patient_id).await?;
+        let practice_switches = self.store.practice_services(&patient.ods).await?;
+        let own = self.store.patient_services(&patient.id).await?;
+        if !services::is_enabled(service, &practice_switches, &own) {
+            return Err(DomainError::NoAccess(
+                "the service is switched off for this patient or practice",
+            ));
+        }
+        Ok((patient, practice))
+    }
+
+    async fn patient_and_practice(&self, id: &str) -> Result<(Patient, Practice), DomainError> {
+        let patient = self
+            .store
+            .patient(id)
+            .await?
+            .ok_or(DomainError::NoAccess("the patient is no longer registered"))?;
+        let practice = self
+            .store
+            .practice(&patient.ods)
+            .await?
+            .ok_or(DomainError::Unavailable("patient without practice".into()))?;
+        Ok((patient, practice))
+    }
+
+    /// Writes one entry of the patient's access log for an online action.
+    async fn log_online(
+        &self,
+        s: &ActiveSession,
+        caller: &Provider,
+        patient: &Patient,
+        practice: &Practice,
+        access_type: &str,
+    ) -> Result<(), DomainError> {
+        let user = if s.record.online_user_id == patient.id {
+            patient.display_name()
+        } else {
+            self.store
+                .patient(&s.record.online_user_id)
+                .await?
+                .map(|u| u.display_name())
+                .unwrap_or_else(|| "Online user".to_owned())
+        };
+        self.store
+            .insert_record_access(&RecordAccess {
+                patient_id: patient.id.clone(),
+                at: self.clock.now(),
+                accessed_by: format!("{user} via {}", caller.name),
+                organisation: practice.name.clone(),
+                access_type: access_type.to_owned(),
+                method: "Online".to_owned(),
+            })
+            .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn list_slots(
+        &self,
+        s: &ActiveSession,
+        m: ListSlots,
+    ) -> Result<ListSlotsReply, DomainError> {
+        let (_, practice) = self
+            .patient_service(s, &m.scope, APPOINTMENTS_SERVICE)
+            .await?;
+        let now = self.clock.now();
+        let window = practice.settings.booking_window_days;
+        let from = to_instant(m.start_date).max(now);
+        let days = m.number_of_days.min(window);
+        let to = to_instant(to_wall_clock(from) + Duration::days(i64::from(days)))
+            .min(window_end(now, window));
+        let mut sessions_out = Vec::new();
+        if from < to {
+            let sessions = self
+                .store
+                .appointment_sessions(&practice.ods, from - MAX_SESSION_LENGTH, to)
+                .await?;
+            let booked: HashSet<(String, DateTime<Utc>)> = self
+                .store
+                .practice_appointments(&practice.ods, from - MAX_SESSION_LENGTH, to)
+                .await?
+                .into_iter()
+                .map(|a| (a.session_id, a.start))
+                .collect();
+            for session in sessions {
+                let slots: Vec<pfs_wire::Slot> = slots_of(&session)
+                    .filter(|(start, _)| *start >= from && *start < to)
+                    .filter(|(start, _)| !booked.contains(&(session.id.clone(), *start)))
+                    .map(|(start, end)| pfs_wire::Slot {
+                        start_date: to_wall_clock(start),
+                        end_date: to_wall_clock(end),
+                        slot_type: session.slot_type.clone(),
+                    })
+                    .collect();
+                if slots.is_empty() {
+                    continue;
+                }
+                sessions_out.push(pfs_wire::Session {
+                    session_id: session.id,
+                    session_type: session.session_type,
+                    staff_details: session.staff_details,
+                    location: session.location,
+                    slots,
+                });
+            }
+        }
+        self.touch(s, None).await?;
+        Ok(ListSlotsReply {
+            scope: Some(m.scope),
+            uuid: m.header.uuid,
+            bookable_days: window,
+            sessions: sessions_out,
+        })
+    }
+
+    pub(crate) async fn book(
+        &self,
+        caller: &Provider,
+        s: &ActiveSession,
+        m: BookAppointment,
+    ) -> Result<BookAppointmentReply, DomainError> {
+        let (patient, practice) = self
+            .patient_service(s, &m.scope, APPOINTMENTS_SERVICE)
+            .await?;
+        let notes = m
+            .notes
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned);
+        if notes
+            .as_ref()
+            .is_some_and(|n| n.chars().count() > MAX_APPOINTMENT_NOTES)
+        {
+            return Err(DomainError::NotesTooLong(MAX_APPOINTMENT_NOTES));
+        }
+        let session = self
+            .store
+            .appointment_session(m.session_id.trim())
+            .await?
+            .filter(|x| x.ods == practice.ods)
+            .ok_or(DomainError::SlotNotFound(
+                "sessionId names no appointment session of the patient's practice",
+            ))?;
+        let start = to_instant(m.start_date);
+        let end = to_instant(m.end_date);
+        if !find_slot(&session, start, end) {
+            return Err(DomainError::SlotNotFound(
+                "startDate and endDate are not a slot of that session",
+            ));
+        }
+        let now = self.clock.now();
+        if start < now {
+            return Err(DomainError::StartDateInPast("the slot starts in the past"));
+        }
+        if start >= window_end(now, practice.settings.booking_window_days) {
+            return Err(DomainError::SlotNotFound(
+                "the slot is outside the practice's booking window",
+            ));
+        }
+        let mut booked = None;
+        for _ in 0..8 {
+            let appointment = Appointment {
+                id: random_digits(9),
+                session_id: session.id.clone(),
+                patient_id: patient.id.clone(),
+                start,
+                end,
+                notes: notes.clone(),
+                booked_by: s.record.online_user_id.clone(),
+                booked_at: now,
+                cancelled_at: None,
+            };
+            match self
+                .store
+                .book_appointment(&appointment, practice.settings.max_future_appointments, now)
+                .await
+            {
+                Ok(outcome) => {
+                    booked = Some(outcome);
+                    break;
+                }
+                Err(StoreError::Conflict(_)) => continue,
+                Err(StoreError::NotFound(_)) => {
+                    return Err(DomainError::SlotNotFound("the session no longer exists"));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        match booked {
+            Some(BookOutcome::Booked) => {}
+            Some(BookOutcome::SlotTaken) => return Err(DomainError::SlotAlreadyBooked),
+            Some(BookOutcome::LimitReached) => {
+                return Err(DomainError::AppointmentLimitReached(
+                    practice.settings.max_future_appointments,
+                ));
+            }
+            None => {
+                return Err(DomainError::Unavailable(
+                    "could not allocate an appointment id".into(),
+                ));
+            }
+        }
+        self.log_online(s, caller, &patient, &practice, "Booked appointment")
+            .await?;
+        self.touch(s, None).await?;
+        Ok(BookAppointmentReply {
+            scope: Some(m.scope),
+            uuid: m.header.uuid,
+        })
+    }
+
+    pub(crate) async fn view_appointments(
+        &self,
+        s: &ActiveSession,
+        m: ViewAppointments,
+    ) -> Result<ViewAppointmentsReply, DomainError> {
+        let (patient, practice) = self
+            .patient_service(s, &m.scope, APPOINTMENTS_SERVICE)
+            .await?;
+        let now = self.clock.now();
+        let future = m.future_appointments.0;
+        let mut sessions: HashMap<String, Option<AppointmentSession>> = HashMap::new();
+        let mut out = Vec::new();
+        for a in self.store.patient_appointments(&patient.id).await? {
+            if (a.start >= now) != future {
+                continue;
+            }
+            if !sessions.contains_key(&a.session_id) {
+                let found = self.store.appointment_session(&a.session_id).await?;
+                sessions.insert(a.session_id.clone(), found);
+            }
+            let details = sessions
+                .get(&a.session_id)
+                .and_then(Option::as_ref)
+                .map(appointment_details)
+                .unwrap_or_else(|| "Appointment".to_owned());
+            out.push(pfs_wire::Appointment {
+                appt_id: a.id,
+                start_date: to_wall_clock(a.start),
+                end_date: to_wall_clock(a.end),
+                details,
+                site_name: practice.name.clone(),
+                address: practice.address.clone(),
+            });
+        }
+        self.touch(s, None).await?;
+        Ok(ViewAppointmentsReply {
+            scope: Some(m.scope),
+            uuid: m.header.uuid,
+            appointments: out,
+        })
+    }
+
+    pub(crate) async fn cancel(
+        &self,
+        caller: &Provider,
+        s: &ActiveSession,
+        m: CancelAppointment,
+    ) -> Result<CancelAppointmentReply, DomainError> {
+        let (patient, practice) = self
+            .patient_service(s, &m.scope, APPOINTMENTS_SERVICE)
+            .await?;
+        // Unknown, cancelled and another patient's appointments get one answer.
+        let appointment = self
+            .store
+            .appointment(m.appt_id.trim())
+            .await?
+            .filter(|a| a.patient_id == patient.id && a.cancelled_at.is_none())
+            .ok_or(DomainError::AppointmentNotFound)?;
+        let now = self.clock.now();
+        if appointment.start < now {
+            return Err(DomainError::StartDateInPast(
+                "the appointment has already started or is in the past",
+            ));
+        }
+        let cutoff = practice.settings.cancellation_cutoff_minutes;
+        if appointment.start - now < Duration::minutes(i64::from(cutoff)) {
+            return Err(DomainError::TooLateToCancel(cutoff));
+        }
+        if !self.store.cancel_appointment(&appointment.id, now).await? {
+            return Err(DomainError::AppointmentNotFound);
+        }
+        self.log_online(s, caller, &patient, &practice, "Cancelled appointment")
+            .await?;
+        self.touch(s, None).await?;
+        Ok(CancelAppointmentReply {
+            scope: Some(m.scope),
+            uuid: m.header.uuid,
+        })
+    }
+
+    /// The practice's guidance texts. Not switched by the appointments service: the texts also
+    /// cover medication, and clients ignore this message's failures anyway.
+    pub(crate) async fn systm_online_messages(
+        &self,
+        s: &ActiveSession,
+        m: RequestSystmOnlineMessages,
+    ) -> Result<RequestSystmOnlineMessagesReply, DomainError> {
+        self.require_scope(s, &m.scope).await?;
+        let (_, practice) = self.patient_and_practice(&m.scope.patient_id).await?;
+        let text = |t: &Option<String>| {
+            t.as_deref()
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+        };
+        let settings = &practice.settings;
+        self.touch(s, None).await?;
+        Ok(RequestSystmOnlineMessagesReply {
+            scope: Some(m.scope),
+            uuid: m.header.uuid,
+            book_appointments: text(&settings.booking_guidance),
+            request_medication_confirmation: text(&settings.medication_request_confirmation),
+            medication: text(&settings.medication_guidance),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn session(start: DateTime<Utc>) -> AppointmentSession {
+        AppointmentSession {
+            id: "1".into(),
+            ods: "X1".into(),
+            session_type: "Morning surgery".into(),
+            staff_details: "Dr A Jones".into(),
+            location: "Main site".into(),
+            slot_type: "Routine".into(),
+            start,
+            slot_minutes: 10,
+            slot_count: 3,
+        }
+    }
+
+    #[test]
+    fn slots_are_on_the_grid() {
+        let t0 = Utc.with_ymd_and_hms(2027, 1, 4, 9, 0, 0).unwrap();
+        let s = session(t0);
+        let all: Vec<_> = slots_of(&s).collect();
+        assert_eq!(all.len(), 3);
+        assert_eq!(all[2].0, t0 + Duration::minutes(20));
+        let m = Duration::minutes;
+        assert!(find_slot(&s, t0, t0 + m(10)));
+        assert!(find_slot(&s, t0 + m(20), t0 + m(30)));
+        assert!(!find_slot(&s, t0 + m(30), t0 + m(40)), "past the last slot");
+        assert!(!find_slot(&s, t0 + m(5), t0 + m(15)), "off the grid");
+        assert!(!find_slot(&s, t0, t0 + m(20)), "wrong end");
+        assert!(!find_slot(&s, t0 - m(10), t0), "before the first slot");
+    }
+
+    #[test]
+    fn details_text() {
+        let s = session(Utc::now());
+        assert_eq!(appointment_details(&s), "Routine with Dr A Jones");
+    }
+}
