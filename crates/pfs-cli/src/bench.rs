@@ -174,8 +174,45 @@ pub async fn run(a: Args) -> Result<()> {
             .child(application.clone()),
     );
 
+    // Bookings are spread over every demo patient, as real bookings are over many patients
+    // (each booking counts the patient's own future appointments).
+    let mut bookers = Vec::new();
+    if a.scenario == "book-appointment" {
+        for acc in &accounts {
+            let linked = setup
+                .link_account(LinkRequest::register(
+                    &acc.organisation_code,
+                    &acc.last_name,
+                    acc.date_of_birth,
+                    &acc.account_id,
+                    SecretString::from(acc.linkage_key.clone()),
+                ))
+                .await
+                .context("linking a demo account")?;
+            let pass = linked
+                .passphrase
+                .context("LinkAccount returned no passphrase")?;
+            let session = setup
+                .authenticate(&acc.organisation_code, &acc.account_id, &pass)
+                .await?;
+            let user = session.online_user_id().to_owned();
+            let ods = acc.organisation_code.clone();
+            bookers.push((session.detach().expose_secret().to_owned(), user, ods));
+        }
+    }
+
     let mut jobs = Vec::with_capacity(a.connections);
-    for _ in 0..a.connections {
+    for i in 0..a.connections {
+        if let Some((suid, user, ods)) = bookers.get(i % bookers.len().max(1)) {
+            let template = Element::new("BookAppointment")
+                .attr("apiVersion", "1")
+                .attr("uuid", "")
+                .attr("unitId", ods.clone())
+                .attr("patientId", user.clone())
+                .attr("onlineUserId", user.clone());
+            jobs.push(Job::new("BookAppointment", Some(suid.clone()), template));
+            continue;
+        }
         let job = match a.scenario.as_str() {
             "authenticate" => authenticate.clone(),
             "link-account" => link.clone(),
@@ -196,7 +233,6 @@ pub async fn run(a: Args) -> Result<()> {
                 let auth: pfs_wire::AuthenticateReply = reply.decode()?;
                 let (message_type, extra): (&'static str, &[(&str, &str)]) = match scenario {
                     "view-appointments" => ("ViewAppointments", &[("futureAppointments", "Y")]),
-                    "book-appointment" => ("BookAppointment", &[]),
                     _ => ("PatientSelected", &[]),
                 };
                 let mut template = Element::new(message_type)
@@ -299,6 +335,9 @@ pub async fn run(a: Args) -> Result<()> {
             "background LinkAccount/s: {:.1}",
             background_count as f64 / elapsed
         );
+    }
+    if a.scenario == "book-appointment" {
+        check_no_double_bookings(&a).await?;
     }
     if failures > 0 {
         bail!("{failures} requests failed");
@@ -439,5 +478,36 @@ async fn deal_slots(a: &Args, client: &Client, jobs: &mut [Job]) -> Result<()> {
         "{} free slots dealt to {workers} workers",
         jobs.iter().map(|j| j.slots.len()).sum::<usize>()
     );
+    Ok(())
+}
+
+/// Reads every booking of the next eight weeks back through the admin API and fails if two
+/// live appointments share a slot.
+async fn check_no_double_bookings(a: &Args) -> Result<()> {
+    let accounts: Vec<DemoAccount> = serde_json::from_slice(&std::fs::read(&a.accounts)?)?;
+    let ods = &accounts.first().context("no accounts")?.organisation_code;
+    let today = chrono::Utc::now().date_naive();
+    let to = today + chrono::Days::new(60);
+    let list = crate::admin::request(
+        &a.data_dir,
+        "GET",
+        &format!("/api/practices/{ods}/appointments?from={today}&to={to}"),
+        None,
+    )
+    .await?;
+    let list = list
+        .as_array()
+        .context("the bookings list is not an array")?;
+    let slots: std::collections::HashSet<(String, String)> = list
+        .iter()
+        .map(|x| (x["sessionId"].to_string(), x["start"].to_string()))
+        .collect();
+    let doubles = list.len() - slots.len();
+    println!(
+        "live appointments: {}  distinct slots: {}  double bookings: {doubles}",
+        list.len(),
+        slots.len()
+    );
+    anyhow::ensure!(doubles == 0, "{doubles} slots are booked twice");
     Ok(())
 }
