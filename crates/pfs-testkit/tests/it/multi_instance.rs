@@ -272,3 +272,98 @@ fn via_rewrites_host_and_port() {
     );
     assert_eq!(via("postgres://db/pfs", addr).1, "db:5432");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_bookings_across_instances_have_one_winner() {
+    let Some(schema) = schema().await else { return };
+    let url = schema.url().to_owned();
+    let a = TestServer::start_with(|o| o.database = Some(url))
+        .await
+        .unwrap();
+    let b = a.start_sibling().await.unwrap();
+
+    // Every demo account logs in, half on A and half on B.
+    let mut sessions = Vec::new();
+    for (i, account) in a.accounts.clone().iter().enumerate() {
+        let on = if i % 2 == 0 { &a } else { &b };
+        let client = on.client();
+        let passphrase = on.link(&client, account).await.unwrap();
+        sessions.push(
+            client
+                .authenticate(&account.organisation_code, &account.account_id, &passphrase)
+                .await
+                .unwrap(),
+        );
+    }
+    let now = pfs_core::uktime::to_wall_clock(a.clock_now());
+    let slots = sessions[0].list_slots(now, 14).await.unwrap();
+    let session = slots
+        .sessions
+        .first()
+        .expect("the demo practice has sessions");
+    let slot = session.slots.first().expect("a free slot");
+
+    let attempts = sessions
+        .iter()
+        .map(|s| s.book_appointment(&session.session_id, slot.start_date, slot.end_date, None));
+    let results = futures_join_all(attempts).await;
+    let winners = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(winners, 1, "exactly one booking wins");
+    for r in &results {
+        if let Err(e) = r {
+            assert_eq!(e.code(), Some("1103"), "{e}");
+        }
+    }
+    let start = pfs_core::uktime::to_instant(slot.start_date);
+    let held = a
+        .server
+        .pfs
+        .store()
+        .practice_appointments(
+            sessions[0].ods(),
+            start,
+            start + chrono::Duration::minutes(1),
+        )
+        .await
+        .unwrap();
+    let for_slot: Vec<_> = held
+        .iter()
+        .filter(|x| x.session_id == session.session_id && x.start == start)
+        .collect();
+    assert_eq!(
+        for_slot.len(),
+        1,
+        "the store holds exactly one appointment for the slot"
+    );
+}
+
+/// Drives futures to completion concurrently (all started before any is awaited to the end).
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl IntoIterator<Item = F>,
+) -> Vec<F::Output> {
+    let mut set = Vec::new();
+    for f in futures {
+        set.push(Box::pin(f));
+    }
+    let mut out: Vec<Option<F::Output>> = (0..set.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in set.iter_mut().enumerate() {
+            if out[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => out[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter()
+        .map(|v| v.expect("every future finished"))
+        .collect()
+}
