@@ -120,7 +120,17 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, BadForm> {
 
 /// Writes a wall-clock time the way replies carry it: `2024-06-03T09:30:00.0Z`.
 pub fn format_wall_clock(t: NaiveDateTime) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S.0Z").to_string()
+    // Written by hand: replies carry many of these and strftime parses its pattern every call.
+    use chrono::{Datelike, Timelike};
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.0Z",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
 /// Writes a date as an `xs:dateTime` at midnight, as `Person/@dateOfBirth` requires.

@@ -316,7 +316,8 @@ fn escape_into(raw: &str, out: &mut String) {
             '=' if follows_error_code(out, last_word_end) => out.push_str("&#61;"),
             _ => out.push(ch),
         }
-        if out.ends_with("errorCode") {
+        // Only a word ending in `e` can be `errorCode`: keep the hot path to one comparison.
+        if ch == 'e' && out.ends_with("errorCode") {
             last_word_end = out.len();
         }
     }
