@@ -81,15 +81,21 @@ impl Pfs {
         service: &str,
     ) -> Result<(Patient, Practice), DomainError> {
         self.require_scope(s, scope).await?;
-        let (patient, practice) = self.patient_and_practice(&scope.patient_id).await?;
-        let practice_switches = self.store.practice_services(&patient.ods).await?;
-        let own = self.store.patient_services(&patient.id).await?;
-        if !services::is_enabled(service, &practice_switches, &own) {
+        let context = self
+            .store
+            .patient_context(&scope.patient_id)
+            .await?
+            .ok_or(DomainError::NoAccess("the patient is no longer registered"))?;
+        if !services::is_enabled(
+            service,
+            &context.practice_switches,
+            &context.patient_switches,
+        ) {
             return Err(DomainError::NoAccess(
                 "the service is switched off for this patient or practice",
             ));
         }
-        Ok((patient, practice))
+        Ok((context.patient, context.practice))
     }
 
     async fn patient_and_practice(&self, id: &str) -> Result<(Patient, Practice), DomainError> {

@@ -287,3 +287,17 @@ pub struct RecordAccess {
     /// `Online` or `Practice`.
     pub method: String,
 }
+
+/// A patient with their practice and every service switch that applies to them: what each
+/// per-patient message needs before it can start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatientContext {
+    /// The patient.
+    pub patient: Patient,
+    /// The patient's practice.
+    pub practice: Practice,
+    /// The practice's switches.
+    pub practice_switches: Vec<ServiceSwitch>,
+    /// The patient's own switches.
+    pub patient_switches: Vec<ServiceSwitch>,
+}

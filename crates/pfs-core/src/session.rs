@@ -238,18 +238,16 @@ impl Pfs {
         m: ListServiceAccesses,
     ) -> Result<ListServiceAccessesReply, DomainError> {
         self.require_scope(s, &m.scope).await?;
-        let patient = self
+        let context = self
             .store
-            .patient(&m.scope.patient_id)
+            .patient_context(&m.scope.patient_id)
             .await?
             .ok_or(DomainError::NoAccess("the patient is no longer registered"))?;
-        let practice = self.store.practice_services(&patient.ods).await?;
-        let own = self.store.patient_services(&patient.id).await?;
         self.touch(s, None).await?;
         Ok(ListServiceAccessesReply {
             uuid: m.header.uuid,
             scope: Some(m.scope),
-            services: services::accesses(&practice, &own),
+            services: services::accesses(&context.practice_switches, &context.patient_switches),
         })
     }
 

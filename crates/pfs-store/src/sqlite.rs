@@ -18,8 +18,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use pfs_core::model::{
     Appointment, AppointmentSession, BookOutcome, LinkThrottle, LinkageKeyRecord, OnlineAccount,
-    Patient, Practice, PracticeSettings, Provider, ProviderLink, RecordAccess, ServiceSwitch,
-    SessionRecord,
+    Patient, PatientContext, Practice, PracticeSettings, Provider, ProviderLink, RecordAccess,
+    ServiceSwitch, SessionRecord,
 };
 use pfs_core::{Store, StoreError, StoreResult};
 use rusqlite::config::DbConfig;
@@ -1362,6 +1362,56 @@ impl Store for SqliteStore {
                 [patient_id],
                 patient_switch_row,
             )
+        })
+    }
+
+    async fn patient_context(&self, patient_id: &str) -> StoreResult<Option<PatientContext>> {
+        self.read(|c| {
+            // One read transaction for the four reads: one snapshot, one lock round.
+            let tx = c.unchecked_transaction().map_err(map_err("patients"))?;
+            let Some(patient) = query_opt(
+                &tx,
+                "patients",
+                "SELECT id, ods, nhs_number, title, first_name, last_name, date_of_birth, gender,
+                        address
+                 FROM patients WHERE id = ?1",
+                [patient_id],
+                patient_row,
+            )?
+            else {
+                return Ok(None);
+            };
+            let Some(practice) = query_opt(
+                &tx,
+                "practices",
+                "SELECT ods, name, address, settings FROM practices WHERE ods = ?1",
+                [&patient.ods],
+                practice_row,
+            )?
+            else {
+                return Ok(None);
+            };
+            let practice_switches = query_all(
+                &tx,
+                "practice_services",
+                "SELECT service, enabled FROM practice_services WHERE ods = ?1 ORDER BY service",
+                [&practice.ods],
+                practice_switch_row,
+            )?;
+            let patient_switches = query_all(
+                &tx,
+                "patient_services",
+                "SELECT service, enabled FROM patient_services WHERE patient_id = ?1
+                 ORDER BY service",
+                [&patient.id],
+                patient_switch_row,
+            )?;
+            Ok(Some(PatientContext {
+                patient,
+                practice,
+                practice_switches,
+                patient_switches,
+            }))
         })
     }
 

@@ -55,6 +55,7 @@ macro_rules! store_suite_cases {
             proxy_grants,
             practice_service_switches,
             patient_service_switches,
+            patient_context,
             sessions_round_trip,
             session_with_provider,
             touch_session,
@@ -867,6 +868,41 @@ fn switch(service: &str, enabled: bool) -> ServiceSwitch {
 }
 
 /// Practice switches are set, replaced and cleared, listed by service, per practice.
+/// `patient_context` reads the patient, their practice and both sets of switches together.
+pub async fn patient_context(store: &dyn Store) {
+    let w = world(store, 1).await;
+    store
+        .set_practice_service(&w.practice.ods, "messaging", Some(false))
+        .await
+        .unwrap();
+    store
+        .set_patient_service(&w.patient.id, "appointments", Some(true))
+        .await
+        .unwrap();
+    let ctx = store
+        .patient_context(&w.patient.id)
+        .await
+        .unwrap()
+        .expect("the patient exists");
+    assert_patient(&ctx.patient, &w.patient);
+    assert_eq!(ctx.practice, w.practice);
+    assert_eq!(
+        ctx.practice_switches,
+        vec![ServiceSwitch {
+            service: "messaging".into(),
+            enabled: false
+        }]
+    );
+    assert_eq!(
+        ctx.patient_switches,
+        vec![ServiceSwitch {
+            service: "appointments".into(),
+            enabled: true
+        }]
+    );
+    assert_eq!(store.patient_context("nobody").await.unwrap(), None);
+}
+
 pub async fn practice_service_switches(store: &dyn Store) {
     let (x, y) = (practice(1), practice(2));
     store.insert_practice(&x).await.unwrap();
