@@ -166,6 +166,26 @@ async fn run_migrations(pool: &PgPool) -> StoreResult<()> {
 }
 
 impl PostgresStore {
+    /// Marks row `id` of `table` ended (an earlier time is kept, `mark` uses `COALESCE`) and
+    /// ends its open sessions, in one transaction; false if there is no such row.
+    async fn end_with_sessions(
+        &self,
+        table: &'static str,
+        mark: &'static str,
+        end_sessions: &'static str,
+        id: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let err = map_err(table);
+        let mut tx = self.pool.begin().await.map_err(&err)?;
+        if execute(&mut *tx, table, q(mark).bind(id).bind(ms(at))).await? == 0 {
+            return Ok(false);
+        }
+        execute(&mut *tx, "sessions", q(end_sessions).bind(id).bind(ms(at))).await?;
+        tx.commit().await.map_err(&err)?;
+        Ok(true)
+    }
+
     /// Closes every connection; later calls fail with [`StoreError::Unavailable`].
     pub async fn close(&self) {
         self.pool.close().await;
@@ -656,31 +676,14 @@ impl Store for PostgresStore {
     }
 
     async fn revoke_provider(&self, id: &str, at: DateTime<Utc>) -> StoreResult<bool> {
-        let err = map_err("providers");
-        let mut tx = self.pool.begin().await.map_err(&err)?;
-        // An earlier revocation keeps its time.
-        let found = execute(
-            &mut *tx,
+        self.end_with_sessions(
             "providers",
-            q("UPDATE providers SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1")
-                .bind(id)
-                .bind(ms(at)),
+            "UPDATE providers SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1",
+            "UPDATE sessions SET ended_at = $2 WHERE provider_id = $1 AND ended_at IS NULL",
+            id,
+            at,
         )
-        .await?
-            > 0;
-        if !found {
-            return Ok(false);
-        }
-        execute(
-            &mut *tx,
-            "sessions",
-            q("UPDATE sessions SET ended_at = $2 WHERE provider_id = $1 AND ended_at IS NULL")
-                .bind(id)
-                .bind(ms(at)),
-        )
-        .await?;
-        tx.commit().await.map_err(&err)?;
-        Ok(true)
+        .await
     }
 
     // --- practices ---
@@ -799,31 +802,14 @@ impl Store for PostgresStore {
     }
 
     async fn end_account(&self, id: &str, at: DateTime<Utc>) -> StoreResult<bool> {
-        let err = map_err("online_accounts");
-        let mut tx = self.pool.begin().await.map_err(&err)?;
-        // An earlier end keeps its time.
-        let found = execute(
-            &mut *tx,
+        self.end_with_sessions(
             "online_accounts",
-            q("UPDATE online_accounts SET ended_at = COALESCE(ended_at, $2) WHERE id = $1")
-                .bind(id)
-                .bind(ms(at)),
+            "UPDATE online_accounts SET ended_at = COALESCE(ended_at, $2) WHERE id = $1",
+            "UPDATE sessions SET ended_at = $2 WHERE account_id = $1 AND ended_at IS NULL",
+            id,
+            at,
         )
-        .await?
-            > 0;
-        if !found {
-            return Ok(false);
-        }
-        execute(
-            &mut *tx,
-            "sessions",
-            q("UPDATE sessions SET ended_at = $2 WHERE account_id = $1 AND ended_at IS NULL")
-                .bind(id)
-                .bind(ms(at)),
-        )
-        .await?;
-        tx.commit().await.map_err(&err)?;
-        Ok(true)
+        .await
     }
 
     async fn set_linkage_key(&self, key: &LinkageKeyRecord) -> StoreResult<()> {

@@ -655,6 +655,28 @@ fn record_access_row(row: &Row<'_>) -> StoreResult<RecordAccess> {
     })
 }
 
+/// Marks row `id` of `table` ended (an earlier time is kept, `mark` uses `COALESCE`) and ends
+/// its open sessions, in one transaction; false if there is no such row.
+fn end_with_sessions(
+    c: &mut Connection,
+    table: &'static str,
+    mark: &str,
+    end_sessions: &str,
+    id: &str,
+    at: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let err = map_err(table);
+    let tx = c
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(&err)?;
+    if execute(&tx, table, mark, params![id, ms(at)])? == 0 {
+        return Ok(false);
+    }
+    execute(&tx, "sessions", end_sessions, params![id, ms(at)])?;
+    tx.commit().map_err(&err)?;
+    Ok(true)
+}
+
 fn present(_: &Row<'_>) -> StoreResult<()> {
     Ok(())
 }
@@ -861,28 +883,14 @@ impl Store for SqliteStore {
 
     async fn revoke_provider(&self, id: &str, at: DateTime<Utc>) -> StoreResult<bool> {
         self.write(|c| {
-            let err = map_err("providers");
-            let tx = c
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(&err)?;
-            // An earlier revocation keeps its time.
-            let found = execute(
-                &tx,
+            end_with_sessions(
+                c,
                 "providers",
                 "UPDATE providers SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
-                params![id, ms(at)],
-            )? > 0;
-            if !found {
-                return Ok(false);
-            }
-            execute(
-                &tx,
-                "sessions",
                 "UPDATE sessions SET ended_at = ?2 WHERE provider_id = ?1 AND ended_at IS NULL",
-                params![id, ms(at)],
-            )?;
-            tx.commit().map_err(&err)?;
-            Ok(true)
+                id,
+                at,
+            )
         })
         .await
     }
@@ -1075,28 +1083,14 @@ impl Store for SqliteStore {
 
     async fn end_account(&self, id: &str, at: DateTime<Utc>) -> StoreResult<bool> {
         self.write(|c| {
-            let err = map_err("online_accounts");
-            let tx = c
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(&err)?;
-            // An earlier end keeps its time.
-            let found = execute(
-                &tx,
+            end_with_sessions(
+                c,
                 "online_accounts",
                 "UPDATE online_accounts SET ended_at = COALESCE(ended_at, ?2) WHERE id = ?1",
-                params![id, ms(at)],
-            )? > 0;
-            if !found {
-                return Ok(false);
-            }
-            execute(
-                &tx,
-                "sessions",
                 "UPDATE sessions SET ended_at = ?2 WHERE account_id = ?1 AND ended_at IS NULL",
-                params![id, ms(at)],
-            )?;
-            tx.commit().map_err(&err)?;
-            Ok(true)
+                id,
+                at,
+            )
         })
         .await
     }

@@ -8,10 +8,6 @@
 //!
 //! Instants used here have millisecond precision: backends store milliseconds.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::task::Poll;
-
 use chrono::{DateTime, NaiveDate, Utc};
 use pfs_core::model::{
     Appointment, AppointmentSession, BookOutcome, LinkThrottle, LinkageKeyRecord, OnlineAccount,
@@ -277,30 +273,6 @@ fn assert_conflict(result: StoreResult<()>, key: Option<&str>, values: &[&str]) 
             "error text {text:?} contains a value"
         );
     }
-}
-
-/// Polls every future until all are done, all in this task; a stand-in for
-/// `futures::future::join_all`.
-async fn join_all<'a, T>(mut futures: Vec<Pin<Box<dyn Future<Output = T> + Send + 'a>>>) -> Vec<T> {
-    let mut done: Vec<Option<T>> = futures.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (fut, slot) in futures.iter_mut().zip(done.iter_mut()) {
-            if slot.is_none() {
-                match fut.as_mut().poll(cx) {
-                    Poll::Ready(v) => *slot = Some(v),
-                    Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            Poll::Pending
-        } else {
-            Poll::Ready(())
-        }
-    })
-    .await;
-    done.into_iter().map(|v| v.expect("completed")).collect()
 }
 
 // --- cases -------------------------------------------------------------------------------------
@@ -1190,16 +1162,17 @@ pub async fn concurrent_session_inserts(store: &dyn Store) {
         .map(|n| session(n, &w.provider.id, &w.account, t(i64::from(n))))
         .collect();
 
-    let inserts = sessions.iter().map(|s| store.insert_session(s)).collect();
-    for (n, result) in join_all(inserts).await.into_iter().enumerate() {
+    let inserts = sessions.iter().map(|s| store.insert_session(s));
+    for (n, result) in futures_util::future::join_all(inserts)
+        .await
+        .into_iter()
+        .enumerate()
+    {
         result.unwrap_or_else(|e| panic!("insert {n}: {e}"));
     }
 
-    let reads = sessions
-        .iter()
-        .map(|s| store.session(&s.suid_hash))
-        .collect();
-    let got = join_all(reads).await;
+    let reads = sessions.iter().map(|s| store.session(&s.suid_hash));
+    let got = futures_util::future::join_all(reads).await;
     for (s, got) in sessions.iter().zip(got) {
         assert_eq!(got.expect("read").as_ref(), Some(s));
     }
@@ -1678,11 +1651,8 @@ pub async fn concurrent_bookings_of_one_slot(store: &dyn Store) {
         .map(|(patient_id, n)| appointment(n, &session, 4, patient_id))
         .collect();
 
-    let bookings = attempts
-        .iter()
-        .map(|a| store.book_appointment(a, 4, t(0)))
-        .collect();
-    let outcomes: Vec<BookOutcome> = join_all(bookings)
+    let bookings = attempts.iter().map(|a| store.book_appointment(a, 4, t(0)));
+    let outcomes: Vec<BookOutcome> = futures_util::future::join_all(bookings)
         .await
         .into_iter()
         .enumerate()

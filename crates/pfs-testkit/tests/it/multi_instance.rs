@@ -306,7 +306,7 @@ async fn concurrent_bookings_across_instances_have_one_winner() {
     let attempts = sessions
         .iter()
         .map(|s| s.book_appointment(&session.session_id, slot.start_date, slot.end_date, None));
-    let results = futures_join_all(attempts).await;
+    let results = futures_util::future::join_all(attempts).await;
     let winners = results.iter().filter(|r| r.is_ok()).count();
     assert_eq!(winners, 1, "exactly one booking wins");
     for r in &results {
@@ -335,35 +335,4 @@ async fn concurrent_bookings_across_instances_have_one_winner() {
         1,
         "the store holds exactly one appointment for the slot"
     );
-}
-
-/// Drives futures to completion concurrently (all started before any is awaited to the end).
-async fn futures_join_all<F: std::future::Future>(
-    futures: impl IntoIterator<Item = F>,
-) -> Vec<F::Output> {
-    let mut set = Vec::new();
-    for f in futures {
-        set.push(Box::pin(f));
-    }
-    let mut out: Vec<Option<F::Output>> = (0..set.len()).map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (i, f) in set.iter_mut().enumerate() {
-            if out[i].is_none() {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => out[i] = Some(v),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    out.into_iter()
-        .map(|v| v.expect("every future finished"))
-        .collect()
 }
