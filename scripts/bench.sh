@@ -5,6 +5,8 @@
 #
 #   scripts/bench.sh            # 10 s per scenario
 #   DURATION=30 scripts/bench.sh
+#   DATABASE=postgres://user:pw@127.0.0.1/db scripts/bench.sh
+#                               # the same runs on PostgreSQL (the database is emptied first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
@@ -14,14 +16,21 @@ cargo build --release --bin pfs
 PFS="$PWD/target/release/pfs"
 work=$(mktemp -d)
 cd "$work"
-PFS_LISTEN=127.0.0.1:18443 PFS_ADMIN_LISTEN=127.0.0.1:18444 "$PFS" serve --log warn >serve.log 2>&1 &
+export PFS_LISTEN=127.0.0.1:18443 PFS_ADMIN_LISTEN=127.0.0.1:18444
+if [ -n "${DATABASE:-}" ]; then
+    # A fresh start: the demo is seeded only into an empty database.
+    psql -q "$DATABASE" -c 'DROP SCHEMA public CASCADE; CREATE SCHEMA public;'
+    export PFS_DATABASE_URL="$DATABASE"
+fi
+"$PFS" serve --log warn >serve.log 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 50); do [ -f pfs-data/demo/accounts.json ] && [ -f pfs-data/admin-url ] && break; sleep 0.2; done
 sleep 1
 
 export PFS_ENDPOINT=https://127.0.0.1:18443/tpp/
-echo "== machine: $(nproc) cores, $(uname -r)"
+store="embedded SQLite"; [ -n "${DATABASE:-}" ] && store="PostgreSQL $(psql -tA "$DATABASE" -c 'SHOW server_version')"
+echo "== machine: $(nproc) cores, $(uname -r); store: $store"
 echo "== idle RSS after first start (demo seeded): $(grep VmRSS /proc/$server/status | awk '{print $2, $3}')"
 "$PFS" bench patient-selected -c "$CONNECTIONS" -d "$DURATION"
 "$PFS" bench authenticate -c "$CONNECTIONS" -d "$DURATION"
@@ -31,7 +40,7 @@ echo "== idle RSS after first start (demo seeded): $(grep VmRSS /proc/$server/st
 "$PFS" bench book-appointment -c 8 -d "$DURATION"
 echo "== RSS after the runs: $(grep VmRSS /proc/$server/status | awk '{print $2, $3}')"
 kill $server; wait $server 2>/dev/null || true
-PFS_LISTEN=127.0.0.1:18443 PFS_ADMIN_LISTEN=127.0.0.1:18444 "$PFS" serve --log warn >serve.log 2>&1 &
+"$PFS" serve --log warn >serve.log 2>&1 &
 server=$!
 sleep 3
 echo "== idle RSS after a restart: $(grep VmRSS /proc/$server/status | awk '{print $2, $3}')"

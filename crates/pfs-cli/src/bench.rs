@@ -407,15 +407,26 @@ async fn free_slots(client: &Client, job: &Job) -> Result<Vec<(String, String, S
         .collect())
 }
 
-/// Books `n` free slots for the job's patient.
+/// Makes sure the job's patient holds at least `n` future appointments, booking free slots for
+/// what is missing (so the scenario can be run again against the same server).
 async fn book_a_few(client: &Client, job: &Job, n: usize) -> Result<()> {
+    let held = client
+        .raw("ViewAppointments", job.suid.as_deref(), job.body())
+        .await?
+        .decode::<pfs_wire::ViewAppointmentsReply>()?
+        .appointments
+        .len();
     let mut booking = Job::new("BookAppointment", job.suid.clone(), job.template.clone());
     booking.template.name = "BookAppointment".into();
     booking
         .template
         .attrs
         .retain(|(k, _)| k != "futureAppointments");
-    booking.slots = free_slots(client, job).await?.into_iter().take(n).collect();
+    booking.slots = free_slots(client, job)
+        .await?
+        .into_iter()
+        .take(n.saturating_sub(held))
+        .collect();
     while let Some(body) = booking.next_body() {
         let reply = client
             .raw("BookAppointment", job.suid.as_deref(), body)

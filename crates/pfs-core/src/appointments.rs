@@ -7,7 +7,7 @@
 //! cross the wire as UK wall-clock time and are turned into instants only by
 //! [`crate::uktime`].
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, Utc};
 use pfs_wire::codes::MAX_APPOINTMENT_NOTES;
@@ -81,11 +81,7 @@ impl Pfs {
         service: &str,
     ) -> Result<(Patient, Practice), DomainError> {
         self.require_scope(s, scope).await?;
-        let context = self
-            .store
-            .patient_context(&scope.patient_id)
-            .await?
-            .ok_or(DomainError::NoAccess("the patient is no longer registered"))?;
+        let context = self.registered_context(s, &scope.patient_id).await?;
         if !services::is_enabled(
             service,
             &context.practice_switches,
@@ -96,20 +92,6 @@ impl Pfs {
             ));
         }
         Ok((context.patient, context.practice))
-    }
-
-    async fn patient_and_practice(&self, id: &str) -> Result<(Patient, Practice), DomainError> {
-        let patient = self
-            .store
-            .patient(id)
-            .await?
-            .ok_or(DomainError::NoAccess("the patient is no longer registered"))?;
-        let practice = self
-            .store
-            .practice(&patient.ods)
-            .await?
-            .ok_or(DomainError::Unavailable("patient without practice".into()))?;
-        Ok((patient, practice))
     }
 
     /// Writes one entry of the patient's access log for an online action.
@@ -308,30 +290,21 @@ impl Pfs {
             .await?;
         let now = self.clock.now();
         let future = m.future_appointments.0;
-        let mut sessions: HashMap<String, Option<AppointmentSession>> = HashMap::new();
-        let mut out = Vec::new();
-        for a in self.store.patient_appointments(&patient.id).await? {
-            if (a.start >= now) != future {
-                continue;
-            }
-            if !sessions.contains_key(&a.session_id) {
-                let found = self.store.appointment_session(&a.session_id).await?;
-                sessions.insert(a.session_id.clone(), found);
-            }
-            let details = sessions
-                .get(&a.session_id)
-                .and_then(Option::as_ref)
-                .map(appointment_details)
-                .unwrap_or_else(|| "Appointment".to_owned());
-            out.push(pfs_wire::Appointment {
+        let out = self
+            .store
+            .patient_appointments(&patient.id)
+            .await?
+            .into_iter()
+            .filter(|(a, _)| (a.start >= now) == future)
+            .map(|(a, session)| pfs_wire::Appointment {
                 appt_id: a.id,
                 start_date: to_wall_clock(a.start),
                 end_date: to_wall_clock(a.end),
-                details,
+                details: appointment_details(&session),
                 site_name: practice.name.clone(),
                 address: practice.address.clone(),
-            });
-        }
+            })
+            .collect();
         self.touch(s, None).await?;
         Ok(ViewAppointmentsReply {
             scope: Some(m.scope),
@@ -386,7 +359,10 @@ impl Pfs {
         m: RequestSystmOnlineMessages,
     ) -> Result<RequestSystmOnlineMessagesReply, DomainError> {
         self.require_scope(s, &m.scope).await?;
-        let (_, practice) = self.patient_and_practice(&m.scope.patient_id).await?;
+        let practice = self
+            .registered_context(s, &m.scope.patient_id)
+            .await?
+            .practice;
         let text = |t: &Option<String>| {
             t.as_deref()
                 .map(str::trim)

@@ -153,7 +153,10 @@ impl Pfs {
                 // Precedence as for every request: the provider, then apiVersion, then the
                 // session. The happy path reads session and provider together.
                 let version = check_api_version(request.header());
-                let (provider, session) = match self.session_for(fingerprint, suid).await {
+                let found = self
+                    .session_for(fingerprint, suid, request.patient_id())
+                    .await;
+                let (provider, session) = match found {
                     Ok(found) => found,
                     Err(session_error) => {
                         let provider = self.provider_for(fingerprint).await?;

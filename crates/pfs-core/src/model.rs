@@ -301,3 +301,18 @@ pub struct PatientContext {
     /// The patient's own switches.
     pub patient_switches: Vec<ServiceSwitch>,
 }
+
+/// What an in-session request reads before it starts, in one store call: its session, the
+/// provider that opened it and, when the request names a patient, that patient's context and
+/// whether the session's online user holds a proxy grant for them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionContext {
+    /// The session (ended or not).
+    pub session: SessionRecord,
+    /// The provider that opened it (revoked or not).
+    pub provider: Provider,
+    /// The named patient, when there is one and they exist.
+    pub patient: Option<PatientContext>,
+    /// Whether the session's online user holds a proxy grant for the named patient.
+    pub proxy_grant: bool,
+}

@@ -12,7 +12,7 @@ use pfs_wire::{
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::DomainError;
-use crate::model::{Patient, Practice, Provider, SessionRecord};
+use crate::model::{Patient, PatientContext, Practice, Provider, SessionRecord};
 use crate::secrets::{new_suid, suid_hash};
 use crate::{Pfs, services};
 
@@ -20,35 +20,51 @@ use crate::{Pfs, services};
 /// writes while the idle timer stays accurate to a few seconds.
 const TOUCH_GRANULARITY: Duration = Duration::seconds(5);
 
-/// A checked, live session.
+/// A checked, live session, with what was read alongside it.
 #[derive(Debug, Clone)]
 pub struct ActiveSession {
     /// The stored session.
     pub record: SessionRecord,
+    /// The patient the request names, read in the same store call as the session.
+    pub named: Option<NamedPatient>,
+}
+
+/// The patient a request names (`patientId`), as read together with its session.
+#[derive(Debug, Clone)]
+pub struct NamedPatient {
+    /// The `patientId` the request gave.
+    pub id: String,
+    /// The patient's context; `None` if there is no such patient.
+    pub context: Option<PatientContext>,
+    /// Whether the session's online user holds a proxy grant for this patient.
+    pub proxy_grant: bool,
 }
 
 impl Pfs {
     /// The live session named by a `suid` header and the provider that opened it, which must be
     /// the unrevoked provider of the client certificate `fingerprint`; otherwise error `3`.
-    /// One store read serves both checks.
+    /// One store read serves both checks and also fetches the patient the request names
+    /// (`patient_id`), which nearly every in-session message needs next.
     pub async fn session_for(
         &self,
         fingerprint: &str,
         suid: Option<&str>,
+        patient_id: Option<&str>,
     ) -> Result<(Provider, ActiveSession), DomainError> {
         let suid = suid
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .ok_or(DomainError::NotAuthenticated("the suid header is missing"))?;
-        let (record, provider) = self
+        let found = self
             .store
-            .session_with_provider(&suid_hash(suid))
+            .session_context(&suid_hash(suid), patient_id)
             .await?
             // Another provider's session is reported exactly like an unknown one.
-            .filter(|(_, p)| p.fingerprint == fingerprint && p.revoked_at.is_none())
+            .filter(|c| c.provider.fingerprint == fingerprint && c.provider.revoked_at.is_none())
             .ok_or(DomainError::NotAuthenticated(
                 "the suid names no session of this provider",
             ))?;
+        let record = found.session;
         let now = self.clock.now();
         if record.ended_at.is_some() {
             return Err(DomainError::NotAuthenticated("the session was logged off"));
@@ -63,7 +79,52 @@ impl Pfs {
                 "the session reached its maximum lifetime",
             ));
         }
-        Ok((provider, ActiveSession { record }))
+        let named = patient_id.map(|id| NamedPatient {
+            id: id.to_owned(),
+            context: found.patient,
+            proxy_grant: found.proxy_grant,
+        });
+        Ok((found.provider, ActiveSession { record, named }))
+    }
+
+    /// Whether the session's online user may act for `patient_id`: it is themselves, or they
+    /// hold a proxy grant (as read with the session when the request named this patient).
+    async fn may_act_for(&self, s: &ActiveSession, patient_id: &str) -> Result<bool, DomainError> {
+        if patient_id == s.record.online_user_id {
+            return Ok(true);
+        }
+        Ok(match &s.named {
+            Some(n) if n.id == patient_id => n.proxy_grant,
+            _ => {
+                self.store
+                    .has_proxy(&s.record.online_user_id, patient_id)
+                    .await?
+            }
+        })
+    }
+
+    /// The context of `patient_id`, if there is such a patient: as read with the session when
+    /// the request named this patient, otherwise from the store.
+    pub(crate) async fn context_of(
+        &self,
+        s: &ActiveSession,
+        patient_id: &str,
+    ) -> Result<Option<PatientContext>, DomainError> {
+        Ok(match &s.named {
+            Some(n) if n.id == patient_id => n.context.clone(),
+            _ => self.store.patient_context(patient_id).await?,
+        })
+    }
+
+    /// As [`Pfs::context_of`], for a patient who must exist (`NoAccess`, code `6`, if not).
+    pub(crate) async fn registered_context(
+        &self,
+        s: &ActiveSession,
+        patient_id: &str,
+    ) -> Result<PatientContext, DomainError> {
+        self.context_of(s, patient_id)
+            .await?
+            .ok_or(DomainError::NoAccess("the patient is no longer registered"))
     }
 
     /// Records activity (and a new selected patient), skipping the write when nothing would change
@@ -102,12 +163,7 @@ impl Pfs {
                 "patientId is not the patient selected in this session; send PatientSelected first",
             ));
         }
-        if scope.patient_id != scope.online_user_id
-            && !self
-                .store
-                .has_proxy(&scope.online_user_id, &scope.patient_id)
-                .await?
-        {
+        if !self.may_act_for(s, &scope.patient_id).await? {
             return Err(DomainError::NoAccess(
                 "the online user may no longer act for that patientId",
             ));
@@ -207,23 +263,12 @@ impl Pfs {
             ));
         }
         let target = &m.scope.patient_id;
-        let allowed = *target == s.record.online_user_id
-            || self
-                .store
-                .has_proxy(&s.record.online_user_id, target)
-                .await?;
-        if !allowed {
-            return Err(DomainError::NoAccess(
-                "the online user may not act for that patientId",
-            ));
+        const FORBIDDEN: DomainError =
+            DomainError::NoAccess("the online user may not act for that patientId");
+        if !self.may_act_for(s, target).await? {
+            return Err(FORBIDDEN);
         }
-        let patient = self
-            .store
-            .patient(target)
-            .await?
-            .ok_or(DomainError::NoAccess(
-                "the online user may not act for that patientId",
-            ))?;
+        let patient = self.context_of(s, target).await?.ok_or(FORBIDDEN)?.patient;
         self.touch(s, Some(target)).await?;
         Ok(PatientSelectedReply {
             uuid: m.header.uuid,
@@ -238,11 +283,7 @@ impl Pfs {
         m: ListServiceAccesses,
     ) -> Result<ListServiceAccessesReply, DomainError> {
         self.require_scope(s, &m.scope).await?;
-        let context = self
-            .store
-            .patient_context(&m.scope.patient_id)
-            .await?
-            .ok_or(DomainError::NoAccess("the patient is no longer registered"))?;
+        let context = self.registered_context(s, &m.scope.patient_id).await?;
         self.touch(s, None).await?;
         Ok(ListServiceAccessesReply {
             uuid: m.header.uuid,

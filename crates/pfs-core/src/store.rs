@@ -168,12 +168,14 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_session(&self, session: &SessionRecord) -> StoreResult<()>;
     /// The session with this suid hash (ended or not).
     async fn session(&self, suid_hash: &str) -> StoreResult<Option<SessionRecord>>;
-    /// The session with this suid hash together with the provider that opened it, in one read:
-    /// the in-session request path checks both on every call.
-    async fn session_with_provider(
+    /// The session with this suid hash, the provider that opened it and, when `patient_id` is
+    /// given, that patient's context and proxy grant (see [`SessionContext`]), all from one
+    /// snapshot: the in-session request path makes this one read before anything else.
+    async fn session_context(
         &self,
         suid_hash: &str,
-    ) -> StoreResult<Option<(SessionRecord, Provider)>>;
+        patient_id: Option<&str>,
+    ) -> StoreResult<Option<SessionContext>>;
     /// Records activity and, when given, a new selected patient.
     async fn touch_session(
         &self,
@@ -219,8 +221,11 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<BookOutcome>;
     /// The appointment with this id (cancelled or not).
     async fn appointment(&self, id: &str) -> StoreResult<Option<Appointment>>;
-    /// A patient's live appointments, by start then id.
-    async fn patient_appointments(&self, patient_id: &str) -> StoreResult<Vec<Appointment>>;
+    /// A patient's live appointments, each with its session, by start then id.
+    async fn patient_appointments(
+        &self,
+        patient_id: &str,
+    ) -> StoreResult<Vec<(Appointment, AppointmentSession)>>;
     /// Cancels a live appointment, freeing its slot; false if unknown or already cancelled.
     async fn cancel_appointment(&self, id: &str, at: DateTime<Utc>) -> StoreResult<bool>;
 

@@ -21,8 +21,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use pfs_core::model::{
     Appointment, AppointmentSession, BookOutcome, LinkThrottle, LinkageKeyRecord, OnlineAccount,
-    Patient, Practice, PracticeSettings, Provider, ProviderLink, RecordAccess, ServiceSwitch,
-    SessionRecord,
+    Patient, PatientContext, Practice, PracticeSettings, Provider, ProviderLink, RecordAccess,
+    ServiceSwitch, SessionContext, SessionRecord,
 };
 use pfs_core::{Store, StoreError, StoreResult};
 use sqlx_core::executor::Executor;
@@ -329,7 +329,14 @@ fn provider_at(row: &PgRow, offset: usize) -> StoreResult<Provider> {
 }
 
 fn practice_row(row: &PgRow) -> StoreResult<Practice> {
-    let c = Cols::new(row, "practices");
+    practice_at(row, 0)
+}
+
+fn practice_at(row: &PgRow, offset: usize) -> StoreResult<Practice> {
+    let c = Cols {
+        offset,
+        ..Cols::new(row, "practices")
+    };
     let settings: String = c.get(3, "settings")?;
     Ok(Practice {
         ods: c.get(0, "ods")?,
@@ -346,7 +353,14 @@ fn settings_json(settings: &PracticeSettings) -> StoreResult<String> {
 }
 
 fn patient_row(row: &PgRow) -> StoreResult<Patient> {
-    let c = Cols::new(row, "patients");
+    patient_at(row, 0)
+}
+
+fn patient_at(row: &PgRow, offset: usize) -> StoreResult<Patient> {
+    let c = Cols {
+        offset,
+        ..Cols::new(row, "patients")
+    };
     Ok(Patient {
         id: c.get(0, "id")?,
         ods: c.get(1, "ods")?,
@@ -417,8 +431,43 @@ fn switch_row(row: &PgRow, table: &'static str) -> StoreResult<ServiceSwitch> {
     })
 }
 
-fn session_with_provider_row(row: &PgRow) -> StoreResult<(SessionRecord, Provider)> {
-    Ok((session_row(row)?, provider_at(row, 8)?))
+/// A row of the `session_context` query: session (0..8), provider (8..14), then, when a
+/// patient was named and found, patient (14..23), practice (23..27), the two switch lists and
+/// the proxy grant.
+fn session_context_row(row: &PgRow) -> StoreResult<SessionContext> {
+    let c = Cols::new(row, "sessions");
+    let found: Option<String> = c.get(14, "patient id")?;
+    let patient = match found {
+        None => None,
+        Some(_) => Some(PatientContext {
+            patient: patient_at(row, 14)?,
+            practice: practice_at(row, 23)?,
+            practice_switches: switches(c.get(27, "practice switches")?)?,
+            patient_switches: switches(c.get(28, "patient switches")?)?,
+        }),
+    };
+    Ok(SessionContext {
+        session: session_row(row)?,
+        provider: provider_at(row, 8)?,
+        patient,
+        proxy_grant: c.get(29, "proxy grant")?,
+    })
+}
+
+/// Switches aggregated as `+service` (on) or `-service` (off).
+fn switches(flagged: Vec<String>) -> StoreResult<Vec<ServiceSwitch>> {
+    let switch = |f: String| {
+        let enabled = match f.as_bytes().first() {
+            Some(b'+') => true,
+            Some(b'-') => false,
+            _ => return Err(StoreError::Other("service switch: unexpected form".into())),
+        };
+        Ok(ServiceSwitch {
+            service: f[1..].to_owned(),
+            enabled,
+        })
+    };
+    flagged.into_iter().map(switch).collect()
 }
 
 fn session_row(row: &PgRow) -> StoreResult<SessionRecord> {
@@ -436,7 +485,15 @@ fn session_row(row: &PgRow) -> StoreResult<SessionRecord> {
 }
 
 fn appointment_session_row(row: &PgRow) -> StoreResult<AppointmentSession> {
-    let c = Cols::new(row, "appointment_sessions");
+    appointment_session_at(row, 0)
+}
+
+/// An appointment session whose columns start at `offset` (after another table's, in a join).
+fn appointment_session_at(row: &PgRow, offset: usize) -> StoreResult<AppointmentSession> {
+    let c = Cols {
+        offset,
+        ..Cols::new(row, "appointment_sessions")
+    };
     let slot_minutes: i64 = c.get(7, "slot_minutes")?;
     let slot_count: i64 = c.get(8, "slot_count")?;
     Ok(AppointmentSession {
@@ -467,6 +524,11 @@ fn appointment_row(row: &PgRow) -> StoreResult<Appointment> {
         booked_at: c.instant(7, "booked_at")?,
         cancelled_at: c.opt_instant(8, "cancelled_at")?,
     })
+}
+
+/// An appointment (columns 0..9) joined with its session (9..18).
+fn appointment_with_session_row(row: &PgRow) -> StoreResult<(Appointment, AppointmentSession)> {
+    Ok((appointment_row(row)?, appointment_session_at(row, 9)?))
 }
 
 fn record_access_row(row: &PgRow) -> StoreResult<RecordAccess> {
@@ -1047,19 +1109,35 @@ impl Store for PostgresStore {
         query_opt(&self.pool, "sessions", query, session_row).await
     }
 
-    async fn session_with_provider(
+    async fn session_context(
         &self,
         suid_hash: &str,
-    ) -> StoreResult<Option<(SessionRecord, Provider)>> {
+        patient_id: Option<&str>,
+    ) -> StoreResult<Option<SessionContext>> {
+        // One statement, so one round trip and one snapshot, for what every in-session request
+        // needs first. Without a patient id the patient side of the row is all NULL.
         let query = q(
             "SELECT s.suid_hash, s.provider_id, s.account_id, s.online_user_id,
                     s.selected_patient_id, s.created_at, s.last_seen_at, s.ended_at,
-                    p.id, p.name, p.fingerprint, p.trusted_identity, p.created_at, p.revoked_at
-             FROM sessions s JOIN providers p ON p.id = s.provider_id
+                    p.id, p.name, p.fingerprint, p.trusted_identity, p.created_at, p.revoked_at,
+                    t.id, t.ods, t.nhs_number, t.title, t.first_name, t.last_name,
+                    to_char(t.date_of_birth, 'YYYY-MM-DD'), t.gender, t.address,
+                    r.ods, r.name, r.address, r.settings::text,
+                    ARRAY(SELECT CASE WHEN enabled THEN '+' ELSE '-' END || service
+                          FROM practice_services WHERE ods = r.ods ORDER BY service),
+                    ARRAY(SELECT CASE WHEN enabled THEN '+' ELSE '-' END || service
+                          FROM patient_services WHERE patient_id = t.id ORDER BY service),
+                    EXISTS (SELECT 1 FROM proxy_grants g
+                            WHERE g.grantee_id = s.online_user_id AND g.patient_id = t.id)
+             FROM sessions s
+             JOIN providers p ON p.id = s.provider_id
+             LEFT JOIN patients t ON t.id = $2
+             LEFT JOIN practices r ON r.ods = t.ods
              WHERE s.suid_hash = $1",
         )
-        .bind(suid_hash);
-        query_opt(&self.pool, "sessions", query, session_with_provider_row).await
+        .bind(suid_hash)
+        .bind(patient_id);
+        query_opt(&self.pool, "sessions", query, session_context_row).await
     }
 
     async fn touch_session(
@@ -1241,12 +1319,27 @@ impl Store for PostgresStore {
         query_opt(&self.pool, "appointments", query, appointment_row).await
     }
 
-    async fn patient_appointments(&self, patient_id: &str) -> StoreResult<Vec<Appointment>> {
-        let query = q(select_appointments!(
-            "WHERE a.patient_id = $1 AND a.cancelled_at IS NULL ORDER BY a.start_ms, a.id"
-        ))
+    async fn patient_appointments(
+        &self,
+        patient_id: &str,
+    ) -> StoreResult<Vec<(Appointment, AppointmentSession)>> {
+        let query = q(
+            "SELECT a.id, a.session_id, a.patient_id, a.start_ms, a.end_ms, a.notes,
+                    a.booked_by, a.booked_at, a.cancelled_at,
+                    s.id, s.ods, s.session_type, s.staff_details, s.location, s.slot_type,
+                    s.start_ms, s.slot_minutes, s.slot_count
+             FROM appointments a JOIN appointment_sessions s ON s.id = a.session_id
+             WHERE a.patient_id = $1 AND a.cancelled_at IS NULL
+             ORDER BY a.start_ms, a.id",
+        )
         .bind(patient_id);
-        query_all(&self.pool, "appointments", query, appointment_row).await
+        query_all(
+            &self.pool,
+            "appointments",
+            query,
+            appointment_with_session_row,
+        )
+        .await
     }
 
     async fn cancel_appointment(&self, id: &str, at: DateTime<Utc>) -> StoreResult<bool> {

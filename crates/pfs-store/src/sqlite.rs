@@ -19,7 +19,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use pfs_core::model::{
     Appointment, AppointmentSession, BookOutcome, LinkThrottle, LinkageKeyRecord, OnlineAccount,
     Patient, PatientContext, Practice, PracticeSettings, Provider, ProviderLink, RecordAccess,
-    ServiceSwitch, SessionRecord,
+    ServiceSwitch, SessionContext, SessionRecord,
 };
 use pfs_core::{Store, StoreError, StoreResult};
 use rusqlite::config::DbConfig;
@@ -591,6 +591,66 @@ fn switch_row(row: &Row<'_>, table: &'static str) -> StoreResult<ServiceSwitch> 
     })
 }
 
+/// The patient, their practice and the service switches that apply to them (see
+/// [`PatientContext`]).
+fn read_patient_context(c: &Connection, patient_id: &str) -> StoreResult<Option<PatientContext>> {
+    let Some(patient) = query_opt(
+        c,
+        "patients",
+        "SELECT id, ods, nhs_number, title, first_name, last_name, date_of_birth, gender,
+                address
+         FROM patients WHERE id = ?1",
+        [patient_id],
+        patient_row,
+    )?
+    else {
+        return Ok(None);
+    };
+    let Some(practice) = query_opt(
+        c,
+        "practices",
+        "SELECT ods, name, address, settings FROM practices WHERE ods = ?1",
+        [&patient.ods],
+        practice_row,
+    )?
+    else {
+        return Ok(None);
+    };
+    let practice_switches = query_all(
+        c,
+        "practice_services",
+        "SELECT service, enabled FROM practice_services WHERE ods = ?1 ORDER BY service",
+        [&practice.ods],
+        practice_switch_row,
+    )?;
+    let patient_switches = query_all(
+        c,
+        "patient_services",
+        "SELECT service, enabled FROM patient_services WHERE patient_id = ?1
+         ORDER BY service",
+        [&patient.id],
+        patient_switch_row,
+    )?;
+    Ok(Some(PatientContext {
+        patient,
+        practice,
+        practice_switches,
+        patient_switches,
+    }))
+}
+
+/// Whether `grantee_id` holds a proxy grant for `patient_id`.
+fn read_has_proxy(c: &Connection, grantee_id: &str, patient_id: &str) -> StoreResult<bool> {
+    let found = query_opt(
+        c,
+        "proxy_grants",
+        "SELECT 1 FROM proxy_grants WHERE grantee_id = ?1 AND patient_id = ?2",
+        [grantee_id, patient_id],
+        present,
+    )?;
+    Ok(found.is_some())
+}
+
 fn session_with_provider_row(row: &Row<'_>) -> StoreResult<(SessionRecord, Provider)> {
     Ok((session_row(row)?, provider_at(row, 8)?))
 }
@@ -610,7 +670,15 @@ fn session_row(row: &Row<'_>) -> StoreResult<SessionRecord> {
 }
 
 fn appointment_session_row(row: &Row<'_>) -> StoreResult<AppointmentSession> {
-    let c = Cols::new(row, "appointment_sessions");
+    appointment_session_at(row, 0)
+}
+
+/// An appointment session whose columns start at `offset` (after another table's, in a join).
+fn appointment_session_at(row: &Row<'_>, offset: usize) -> StoreResult<AppointmentSession> {
+    let c = Cols {
+        offset,
+        ..Cols::new(row, "appointment_sessions")
+    };
     let slot_minutes: i64 = c.get(7, "slot_minutes")?;
     let slot_count: i64 = c.get(8, "slot_count")?;
     Ok(AppointmentSession {
@@ -641,6 +709,11 @@ fn appointment_row(row: &Row<'_>) -> StoreResult<Appointment> {
         booked_at: c.instant(7, "booked_at")?,
         cancelled_at: c.opt_instant(8, "cancelled_at")?,
     })
+}
+
+/// An appointment (columns 0..9) joined with its session (9..18).
+fn appointment_with_session_row(row: &Row<'_>) -> StoreResult<(Appointment, AppointmentSession)> {
+    Ok((appointment_row(row)?, appointment_session_at(row, 9)?))
 }
 
 fn record_access_row(row: &Row<'_>) -> StoreResult<RecordAccess> {
@@ -1270,16 +1343,7 @@ impl Store for SqliteStore {
     }
 
     async fn has_proxy(&self, grantee_id: &str, patient_id: &str) -> StoreResult<bool> {
-        let found = self.read(|c| {
-            query_opt(
-                c,
-                "proxy_grants",
-                "SELECT 1 FROM proxy_grants WHERE grantee_id = ?1 AND patient_id = ?2",
-                [grantee_id, patient_id],
-                present,
-            )
-        })?;
-        Ok(found.is_some())
+        self.read(|c| read_has_proxy(c, grantee_id, patient_id))
     }
 
     // --- service switches ---
@@ -1363,49 +1427,7 @@ impl Store for SqliteStore {
         self.read(|c| {
             // One read transaction for the four reads: one snapshot, one lock round.
             let tx = c.unchecked_transaction().map_err(map_err("patients"))?;
-            let Some(patient) = query_opt(
-                &tx,
-                "patients",
-                "SELECT id, ods, nhs_number, title, first_name, last_name, date_of_birth, gender,
-                        address
-                 FROM patients WHERE id = ?1",
-                [patient_id],
-                patient_row,
-            )?
-            else {
-                return Ok(None);
-            };
-            let Some(practice) = query_opt(
-                &tx,
-                "practices",
-                "SELECT ods, name, address, settings FROM practices WHERE ods = ?1",
-                [&patient.ods],
-                practice_row,
-            )?
-            else {
-                return Ok(None);
-            };
-            let practice_switches = query_all(
-                &tx,
-                "practice_services",
-                "SELECT service, enabled FROM practice_services WHERE ods = ?1 ORDER BY service",
-                [&practice.ods],
-                practice_switch_row,
-            )?;
-            let patient_switches = query_all(
-                &tx,
-                "patient_services",
-                "SELECT service, enabled FROM patient_services WHERE patient_id = ?1
-                 ORDER BY service",
-                [&patient.id],
-                patient_switch_row,
-            )?;
-            Ok(Some(PatientContext {
-                patient,
-                practice,
-                practice_switches,
-                patient_switches,
-            }))
+            read_patient_context(&tx, patient_id)
         })
     }
 
@@ -1449,13 +1471,15 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn session_with_provider(
+    async fn session_context(
         &self,
         suid_hash: &str,
-    ) -> StoreResult<Option<(SessionRecord, Provider)>> {
+        patient_id: Option<&str>,
+    ) -> StoreResult<Option<SessionContext>> {
         self.read(|c| {
-            query_opt(
-                c,
+            let tx = c.unchecked_transaction().map_err(map_err("sessions"))?;
+            let Some((session, provider)) = query_opt(
+                &tx,
                 "sessions",
                 "SELECT s.suid_hash, s.provider_id, s.account_id, s.online_user_id,
                         s.selected_patient_id, s.created_at, s.last_seen_at, s.ended_at,
@@ -1464,7 +1488,23 @@ impl Store for SqliteStore {
                  WHERE s.suid_hash = ?1",
                 [suid_hash],
                 session_with_provider_row,
-            )
+            )?
+            else {
+                return Ok(None);
+            };
+            let (patient, proxy_grant) = match patient_id {
+                None => (None, false),
+                Some(id) => (
+                    read_patient_context(&tx, id)?,
+                    read_has_proxy(&tx, &session.online_user_id, id)?,
+                ),
+            };
+            Ok(Some(SessionContext {
+                session,
+                provider,
+                patient,
+                proxy_grant,
+            }))
         })
     }
 
@@ -1687,17 +1727,23 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn patient_appointments(&self, patient_id: &str) -> StoreResult<Vec<Appointment>> {
+    async fn patient_appointments(
+        &self,
+        patient_id: &str,
+    ) -> StoreResult<Vec<(Appointment, AppointmentSession)>> {
         self.read(|c| {
             query_all(
                 c,
                 "appointments",
-                select_appointments!(
-                    "WHERE a.patient_id = ?1 AND a.cancelled_at IS NULL
-                     ORDER BY a.start_ms, a.id"
-                ),
+                "SELECT a.id, a.session_id, a.patient_id, a.start_ms, a.end_ms, a.notes,
+                        a.booked_by, a.booked_at, a.cancelled_at,
+                        s.id, s.ods, s.session_type, s.staff_details, s.location, s.slot_type,
+                        s.start_ms, s.slot_minutes, s.slot_count
+                 FROM appointments a JOIN appointment_sessions s ON s.id = a.session_id
+                 WHERE a.patient_id = ?1 AND a.cancelled_at IS NULL
+                 ORDER BY a.start_ms, a.id",
                 [patient_id],
-                appointment_row,
+                appointment_with_session_row,
             )
         })
     }

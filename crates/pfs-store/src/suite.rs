@@ -53,7 +53,7 @@ macro_rules! store_suite_cases {
             patient_service_switches,
             patient_context,
             sessions_round_trip,
-            session_with_provider,
+            session_context,
             touch_session,
             end_session,
             purge_sessions,
@@ -215,6 +215,21 @@ async fn world(store: &dyn Store, n: u32) -> World {
     store.insert_patient(&w.patient).await.expect("patient");
     store.insert_account(&w.account).await.expect("account");
     w
+}
+
+/// A patient's live appointments, checking that each came with its own session.
+async fn live_appointments(store: &dyn Store, patient_id: &str) -> Vec<Appointment> {
+    let rows = store.patient_appointments(patient_id).await.unwrap();
+    rows.into_iter()
+        .map(|(a, s)| {
+            assert_eq!(
+                a.session_id, s.id,
+                "appointment {} came with its session",
+                a.id
+            );
+            a
+        })
+        .collect()
 }
 
 /// Field-by-field, because `Patient`'s `Debug` hides everything but the ids.
@@ -1008,27 +1023,81 @@ pub async fn sessions_round_trip(store: &dyn Store) {
     assert_eq!(store.session(&open.suid_hash).await.unwrap(), Some(open));
 }
 
-/// `session_with_provider` reads a session and its provider in one go, revoked or not.
-pub async fn session_with_provider(store: &dyn Store) {
+/// `session_context` reads a session, its provider and the named patient's context and proxy
+/// grant in one go; revoked providers and ended sessions are still read.
+pub async fn session_context(store: &dyn Store) {
     let w = world(store, 1).await;
+    let child = patient(2, &w.practice.ods);
+    let stranger = patient(3, &w.practice.ods);
+    store.insert_patient(&child).await.unwrap();
+    store.insert_patient(&stranger).await.unwrap();
+    store
+        .grant_proxy(&w.patient.id, &child.id, t(1))
+        .await
+        .unwrap();
+    store
+        .set_practice_service(&w.practice.ods, "messaging", Some(false))
+        .await
+        .unwrap();
+    store
+        .set_patient_service(&child.id, "appointments", Some(true))
+        .await
+        .unwrap();
+    store
+        .set_patient_service(&child.id, "medication", Some(false))
+        .await
+        .unwrap();
     let s = session(1, &w.provider.id, &w.account, t(1_234));
     store.insert_session(&s).await.unwrap();
+
+    let read = async |patient: Option<&str>| {
+        store
+            .session_context(&s.suid_hash, patient)
+            .await
+            .unwrap()
+            .expect("the session exists")
+    };
+    let bare = read(None).await;
+    assert_eq!(bare.session, s);
+    assert_eq!(bare.provider, w.provider);
+    assert_eq!(bare.patient, None);
+    assert!(!bare.proxy_grant);
+
+    // Every named patient's context is what `patient_context` reads.
+    let named = read(Some(&child.id)).await;
+    assert_eq!(named.session, s);
+    assert!(named.proxy_grant, "the online user acts for the child");
+    let ctx = named.patient.expect("the child exists");
+    assert_patient(&ctx.patient, &child);
+    let want = store.patient_context(&child.id).await.unwrap().unwrap();
+    assert_eq!(ctx.practice, want.practice);
+    assert_eq!(ctx.practice_switches, want.practice_switches);
+    assert_eq!(ctx.patient_switches, want.patient_switches);
+    assert_eq!(ctx.patient_switches.len(), 2);
+
+    let own = read(Some(&w.patient.id)).await;
+    assert_patient(&own.patient.expect("the user exists").patient, &w.patient);
+    assert!(!own.proxy_grant, "nobody holds a grant for themselves");
+
+    let other = read(Some(&stranger.id)).await;
+    assert!(other.patient.is_some());
+    assert!(!other.proxy_grant, "no grant for a stranger");
+
+    let missing = read(Some("nobody")).await;
+    assert_eq!(missing.patient, None);
+    assert!(!missing.proxy_grant);
+
     assert_eq!(
-        store.session_with_provider(&s.suid_hash).await.unwrap(),
-        Some((s.clone(), w.provider.clone()))
-    );
-    assert_eq!(
-        store.session_with_provider(&"0".repeat(64)).await.unwrap(),
+        store
+            .session_context(&"0".repeat(64), Some(&child.id))
+            .await
+            .unwrap(),
         None
     );
     store.revoke_provider(&w.provider.id, t(5)).await.unwrap();
-    let (session, provider) = store
-        .session_with_provider(&s.suid_hash)
-        .await
-        .unwrap()
-        .expect("still readable after revocation");
-    assert_eq!(provider.revoked_at, Some(t(5)));
-    assert_eq!(session.ended_at, Some(t(5)));
+    let after = read(None).await;
+    assert_eq!(after.provider.revoked_at, Some(t(5)));
+    assert_eq!(after.session.ended_at, Some(t(5)));
 }
 
 /// `touch_session` moves `last_seen_at` and, when given, the selected patient.
@@ -1292,16 +1361,15 @@ pub async fn book_appointment_round_trip(store: &dyn Store) {
     assert_eq!(store.appointment(&a2.id).await.unwrap(), Some(a2.clone()));
     assert_eq!(store.appointment("899999").await.unwrap(), None);
     assert_eq!(
-        store.patient_appointments(&w.patient.id).await.unwrap(),
+        live_appointments(store, &w.patient.id).await,
         vec![a2.clone(), a1.clone()]
     );
-    assert!(
-        store
-            .patient_appointments("9999999")
-            .await
-            .unwrap()
-            .is_empty()
+    let (_, with) = &store.patient_appointments(&w.patient.id).await.unwrap()[0];
+    assert_eq!(
+        with, &session,
+        "each appointment comes with its whole session"
     );
+    assert!(live_appointments(store, "9999999").await.is_empty());
 
     let mut no_session = appointment(3, &session, 5, &w.patient.id);
     no_session.session_id = "799999".into();
@@ -1322,10 +1390,7 @@ pub async fn book_appointment_round_trip(store: &dyn Store) {
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(store.appointment(&a1.id).await.unwrap(), Some(a1.clone()));
-    assert_eq!(
-        store.patient_appointments(&w.patient.id).await.unwrap(),
-        vec![a2, a1]
-    );
+    assert_eq!(live_appointments(store, &w.patient.id).await, vec![a2, a1]);
 }
 
 /// A second booking of a live slot is `SlotTaken`, stores nothing, and keeps the first.
@@ -1349,7 +1414,7 @@ pub async fn booking_a_taken_slot(store: &dyn Store) {
     );
     assert_eq!(store.appointment(&second.id).await.unwrap(), None);
     assert_eq!(store.appointment(&again.id).await.unwrap(), None);
-    assert!(store.patient_appointments(&p2.id).await.unwrap().is_empty());
+    assert!(live_appointments(store, &p2.id).await.is_empty());
     assert_eq!(
         store
             .practice_appointments(&w.practice.ods, t(0), t(2 * DAY))
@@ -1385,13 +1450,7 @@ pub async fn cancelled_slot_can_be_booked_again(store: &dyn Store) {
         store.appointment(&first.id).await.unwrap(),
         Some(cancelled.clone())
     );
-    assert!(
-        store
-            .patient_appointments(&w.patient.id)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(live_appointments(store, &w.patient.id).await.is_empty());
     assert!(
         store
             .practice_appointments(&w.practice.ods, t(0), t(2 * DAY))
@@ -1413,7 +1472,7 @@ pub async fn cancelled_slot_can_be_booked_again(store: &dyn Store) {
         vec![rebooked.clone()]
     );
     assert_eq!(
-        store.patient_appointments(&p2.id).await.unwrap(),
+        live_appointments(store, &p2.id).await,
         vec![rebooked.clone()]
     );
     // Taken again now.
@@ -1472,7 +1531,7 @@ pub async fn booking_limit_counts_live_future_appointments(store: &dyn Store) {
     );
     assert_eq!(store.appointment(&over.id).await.unwrap(), None);
     assert_eq!(
-        store.patient_appointments(me).await.unwrap(),
+        live_appointments(store, me).await,
         vec![past.clone(), future.clone()]
     );
     // Limit 0 refuses even the first.
@@ -1495,7 +1554,7 @@ pub async fn booking_limit_counts_live_future_appointments(store: &dyn Store) {
         BookOutcome::Booked
     );
     assert_eq!(
-        ids(&store.patient_appointments(me).await.unwrap()),
+        ids(&live_appointments(store, me).await),
         vec![past.id.as_str(), over.id.as_str(), later.id.as_str()]
     );
 }

@@ -92,6 +92,24 @@ requests! {
 }
 
 impl Request {
+    /// The patient a per-patient request names (its `patientId`); `None` for the others.
+    pub fn patient_id(&self) -> Option<&str> {
+        let scope = match self {
+            Request::PatientSelected(m) => &m.scope,
+            Request::ListServiceAccesses(m) => &m.scope,
+            Request::ListSlots(m) => &m.scope,
+            Request::BookAppointment(m) => &m.scope,
+            Request::ViewAppointments(m) => &m.scope,
+            Request::CancelAppointment(m) => &m.scope,
+            Request::RequestSystmOnlineMessages(m) => &m.scope,
+            Request::LinkAccount(_)
+            | Request::Authenticate(_)
+            | Request::Logoff(_)
+            | Request::CheckVersion(_) => return None,
+        };
+        Some(&scope.patient_id)
+    }
+
     /// Whether the request must carry a valid `suid` header.
     pub fn needs_session(&self) -> bool {
         !matches!(

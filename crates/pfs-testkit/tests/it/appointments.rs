@@ -732,8 +732,8 @@ async fn a_parent_books_for_a_child() {
         .await
         .unwrap();
     assert_eq!(stored.len(), 1);
-    assert_eq!(stored[0].booked_by, s.online_user_id());
-    assert_eq!(stored[0].notes.as_deref(), Some("Earache"));
+    assert_eq!(stored[0].0.booked_by, s.online_user_id());
+    assert_eq!(stored[0].0.notes.as_deref(), Some("Earache"));
     let log = accesses(&t, &child).await;
     assert_eq!(log.len(), 1);
     assert_eq!(log[0].accessed_by, "Mrs Ada Example via openpfs demo app");
