@@ -9,6 +9,9 @@ use pfs_core::model::{OnlineAccount, Patient, Practice, PracticeSettings, Provid
 use pfs_core::{Store, StoreError};
 use pfs_store::pg_testing::{TestSchema, not_configured, test_url};
 use pfs_store::{PostgresOptions, PostgresStore, postgres, suite};
+use sqlx_core::connection::Connection;
+use sqlx_core::executor::Executor;
+use sqlx_postgres::PgConnection;
 
 /// A store on a fresh schema; `None` (after saying so) when PostgreSQL is not configured.
 async fn fresh(opts: PostgresOptions) -> Option<(TestSchema, PostgresStore)> {
@@ -93,7 +96,7 @@ async fn closed_store_is_unavailable() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_statements_time_out_as_unavailable() {
-    let Some((_schema, store)) = fresh(PostgresOptions {
+    let Some((schema, store)) = fresh(PostgresOptions {
         statement_timeout: Duration::from_millis(200),
         ..PostgresOptions::default()
     })
@@ -103,13 +106,12 @@ async fn slow_statements_time_out_as_unavailable() {
     };
     store.insert_practice(&practice("X00001")).await.unwrap();
     // Another connection holds the row lock; the update waits, then is cancelled.
-    let mut other = store.pool().begin().await.unwrap();
-    sqlx_core::executor::Executor::execute(
-        &mut *other,
-        "UPDATE practices SET name = 'held' WHERE ods = 'X00001'",
-    )
-    .await
-    .unwrap();
+    let mut other = PgConnection::connect(schema.url()).await.unwrap();
+    other.execute("BEGIN").await.unwrap();
+    other
+        .execute("UPDATE practices SET name = 'held' WHERE ods = 'X00001'")
+        .await
+        .unwrap();
     let started = std::time::Instant::now();
     match store
         .update_practice_settings("X00001", &PracticeSettings::default())
@@ -119,7 +121,7 @@ async fn slow_statements_time_out_as_unavailable() {
         other => panic!("expected Unavailable, got {other:?}"),
     }
     assert!(started.elapsed() < Duration::from_secs(3));
-    other.rollback().await.unwrap();
+    other.execute("ROLLBACK").await.unwrap();
     assert!(
         store
             .update_practice_settings("X00001", &PracticeSettings::default())
