@@ -607,19 +607,17 @@ impl Pfs {
             .practice(&patient.ods)
             .await?
             .ok_or_else(|| AdminError::NotFound(format!("practice {}", patient.ods)))?;
-        if !self.store.cancel_appointment(&a.id, now).await? {
+        let log = RecordAccess {
+            patient_id: patient.id,
+            at: now,
+            accessed_by: format!("{} staff", practice.name),
+            organisation: practice.name,
+            access_type: "Cancelled appointment".to_owned(),
+            method: "Practice".to_owned(),
+        };
+        if !self.store.cancel_appointment(&a.id, now, &log).await? {
             return Err(AdminError::NotFound(format!("appointment {id}")));
         }
-        self.store
-            .insert_record_access(&RecordAccess {
-                patient_id: patient.id,
-                at: now,
-                accessed_by: format!("{} staff", practice.name),
-                organisation: practice.name,
-                access_type: "Cancelled appointment".to_owned(),
-                method: "Practice".to_owned(),
-            })
-            .await?;
         Ok(())
     }
 }

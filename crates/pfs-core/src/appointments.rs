@@ -94,15 +94,16 @@ impl Pfs {
         Ok((context.patient, context.practice))
     }
 
-    /// Writes one entry of the patient's access log for an online action.
-    async fn log_online(
+    /// The entry of the patient's access log for an online action (written by the store with
+    /// the action itself).
+    async fn online_access(
         &self,
         s: &ActiveSession,
         caller: &Provider,
         patient: &Patient,
         practice: &Practice,
         access_type: &str,
-    ) -> Result<(), DomainError> {
+    ) -> Result<RecordAccess, DomainError> {
         let user = if s.record.online_user_id == patient.id {
             patient.display_name()
         } else {
@@ -112,17 +113,14 @@ impl Pfs {
                 .map(|u| u.display_name())
                 .unwrap_or_else(|| "Online user".to_owned())
         };
-        self.store
-            .insert_record_access(&RecordAccess {
-                patient_id: patient.id.clone(),
-                at: self.clock.now(),
-                accessed_by: format!("{user} via {}", caller.name),
-                organisation: practice.name.clone(),
-                access_type: access_type.to_owned(),
-                method: "Online".to_owned(),
-            })
-            .await?;
-        Ok(())
+        Ok(RecordAccess {
+            patient_id: patient.id.clone(),
+            at: self.clock.now(),
+            accessed_by: format!("{user} via {}", caller.name),
+            organisation: practice.name.clone(),
+            access_type: access_type.to_owned(),
+            method: "Online".to_owned(),
+        })
     }
 
     pub(crate) async fn list_slots(
@@ -228,6 +226,9 @@ impl Pfs {
                 "the slot is outside the practice's booking window",
             ));
         }
+        let log = self
+            .online_access(s, caller, &patient, &practice, "Booked appointment")
+            .await?;
         let mut booked = None;
         for _ in 0..8 {
             let appointment = Appointment {
@@ -243,7 +244,12 @@ impl Pfs {
             };
             match self
                 .store
-                .book_appointment(&appointment, practice.settings.max_future_appointments, now)
+                .book_appointment(
+                    &appointment,
+                    practice.settings.max_future_appointments,
+                    now,
+                    &log,
+                )
                 .await
             {
                 Ok(outcome) => {
@@ -271,8 +277,6 @@ impl Pfs {
                 ));
             }
         }
-        self.log_online(s, caller, &patient, &practice, "Booked appointment")
-            .await?;
         self.touch(s, None).await?;
         Ok(BookAppointmentReply {
             scope: Some(m.scope),
@@ -339,11 +343,16 @@ impl Pfs {
         if appointment.start - now < Duration::minutes(i64::from(cutoff)) {
             return Err(DomainError::TooLateToCancel(cutoff));
         }
-        if !self.store.cancel_appointment(&appointment.id, now).await? {
+        let log = self
+            .online_access(s, caller, &patient, &practice, "Cancelled appointment")
+            .await?;
+        if !self
+            .store
+            .cancel_appointment(&appointment.id, now, &log)
+            .await?
+        {
             return Err(DomainError::AppointmentNotFound);
         }
-        self.log_online(s, caller, &patient, &practice, "Cancelled appointment")
-            .await?;
         self.touch(s, None).await?;
         Ok(CancelAppointmentReply {
             scope: Some(m.scope),

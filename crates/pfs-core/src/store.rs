@@ -209,15 +209,17 @@ pub trait Store: Send + Sync + 'static {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> StoreResult<Vec<Appointment>>;
-    /// Books a slot atomically: `SlotTaken` if a live appointment holds (session, start);
-    /// `LimitReached` if the patient already holds `max_future` live appointments starting
-    /// after `now`. Exactly one of any number of concurrent bookings of a slot succeeds, on
+    /// Books a slot atomically and, in the same transaction, appends `log` to the access log:
+    /// `SlotTaken` if a live appointment holds (session, start); `LimitReached` if the patient
+    /// already holds `max_future` live appointments starting after `now` (nothing is written
+    /// for either). Exactly one of any number of concurrent bookings of a slot succeeds, on
     /// every backend. `NotFound` if the session or patient does not exist.
     async fn book_appointment(
         &self,
         appointment: &Appointment,
         max_future: u32,
         now: DateTime<Utc>,
+        log: &RecordAccess,
     ) -> StoreResult<BookOutcome>;
     /// The appointment with this id (cancelled or not).
     async fn appointment(&self, id: &str) -> StoreResult<Option<Appointment>>;
@@ -226,8 +228,14 @@ pub trait Store: Send + Sync + 'static {
         &self,
         patient_id: &str,
     ) -> StoreResult<Vec<(Appointment, AppointmentSession)>>;
-    /// Cancels a live appointment, freeing its slot; false if unknown or already cancelled.
-    async fn cancel_appointment(&self, id: &str, at: DateTime<Utc>) -> StoreResult<bool>;
+    /// Cancels a live appointment, freeing its slot, and appends `log` to the access log in the
+    /// same transaction; false (and nothing written) if unknown or already cancelled.
+    async fn cancel_appointment(
+        &self,
+        id: &str,
+        at: DateTime<Utc>,
+        log: &RecordAccess,
+    ) -> StoreResult<bool>;
 
     // --- record access log ---
     /// Appends an entry to a patient's access log.

@@ -49,6 +49,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "appointments",
         include_str!("../migrations/postgres/0002_appointments.sql"),
     ),
+    (
+        3,
+        "booking_function",
+        include_str!("../migrations/postgres/0003_booking_function.sql"),
+    ),
 ];
 
 /// Tuning for [`connect`].
@@ -532,7 +537,9 @@ fn session_context_row(row: &PgRow) -> StoreResult<SessionContext> {
     })
 }
 
-/// Switches aggregated as `+service` (on) or `-service` (off).
+/// Switches aggregated as `+service` (on) or `-service` (off), returned by service. (Sorting
+/// here is cheaper than an ORDER BY in each array's subquery, which cost the database a fifth
+/// of its time on this query.)
 fn switches(flagged: Vec<String>) -> StoreResult<Vec<ServiceSwitch>> {
     let switch = |f: String| {
         let enabled = match f.as_bytes().first() {
@@ -545,7 +552,12 @@ fn switches(flagged: Vec<String>) -> StoreResult<Vec<ServiceSwitch>> {
             enabled,
         })
     };
-    flagged.into_iter().map(switch).collect()
+    let mut all = flagged
+        .into_iter()
+        .map(switch)
+        .collect::<StoreResult<Vec<_>>>()?;
+    all.sort_by(|a, b| a.service.cmp(&b.service));
+    Ok(all)
 }
 
 fn session_row(row: &PgRow) -> StoreResult<SessionRecord> {
@@ -619,10 +631,6 @@ fn record_access_row(row: &PgRow) -> StoreResult<RecordAccess> {
         access_type: c.get(4, "access_type")?,
         method: c.get(5, "method")?,
     })
-}
-
-fn count_row(row: &PgRow) -> StoreResult<i64> {
-    Cols::new(row, "appointments").get(0, "count")
 }
 
 fn present(_: &PgRow) -> StoreResult<()> {
@@ -1202,9 +1210,9 @@ impl Store for PostgresStore {
                     to_char(t.date_of_birth, 'YYYY-MM-DD'), t.gender, t.address,
                     r.ods, r.name, r.address, r.settings::text,
                     ARRAY(SELECT CASE WHEN enabled THEN '+' ELSE '-' END || service
-                          FROM practice_services WHERE ods = r.ods ORDER BY service),
+                          FROM practice_services WHERE ods = r.ods),
                     ARRAY(SELECT CASE WHEN enabled THEN '+' ELSE '-' END || service
-                          FROM patient_services WHERE patient_id = t.id ORDER BY service),
+                          FROM patient_services WHERE patient_id = t.id),
                     EXISTS (SELECT 1 FROM proxy_grants g
                             WHERE g.grantee_id = s.online_user_id AND g.patient_id = t.id)
              FROM sessions s
@@ -1323,77 +1331,42 @@ impl Store for PostgresStore {
         appointment: &Appointment,
         max_future: u32,
         now: DateTime<Utc>,
+        log: &RecordAccess,
     ) -> StoreResult<BookOutcome> {
+        // One round trip: the steps are in the function (migration 0003), which says why.
         let a = appointment;
-        let err = map_err("appointments");
-        self.db
-            .run("appointments", async |c| {
-                let mut tx = c.begin().await.map_err(&err)?;
-                // Locking the patient's row serialises that patient's bookings, so the count below
-                // cannot be overtaken. NO KEY UPDATE: it still lets other rows reference the patient
-                // (foreign key checks take KEY SHARE) while it is held.
-                let patient = q("SELECT 1 FROM patients WHERE id = $1 FOR NO KEY UPDATE")
-                    .bind(&a.patient_id)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(map_err("patients"))?;
-                if patient.is_none() {
-                    return Err(StoreError::NotFound("patient".into()));
-                }
-                let session = q("SELECT 1 FROM appointment_sessions WHERE id = $1")
-                    .bind(&a.session_id)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(map_err("appointment_sessions"))?;
-                if session.is_none() {
-                    return Err(StoreError::NotFound("appointment session".into()));
-                }
-                // READ COMMITTED: this statement sees every booking committed before the lock was ours.
-                let future = q("SELECT count(*) FROM appointments
-             WHERE patient_id = $1 AND start_ms > $2 AND cancelled_at IS NULL")
-                .bind(&a.patient_id)
-                .bind(ms(now))
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(&err)?;
-                if count_row(&future)? >= i64::from(max_future) {
-                    return Ok(BookOutcome::LimitReached);
-                }
-                // The partial unique index decides the race for the slot, across every instance: a
-                // concurrent insert of the same slot waits for ours to commit, then inserts nothing.
-                let inserted = execute_in(
-            &mut tx,
-            "appointments",
-            q(
-                "INSERT INTO appointments (id, session_id, patient_id, start_ms, end_ms, notes,
-                                       booked_by, booked_at, cancelled_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-               ON CONFLICT (session_id, start_ms) WHERE cancelled_at IS NULL DO NOTHING",
-            )
-            .bind(&a.id)
-            .bind(&a.session_id)
-            .bind(&a.patient_id)
-            .bind(ms(a.start))
-            .bind(ms(a.end))
-            .bind(&a.notes)
-            .bind(&a.booked_by)
-            .bind(ms(a.booked_at))
-            .bind(opt_ms(a.cancelled_at)),
-        )
-        .await;
-                let inserted = match inserted {
-                    Ok(n) => n,
-                    // Not reachable with ON CONFLICT, but the slot index must never read as an error.
-                    Err(StoreError::Conflict(key)) if key.contains("start_ms") => 0,
-                    Err(e) => return Err(e),
-                };
-                if inserted == 0 {
-                    return Ok(BookOutcome::SlotTaken);
-                }
-                tx.commit().await.map_err(&err)?;
-                Ok(BookOutcome::Booked)
-            })
-            .await
+        let query = q("SELECT pfs_book_appointment(
+                 $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)")
+        .bind(&a.id)
+        .bind(&a.session_id)
+        .bind(&a.patient_id)
+        .bind(ms(a.start))
+        .bind(ms(a.end))
+        .bind(&a.notes)
+        .bind(&a.booked_by)
+        .bind(ms(a.booked_at))
+        .bind(ms(now))
+        .bind(i64::from(max_future))
+        .bind(&log.patient_id)
+        .bind(ms(log.at))
+        .bind(&log.accessed_by)
+        .bind(&log.organisation)
+        .bind(&log.access_type)
+        .bind(&log.method);
+        let outcome = query_opt(&self.db, "appointments", query, |row| {
+            Cols::new(row, "appointments").get::<String>(0, "booking outcome")
+        })
+        .await?;
+        match outcome.as_deref() {
+            Some("booked") => Ok(BookOutcome::Booked),
+            Some("slot_taken") => Ok(BookOutcome::SlotTaken),
+            Some("limit_reached") => Ok(BookOutcome::LimitReached),
+            Some("no_patient") => Err(StoreError::NotFound("patient".into())),
+            Some("no_session") => Err(StoreError::NotFound("appointment session".into())),
+            _ => Err(StoreError::Other(
+                "appointments: unexpected booking outcome".into(),
+            )),
+        }
     }
 
     async fn appointment(&self, id: &str) -> StoreResult<Option<Appointment>> {
@@ -1424,11 +1397,29 @@ impl Store for PostgresStore {
         .await
     }
 
-    async fn cancel_appointment(&self, id: &str, at: DateTime<Utc>) -> StoreResult<bool> {
-        let query =
-            q("UPDATE appointments SET cancelled_at = $2 WHERE id = $1 AND cancelled_at IS NULL")
-                .bind(id)
-                .bind(ms(at));
+    async fn cancel_appointment(
+        &self,
+        id: &str,
+        at: DateTime<Utc>,
+        log: &RecordAccess,
+    ) -> StoreResult<bool> {
+        // One statement: the log entry is written only if an appointment was cancelled.
+        let query = q("WITH cancelled AS (
+                 UPDATE appointments SET cancelled_at = $2
+                 WHERE id = $1 AND cancelled_at IS NULL
+                 RETURNING patient_id
+             )
+             INSERT INTO record_accesses
+                 (patient_id, at_ms, accessed_by, organisation, access_type, method)
+             SELECT $3, $4, $5, $6, $7, $8 FROM cancelled")
+        .bind(id)
+        .bind(ms(at))
+        .bind(&log.patient_id)
+        .bind(ms(log.at))
+        .bind(&log.accessed_by)
+        .bind(&log.organisation)
+        .bind(&log.access_type)
+        .bind(&log.method);
         Ok(execute(&self.db, "appointments", query).await? > 0)
     }
 

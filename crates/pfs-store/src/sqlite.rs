@@ -639,6 +639,26 @@ fn read_patient_context(c: &Connection, patient_id: &str) -> StoreResult<Option<
     }))
 }
 
+/// Appends an entry to a patient's access log.
+fn insert_record_access(c: &Connection, access: &RecordAccess) -> StoreResult<()> {
+    execute(
+        c,
+        "record_accesses",
+        "INSERT INTO record_accesses (patient_id, at_ms, accessed_by, organisation, access_type,
+                                      method)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            access.patient_id,
+            ms(access.at),
+            access.accessed_by,
+            access.organisation,
+            access.access_type,
+            access.method,
+        ],
+    )?;
+    Ok(())
+}
+
 /// Whether `grantee_id` holds a proxy grant for `patient_id`.
 fn read_has_proxy(c: &Connection, grantee_id: &str, patient_id: &str) -> StoreResult<bool> {
     let found = query_opt(
@@ -1645,6 +1665,7 @@ impl Store for SqliteStore {
         appointment: &Appointment,
         max_future: u32,
         now: DateTime<Utc>,
+        log: &RecordAccess,
     ) -> StoreResult<BookOutcome> {
         let a = appointment;
         self.write(|c| {
@@ -1709,6 +1730,7 @@ impl Store for SqliteStore {
             if inserted == 0 {
                 return Ok(BookOutcome::SlotTaken);
             }
+            insert_record_access(&tx, log)?;
             tx.commit().map_err(&err)?;
             Ok(BookOutcome::Booked)
         })
@@ -1748,43 +1770,35 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn cancel_appointment(&self, id: &str, at: DateTime<Utc>) -> StoreResult<bool> {
-        let changed = self
-            .write(|c| {
-                execute(
-                    c,
-                    "appointments",
-                    "UPDATE appointments SET cancelled_at = ?2
-                     WHERE id = ?1 AND cancelled_at IS NULL",
-                    params![id, ms(at)],
-                )
-            })
-            .await?;
-        Ok(changed > 0)
+    async fn cancel_appointment(
+        &self,
+        id: &str,
+        at: DateTime<Utc>,
+        log: &RecordAccess,
+    ) -> StoreResult<bool> {
+        self.write(|c| {
+            let tx = c.transaction().map_err(map_err("appointments"))?;
+            let changed = execute(
+                &tx,
+                "appointments",
+                "UPDATE appointments SET cancelled_at = ?2
+                 WHERE id = ?1 AND cancelled_at IS NULL",
+                params![id, ms(at)],
+            )?;
+            if changed == 0 {
+                return Ok(false);
+            }
+            insert_record_access(&tx, log)?;
+            tx.commit().map_err(map_err("appointments"))?;
+            Ok(true)
+        })
+        .await
     }
 
     // --- record access log ---
 
     async fn insert_record_access(&self, access: &RecordAccess) -> StoreResult<()> {
-        self.write(|c| {
-            execute(
-                c,
-                "record_accesses",
-                "INSERT INTO record_accesses (patient_id, at_ms, accessed_by, organisation,
-                                              access_type, method)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    access.patient_id,
-                    ms(access.at),
-                    access.accessed_by,
-                    access.organisation,
-                    access.access_type,
-                    access.method,
-                ],
-            )
-        })
-        .await?;
-        Ok(())
+        self.write(|c| insert_record_access(c, access)).await
     }
 
     async fn record_accesses(

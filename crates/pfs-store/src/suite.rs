@@ -217,6 +217,18 @@ async fn world(store: &dyn Store, n: u32) -> World {
     w
 }
 
+/// The access log entry a store call about `a` writes.
+fn logged(a: &Appointment, what: &str) -> RecordAccess {
+    RecordAccess {
+        patient_id: a.patient_id.clone(),
+        at: a.booked_at,
+        accessed_by: format!("{what} by {}", a.booked_by),
+        organisation: "Practice".into(),
+        access_type: format!("{what} appointment {}", a.id),
+        method: "Online".into(),
+    }
+}
+
 /// A patient's live appointments, checking that each came with its own session.
 async fn live_appointments(store: &dyn Store, patient_id: &str) -> Vec<Appointment> {
     let rows = store.patient_appointments(patient_id).await.unwrap();
@@ -1350,11 +1362,17 @@ pub async fn book_appointment_round_trip(store: &dyn Store) {
     assert!(a1.notes.is_some() && a2.notes.is_none());
 
     assert_eq!(
-        store.book_appointment(&a1, 4, t(0)).await.unwrap(),
+        store
+            .book_appointment(&a1, 4, t(0), &logged(&a1, "Booked"))
+            .await
+            .unwrap(),
         BookOutcome::Booked
     );
     assert_eq!(
-        store.book_appointment(&a2, 4, t(0)).await.unwrap(),
+        store
+            .book_appointment(&a2, 4, t(0), &logged(&a2, "Booked"))
+            .await
+            .unwrap(),
         BookOutcome::Booked
     );
     assert_eq!(store.appointment(&a1.id).await.unwrap(), Some(a1.clone()));
@@ -1374,19 +1392,25 @@ pub async fn book_appointment_round_trip(store: &dyn Store) {
     let mut no_session = appointment(3, &session, 5, &w.patient.id);
     no_session.session_id = "799999".into();
     assert!(matches!(
-        store.book_appointment(&no_session, 4, t(0)).await,
+        store
+            .book_appointment(&no_session, 4, t(0), &logged(&no_session, "Booked"))
+            .await,
         Err(StoreError::NotFound(_))
     ));
     let no_patient = appointment(4, &session, 6, "9999999");
     assert!(matches!(
-        store.book_appointment(&no_patient, 4, t(0)).await,
+        store
+            .book_appointment(&no_patient, 4, t(0), &logged(&no_patient, "Booked"))
+            .await,
         Err(StoreError::NotFound(_))
     ));
 
     let mut same_id = appointment(1, &session, 7, &w.patient.id);
     same_id.notes = Some("Different reason".into());
     assert!(matches!(
-        store.book_appointment(&same_id, 4, t(0)).await,
+        store
+            .book_appointment(&same_id, 4, t(0), &logged(&same_id, "Booked"))
+            .await,
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(store.appointment(&a1.id).await.unwrap(), Some(a1.clone()));
@@ -1399,17 +1423,26 @@ pub async fn booking_a_taken_slot(store: &dyn Store) {
     let first = appointment(1, &session, 2, &w.patient.id);
     let second = appointment(2, &session, 2, &p2.id);
     assert_eq!(
-        store.book_appointment(&first, 4, t(0)).await.unwrap(),
+        store
+            .book_appointment(&first, 4, t(0), &logged(&first, "Booked"))
+            .await
+            .unwrap(),
         BookOutcome::Booked
     );
     assert_eq!(
-        store.book_appointment(&second, 4, t(0)).await.unwrap(),
+        store
+            .book_appointment(&second, 4, t(0), &logged(&second, "Booked"))
+            .await
+            .unwrap(),
         BookOutcome::SlotTaken
     );
     // The same patient again, too.
     let again = appointment(3, &session, 2, &w.patient.id);
     assert_eq!(
-        store.book_appointment(&again, 4, t(0)).await.unwrap(),
+        store
+            .book_appointment(&again, 4, t(0), &logged(&again, "Booked"))
+            .await
+            .unwrap(),
         BookOutcome::SlotTaken
     );
     assert_eq!(store.appointment(&second.id).await.unwrap(), None);
@@ -1425,7 +1458,10 @@ pub async fn booking_a_taken_slot(store: &dyn Store) {
     // The neighbouring slot is free.
     let next = appointment(4, &session, 3, &p2.id);
     assert_eq!(
-        store.book_appointment(&next, 4, t(0)).await.unwrap(),
+        store
+            .book_appointment(&next, 4, t(0), &logged(&next, "Booked"))
+            .await
+            .unwrap(),
         BookOutcome::Booked
     );
 }
@@ -1435,13 +1471,43 @@ pub async fn cancelled_slot_can_be_booked_again(store: &dyn Store) {
     let (w, session, p2) = appointment_world(store).await;
     let first = appointment(1, &session, 0, &w.patient.id);
     assert_eq!(
-        store.book_appointment(&first, 4, t(0)).await.unwrap(),
+        store
+            .book_appointment(&first, 4, t(0), &logged(&first, "Booked"))
+            .await
+            .unwrap(),
         BookOutcome::Booked
     );
 
-    assert!(store.cancel_appointment(&first.id, t(100)).await.unwrap());
-    assert!(!store.cancel_appointment(&first.id, t(200)).await.unwrap());
-    assert!(!store.cancel_appointment("899999", t(200)).await.unwrap());
+    assert!(
+        store
+            .cancel_appointment(&first.id, t(100), &logged(&first, "Cancelled"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .cancel_appointment(&first.id, t(200), &logged(&first, "Cancelled"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .cancel_appointment("899999", t(200), &logged(&first, "Cancelled"))
+            .await
+            .unwrap()
+    );
+    // One log entry per booking and one for the cancellation that happened.
+    let log = store
+        .record_accesses(&first.patient_id, t(-100 * DAY), t(100 * DAY))
+        .await
+        .unwrap();
+    let cancelled = logged(&first, "Cancelled");
+    assert_eq!(
+        log.iter().filter(|e| **e == cancelled).count(),
+        1,
+        "{log:?}"
+    );
+    assert!(log.contains(&logged(&first, "Booked")), "{log:?}");
     let cancelled = Appointment {
         cancelled_at: Some(t(100)),
         ..first.clone()
@@ -1461,7 +1527,10 @@ pub async fn cancelled_slot_can_be_booked_again(store: &dyn Store) {
 
     let rebooked = appointment(2, &session, 0, &p2.id);
     assert_eq!(
-        store.book_appointment(&rebooked, 4, t(300)).await.unwrap(),
+        store
+            .book_appointment(&rebooked, 4, t(300), &logged(&rebooked, "Booked"))
+            .await
+            .unwrap(),
         BookOutcome::Booked
     );
     assert_eq!(
@@ -1478,18 +1547,24 @@ pub async fn cancelled_slot_can_be_booked_again(store: &dyn Store) {
     // Taken again now.
     let third = appointment(3, &session, 0, &w.patient.id);
     assert_eq!(
-        store.book_appointment(&third, 4, t(400)).await.unwrap(),
+        store
+            .book_appointment(&third, 4, t(400), &logged(&third, "Booked"))
+            .await
+            .unwrap(),
         BookOutcome::SlotTaken
     );
     // Cancel and rebook once more: any number of cancelled appointments may share a slot.
     assert!(
         store
-            .cancel_appointment(&rebooked.id, t(500))
+            .cancel_appointment(&rebooked.id, t(500), &logged(&rebooked, "Cancelled"))
             .await
             .unwrap()
     );
     assert_eq!(
-        store.book_appointment(&third, 4, t(600)).await.unwrap(),
+        store
+            .book_appointment(&third, 4, t(600), &logged(&third, "Booked"))
+            .await
+            .unwrap(),
         BookOutcome::Booked
     );
     assert_eq!(store.appointment(&first.id).await.unwrap(), Some(cancelled));
@@ -1509,24 +1584,36 @@ pub async fn booking_limit_counts_live_future_appointments(store: &dyn Store) {
 
     let past = appointment(1, &past_session, 0, me);
     assert_eq!(
-        store.book_appointment(&past, 4, t(-2 * DAY)).await.unwrap(),
+        store
+            .book_appointment(&past, 4, t(-2 * DAY), &logged(&past, "Booked"))
+            .await
+            .unwrap(),
         BookOutcome::Booked
     );
     // Another patient's future appointment does not count either.
     let theirs = appointment(2, &session, 0, &p2.id);
     assert_eq!(
-        store.book_appointment(&theirs, 1, now).await.unwrap(),
+        store
+            .book_appointment(&theirs, 1, now, &logged(&theirs, "Booked"))
+            .await
+            .unwrap(),
         BookOutcome::Booked
     );
 
     let future = appointment(3, &session, 1, me);
     assert_eq!(
-        store.book_appointment(&future, 1, now).await.unwrap(),
+        store
+            .book_appointment(&future, 1, now, &logged(&future, "Booked"))
+            .await
+            .unwrap(),
         BookOutcome::Booked
     );
     let over = appointment(4, &session, 2, me);
     assert_eq!(
-        store.book_appointment(&over, 1, now).await.unwrap(),
+        store
+            .book_appointment(&over, 1, now, &logged(&over, "Booked"))
+            .await
+            .unwrap(),
         BookOutcome::LimitReached
     );
     assert_eq!(store.appointment(&over.id).await.unwrap(), None);
@@ -1537,20 +1624,34 @@ pub async fn booking_limit_counts_live_future_appointments(store: &dyn Store) {
     // Limit 0 refuses even the first.
     let p2_next = appointment(5, &session, 5, &p2.id);
     assert_eq!(
-        store.book_appointment(&p2_next, 0, now).await.unwrap(),
+        store
+            .book_appointment(&p2_next, 0, now, &logged(&p2_next, "Booked"))
+            .await
+            .unwrap(),
         BookOutcome::LimitReached
     );
 
     // A cancelled appointment no longer counts.
-    assert!(store.cancel_appointment(&future.id, t(1)).await.unwrap());
+    assert!(
+        store
+            .cancel_appointment(&future.id, t(1), &logged(&future, "Cancelled"))
+            .await
+            .unwrap()
+    );
     assert_eq!(
-        store.book_appointment(&over, 1, now).await.unwrap(),
+        store
+            .book_appointment(&over, 1, now, &logged(&over, "Booked"))
+            .await
+            .unwrap(),
         BookOutcome::Booked
     );
     // Once the future appointment's start has passed, it no longer counts.
     let later = appointment(6, &session, 6, me);
     assert_eq!(
-        store.book_appointment(&later, 1, over.start).await.unwrap(),
+        store
+            .book_appointment(&later, 1, over.start, &logged(&later, "Booked"))
+            .await
+            .unwrap(),
         BookOutcome::Booked
     );
     assert_eq!(
@@ -1583,13 +1684,21 @@ pub async fn practice_appointments_range(store: &dyn Store) {
     let foreign = appointment(6, &elsewhere, 1, &p3.id);
     for a in [&a_late, &b_mid, &b_first, &a_first, &cancelled, &foreign] {
         assert_eq!(
-            store.book_appointment(a, 10, t(0)).await.unwrap(),
+            store
+                .book_appointment(a, 10, t(0), &logged(a, "Booked"))
+                .await
+                .unwrap(),
             BookOutcome::Booked,
             "{}",
             a.id
         );
     }
-    assert!(store.cancel_appointment(&cancelled.id, t(1)).await.unwrap());
+    assert!(
+        store
+            .cancel_appointment(&cancelled.id, t(1), &logged(&cancelled, "Cancelled"))
+            .await
+            .unwrap()
+    );
 
     assert_eq!(
         store
@@ -1710,7 +1819,11 @@ pub async fn concurrent_bookings_of_one_slot(store: &dyn Store) {
         .map(|(patient_id, n)| appointment(n, &session, 4, patient_id))
         .collect();
 
-    let bookings = attempts.iter().map(|a| store.book_appointment(a, 4, t(0)));
+    let logs: Vec<RecordAccess> = attempts.iter().map(|a| logged(a, "Booked")).collect();
+    let bookings = attempts
+        .iter()
+        .zip(&logs)
+        .map(|(a, log)| store.book_appointment(a, 4, t(0), log));
     let outcomes: Vec<BookOutcome> = futures_util::future::join_all(bookings)
         .await
         .into_iter()
@@ -1741,6 +1854,17 @@ pub async fn concurrent_bookings_of_one_slot(store: &dyn Store) {
     for a in &attempts {
         let stored = store.appointment(&a.id).await.unwrap();
         assert_eq!(stored.is_some(), a.id == winners[0].id, "{}", a.id);
+        // Only the winning booking wrote to its patient's access log.
+        let log = store
+            .record_accesses(&a.patient_id, t(-100 * DAY), t(100 * DAY))
+            .await
+            .unwrap();
+        let want = if a.id == winners[0].id {
+            vec![logged(a, "Booked")]
+        } else {
+            vec![]
+        };
+        assert_eq!(log, want, "access log of {}", a.patient_id);
     }
 }
 
