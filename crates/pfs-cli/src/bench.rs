@@ -44,9 +44,13 @@ pub struct Args {
     #[arg(long, default_value = "pfs-data/demo/accounts.json")]
     accounts: std::path::PathBuf,
     /// The server's data directory: `book-appointment` raises the demo practice's limit of
-    /// future appointments per patient through its admin API.
+    /// future appointments per patient and adds patients through its admin API.
     #[arg(long, default_value = "pfs-data")]
     data_dir: std::path::PathBuf,
+    /// `book-appointment`: how many patients the bookings are spread over (the demo patients
+    /// plus patients added for the run), so that no patient piles up thousands of bookings.
+    #[arg(long, default_value_t = 64)]
+    patients: usize,
     #[command(flatten)]
     conn: Connection,
 }
@@ -62,13 +66,23 @@ struct DemoAccount {
 }
 
 /// A prepared request: type, optional suid, and a body factory (fresh uuid each time). A
-/// booking job also holds the slots its worker books, one per request.
+/// booking job also holds the slots its worker books, one per request, and the patients it
+/// books for in turn (each with their own session).
 #[derive(Clone)]
 struct Job {
     message_type: &'static str,
     suid: Option<String>,
     template: Element,
     slots: Vec<(String, String, String)>,
+    bookers: Vec<Booker>,
+    turn: usize,
+}
+
+/// A patient with an open session of their own.
+#[derive(Clone)]
+struct Booker {
+    suid: String,
+    patient_id: String,
 }
 
 impl Job {
@@ -78,6 +92,8 @@ impl Job {
             suid,
             template,
             slots: Vec::new(),
+            bookers: Vec::new(),
+            turn: 0,
         }
     }
 
@@ -86,6 +102,13 @@ impl Job {
         let mut el = self.template.clone();
         if self.message_type == "BookAppointment" {
             let (session, start, end) = self.slots.pop()?;
+            if !self.bookers.is_empty() {
+                let booker = &self.bookers[self.turn % self.bookers.len()];
+                self.turn += 1;
+                self.suid = Some(booker.suid.clone());
+                set(&mut el, "patientId", booker.patient_id.clone());
+                set(&mut el, "onlineUserId", booker.patient_id.clone());
+            }
             set(&mut el, "sessionId", session);
             set(&mut el, "startDate", start);
             set(&mut el, "endDate", end);
@@ -174,11 +197,14 @@ pub async fn run(a: Args) -> Result<()> {
             .child(application.clone()),
     );
 
-    // Bookings are spread over every demo patient, as real bookings are over many patients
-    // (each booking counts the patient's own future appointments).
+    // Bookings are spread over many patients, as real bookings are (each booking counts the
+    // patient's own future appointments); each worker books for its own share of them.
     let mut bookers = Vec::new();
     if a.scenario == "book-appointment" {
-        for acc in &accounts {
+        let mut to_link = accounts.clone();
+        let extra = a.patients.saturating_sub(accounts.len());
+        to_link.extend(add_patients(&a, &account.organisation_code, extra).await?);
+        for acc in &to_link {
             let linked = setup
                 .link_account(LinkRequest::register(
                     &acc.organisation_code,
@@ -188,29 +214,39 @@ pub async fn run(a: Args) -> Result<()> {
                     SecretString::from(acc.linkage_key.clone()),
                 ))
                 .await
-                .context("linking a demo account")?;
+                .context("linking a bench patient's account")?;
             let pass = linked
                 .passphrase
                 .context("LinkAccount returned no passphrase")?;
             let session = setup
                 .authenticate(&acc.organisation_code, &acc.account_id, &pass)
                 .await?;
-            let user = session.online_user_id().to_owned();
-            let ods = acc.organisation_code.clone();
-            bookers.push((session.detach().expose_secret().to_owned(), user, ods));
+            let patient_id = session.online_user_id().to_owned();
+            let suid = session.detach().expose_secret().to_owned();
+            bookers.push(Booker { suid, patient_id });
         }
+        eprintln!("{} patients with a session each", bookers.len());
     }
 
     let mut jobs = Vec::with_capacity(a.connections);
     for i in 0..a.connections {
-        if let Some((suid, user, ods)) = bookers.get(i % bookers.len().max(1)) {
+        if !bookers.is_empty() {
+            let first = &bookers[i % bookers.len()];
             let template = Element::new("BookAppointment")
                 .attr("apiVersion", "1")
                 .attr("uuid", "")
-                .attr("unitId", ods.clone())
-                .attr("patientId", user.clone())
-                .attr("onlineUserId", user.clone());
-            jobs.push(Job::new("BookAppointment", Some(suid.clone()), template));
+                .attr("unitId", account.organisation_code.clone())
+                .attr("patientId", first.patient_id.clone())
+                .attr("onlineUserId", first.patient_id.clone());
+            let mut job = Job::new("BookAppointment", Some(first.suid.clone()), template);
+            // Worker i books for patients i, i + c, i + 2c, ...: no two workers share one.
+            job.bookers = bookers
+                .iter()
+                .skip(i)
+                .step_by(a.connections)
+                .cloned()
+                .collect();
+            jobs.push(job);
             continue;
         }
         let job = match a.scenario.as_str() {
@@ -490,6 +526,57 @@ async fn deal_slots(a: &Args, client: &Client, jobs: &mut [Job]) -> Result<()> {
         jobs.iter().map(|j| j.slots.len()).sum::<usize>()
     );
     Ok(())
+}
+
+/// Adds `n` patients to practice `ods` through the admin API, each with an online account, and
+/// returns their linkage details.
+async fn add_patients(a: &Args, ods: &str, n: usize) -> Result<Vec<DemoAccount>> {
+    let date_of_birth = chrono::NaiveDate::from_ymd_opt(1980, 1, 1).context("date")?;
+    // NHS numbers in a range of their own, different on every run (patients accumulate).
+    let base = 900_000_000 + (chrono::Utc::now().timestamp() as u64 % 1_000_000) * 90;
+    let mut added = Vec::with_capacity(n);
+    let mut candidate = base;
+    while added.len() < n {
+        candidate += 1;
+        let Some(nhs_number) = pfs_core::nhs::complete(&format!("{candidate:09}")) else {
+            continue;
+        };
+        let last_name = format!("Bench{}", added.len());
+        let patient = crate::admin::request(
+            &a.data_dir,
+            "POST",
+            "/api/patients",
+            Some(serde_json::json!({
+                "ods": ods,
+                "nhsNumber": nhs_number,
+                "firstName": "Pat",
+                "lastName": last_name,
+                "dateOfBirth": date_of_birth.to_string(),
+                "gender": "Unknown",
+                "address": "1 Bench Street, Leeds LS1 1AA",
+            })),
+        )
+        .await
+        .context("adding a bench patient through the admin API")?;
+        let id = patient["id"].as_str().context("patient without id")?;
+        let issued = crate::admin::request(
+            &a.data_dir,
+            "POST",
+            &format!("/api/patients/{id}/account"),
+            None,
+        )
+        .await
+        .context("issuing a bench patient's account")?;
+        let field = |name: &str| issued[name].as_str().map(str::to_owned);
+        added.push(DemoAccount {
+            account_id: field("accountId").context("no accountId")?,
+            linkage_key: field("linkageKey").context("no linkageKey")?,
+            last_name,
+            date_of_birth,
+            organisation_code: ods.to_owned(),
+        });
+    }
+    Ok(added)
 }
 
 /// Reads every booking of the next eight weeks back through the admin API and fails if two

@@ -25,7 +25,11 @@ CREATE FUNCTION pfs_book_appointment(
     log_organisation TEXT,
     log_type       TEXT,
     log_method     TEXT
-) RETURNS TEXT LANGUAGE plpgsql AS $$
+) RETURNS TEXT LANGUAGE plpgsql
+-- Plan each statement for the call at hand: a plan cached while the tables were new (and their
+-- statistics said empty) would go on scanning whole tables long after they had grown.
+SET plan_cache_mode = force_custom_plan
+AS $$
 DECLARE
     future BIGINT;
 BEGIN
