@@ -34,17 +34,6 @@ const PFS: &str = env!("CARGO_BIN_EXE_pfs");
 /// How long a process may take to migrate, seed and listen (debug build, busy machine).
 const STARTUP: Duration = Duration::from_secs(60);
 
-/// A fresh schema, or `None` after saying the tests are skipped.
-async fn schema() -> Option<TestSchema> {
-    match test_url() {
-        Some(url) => Some(TestSchema::create(&url).await),
-        None => {
-            not_configured();
-            None
-        }
-    }
-}
-
 /// Reports, as a test of its own, when the multi-process tests did not run.
 #[test]
 fn postgres_not_configured() {
@@ -293,7 +282,9 @@ fn assert_code<T: std::fmt::Debug>(result: pfs_client::Result<T>, code: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_opened_on_one_process_works_and_ends_on_the_other() {
-    let Some(schema) = schema().await else { return };
+    let Some(schema) = TestSchema::create_or_skip().await else {
+        return;
+    };
     let pair = Pair::start(schema.url());
     let on_a = pair.a.client(&pair.demo);
     let on_b = pair.b.client(&pair.demo);
@@ -332,7 +323,9 @@ async fn a_session_opened_on_one_process_works_and_ends_on_the_other() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_provider_revoked_through_one_process_is_refused_by_the_other() {
-    let Some(schema) = schema().await else { return };
+    let Some(schema) = TestSchema::create_or_skip().await else {
+        return;
+    };
     let pair = Pair::start(schema.url());
 
     let out = pair.dir.path().join("shared-app");
@@ -370,7 +363,9 @@ async fn a_provider_revoked_through_one_process_is_refused_by_the_other() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_bookings_across_processes_have_one_winner() {
-    let Some(schema) = schema().await else { return };
+    let Some(schema) = TestSchema::create_or_skip().await else {
+        return;
+    };
     let pair = Pair::start(schema.url());
     let clients = [pair.a.client(&pair.demo), pair.b.client(&pair.demo)];
 

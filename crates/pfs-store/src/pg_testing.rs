@@ -59,6 +59,18 @@ impl TestSchema {
         }
     }
 
+    /// A new schema in the test database, or `None` after saying (see [`not_configured`]) that
+    /// PostgreSQL tests are skipped.
+    pub async fn create_or_skip() -> Option<TestSchema> {
+        match test_url() {
+            Some(url) => Some(TestSchema::create(&url).await),
+            None => {
+                not_configured();
+                None
+            }
+        }
+    }
+
     /// The URL of the database, connecting into this schema.
     pub fn url(&self) -> &str {
         &self.url

@@ -280,6 +280,18 @@ fn q(sql: &'static str) -> Query {
     sqlx_core::query::query(sql)
 }
 
+/// Binds the six fields of an access-log entry, in column order (patient_id, at_ms,
+/// accessed_by, organisation, access_type, method), as the query's next parameters.
+fn bind_access(query: Query, access: &RecordAccess) -> Query {
+    query
+        .bind(access.patient_id.clone())
+        .bind(ms(access.at))
+        .bind(access.accessed_by.clone())
+        .bind(access.organisation.clone())
+        .bind(access.access_type.clone())
+        .bind(access.method.clone())
+}
+
 async fn query_opt<T>(
     db: &Db,
     table: &'static str,
@@ -1346,13 +1358,8 @@ impl Store for PostgresStore {
         .bind(&a.booked_by)
         .bind(ms(a.booked_at))
         .bind(ms(now))
-        .bind(i64::from(max_future))
-        .bind(&log.patient_id)
-        .bind(ms(log.at))
-        .bind(&log.accessed_by)
-        .bind(&log.organisation)
-        .bind(&log.access_type)
-        .bind(&log.method);
+        .bind(i64::from(max_future));
+        let query = bind_access(query, log);
         let outcome = query_opt(&self.db, "appointments", query, |row| {
             Cols::new(row, "appointments").get::<String>(0, "booking outcome")
         })
@@ -1413,13 +1420,8 @@ impl Store for PostgresStore {
                  (patient_id, at_ms, accessed_by, organisation, access_type, method)
              SELECT $3, $4, $5, $6, $7, $8 FROM cancelled")
         .bind(id)
-        .bind(ms(at))
-        .bind(&log.patient_id)
-        .bind(ms(log.at))
-        .bind(&log.accessed_by)
-        .bind(&log.organisation)
-        .bind(&log.access_type)
-        .bind(&log.method);
+        .bind(ms(at));
+        let query = bind_access(query, log);
         Ok(execute(&self.db, "appointments", query).await? > 0)
     }
 
@@ -1428,14 +1430,8 @@ impl Store for PostgresStore {
     async fn insert_record_access(&self, access: &RecordAccess) -> StoreResult<()> {
         let query = q("INSERT INTO record_accesses
                  (patient_id, at_ms, accessed_by, organisation, access_type, method)
-             VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(&access.patient_id)
-        .bind(ms(access.at))
-        .bind(&access.accessed_by)
-        .bind(&access.organisation)
-        .bind(&access.access_type)
-        .bind(&access.method);
-        execute(&self.db, "record_accesses", query).await?;
+             VALUES ($1, $2, $3, $4, $5, $6)");
+        execute(&self.db, "record_accesses", bind_access(query, access)).await?;
         Ok(())
     }
 

@@ -30,17 +30,6 @@ fn logoff_xml() -> String {
     format!(r#"<Logoff {XMLNS} uuid="{}" apiVersion="1"/>"#, new_uuid())
 }
 
-/// A fresh schema, or `None` after saying the tests are skipped.
-async fn schema() -> Option<TestSchema> {
-    match test_url() {
-        Some(url) => Some(TestSchema::create(&url).await),
-        None => {
-            not_configured();
-            None
-        }
-    }
-}
-
 /// Reports, as a test of its own, when the multi-instance tests did not run.
 #[test]
 fn postgres_not_configured() {
@@ -51,7 +40,9 @@ fn postgres_not_configured() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sessions_and_revocation_span_instances() {
-    let Some(schema) = schema().await else { return };
+    let Some(schema) = TestSchema::create_or_skip().await else {
+        return;
+    };
     let url = schema.url().to_owned();
     let a = TestServer::start_with(|o| o.database = Some(url))
         .await
@@ -206,7 +197,9 @@ fn via(url: &str, addr: SocketAddr) -> (String, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn unreachable_database_gives_9010_and_recovers() {
-    let Some(schema) = schema().await else { return };
+    let Some(schema) = TestSchema::create_or_skip().await else {
+        return;
+    };
     let (_, target) = via(schema.url(), "127.0.0.1:1".parse().unwrap());
     let relay = Relay::start(target).await;
     let (url, _) = via(schema.url(), relay.addr);
@@ -275,7 +268,9 @@ fn via_rewrites_host_and_port() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_bookings_across_instances_have_one_winner() {
-    let Some(schema) = schema().await else { return };
+    let Some(schema) = TestSchema::create_or_skip().await else {
+        return;
+    };
     let url = schema.url().to_owned();
     let a = TestServer::start_with(|o| o.database = Some(url))
         .await
