@@ -4,9 +4,10 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use pfs_core::model::{OnlineAccount, Patient, Practice, PracticeSettings, Provider};
+use pfs_core::model::PracticeSettings;
 use pfs_core::{Store, StoreError};
+
+use crate::fixtures::{account, patient, practice, provider};
 use pfs_store::pg_testing::{TestSchema, not_configured, test_url};
 use pfs_store::{PostgresOptions, PostgresStore, postgres, suite};
 use sqlx_core::connection::Connection;
@@ -189,53 +190,4 @@ async fn error_texts_match_sqlite() {
         "already exists: online_accounts.id"
     );
     s.close().await;
-}
-
-fn t0() -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(1_740_823_200_123).unwrap()
-}
-
-fn provider(id: &str) -> Provider {
-    Provider {
-        id: id.into(),
-        name: "Provider".into(),
-        fingerprint: "f".repeat(64),
-        trusted_identity: false,
-        created_at: t0(),
-        revoked_at: None,
-    }
-}
-
-fn practice(ods: &str) -> Practice {
-    Practice {
-        ods: ods.into(),
-        name: "Riverside Surgery".into(),
-        address: "1 River Street".into(),
-        settings: PracticeSettings::default(),
-    }
-}
-
-fn patient(id: &str, ods: &str) -> Patient {
-    Patient {
-        id: id.into(),
-        ods: ods.into(),
-        nhs_number: "9000000009".into(),
-        title: None,
-        first_name: "Ada".into(),
-        last_name: "Example".into(),
-        date_of_birth: chrono::NaiveDate::from_ymd_opt(1990, 1, 2).unwrap(),
-        gender: "Female".into(),
-        address: "2 Low Road".into(),
-    }
-}
-
-fn account(id: &str, patient_id: &str) -> OnlineAccount {
-    OnlineAccount {
-        id: id.into(),
-        patient_id: patient_id.into(),
-        email: None,
-        mobile: None,
-        created_at: t0(),
-        ended_at: None,
-    }
 }

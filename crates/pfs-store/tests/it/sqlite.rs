@@ -4,8 +4,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use pfs_core::model::{OnlineAccount, Patient, Practice, PracticeSettings, Provider, ProviderLink};
+use pfs_core::model::ProviderLink;
 use pfs_core::{Store, StoreError};
+
+use crate::fixtures::{account, patient, practice, provider, t};
 use pfs_store::{SqliteOptions, SqliteStore, suite};
 use tempfile::TempDir;
 
@@ -395,53 +397,4 @@ async fn instants_are_truncated_to_milliseconds() {
     db.store.insert_provider(&p).await.unwrap();
     let got = db.store.provider(&p.id).await.unwrap().expect("provider");
     assert_eq!(got.created_at, t(0));
-}
-
-fn t(offset_ms: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(1_740_823_200_123 + offset_ms).unwrap()
-}
-
-fn provider(id: &str) -> Provider {
-    Provider {
-        id: id.into(),
-        name: "Provider".into(),
-        fingerprint: "f".repeat(64),
-        trusted_identity: false,
-        created_at: t(0),
-        revoked_at: None,
-    }
-}
-
-fn practice(ods: &str) -> Practice {
-    Practice {
-        ods: ods.into(),
-        name: "Riverside Surgery".into(),
-        address: "1 River Street".into(),
-        settings: PracticeSettings::default(),
-    }
-}
-
-fn patient(id: &str, ods: &str) -> Patient {
-    Patient {
-        id: id.into(),
-        ods: ods.into(),
-        nhs_number: "9000000009".into(),
-        title: None,
-        first_name: "Ada".into(),
-        last_name: "Example".into(),
-        date_of_birth: chrono::NaiveDate::from_ymd_opt(1990, 1, 2).unwrap(),
-        gender: "Female".into(),
-        address: "2 Low Road".into(),
-    }
-}
-
-fn account(id: &str, patient_id: &str) -> OnlineAccount {
-    OnlineAccount {
-        id: id.into(),
-        patient_id: patient_id.into(),
-        email: None,
-        mobile: None,
-        created_at: t(0),
-        ended_at: None,
-    }
 }
