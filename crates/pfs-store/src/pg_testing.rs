@@ -51,7 +51,8 @@ impl TestSchema {
             .expect("create a test schema");
         let _ = conn.close().await;
         let sep = if base_url.contains('?') { '&' } else { '?' };
-        let url = format!("{base_url}{sep}options[search_path]={name}");
+        // libpq's form, which both drivers read: `options=-c search_path=<name>`.
+        let url = format!("{base_url}{sep}options=-c%20search_path%3D{name}");
         TestSchema {
             base_url: base_url.to_owned(),
             name,

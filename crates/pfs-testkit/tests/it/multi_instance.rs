@@ -255,11 +255,11 @@ fn via_rewrites_host_and_port() {
     let addr: SocketAddr = "127.0.0.1:4000".parse().unwrap();
     assert_eq!(
         via(
-            "postgres://u:p@db.example:6543/pfs?options[search_path]=s",
+            "postgres://u:p@db.example:6543/pfs?options=-c%20search_path%3Ds",
             addr
         ),
         (
-            "postgres://u:p@127.0.0.1:4000/pfs?options[search_path]=s".to_owned(),
+            "postgres://u:p@127.0.0.1:4000/pfs?options=-c%20search_path%3Ds".to_owned(),
             "db.example:6543".to_owned()
         )
     );
