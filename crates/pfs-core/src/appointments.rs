@@ -294,10 +294,15 @@ impl Pfs {
             .await?;
         let now = self.clock.now();
         let future = m.future_appointments.0;
-        let out = self
-            .store
-            .patient_appointments(&patient.id)
-            .await?
+        let prefetched = match &s.named {
+            Some(n) if n.id == patient.id => n.appointments.clone(),
+            _ => None,
+        };
+        let appointments = match prefetched {
+            Some(read) => read,
+            None => self.store.patient_appointments(&patient.id).await?,
+        };
+        let out = appointments
             .into_iter()
             .filter(|(a, _)| (a.start >= now) == future)
             .map(|(a, session)| pfs_wire::Appointment {

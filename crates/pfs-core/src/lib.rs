@@ -29,7 +29,7 @@ use secrecy::SecretString;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
 pub use error::DomainError;
-pub use model::Provider;
+pub use model::{Prefetch, Provider};
 pub use secrets::{Kdf, KdfParams, Pepper};
 pub use session::ActiveSession;
 pub use store::{Store, StoreError, StoreResult};
@@ -154,7 +154,7 @@ impl Pfs {
                 // session. The happy path reads session and provider together.
                 let version = check_api_version(request.header());
                 let found = self
-                    .session_for(fingerprint, suid, request.patient_id())
+                    .session_for(fingerprint, suid, request.patient_id(), prefetch(&request))
                     .await;
                 let (provider, session) = match found {
                     Ok(found) => found,
@@ -260,5 +260,14 @@ fn check_api_version(header: &Header) -> Result<(), DomainError> {
         None => Ok(()),
         Some(v) if v == API_VERSION => Ok(()),
         Some(_) => Err(DomainError::UnsupportedApiVersion(SUPPORTED_API_VERSIONS)),
+    }
+}
+
+/// What a request wants read with its session, beyond the patient it names: whatever lets the
+/// store answer the whole request in the same read.
+fn prefetch(request: &Request) -> Prefetch {
+    match request {
+        Request::ViewAppointments(_) => Prefetch::Appointments,
+        _ => Prefetch::Nothing,
     }
 }

@@ -302,9 +302,20 @@ pub struct PatientContext {
     pub patient_switches: Vec<ServiceSwitch>,
 }
 
+/// Per-patient data an in-session request wants read together with its session context (see
+/// [`SessionContext`]), so that the whole request is served by one store read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Prefetch {
+    /// Nothing more.
+    #[default]
+    Nothing,
+    /// The named patient's live appointments (`ViewAppointments`).
+    Appointments,
+}
+
 /// What an in-session request reads before it starts, in one store call: its session, the
-/// provider that opened it and, when the request names a patient, that patient's context and
-/// whether the session's online user holds a proxy grant for them.
+/// provider that opened it and, when the request names a patient, that patient's context,
+/// whether the session's online user holds a proxy grant for them, and what was prefetched.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionContext {
     /// The session (ended or not).
@@ -315,4 +326,9 @@ pub struct SessionContext {
     pub patient: Option<PatientContext>,
     /// Whether the session's online user holds a proxy grant for the named patient.
     pub proxy_grant: bool,
+    /// With [`Prefetch::Appointments`] and a named patient who exists: that patient's live
+    /// appointments with their sessions, as [`Store::patient_appointments`] returns them.
+    ///
+    /// [`Store::patient_appointments`]: crate::Store::patient_appointments
+    pub appointments: Option<Vec<(Appointment, AppointmentSession)>>,
 }

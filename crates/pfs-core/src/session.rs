@@ -12,7 +12,10 @@ use pfs_wire::{
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::DomainError;
-use crate::model::{Patient, PatientContext, Practice, Provider, SessionRecord};
+use crate::model::{
+    Appointment, AppointmentSession, Patient, PatientContext, Practice, Prefetch, Provider,
+    SessionRecord,
+};
 use crate::secrets::{new_suid, suid_hash};
 use crate::{Pfs, services};
 
@@ -38,18 +41,23 @@ pub struct NamedPatient {
     pub context: Option<PatientContext>,
     /// Whether the session's online user holds a proxy grant for this patient.
     pub proxy_grant: bool,
+    /// The patient's live appointments, when the request's [`Prefetch`] asked for them and the
+    /// patient exists.
+    pub appointments: Option<Vec<(Appointment, AppointmentSession)>>,
 }
 
 impl Pfs {
     /// The live session named by a `suid` header and the provider that opened it, which must be
     /// the unrevoked provider of the client certificate `fingerprint`; otherwise error `3`.
     /// One store read serves both checks and also fetches the patient the request names
-    /// (`patient_id`), which nearly every in-session message needs next.
+    /// (`patient_id`), which nearly every in-session message needs next, and what `prefetch`
+    /// asks for.
     pub async fn session_for(
         &self,
         fingerprint: &str,
         suid: Option<&str>,
         patient_id: Option<&str>,
+        prefetch: Prefetch,
     ) -> Result<(Provider, ActiveSession), DomainError> {
         let suid = suid
             .map(str::trim)
@@ -57,7 +65,7 @@ impl Pfs {
             .ok_or(DomainError::NotAuthenticated("the suid header is missing"))?;
         let found = self
             .store
-            .session_context(&suid_hash(suid), patient_id)
+            .session_context(&suid_hash(suid), patient_id, prefetch)
             .await?
             // Another provider's session is reported exactly like an unknown one.
             .filter(|c| c.provider.fingerprint == fingerprint && c.provider.revoked_at.is_none())
@@ -83,6 +91,7 @@ impl Pfs {
             id: id.to_owned(),
             context: found.patient,
             proxy_grant: found.proxy_grant,
+            appointments: found.appointments,
         });
         Ok((found.provider, ActiveSession { record, named }))
     }

@@ -169,12 +169,14 @@ pub trait Store: Send + Sync + 'static {
     /// The session with this suid hash (ended or not).
     async fn session(&self, suid_hash: &str) -> StoreResult<Option<SessionRecord>>;
     /// The session with this suid hash, the provider that opened it and, when `patient_id` is
-    /// given, that patient's context and proxy grant (see [`SessionContext`]), all from one
-    /// snapshot: the in-session request path makes this one read before anything else.
+    /// given, that patient's context and proxy grant, and what `prefetch` asks for (see
+    /// [`SessionContext`]), all from one snapshot: the in-session request path makes this one
+    /// read before anything else.
     async fn session_context(
         &self,
         suid_hash: &str,
         patient_id: Option<&str>,
+        prefetch: Prefetch,
     ) -> StoreResult<Option<SessionContext>>;
     /// Records activity and, when given, a new selected patient.
     async fn touch_session(

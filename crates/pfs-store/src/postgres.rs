@@ -40,8 +40,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use deadpool::managed::{Manager, Metrics, Object, Pool, PoolError, RecycleError, RecycleResult};
 use pfs_core::model::{
     Appointment, AppointmentSession, BookOutcome, LinkThrottle, LinkageKeyRecord, OnlineAccount,
-    Patient, PatientContext, Practice, PracticeSettings, Provider, ProviderLink, RecordAccess,
-    ServiceSwitch, SessionContext, SessionRecord,
+    Patient, PatientContext, Practice, PracticeSettings, Prefetch, Provider, ProviderLink,
+    RecordAccess, ServiceSwitch, SessionContext, SessionRecord,
 };
 use pfs_core::{Store, StoreError, StoreResult};
 use sqlx_core::migrate::{MigrateError, Migration, MigrationType, Migrator};
@@ -665,9 +665,8 @@ fn switch_row(row: &Row, table: &'static str) -> StoreResult<ServiceSwitch> {
     })
 }
 
-/// A row of the `session_context` query: session (0..8), provider (8..14), then, when a
-/// patient was named and found, patient (14..23), practice (23..27), the two switch lists and
-/// the proxy grant.
+/// A row of the `session_context` statement (see `session_context_sql!`), without anything
+/// prefetched.
 fn session_context_row(row: &Row) -> StoreResult<SessionContext> {
     let c = Cols::new(row, "sessions");
     let found: Option<String> = c.get(14, "patient id")?;
@@ -685,6 +684,7 @@ fn session_context_row(row: &Row) -> StoreResult<SessionContext> {
         provider: provider_at(row, 8)?,
         patient,
         proxy_grant: c.get(29, "proxy grant")?,
+        appointments: None,
     })
 }
 
@@ -753,7 +753,15 @@ fn appointment_session_at(row: &Row, offset: usize) -> StoreResult<AppointmentSe
 }
 
 fn appointment_row(row: &Row) -> StoreResult<Appointment> {
-    let c = Cols::new(row, "appointments");
+    appointment_at(row, 0)
+}
+
+/// An appointment whose columns start at `offset` (after another table's, in a join).
+fn appointment_at(row: &Row, offset: usize) -> StoreResult<Appointment> {
+    let c = Cols {
+        offset,
+        ..Cols::new(row, "appointments")
+    };
     Ok(Appointment {
         id: c.get(0, "id")?,
         session_id: c.get(1, "session_id")?,
@@ -769,7 +777,25 @@ fn appointment_row(row: &Row) -> StoreResult<Appointment> {
 
 /// An appointment (columns 0..9) joined with its session (9..18).
 fn appointment_with_session_row(row: &Row) -> StoreResult<(Appointment, AppointmentSession)> {
-    Ok((appointment_row(row)?, appointment_session_at(row, 9)?))
+    appointment_with_session_at(row, 0)
+}
+
+/// As [`appointment_with_session_row`], with the columns starting at `offset`.
+fn appointment_with_session_at(
+    row: &Row,
+    offset: usize,
+) -> StoreResult<(Appointment, AppointmentSession)> {
+    Ok((
+        appointment_at(row, offset)?,
+        appointment_session_at(row, offset + 9)?,
+    ))
+}
+
+/// Puts a patient's appointments in the order the store promises: by start, then id. (Sorted
+/// here rather than by an ORDER BY: the database's sort node allocated enough to make its
+/// allocator grow and trim the heap on every call, a tenth of its time.)
+fn sort_appointments(all: &mut [(Appointment, AppointmentSession)]) {
+    all.sort_by(|(a, _), (b, _)| (a.start, &a.id).cmp(&(b.start, &b.id)));
 }
 
 fn record_access_row(row: &Row) -> StoreResult<RecordAccess> {
@@ -877,6 +903,34 @@ fn map_err(table: &'static str) -> impl Fn(tokio_postgres::Error) -> StoreError 
         }
     }
 }
+
+/// The `session_context` statement: session (0..8), provider (8..14), then the named patient
+/// (14..23, its id also named `named_id`), practice (23..27), the two switch lists and the
+/// proxy grant: [`SESSION_CONTEXT_COLUMNS`] columns, read by `session_context_row`.
+macro_rules! session_context_sql {
+    () => {
+        "SELECT s.suid_hash, s.provider_id, s.account_id, s.online_user_id,
+                s.selected_patient_id, s.created_at, s.last_seen_at, s.ended_at,
+                p.id, p.name, p.fingerprint, p.trusted_identity, p.created_at, p.revoked_at,
+                t.id AS named_id, t.ods, t.nhs_number, t.title, t.first_name, t.last_name,
+                to_char(t.date_of_birth, 'YYYY-MM-DD'), t.gender, t.address,
+                r.ods, r.name, r.address, r.settings::text,
+                ARRAY(SELECT CASE WHEN enabled THEN '+' ELSE '-' END || service
+                      FROM practice_services WHERE ods = r.ods),
+                ARRAY(SELECT CASE WHEN enabled THEN '+' ELSE '-' END || service
+                      FROM patient_services WHERE patient_id = t.id),
+                EXISTS (SELECT 1 FROM proxy_grants g
+                        WHERE g.grantee_id = s.online_user_id AND g.patient_id = t.id)
+         FROM sessions s
+         JOIN providers p ON p.id = s.provider_id
+         LEFT JOIN patients t ON t.id = $2
+         LEFT JOIN practices r ON r.ods = t.ods
+         WHERE s.suid_hash = $1"
+    };
+}
+
+/// How many columns the `session_context` statement returns.
+const SESSION_CONTEXT_COLUMNS: usize = 30;
 
 /// Selects appointment sessions' columns (as read by `appointment_session_row`).
 macro_rules! select_appointment_sessions {
@@ -1465,33 +1519,57 @@ impl Store for PostgresStore {
         &self,
         suid_hash: &str,
         patient_id: Option<&str>,
+        prefetch: Prefetch,
     ) -> StoreResult<Option<SessionContext>> {
         // One statement, so one round trip and one snapshot, for what every in-session request
         // needs first. Without a patient id the patient side of the row is all NULL.
-        query_opt(
-            &self.db,
-            "sessions",
-            "SELECT s.suid_hash, s.provider_id, s.account_id, s.online_user_id,
-                    s.selected_patient_id, s.created_at, s.last_seen_at, s.ended_at,
-                    p.id, p.name, p.fingerprint, p.trusted_identity, p.created_at, p.revoked_at,
-                    t.id, t.ods, t.nhs_number, t.title, t.first_name, t.last_name,
-                    to_char(t.date_of_birth, 'YYYY-MM-DD'), t.gender, t.address,
-                    r.ods, r.name, r.address, r.settings::text,
-                    ARRAY(SELECT CASE WHEN enabled THEN '+' ELSE '-' END || service
-                          FROM practice_services WHERE ods = r.ods),
-                    ARRAY(SELECT CASE WHEN enabled THEN '+' ELSE '-' END || service
-                          FROM patient_services WHERE patient_id = t.id),
-                    EXISTS (SELECT 1 FROM proxy_grants g
-                            WHERE g.grantee_id = s.online_user_id AND g.patient_id = t.id)
-             FROM sessions s
-             JOIN providers p ON p.id = s.provider_id
-             LEFT JOIN patients t ON t.id = $2
-             LEFT JOIN practices r ON r.ods = t.ods
-             WHERE s.suid_hash = $1",
-            &[&suid_hash, &patient_id],
-            session_context_row,
-        )
-        .await
+        let rows = match prefetch {
+            Prefetch::Nothing => {
+                let sql = session_context_sql!();
+                self.db
+                    .read("sessions", sql, &[&suid_hash, &patient_id])
+                    .await?
+            }
+            Prefetch::Appointments => {
+                // The context with the patient's live appointments (if any) joined on: one
+                // row per appointment, or one with the appointment columns all NULL.
+                let sql = concat!(
+                    "SELECT c.*, a.id, a.session_id, a.patient_id, a.start_ms, a.end_ms,
+                            a.notes, a.booked_by, a.booked_at, a.cancelled_at,
+                            x.id, x.ods, x.session_type, x.staff_details, x.location,
+                            x.slot_type, x.start_ms, x.slot_minutes, x.slot_count
+                     FROM (",
+                    session_context_sql!(),
+                    " OFFSET 0) c
+                     LEFT JOIN (appointments a
+                                JOIN appointment_sessions x ON x.id = a.session_id)
+                         ON a.patient_id = c.named_id AND a.cancelled_at IS NULL"
+                );
+                self.db
+                    .read("sessions", sql, &[&suid_hash, &patient_id])
+                    .await?
+            }
+        };
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let mut context = session_context_row(first)?;
+        if prefetch == Prefetch::Appointments && context.patient.is_some() {
+            let mut all = Vec::with_capacity(rows.len());
+            for row in &rows {
+                if row
+                    .try_get::<_, Option<&str>>(SESSION_CONTEXT_COLUMNS)
+                    .ok()
+                    .flatten()
+                    .is_some()
+                {
+                    all.push(appointment_with_session_at(row, SESSION_CONTEXT_COLUMNS)?);
+                }
+            }
+            sort_appointments(&mut all);
+            context.appointments = Some(all);
+        }
+        Ok(Some(context))
     }
 
     async fn touch_session(
@@ -1664,8 +1742,6 @@ impl Store for PostgresStore {
         &self,
         patient_id: &str,
     ) -> StoreResult<Vec<(Appointment, AppointmentSession)>> {
-        // Sorted here rather than by an ORDER BY: the database's sort node allocated enough
-        // to make its allocator grow and trim the heap on every call (a tenth of its time).
         let sql = "SELECT a.id, a.session_id, a.patient_id, a.start_ms, a.end_ms, a.notes,
                     a.booked_by, a.booked_at, a.cancelled_at,
                     s.id, s.ods, s.session_type, s.staff_details, s.location, s.slot_type,
@@ -1680,7 +1756,7 @@ impl Store for PostgresStore {
             appointment_with_session_row,
         )
         .await?;
-        all.sort_by(|(a, _), (b, _)| (a.start, &a.id).cmp(&(b.start, &b.id)));
+        sort_appointments(&mut all);
         Ok(all)
     }
 

@@ -18,8 +18,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use pfs_core::model::{
     Appointment, AppointmentSession, BookOutcome, LinkThrottle, LinkageKeyRecord, OnlineAccount,
-    Patient, PatientContext, Practice, PracticeSettings, Provider, ProviderLink, RecordAccess,
-    ServiceSwitch, SessionContext, SessionRecord,
+    Patient, PatientContext, Practice, PracticeSettings, Prefetch, Provider, ProviderLink,
+    RecordAccess, ServiceSwitch, SessionContext, SessionRecord,
 };
 use pfs_core::{Store, StoreError, StoreResult};
 use rusqlite::config::DbConfig;
@@ -657,6 +657,26 @@ fn insert_record_access(c: &Connection, access: &RecordAccess) -> StoreResult<()
         ],
     )?;
     Ok(())
+}
+
+/// A patient's live appointments with their sessions, by start then id.
+fn read_patient_appointments(
+    c: &Connection,
+    patient_id: &str,
+) -> StoreResult<Vec<(Appointment, AppointmentSession)>> {
+    query_all(
+        c,
+        "appointments",
+        "SELECT a.id, a.session_id, a.patient_id, a.start_ms, a.end_ms, a.notes,
+                a.booked_by, a.booked_at, a.cancelled_at,
+                s.id, s.ods, s.session_type, s.staff_details, s.location, s.slot_type,
+                s.start_ms, s.slot_minutes, s.slot_count
+         FROM appointments a JOIN appointment_sessions s ON s.id = a.session_id
+         WHERE a.patient_id = ?1 AND a.cancelled_at IS NULL
+         ORDER BY a.start_ms, a.id",
+        [patient_id],
+        appointment_with_session_row,
+    )
 }
 
 /// Whether `grantee_id` holds a proxy grant for `patient_id`.
@@ -1495,6 +1515,7 @@ impl Store for SqliteStore {
         &self,
         suid_hash: &str,
         patient_id: Option<&str>,
+        prefetch: Prefetch,
     ) -> StoreResult<Option<SessionContext>> {
         self.read(|c| {
             let tx = c.unchecked_transaction().map_err(map_err("sessions"))?;
@@ -1519,11 +1540,18 @@ impl Store for SqliteStore {
                     read_has_proxy(&tx, &session.online_user_id, id)?,
                 ),
             };
+            let appointments = match (&patient, prefetch) {
+                (Some(p), Prefetch::Appointments) => {
+                    Some(read_patient_appointments(&tx, &p.patient.id)?)
+                }
+                _ => None,
+            };
             Ok(Some(SessionContext {
                 session,
                 provider,
                 patient,
                 proxy_grant,
+                appointments,
             }))
         })
     }
@@ -1753,21 +1781,7 @@ impl Store for SqliteStore {
         &self,
         patient_id: &str,
     ) -> StoreResult<Vec<(Appointment, AppointmentSession)>> {
-        self.read(|c| {
-            query_all(
-                c,
-                "appointments",
-                "SELECT a.id, a.session_id, a.patient_id, a.start_ms, a.end_ms, a.notes,
-                        a.booked_by, a.booked_at, a.cancelled_at,
-                        s.id, s.ods, s.session_type, s.staff_details, s.location, s.slot_type,
-                        s.start_ms, s.slot_minutes, s.slot_count
-                 FROM appointments a JOIN appointment_sessions s ON s.id = a.session_id
-                 WHERE a.patient_id = ?1 AND a.cancelled_at IS NULL
-                 ORDER BY a.start_ms, a.id",
-                [patient_id],
-                appointment_with_session_row,
-            )
-        })
+        self.read(|c| read_patient_appointments(c, patient_id))
     }
 
     async fn cancel_appointment(

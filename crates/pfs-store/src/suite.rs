@@ -11,8 +11,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use pfs_core::model::{
     Appointment, AppointmentSession, BookOutcome, LinkThrottle, LinkageKeyRecord, OnlineAccount,
-    Patient, Practice, PracticeSettings, Provider, ProviderLink, RecordAccess, ServiceSwitch,
-    SessionRecord,
+    Patient, Practice, PracticeSettings, Prefetch, Provider, ProviderLink, RecordAccess,
+    ServiceSwitch, SessionRecord,
 };
 use pfs_core::{Store, StoreError, StoreResult};
 
@@ -54,6 +54,7 @@ macro_rules! store_suite_cases {
             patient_context,
             sessions_round_trip,
             session_context,
+            session_context_prefetches_appointments,
             touch_session,
             end_session,
             purge_sessions,
@@ -1064,7 +1065,7 @@ pub async fn session_context(store: &dyn Store) {
 
     let read = async |patient: Option<&str>| {
         store
-            .session_context(&s.suid_hash, patient)
+            .session_context(&s.suid_hash, patient, Prefetch::Nothing)
             .await
             .unwrap()
             .expect("the session exists")
@@ -1074,6 +1075,7 @@ pub async fn session_context(store: &dyn Store) {
     assert_eq!(bare.provider, w.provider);
     assert_eq!(bare.patient, None);
     assert!(!bare.proxy_grant);
+    assert_eq!(bare.appointments, None, "nothing was asked for");
 
     // Every named patient's context is what `patient_context` reads.
     let named = read(Some(&child.id)).await;
@@ -1101,7 +1103,7 @@ pub async fn session_context(store: &dyn Store) {
 
     assert_eq!(
         store
-            .session_context(&"0".repeat(64), Some(&child.id))
+            .session_context(&"0".repeat(64), Some(&child.id), Prefetch::Nothing)
             .await
             .unwrap(),
         None
@@ -1110,6 +1112,69 @@ pub async fn session_context(store: &dyn Store) {
     let after = read(None).await;
     assert_eq!(after.provider.revoked_at, Some(t(5)));
     assert_eq!(after.session.ended_at, Some(t(5)));
+}
+
+/// With `Prefetch::Appointments`, `session_context` also reads the named patient's live
+/// appointments, exactly as `patient_appointments` does; nothing for a missing patient.
+pub async fn session_context_prefetches_appointments(store: &dyn Store) {
+    let (w, slots, other) = appointment_world(store).await;
+    let s = session(1, &w.provider.id, &w.account, t(0));
+    store.insert_session(&s).await.unwrap();
+    let later = appointment(1, &slots, 3, &w.patient.id);
+    let earlier = appointment(2, &slots, 1, &w.patient.id);
+    let cancelled = appointment(3, &slots, 2, &w.patient.id);
+    let elsewhere = appointment(4, &slots, 4, &other.id);
+    for a in [&later, &earlier, &cancelled, &elsewhere] {
+        let log = logged(a, "Booked");
+        let outcome = store.book_appointment(a, 10, t(0), &log).await.unwrap();
+        assert_eq!(outcome, BookOutcome::Booked);
+    }
+    let log = logged(&cancelled, "Cancelled");
+    assert!(
+        store
+            .cancel_appointment(&cancelled.id, t(1), &log)
+            .await
+            .unwrap()
+    );
+
+    let read = async |patient: &str, prefetch: Prefetch| {
+        store
+            .session_context(&s.suid_hash, Some(patient), prefetch)
+            .await
+            .unwrap()
+            .expect("the session exists")
+    };
+    let with = read(&w.patient.id, Prefetch::Appointments).await;
+    let want = store.patient_appointments(&w.patient.id).await.unwrap();
+    assert_eq!(
+        with.appointments.as_deref(),
+        Some(&want[..]),
+        "the same rows as patient_appointments"
+    );
+    let got: Vec<&str> = want.iter().map(|(a, _)| a.id.as_str()).collect();
+    assert_eq!(
+        got,
+        [earlier.id.as_str(), later.id.as_str()],
+        "live ones, by start"
+    );
+    assert_eq!(want[0].1, slots, "each with its session");
+    assert_patient(&with.patient.expect("exists").patient, &w.patient);
+
+    let theirs = read(&other.id, Prefetch::Appointments).await;
+    assert_eq!(theirs.appointments.map(|a| a.len()), Some(1));
+    let none = read(&w.patient.id, Prefetch::Nothing).await;
+    assert_eq!(none.appointments, None, "not asked for");
+    let missing = read("nobody", Prefetch::Appointments).await;
+    assert_eq!((missing.patient, missing.appointments), (None, None));
+
+    let third = patient(3, &w.practice.ods);
+    store.insert_patient(&third).await.unwrap();
+    let empty = read(&third.id, Prefetch::Appointments).await;
+    assert_eq!(
+        empty.appointments,
+        Some(vec![]),
+        "a patient without appointments"
+    );
 }
 
 /// `touch_session` moves `last_seen_at` and, when given, the selected patient.
