@@ -35,9 +35,13 @@ pub struct Args {
     #[arg(long, env = "PFS_DATABASE_URL", hide_env_values = true)]
     database: Option<String>,
     /// Database connections in the pool: SQLite read connections (default 8; writes use one
-    /// more, dedicated connection), or PostgreSQL connections of this instance (default 16).
+    /// more, dedicated connection), or PostgreSQL write connections of this instance (default
+    /// 16).
     #[arg(long, env = "PFS_DB_CONNECTIONS")]
     db_connections: Option<u32>,
+    /// PostgreSQL: pipelined connections that this instance's reads share.
+    #[arg(long, env = "PFS_DB_READ_CONNECTIONS", default_value_t = 1)]
+    db_read_connections: u32,
     /// PostgreSQL: milliseconds a statement may run before it is cancelled (statement_timeout).
     #[arg(long, env = "PFS_DB_STATEMENT_TIMEOUT_MS", default_value_t = 5000)]
     db_statement_timeout_ms: u64,
@@ -86,6 +90,11 @@ pub async fn run(a: Args) -> Result<()> {
         opts.sqlite.max_connections = n;
         opts.postgres.max_connections = n;
     }
+    anyhow::ensure!(
+        a.db_read_connections > 0,
+        "--db-read-connections must be at least 1"
+    );
+    opts.postgres.read_connections = a.db_read_connections;
     anyhow::ensure!(
         a.db_statement_timeout_ms > 0,
         "--db-statement-timeout-ms must be positive"
