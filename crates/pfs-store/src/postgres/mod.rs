@@ -50,22 +50,64 @@ use sqlx_postgres::{PgConnectOptions, PgPoolOptions};
 use tokio_postgres::types::{FromSql, ToSql};
 use tokio_postgres::{Client, NoTls, Row, Statement};
 
+/// The session-context statement, for any number of reads at once: `$1` the suid hashes,
+/// `$2` the named patient ids (NULL for none), element by element. One row per session found:
+/// the read's position in the arrays (`ord`, from 1), then session (1..9), provider (9..15),
+/// the named patient (15..24, its id also named `named_id`; all NULL if not named or not
+/// found), practice (24..28), the two switch lists and the proxy grant:
+/// [`SESSION_CONTEXT_COLUMNS`] columns, read by `session_context_row`.
+///
+/// The `OFFSET 0` keeps the lateral subquery a subquery, so that it runs once per read with
+/// index lookups whatever the planner guesses about the arrays' length.
+macro_rules! session_contexts_sql {
+    () => {
+        "SELECT q.ord, c.*
+         FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS q(suid_hash, patient_id, ord)
+         CROSS JOIN LATERAL (
+             SELECT s.suid_hash, s.provider_id, s.account_id, s.online_user_id,
+                    s.selected_patient_id, s.created_at, s.last_seen_at, s.ended_at,
+                    p.id, p.name, p.fingerprint, p.trusted_identity, p.created_at,
+                    p.revoked_at,
+                    t.id AS named_id, t.ods, t.nhs_number, t.title, t.first_name, t.last_name,
+                    to_char(t.date_of_birth, 'YYYY-MM-DD'), t.gender, t.address,
+                    r.ods, r.name, r.address, r.settings::text,
+                    ARRAY(SELECT CASE WHEN enabled THEN '+' ELSE '-' END || service
+                          FROM practice_services WHERE ods = r.ods),
+                    ARRAY(SELECT CASE WHEN enabled THEN '+' ELSE '-' END || service
+                          FROM patient_services WHERE patient_id = t.id),
+                    EXISTS (SELECT 1 FROM proxy_grants g
+                            WHERE g.grantee_id = s.online_user_id AND g.patient_id = t.id)
+             FROM sessions s
+             JOIN providers p ON p.id = s.provider_id
+             LEFT JOIN patients t ON t.id = q.patient_id
+             LEFT JOIN practices r ON r.ods = t.ods
+             WHERE s.suid_hash = q.suid_hash
+             OFFSET 0
+         ) c"
+    };
+}
+
+/// How many columns the session-context statement returns.
+const SESSION_CONTEXT_COLUMNS: usize = 31;
+
+mod batch;
+
 /// The schema migrations, in order: `(version, description, SQL)`.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (
         1,
         "initial",
-        include_str!("../migrations/postgres/0001_initial.sql"),
+        include_str!("../../migrations/postgres/0001_initial.sql"),
     ),
     (
         2,
         "appointments",
-        include_str!("../migrations/postgres/0002_appointments.sql"),
+        include_str!("../../migrations/postgres/0002_appointments.sql"),
     ),
     (
         3,
         "booking_function",
-        include_str!("../migrations/postgres/0003_booking_function.sql"),
+        include_str!("../../migrations/postgres/0003_booking_function.sql"),
     ),
 ];
 
@@ -102,6 +144,7 @@ impl Default for PostgresOptions {
 #[derive(Clone)]
 pub struct PostgresStore {
     db: Arc<Db>,
+    contexts: batch::ContextReads,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -146,7 +189,8 @@ struct Connector {
 }
 
 impl Connector {
-    async fn open(&self) -> Result<Conn, tokio_postgres::Error> {
+    /// A new connection; `for_reads` for a shared read connection (see [`Db::reader`]).
+    async fn open(&self, for_reads: bool) -> Result<Conn, tokio_postgres::Error> {
         let (client, connection) = self.config.connect(NoTls).await?;
         // The connection's I/O runs on its own task; it ends (and the client reports closed)
         // when the connection breaks or the client is dropped.
@@ -155,7 +199,13 @@ impl Connector {
                 tracing::debug!("a database connection closed with an error");
             }
         });
-        let sql = format!("SET statement_timeout = {}", self.statement_timeout_ms);
+        let mut sql = format!("SET statement_timeout = {};", self.statement_timeout_ms);
+        if for_reads {
+            // Reads are indexed lookups, planned once per connection. Without this the batched
+            // session-context read would be re-planned on every call: its custom plans know
+            // the arrays' length, and look far cheaper than a generic plan that must guess it.
+            sql.push_str("SET plan_cache_mode = force_generic_plan;");
+        }
         client.batch_execute(&sql).await?;
         Ok(Conn {
             client,
@@ -169,7 +219,7 @@ impl Manager for Connector {
     type Error = tokio_postgres::Error;
 
     async fn create(&self) -> Result<Conn, tokio_postgres::Error> {
-        self.open().await
+        self.open(false).await
     }
 
     async fn recycle(&self, conn: &mut Conn, _: &Metrics) -> RecycleResult<tokio_postgres::Error> {
@@ -220,7 +270,7 @@ impl Db {
         if let Some(conn) = slot.as_ref().filter(|c| !c.client.is_closed()) {
             return Ok(conn.clone());
         }
-        let conn = tokio::time::timeout(self.acquire_timeout, self.connector.open())
+        let conn = tokio::time::timeout(self.acquire_timeout, self.connector.open(true))
             .await
             .map_err(|_| timed_out(table))?
             .map_err(map_err(table))?;
@@ -305,15 +355,17 @@ pub async fn connect(url: &str, opts: PostgresOptions) -> StoreResult<PostgresSt
     let readers = (0..opts.read_connections.max(1))
         .map(|_| tokio::sync::Mutex::new(None))
         .collect();
+    let db = Arc::new(Db {
+        connector,
+        acquire_timeout: opts.acquire_timeout,
+        readers,
+        next_reader: AtomicUsize::new(0),
+        writers,
+    });
     tracing::debug!("postgres store open");
     Ok(PostgresStore {
-        db: Arc::new(Db {
-            connector,
-            acquire_timeout: opts.acquire_timeout,
-            readers,
-            next_reader: AtomicUsize::new(0),
-            writers,
-        }),
+        contexts: batch::ContextReads::start(db.clone()),
+        db,
     })
 }
 
@@ -383,6 +435,45 @@ fn migrator() -> Migrator {
 }
 
 impl PostgresStore {
+    /// The session context with the named patient's live appointments (if any) joined on: one
+    /// row per appointment, or one with the appointment columns all NULL.
+    async fn context_with_appointments(
+        &self,
+        suid_hash: &str,
+        patient_id: Option<&str>,
+    ) -> StoreResult<Option<SessionContext>> {
+        let sql = concat!(
+            "SELECT c.*, a.id, a.session_id, a.patient_id, a.start_ms, a.end_ms, a.notes,
+                    a.booked_by, a.booked_at, a.cancelled_at,
+                    x.id, x.ods, x.session_type, x.staff_details, x.location, x.slot_type,
+                    x.start_ms, x.slot_minutes, x.slot_count
+             FROM (",
+            session_contexts_sql!(),
+            ") c
+             LEFT JOIN (appointments a JOIN appointment_sessions x ON x.id = a.session_id)
+                 ON a.patient_id = c.named_id AND a.cancelled_at IS NULL"
+        );
+        let params: Params = &[&vec![suid_hash], &vec![patient_id]];
+        let rows = self.db.read("sessions", sql, params).await?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let mut context = session_context_row(first)?;
+        if context.patient.is_some() {
+            let mut all = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let booked: Option<String> =
+                    Cols::new(row, "appointments").get(SESSION_CONTEXT_COLUMNS, "id")?;
+                if booked.is_some() {
+                    all.push(appointment_with_session_at(row, SESSION_CONTEXT_COLUMNS)?);
+                }
+            }
+            sort_appointments(&mut all);
+            context.appointments = Some(all);
+        }
+        Ok(Some(context))
+    }
+
     /// Closes every connection; later calls fail with [`StoreError::Unavailable`].
     pub async fn close(&self) {
         self.db.writers.close();
@@ -665,23 +756,26 @@ fn switch_row(row: &Row, table: &'static str) -> StoreResult<ServiceSwitch> {
     })
 }
 
-/// A row of the `session_context` statement (see `session_context_sql!`), without anything
+/// A row of the session-context statement (see `session_contexts_sql!`), without anything
 /// prefetched.
 fn session_context_row(row: &Row) -> StoreResult<SessionContext> {
-    let c = Cols::new(row, "sessions");
+    let c = Cols {
+        offset: 1,
+        ..Cols::new(row, "sessions")
+    };
     let found: Option<String> = c.get(14, "patient id")?;
     let patient = match found {
         None => None,
         Some(_) => Some(PatientContext {
-            patient: patient_at(row, 14)?,
-            practice: practice_at(row, 23)?,
+            patient: patient_at(row, 15)?,
+            practice: practice_at(row, 24)?,
             practice_switches: switches(c.get(27, "practice switches")?)?,
             patient_switches: switches(c.get(28, "patient switches")?)?,
         }),
     };
     Ok(SessionContext {
-        session: session_row(row)?,
-        provider: provider_at(row, 8)?,
+        session: session_at(row, 1)?,
+        provider: provider_at(row, 9)?,
         patient,
         proxy_grant: c.get(29, "proxy grant")?,
         appointments: None,
@@ -712,7 +806,15 @@ fn switches(flagged: Vec<String>) -> StoreResult<Vec<ServiceSwitch>> {
 }
 
 fn session_row(row: &Row) -> StoreResult<SessionRecord> {
-    let c = Cols::new(row, "sessions");
+    session_at(row, 0)
+}
+
+/// A session whose columns start at `offset`.
+fn session_at(row: &Row, offset: usize) -> StoreResult<SessionRecord> {
+    let c = Cols {
+        offset,
+        ..Cols::new(row, "sessions")
+    };
     Ok(SessionRecord {
         suid_hash: c.get(0, "suid_hash")?,
         provider_id: c.get(1, "provider_id")?,
@@ -903,34 +1005,6 @@ fn map_err(table: &'static str) -> impl Fn(tokio_postgres::Error) -> StoreError 
         }
     }
 }
-
-/// The `session_context` statement: session (0..8), provider (8..14), then the named patient
-/// (14..23, its id also named `named_id`), practice (23..27), the two switch lists and the
-/// proxy grant: [`SESSION_CONTEXT_COLUMNS`] columns, read by `session_context_row`.
-macro_rules! session_context_sql {
-    () => {
-        "SELECT s.suid_hash, s.provider_id, s.account_id, s.online_user_id,
-                s.selected_patient_id, s.created_at, s.last_seen_at, s.ended_at,
-                p.id, p.name, p.fingerprint, p.trusted_identity, p.created_at, p.revoked_at,
-                t.id AS named_id, t.ods, t.nhs_number, t.title, t.first_name, t.last_name,
-                to_char(t.date_of_birth, 'YYYY-MM-DD'), t.gender, t.address,
-                r.ods, r.name, r.address, r.settings::text,
-                ARRAY(SELECT CASE WHEN enabled THEN '+' ELSE '-' END || service
-                      FROM practice_services WHERE ods = r.ods),
-                ARRAY(SELECT CASE WHEN enabled THEN '+' ELSE '-' END || service
-                      FROM patient_services WHERE patient_id = t.id),
-                EXISTS (SELECT 1 FROM proxy_grants g
-                        WHERE g.grantee_id = s.online_user_id AND g.patient_id = t.id)
-         FROM sessions s
-         JOIN providers p ON p.id = s.provider_id
-         LEFT JOIN patients t ON t.id = $2
-         LEFT JOIN practices r ON r.ods = t.ods
-         WHERE s.suid_hash = $1"
-    };
-}
-
-/// How many columns the `session_context` statement returns.
-const SESSION_CONTEXT_COLUMNS: usize = 30;
 
 /// Selects appointment sessions' columns (as read by `appointment_session_row`).
 macro_rules! select_appointment_sessions {
@@ -1521,55 +1595,11 @@ impl Store for PostgresStore {
         patient_id: Option<&str>,
         prefetch: Prefetch,
     ) -> StoreResult<Option<SessionContext>> {
-        // One statement, so one round trip and one snapshot, for what every in-session request
-        // needs first. Without a patient id the patient side of the row is all NULL.
-        let rows = match prefetch {
-            Prefetch::Nothing => {
-                let sql = session_context_sql!();
-                self.db
-                    .read("sessions", sql, &[&suid_hash, &patient_id])
-                    .await?
-            }
-            Prefetch::Appointments => {
-                // The context with the patient's live appointments (if any) joined on: one
-                // row per appointment, or one with the appointment columns all NULL.
-                let sql = concat!(
-                    "SELECT c.*, a.id, a.session_id, a.patient_id, a.start_ms, a.end_ms,
-                            a.notes, a.booked_by, a.booked_at, a.cancelled_at,
-                            x.id, x.ods, x.session_type, x.staff_details, x.location,
-                            x.slot_type, x.start_ms, x.slot_minutes, x.slot_count
-                     FROM (",
-                    session_context_sql!(),
-                    " OFFSET 0) c
-                     LEFT JOIN (appointments a
-                                JOIN appointment_sessions x ON x.id = a.session_id)
-                         ON a.patient_id = c.named_id AND a.cancelled_at IS NULL"
-                );
-                self.db
-                    .read("sessions", sql, &[&suid_hash, &patient_id])
-                    .await?
-            }
-        };
-        let Some(first) = rows.first() else {
-            return Ok(None);
-        };
-        let mut context = session_context_row(first)?;
-        if prefetch == Prefetch::Appointments && context.patient.is_some() {
-            let mut all = Vec::with_capacity(rows.len());
-            for row in &rows {
-                if row
-                    .try_get::<_, Option<&str>>(SESSION_CONTEXT_COLUMNS)
-                    .ok()
-                    .flatten()
-                    .is_some()
-                {
-                    all.push(appointment_with_session_at(row, SESSION_CONTEXT_COLUMNS)?);
-                }
-            }
-            sort_appointments(&mut all);
-            context.appointments = Some(all);
+        match prefetch {
+            // Most in-session requests: read together with whatever others are waiting.
+            Prefetch::Nothing => self.contexts.read(suid_hash, patient_id).await,
+            Prefetch::Appointments => self.context_with_appointments(suid_hash, patient_id).await,
         }
-        Ok(Some(context))
     }
 
     async fn touch_session(
