@@ -9,19 +9,25 @@
 
 use std::sync::Arc;
 
-use pfs_core::model::SessionContext;
+use futures_util::future::join;
+use pfs_core::model::{Prefetch, SessionContext};
 use pfs_core::{StoreError, StoreResult};
 use tokio::sync::{mpsc, oneshot};
+use tokio_postgres::Row;
 
-use super::{Db, Params, session_context_row};
+use super::{
+    Cols, Db, Params, SESSION_CONTEXT_COLUMNS, appointment_with_session_at, session_context_row,
+    sort_appointments,
+};
 
-/// The most reads in one statement.
+/// The most reads in one batch.
 const MAX_BATCH: usize = 64;
 
 /// A read waiting for its batch.
 struct Waiting {
     suid_hash: String,
     patient_id: Option<String>,
+    prefetch: Prefetch,
     reply: oneshot::Sender<StoreResult<Option<SessionContext>>>,
 }
 
@@ -45,11 +51,13 @@ impl ContextReads {
         &self,
         suid_hash: &str,
         patient_id: Option<&str>,
+        prefetch: Prefetch,
     ) -> StoreResult<Option<SessionContext>> {
         let (reply, answer) = oneshot::channel();
         let waiting = Waiting {
             suid_hash: suid_hash.to_owned(),
             patient_id: patient_id.map(str::to_owned),
+            prefetch,
             reply,
         };
         let closed = || StoreError::Unavailable("store closed".into());
@@ -61,52 +69,86 @@ impl ContextReads {
 async fn serve(db: Arc<Db>, mut waiting: mpsc::UnboundedReceiver<Waiting>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while waiting.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        answer(&db, std::mem::take(&mut batch)).await;
+        let (plain, with_appointments): (Vec<_>, Vec<_>) = batch
+            .drain(..)
+            .partition(|w| w.prefetch == Prefetch::Nothing);
+        // One statement per kind of read, both in flight at once.
+        join(
+            answer(&db, plain, Prefetch::Nothing),
+            answer(&db, with_appointments, Prefetch::Appointments),
+        )
+        .await;
     }
 }
 
-/// Reads a batch in one statement and hands each read its answer.
-async fn answer(db: &Db, batch: Vec<Waiting>) {
-    let suid_hashes: Vec<&str> = batch.iter().map(|w| w.suid_hash.as_str()).collect();
+/// Reads `group` (reads that all want `prefetch`) in one statement and hands each read its
+/// answer.
+async fn answer(db: &Db, group: Vec<Waiting>, prefetch: Prefetch) {
+    if group.is_empty() {
+        return;
+    }
+    let suid_hashes: Vec<&str> = group.iter().map(|w| w.suid_hash.as_str()).collect();
     // PostgreSQL text cannot hold NUL, so no patient has such an id; asking for it would fail
     // the whole statement, and with it every other read of the batch.
-    let patient_ids: Vec<Option<&str>> = batch
+    let patient_ids: Vec<Option<&str>> = group
         .iter()
         .map(|w| w.patient_id.as_deref().filter(|id| !id.contains('\0')))
         .collect();
+    let sql = match prefetch {
+        Prefetch::Nothing => session_contexts_sql!(),
+        Prefetch::Appointments => session_contexts_with_appointments_sql!(),
+    };
     let params: Params = &[&suid_hashes, &patient_ids];
-    let rows = db.read("sessions", session_contexts_sql!(), params).await;
-    let mut found: Vec<Option<StoreResult<SessionContext>>> = batch.iter().map(|_| None).collect();
-    match rows {
-        Ok(rows) => {
-            for row in &rows {
-                let slot = row
-                    .try_get::<_, i64>(0)
-                    .ok()
-                    .and_then(|ord| usize::try_from(ord - 1).ok())
-                    .and_then(|i| found.get_mut(i));
-                match slot {
-                    Some(slot) => *slot = Some(session_context_row(row)),
-                    None => {
-                        let broken = StoreError::Other("sessions: unexpected result shape".into());
-                        return hand_out(batch, |_| Err(broken.clone()));
-                    }
-                }
+    let found = match db.read("sessions", sql, params).await {
+        Ok(rows) => contexts(&rows, group.len(), prefetch),
+        Err(e) => Err(e),
+    };
+    match found {
+        Ok(found) => {
+            for (w, context) in group.into_iter().zip(found) {
+                let _ = w.reply.send(Ok(context));
             }
-            let mut found = found.into_iter();
-            hand_out(batch, |_| found.next().flatten().transpose());
         }
-        Err(e) => hand_out(batch, |_| Err(e.clone())),
+        Err(e) => {
+            for w in group {
+                let _ = w.reply.send(Err(e.clone()));
+            }
+        }
     }
 }
 
-/// Sends every waiting read its answer (a read whose caller has gone is skipped).
-fn hand_out(
-    batch: Vec<Waiting>,
-    mut answer: impl FnMut(&Waiting) -> StoreResult<Option<SessionContext>>,
-) {
-    for w in batch {
-        let a = answer(&w);
-        let _ = w.reply.send(a);
+/// The contexts of `n` reads from the statement's rows, by position (`None` where there is no
+/// such session).
+fn contexts(
+    rows: &[Row],
+    n: usize,
+    prefetch: Prefetch,
+) -> StoreResult<Vec<Option<SessionContext>>> {
+    let shape = || StoreError::Other("sessions: unexpected result shape".into());
+    let mut found: Vec<Option<SessionContext>> = (0..n).map(|_| None).collect();
+    for row in rows {
+        let ord: i64 = Cols::new(row, "sessions").get(0, "ord")?;
+        let slot = usize::try_from(ord - 1)
+            .ok()
+            .and_then(|i| found.get_mut(i))
+            .ok_or_else(shape)?;
+        let context = match slot {
+            Some(context) => context,
+            None => slot.insert(session_context_row(row)?),
+        };
+        if prefetch == Prefetch::Appointments && context.patient.is_some() {
+            let appointments = context.appointments.get_or_insert_with(Vec::new);
+            let booked: Option<String> =
+                Cols::new(row, "appointments").get(SESSION_CONTEXT_COLUMNS, "id")?;
+            if booked.is_some() {
+                appointments.push(appointment_with_session_at(row, SESSION_CONTEXT_COLUMNS)?);
+            }
+        }
     }
+    for context in found.iter_mut().flatten() {
+        if let Some(appointments) = &mut context.appointments {
+            sort_appointments(appointments);
+        }
+    }
+    Ok(found)
 }

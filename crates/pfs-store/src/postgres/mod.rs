@@ -90,6 +90,31 @@ macro_rules! session_contexts_sql {
 /// How many columns the session-context statement returns.
 const SESSION_CONTEXT_COLUMNS: usize = 31;
 
+/// The session-context statement with each named patient's live appointments joined on: one
+/// row per appointment (its columns from [`SESSION_CONTEXT_COLUMNS`], then its session's), or
+/// one with those columns all NULL. As above, `OFFSET 0` makes the appointments a lookup per
+/// patient: left to itself, a plan made while the tables were small joined every live
+/// appointment of every patient and filtered afterwards.
+macro_rules! session_contexts_with_appointments_sql {
+    () => {
+        concat!(
+            "SELECT c.*, b.*
+             FROM (",
+            session_contexts_sql!(),
+            ") c
+             LEFT JOIN LATERAL (
+                 SELECT a.id, a.session_id, a.patient_id, a.start_ms, a.end_ms, a.notes,
+                        a.booked_by, a.booked_at, a.cancelled_at,
+                        x.id, x.ods, x.session_type, x.staff_details, x.location, x.slot_type,
+                        x.start_ms, x.slot_minutes, x.slot_count
+                 FROM appointments a JOIN appointment_sessions x ON x.id = a.session_id
+                 WHERE a.patient_id = c.named_id AND a.cancelled_at IS NULL
+                 OFFSET 0
+             ) b ON true"
+        )
+    };
+}
+
 mod batch;
 
 /// The schema migrations, in order: `(version, description, SQL)`.
@@ -435,45 +460,6 @@ fn migrator() -> Migrator {
 }
 
 impl PostgresStore {
-    /// The session context with the named patient's live appointments (if any) joined on: one
-    /// row per appointment, or one with the appointment columns all NULL.
-    async fn context_with_appointments(
-        &self,
-        suid_hash: &str,
-        patient_id: Option<&str>,
-    ) -> StoreResult<Option<SessionContext>> {
-        let sql = concat!(
-            "SELECT c.*, a.id, a.session_id, a.patient_id, a.start_ms, a.end_ms, a.notes,
-                    a.booked_by, a.booked_at, a.cancelled_at,
-                    x.id, x.ods, x.session_type, x.staff_details, x.location, x.slot_type,
-                    x.start_ms, x.slot_minutes, x.slot_count
-             FROM (",
-            session_contexts_sql!(),
-            ") c
-             LEFT JOIN (appointments a JOIN appointment_sessions x ON x.id = a.session_id)
-                 ON a.patient_id = c.named_id AND a.cancelled_at IS NULL"
-        );
-        let params: Params = &[&vec![suid_hash], &vec![patient_id]];
-        let rows = self.db.read("sessions", sql, params).await?;
-        let Some(first) = rows.first() else {
-            return Ok(None);
-        };
-        let mut context = session_context_row(first)?;
-        if context.patient.is_some() {
-            let mut all = Vec::with_capacity(rows.len());
-            for row in &rows {
-                let booked: Option<String> =
-                    Cols::new(row, "appointments").get(SESSION_CONTEXT_COLUMNS, "id")?;
-                if booked.is_some() {
-                    all.push(appointment_with_session_at(row, SESSION_CONTEXT_COLUMNS)?);
-                }
-            }
-            sort_appointments(&mut all);
-            context.appointments = Some(all);
-        }
-        Ok(Some(context))
-    }
-
     /// Closes every connection; later calls fail with [`StoreError::Unavailable`].
     pub async fn close(&self) {
         self.db.writers.close();
@@ -1595,11 +1581,8 @@ impl Store for PostgresStore {
         patient_id: Option<&str>,
         prefetch: Prefetch,
     ) -> StoreResult<Option<SessionContext>> {
-        match prefetch {
-            // Most in-session requests: read together with whatever others are waiting.
-            Prefetch::Nothing => self.contexts.read(suid_hash, patient_id).await,
-            Prefetch::Appointments => self.context_with_appointments(suid_hash, patient_id).await,
-        }
+        // Read together with whatever other requests are waiting (see `batch`).
+        self.contexts.read(suid_hash, patient_id, prefetch).await
     }
 
     async fn touch_session(
