@@ -239,12 +239,15 @@ impl Connector {
     }
 }
 
-impl Manager for Connector {
+/// Opens and recycles the write connections.
+struct WritePool(Arc<Connector>);
+
+impl Manager for WritePool {
     type Type = Conn;
     type Error = tokio_postgres::Error;
 
     async fn create(&self) -> Result<Conn, tokio_postgres::Error> {
-        self.open(false).await
+        self.0.open(false).await
     }
 
     async fn recycle(&self, conn: &mut Conn, _: &Metrics) -> RecycleResult<tokio_postgres::Error> {
@@ -261,39 +264,26 @@ impl Manager for Connector {
 struct Db {
     connector: Arc<Connector>,
     acquire_timeout: Duration,
+    /// How long a statement's answer may take before its connection counts as broken: the
+    /// statement timeout, which the database enforces itself, and a second for the network.
+    answer_deadline: Duration,
     readers: Vec<tokio::sync::Mutex<Option<Arc<Conn>>>>,
     next_reader: AtomicUsize,
-    writers: Pool<ConnectorRef>,
-}
-
-/// The pool's handle on the shared [`Connector`].
-struct ConnectorRef(Arc<Connector>);
-
-impl Manager for ConnectorRef {
-    type Type = Conn;
-    type Error = tokio_postgres::Error;
-
-    async fn create(&self) -> Result<Conn, tokio_postgres::Error> {
-        self.0.create().await
-    }
-
-    async fn recycle(&self, conn: &mut Conn, m: &Metrics) -> RecycleResult<tokio_postgres::Error> {
-        self.0.recycle(conn, m).await
-    }
+    writers: Pool<WritePool>,
 }
 
 type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 
 impl Db {
-    /// A connection for a read: the next shared one, reopened first if it broke.
-    async fn reader(&self, table: &'static str) -> StoreResult<Arc<Conn>> {
+    /// A connection for a read: the next shared one (and its slot), reopened first if it broke.
+    async fn reader(&self, table: &'static str) -> StoreResult<(usize, Arc<Conn>)> {
         if self.writers.is_closed() {
             return Err(StoreError::Unavailable("store closed".into()));
         }
         let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
         let mut slot = self.readers[i].lock().await;
         if let Some(conn) = slot.as_ref().filter(|c| !c.client.is_closed()) {
-            return Ok(conn.clone());
+            return Ok((i, conn.clone()));
         }
         let conn = tokio::time::timeout(self.acquire_timeout, self.connector.open(true))
             .await
@@ -301,36 +291,55 @@ impl Db {
             .map_err(map_err(table))?;
         let conn = Arc::new(conn);
         *slot = Some(conn.clone());
-        Ok(conn)
+        Ok((i, conn))
     }
 
-    /// Runs a read on a shared connection.
+    /// Runs a read on a shared connection. A connection that leaves a read unanswered past
+    /// the deadline is replaced, so that one stalled connection cannot hold up every read.
     async fn read(
         &self,
         table: &'static str,
         sql: &'static str,
         params: Params<'_>,
     ) -> StoreResult<Vec<Row>> {
-        let conn = self.reader(table).await?;
-        let err = map_err(table);
-        let st = conn.statement(sql).await.map_err(&err)?;
-        conn.client.query(&st, params).await.map_err(&err)
+        let (i, conn) = self.reader(table).await?;
+        let work = async {
+            let st = conn.statement(sql).await?;
+            conn.client.query(&st, params).await
+        };
+        match tokio::time::timeout(self.answer_deadline, work).await {
+            Ok(answer) => answer.map_err(map_err(table)),
+            Err(_) => {
+                let mut slot = self.readers[i].lock().await;
+                if slot.as_ref().is_some_and(|c| Arc::ptr_eq(c, &conn)) {
+                    *slot = None;
+                }
+                Err(unanswered(table))
+            }
+        }
     }
 
     /// Runs `work` on a pooled connection of its own, which is closed rather than reused if the
-    /// call failed as [`StoreError::Unavailable`] (unreachable, broken, timed out).
+    /// call failed as [`StoreError::Unavailable`] (unreachable, broken, timed out, unanswered).
     async fn write<T>(
         &self,
         table: &'static str,
         work: impl AsyncFnOnce(&Conn) -> Result<T, tokio_postgres::Error>,
     ) -> StoreResult<T> {
         let conn = self.writers.get().await.map_err(|e| pool_error(table, e))?;
-        let result = work(&conn).await.map_err(map_err(table));
+        let result = match tokio::time::timeout(self.answer_deadline, work(&conn)).await {
+            Ok(answer) => answer.map_err(map_err(table)),
+            Err(_) => Err(unanswered(table)),
+        };
         if matches!(result, Err(StoreError::Unavailable(_))) {
             drop(Object::take(conn));
         }
         result
     }
+}
+
+fn unanswered(table: &'static str) -> StoreError {
+    StoreError::Unavailable(format!("{table}: the database did not answer in time"))
 }
 
 fn timed_out(table: &'static str) -> StoreError {
@@ -370,7 +379,7 @@ pub async fn connect(url: &str, opts: PostgresOptions) -> StoreResult<PostgresSt
         config,
         statement_timeout_ms: opts.statement_timeout.as_millis().max(1),
     });
-    let writers = Pool::builder(ConnectorRef(connector.clone()))
+    let writers = Pool::builder(WritePool(connector.clone()))
         .max_size(opts.max_connections.max(1) as usize)
         .wait_timeout(Some(opts.acquire_timeout))
         .create_timeout(Some(opts.acquire_timeout))
@@ -383,6 +392,7 @@ pub async fn connect(url: &str, opts: PostgresOptions) -> StoreResult<PostgresSt
     let db = Arc::new(Db {
         connector,
         acquire_timeout: opts.acquire_timeout,
+        answer_deadline: opts.statement_timeout + Duration::from_secs(1),
         readers,
         next_reader: AtomicUsize::new(0),
         writers,

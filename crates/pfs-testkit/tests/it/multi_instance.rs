@@ -1,8 +1,8 @@
 //! Several instances on one PostgreSQL database (the one named by `PFS_TEST_POSTGRES_URL`,
 //! each test in a schema of its own): a session opened on one instance works on another,
-//! revocation through one is seen by the other at once, and an unreachable database gives
-//! `9010` and `/health` 503 until it returns, with no restart. Without the variable every test
-//! says on standard error that it was skipped.
+//! revocation through one is seen by the other at once, and an unreachable or stalled database
+//! gives `9010` (and `/health` 503) until it returns, with no restart. Without the variable
+//! every test says on standard error that it was skipped.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,6 +12,8 @@ use std::time::Duration;
 use pfs_client::{Error, ExposeSecret};
 use pfs_store::pg_testing::{TestSchema, not_configured, test_url};
 use pfs_testkit::TestServer;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
@@ -117,10 +119,12 @@ async fn sessions_and_revocation_span_instances() {
 }
 
 /// A TCP relay to PostgreSQL that can be cut and restored, standing in for a database that
-/// goes away (network failure, restart) and comes back.
+/// goes away (network failure, restart) and comes back, or stalled: connections stay open but
+/// nothing gets through (a network that drops packets).
 struct Relay {
     addr: SocketAddr,
     up: Arc<AtomicBool>,
+    stalled: Arc<AtomicBool>,
     links: Arc<Mutex<Vec<JoinHandle<()>>>>,
     accept: JoinHandle<()>,
 }
@@ -130,20 +134,26 @@ impl Relay {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let up = Arc::new(AtomicBool::new(true));
+        let stalled = Arc::new(AtomicBool::new(false));
         let links: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
         let accept = {
-            let (up, links) = (up.clone(), links.clone());
+            let (up, stalled, links) = (up.clone(), stalled.clone(), links.clone());
             tokio::spawn(async move {
-                while let Ok((mut inbound, _)) = listener.accept().await {
+                while let Ok((inbound, _)) = listener.accept().await {
                     if !up.load(Ordering::SeqCst) {
                         drop(inbound);
                         continue;
                     }
-                    let target = target.clone();
+                    let (target, stalled) = (target.clone(), stalled.clone());
                     let link = tokio::spawn(async move {
-                        if let Ok(mut outbound) = TcpStream::connect(&target).await {
-                            let _ =
-                                tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                        if let Ok(outbound) = TcpStream::connect(&target).await {
+                            let (in_read, in_write) = inbound.into_split();
+                            let (out_read, out_write) = outbound.into_split();
+                            // Either direction ending ends the link, closing both sockets.
+                            tokio::select! {
+                                () = forward(in_read, out_write, stalled.clone()) => {}
+                                () = forward(out_read, in_write, stalled) => {}
+                            }
                         }
                     });
                     links.lock().unwrap().push(link);
@@ -153,9 +163,19 @@ impl Relay {
         Relay {
             addr,
             up,
+            stalled,
             links,
             accept,
         }
+    }
+
+    /// Holds every byte in both directions, on open and new connections, until `unstall`.
+    fn stall(&self) {
+        self.stalled.store(true, Ordering::SeqCst);
+    }
+
+    fn unstall(&self) {
+        self.stalled.store(false, Ordering::SeqCst);
     }
 
     /// Cuts every open connection and refuses new ones (they are accepted and closed).
@@ -168,6 +188,23 @@ impl Relay {
 
     fn restore(&self) {
         self.up.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Copies `from` to `to`, holding what it read while `stalled`.
+async fn forward(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, stalled: Arc<AtomicBool>) {
+    let mut buf = vec![0; 16 * 1024];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        while stalled.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
     }
 }
 
@@ -247,6 +284,59 @@ async fn unreachable_database_gives_9010_and_recovers() {
     assert!(healthy, "/health did not recover");
     session.select_patient(&ben).await.expect("works again");
     session.logoff().await.unwrap();
+    t.server.shutdown().await;
+}
+
+/// A database that stops answering without closing its connections (the shared read
+/// connection included) gives `9010` once the statement timeout and a second have passed, not a
+/// hang, and the server recovers by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn stalled_database_gives_9010_and_recovers() {
+    let Some(schema) = TestSchema::create_or_skip().await else {
+        return;
+    };
+    let (_, target) = via(schema.url(), "127.0.0.1:1".parse().unwrap());
+    let relay = Relay::start(target).await;
+    let (url, _) = via(schema.url(), relay.addr);
+    let t = TestServer::start_with(|o| {
+        o.database = Some(url);
+        o.postgres.acquire_timeout = Duration::from_secs(1);
+        o.postgres.statement_timeout = Duration::from_millis(300);
+    })
+    .await
+    .unwrap();
+    let ada = t.account("Example").clone();
+    let ben = t.patient_id(&ada.proxy_for[0]).await.unwrap();
+    let session = t.login("Example").await.unwrap();
+    session.select_patient(&ben).await.unwrap();
+
+    relay.stall();
+    // The session-context read gives up rather than hang; so does the next, which finds the
+    // stalled read connection retired and cannot open another.
+    let bound = Duration::from_secs(30);
+    for attempt in ["read", "again, on a fresh read connection"] {
+        match tokio::time::timeout(bound, session.select_patient(&ben)).await {
+            Ok(Err(Error::Pfs { code, .. })) if code == "9010" => {}
+            other => panic!("{attempt}: expected 9010 while stalled, got {other:?}"),
+        }
+    }
+    let (status, _) = tokio::time::timeout(bound, t.admin("GET", "/health", None))
+        .await
+        .expect("health answers")
+        .unwrap();
+    assert_eq!(status, 503);
+
+    relay.unstall();
+    let mut recovered = false;
+    for _ in 0..50 {
+        if session.select_patient(&ben).await.is_ok() {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(recovered, "reads did not recover");
+    session.logoff().await.expect("writes work again");
     t.server.shutdown().await;
 }
 
