@@ -3,9 +3,10 @@
 //! * [`SqliteStore`]: the embedded backend, one SQLite database file (WAL) with one writer
 //!   connection and a small pool of read connections, used inline on the calling task, with
 //!   its schema in `migrations/sqlite` applied on open.
-//! * [`PostgresStore`]: a PostgreSQL database shared by any number of server instances, on a
-//!   sqlx pool with an acquire timeout and a per-connection statement timeout, with its schema
-//!   in `migrations/postgres` applied on connect.
+//! * [`PostgresStore`]: a PostgreSQL database shared by any number of server instances, on
+//!   tokio-postgres: reads pipelined over a shared connection, writes on pooled ones, every
+//!   connection with a statement timeout, and its schema in `migrations/postgres` applied on
+//!   connect.
 //! * [`suite`]: the conformance suite every backend must pass; each backend's integration
 //!   tests run every case of it against a fresh database.
 //!
