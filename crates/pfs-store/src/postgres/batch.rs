@@ -12,7 +12,7 @@ use std::sync::Arc;
 use futures_util::future::join;
 use pfs_core::model::{Prefetch, SessionContext};
 use pfs_core::{StoreError, StoreResult};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio_postgres::Row;
 
 use super::{
@@ -22,6 +22,9 @@ use super::{
 
 /// The most reads in one batch.
 const MAX_BATCH: usize = 64;
+
+/// The most batches in flight at once.
+const IN_FLIGHT: usize = 2;
 
 /// A read waiting for its batch.
 struct Waiting {
@@ -67,17 +70,29 @@ impl ContextReads {
 }
 
 async fn serve(db: Arc<Db>, mut waiting: mpsc::UnboundedReceiver<Waiting>) {
+    let in_flight = Arc::new(Semaphore::new(IN_FLIGHT));
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while waiting.recv_many(&mut batch, MAX_BATCH).await > 0 {
+    loop {
+        // Wait for a free slot first: reads arriving meanwhile join the next batch.
+        let Ok(slot) = in_flight.clone().acquire_owned().await else {
+            return;
+        };
+        if waiting.recv_many(&mut batch, MAX_BATCH).await == 0 {
+            return;
+        }
         let (plain, with_appointments): (Vec<_>, Vec<_>) = batch
             .drain(..)
             .partition(|w| w.prefetch == Prefetch::Nothing);
-        // One statement per kind of read, both in flight at once.
-        join(
-            answer(&db, plain, Prefetch::Nothing),
-            answer(&db, with_appointments, Prefetch::Appointments),
-        )
-        .await;
+        let db = db.clone();
+        tokio::spawn(async move {
+            // One statement per kind of read, both in flight at once.
+            join(
+                answer(&db, plain, Prefetch::Nothing),
+                answer(&db, with_appointments, Prefetch::Appointments),
+            )
+            .await;
+            drop(slot);
+        });
     }
 }
 
