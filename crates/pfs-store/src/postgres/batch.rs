@@ -1,11 +1,16 @@
 //! Session-context reads, sent to the database together.
 //!
 //! Nearly every in-session request starts with a session-context read, so under load many are
-//! waiting at once. One task sends them: each batch is everything that arrived while the
-//! previous one was in flight (up to [`MAX_BATCH`]), as one statement over arrays. The
-//! database then plans nothing, starts one executor and sends one reply for the whole batch,
-//! and the server makes one round trip instead of one per request. When requests come one at a
-//! time each is a batch of one, so nothing waits longer than its own read.
+//! waiting at once. One task sends them in batches: everything that arrived while the earlier
+//! batches were in flight (at most [`IN_FLIGHT`] at a time, [`MAX_BATCH`] reads each), as one
+//! statement over arrays per kind of read ([`Prefetch`]). The database then plans nothing,
+//! starts one executor and sends one reply for the whole batch, and the server makes one round
+//! trip instead of one per request. When requests come one at a time each is a batch of one,
+//! so nothing waits longer than its own read.
+//!
+//! On a 2-core machine, batching took `PatientSelected` on PostgreSQL from about 25,000 to
+//! 30,000 requests a second; a second batch in flight took `ViewAppointments` from about
+//! 20,000 to 22,000 (four did no better).
 
 use std::sync::Arc;
 

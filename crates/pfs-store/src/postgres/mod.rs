@@ -8,6 +8,8 @@
 //!   one connection without waiting for each other's replies; the database backend then works
 //!   through a queue instead of sleeping and being woken for every statement. On a 2-core
 //!   machine this carried about 30% more reads per second than one pooled connection per read.
+//!   The session-context read that starts nearly every request goes further: the reads waiting
+//!   at the same moment become one statement (see `batch.rs`).
 //! * **Writes take a pooled connection of their own** (deadpool, default at most 16). A write
 //!   may wait for a row lock and its commit waits for the disk, and neither should hold up the
 //!   reads queued behind it. Every write is one statement (a multi-step one is a single
