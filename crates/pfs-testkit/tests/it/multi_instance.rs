@@ -232,17 +232,27 @@ fn via(url: &str, addr: SocketAddr) -> (String, String) {
     (format!("{scheme}://{userinfo}{addr}{tail}"), target)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn unreachable_database_gives_9010_and_recovers() {
-    let Some(schema) = TestSchema::create_or_skip().await else {
-        return;
-    };
+/// A server on a fresh schema that reaches the database through a [`Relay`], with Ada logged
+/// in and her son Ben selected.
+struct BehindRelay {
+    _schema: TestSchema,
+    relay: Relay,
+    t: TestServer,
+    session: pfs_client::Session,
+    ben: String,
+}
+
+/// [`BehindRelay`] with a 1 s acquire timeout and the given statement timeout; `None` (after
+/// saying so) when PostgreSQL is not configured.
+async fn behind_relay(statement_timeout: Duration) -> Option<BehindRelay> {
+    let schema = TestSchema::create_or_skip().await?;
     let (_, target) = via(schema.url(), "127.0.0.1:1".parse().unwrap());
     let relay = Relay::start(target).await;
     let (url, _) = via(schema.url(), relay.addr);
     let t = TestServer::start_with(|o| {
         o.database = Some(url);
         o.postgres.acquire_timeout = Duration::from_secs(1);
+        o.postgres.statement_timeout = statement_timeout;
     })
     .await
     .unwrap();
@@ -250,6 +260,27 @@ async fn unreachable_database_gives_9010_and_recovers() {
     let ben = t.patient_id(&ada.proxy_for[0]).await.unwrap();
     let session = t.login("Example").await.unwrap();
     session.select_patient(&ben).await.unwrap();
+    Some(BehindRelay {
+        _schema: schema,
+        relay,
+        t,
+        session,
+        ben,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn unreachable_database_gives_9010_and_recovers() {
+    let Some(BehindRelay {
+        _schema,
+        relay,
+        t,
+        session,
+        ben,
+    }) = behind_relay(Duration::from_secs(5)).await
+    else {
+        return;
+    };
     let (status, body) = t.admin("GET", "/health", None).await.unwrap();
     assert_eq!(
         (status, body["database"].as_str()),
@@ -292,23 +323,16 @@ async fn unreachable_database_gives_9010_and_recovers() {
 /// hang, and the server recovers by itself.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn stalled_database_gives_9010_and_recovers() {
-    let Some(schema) = TestSchema::create_or_skip().await else {
+    let Some(BehindRelay {
+        _schema,
+        relay,
+        t,
+        session,
+        ben,
+    }) = behind_relay(Duration::from_millis(300)).await
+    else {
         return;
     };
-    let (_, target) = via(schema.url(), "127.0.0.1:1".parse().unwrap());
-    let relay = Relay::start(target).await;
-    let (url, _) = via(schema.url(), relay.addr);
-    let t = TestServer::start_with(|o| {
-        o.database = Some(url);
-        o.postgres.acquire_timeout = Duration::from_secs(1);
-        o.postgres.statement_timeout = Duration::from_millis(300);
-    })
-    .await
-    .unwrap();
-    let ada = t.account("Example").clone();
-    let ben = t.patient_id(&ada.proxy_for[0]).await.unwrap();
-    let session = t.login("Example").await.unwrap();
-    session.select_patient(&ben).await.unwrap();
 
     relay.stall();
     // The session-context read gives up rather than hang; so does the next, which finds the
