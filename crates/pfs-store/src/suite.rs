@@ -55,6 +55,7 @@ macro_rules! store_suite_cases {
             sessions_round_trip,
             session_context,
             session_context_prefetches_appointments,
+            concurrent_session_contexts,
             touch_session,
             end_session,
             purge_sessions,
@@ -1175,6 +1176,75 @@ pub async fn session_context_prefetches_appointments(store: &dyn Store) {
         Some(vec![]),
         "a patient without appointments"
     );
+}
+
+/// Many `session_context` reads at once (a backend may answer them together) each get what the
+/// same read alone gets: sessions, unknown suids, named, missing and impossible patients, with
+/// and without prefetched appointments, all mixed.
+pub async fn concurrent_session_contexts(store: &dyn Store) {
+    let (w, slots, other) = appointment_world(store).await;
+    let a = appointment(1, &slots, 2, &other.id);
+    let log = logged(&a, "Booked");
+    let outcome = store.book_appointment(&a, 10, t(0), &log).await.unwrap();
+    assert_eq!(outcome, BookOutcome::Booked);
+    store
+        .grant_proxy(&w.patient.id, &other.id, t(0))
+        .await
+        .unwrap();
+    let sessions: Vec<SessionRecord> = (0..4)
+        .map(|n| session(n, &w.provider.id, &w.account, t(i64::from(n))))
+        .collect();
+    for s in &sessions {
+        store.insert_session(s).await.unwrap();
+    }
+
+    let unknown = "0".repeat(64);
+    let suids = sessions
+        .iter()
+        .map(|s| s.suid_hash.as_str())
+        .chain([unknown.as_str()]);
+    let patients = [
+        None,
+        Some(w.patient.id.as_str()),
+        Some(other.id.as_str()),
+        Some("nobody"),
+        Some("4\0"),
+    ];
+    let mut reads = Vec::new();
+    for suid in suids {
+        for patient in patients {
+            for prefetch in [Prefetch::Nothing, Prefetch::Appointments] {
+                reads.push((suid, patient, prefetch));
+            }
+        }
+    }
+    let together = futures_util::future::join_all(
+        reads
+            .iter()
+            .map(|&(suid, patient, prefetch)| store.session_context(suid, patient, prefetch)),
+    )
+    .await;
+    for (&(suid, patient, prefetch), got) in reads.iter().zip(together) {
+        let alone = store
+            .session_context(suid, patient, prefetch)
+            .await
+            .unwrap();
+        let got = got.unwrap();
+        assert_eq!(got, alone, "{suid:.8} {patient:?} {prefetch:?}");
+        let known = suid != unknown;
+        assert_eq!(got.is_some(), known);
+        if let Some(context) = got {
+            let theirs = patient == Some(other.id.as_str());
+            assert_eq!(context.proxy_grant, theirs);
+            let booked = context.appointments.map(|all| all.len());
+            let want = match (prefetch, patient) {
+                (Prefetch::Appointments, Some(p)) if p == other.id => Some(1),
+                (Prefetch::Appointments, Some(p)) if p == w.patient.id => Some(0),
+                _ => None,
+            };
+            assert_eq!(booked, want, "{patient:?} {prefetch:?}");
+        }
+    }
 }
 
 /// `touch_session` moves `last_seen_at` and, when given, the selected patient.
