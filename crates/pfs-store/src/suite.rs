@@ -231,6 +231,25 @@ fn logged(a: &Appointment, what: &str) -> RecordAccess {
     }
 }
 
+/// Books `a` as its patient would (the access-log entry says "Booked").
+async fn book(
+    store: &dyn Store,
+    a: &Appointment,
+    max_future: u32,
+    now: DateTime<Utc>,
+) -> StoreResult<BookOutcome> {
+    store
+        .book_appointment(a, max_future, now, &logged(a, "Booked"))
+        .await
+}
+
+/// Cancels `a` as its patient would (the access-log entry says "Cancelled").
+async fn cancel(store: &dyn Store, a: &Appointment, at: DateTime<Utc>) -> StoreResult<bool> {
+    store
+        .cancel_appointment(&a.id, at, &logged(a, "Cancelled"))
+        .await
+}
+
 /// A patient's live appointments, checking that each came with its own session.
 async fn live_appointments(store: &dyn Store, patient_id: &str) -> Vec<Appointment> {
     let rows = store.patient_appointments(patient_id).await.unwrap();
@@ -1126,17 +1145,9 @@ pub async fn session_context_prefetches_appointments(store: &dyn Store) {
     let cancelled = appointment(3, &slots, 2, &w.patient.id);
     let elsewhere = appointment(4, &slots, 4, &other.id);
     for a in [&later, &earlier, &cancelled, &elsewhere] {
-        let log = logged(a, "Booked");
-        let outcome = store.book_appointment(a, 10, t(0), &log).await.unwrap();
-        assert_eq!(outcome, BookOutcome::Booked);
+        assert_eq!(book(store, a, 10, t(0)).await.unwrap(), BookOutcome::Booked);
     }
-    let log = logged(&cancelled, "Cancelled");
-    assert!(
-        store
-            .cancel_appointment(&cancelled.id, t(1), &log)
-            .await
-            .unwrap()
-    );
+    assert!(cancel(store, &cancelled, t(1)).await.unwrap());
 
     let read = async |patient: &str, prefetch: Prefetch| {
         store
@@ -1184,9 +1195,10 @@ pub async fn session_context_prefetches_appointments(store: &dyn Store) {
 pub async fn concurrent_session_contexts(store: &dyn Store) {
     let (w, slots, other) = appointment_world(store).await;
     let a = appointment(1, &slots, 2, &other.id);
-    let log = logged(&a, "Booked");
-    let outcome = store.book_appointment(&a, 10, t(0), &log).await.unwrap();
-    assert_eq!(outcome, BookOutcome::Booked);
+    assert_eq!(
+        book(store, &a, 10, t(0)).await.unwrap(),
+        BookOutcome::Booked
+    );
     store
         .grant_proxy(&w.patient.id, &other.id, t(0))
         .await
@@ -1497,17 +1509,11 @@ pub async fn book_appointment_round_trip(store: &dyn Store) {
     assert!(a1.notes.is_some() && a2.notes.is_none());
 
     assert_eq!(
-        store
-            .book_appointment(&a1, 4, t(0), &logged(&a1, "Booked"))
-            .await
-            .unwrap(),
+        book(store, &a1, 4, t(0)).await.unwrap(),
         BookOutcome::Booked
     );
     assert_eq!(
-        store
-            .book_appointment(&a2, 4, t(0), &logged(&a2, "Booked"))
-            .await
-            .unwrap(),
+        book(store, &a2, 4, t(0)).await.unwrap(),
         BookOutcome::Booked
     );
     assert_eq!(store.appointment(&a1.id).await.unwrap(), Some(a1.clone()));
@@ -1527,25 +1533,19 @@ pub async fn book_appointment_round_trip(store: &dyn Store) {
     let mut no_session = appointment(3, &session, 5, &w.patient.id);
     no_session.session_id = "799999".into();
     assert!(matches!(
-        store
-            .book_appointment(&no_session, 4, t(0), &logged(&no_session, "Booked"))
-            .await,
+        book(store, &no_session, 4, t(0)).await,
         Err(StoreError::NotFound(_))
     ));
     let no_patient = appointment(4, &session, 6, "9999999");
     assert!(matches!(
-        store
-            .book_appointment(&no_patient, 4, t(0), &logged(&no_patient, "Booked"))
-            .await,
+        book(store, &no_patient, 4, t(0)).await,
         Err(StoreError::NotFound(_))
     ));
 
     let mut same_id = appointment(1, &session, 7, &w.patient.id);
     same_id.notes = Some("Different reason".into());
     assert!(matches!(
-        store
-            .book_appointment(&same_id, 4, t(0), &logged(&same_id, "Booked"))
-            .await,
+        book(store, &same_id, 4, t(0)).await,
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(store.appointment(&a1.id).await.unwrap(), Some(a1.clone()));
@@ -1558,26 +1558,17 @@ pub async fn booking_a_taken_slot(store: &dyn Store) {
     let first = appointment(1, &session, 2, &w.patient.id);
     let second = appointment(2, &session, 2, &p2.id);
     assert_eq!(
-        store
-            .book_appointment(&first, 4, t(0), &logged(&first, "Booked"))
-            .await
-            .unwrap(),
+        book(store, &first, 4, t(0)).await.unwrap(),
         BookOutcome::Booked
     );
     assert_eq!(
-        store
-            .book_appointment(&second, 4, t(0), &logged(&second, "Booked"))
-            .await
-            .unwrap(),
+        book(store, &second, 4, t(0)).await.unwrap(),
         BookOutcome::SlotTaken
     );
     // The same patient again, too.
     let again = appointment(3, &session, 2, &w.patient.id);
     assert_eq!(
-        store
-            .book_appointment(&again, 4, t(0), &logged(&again, "Booked"))
-            .await
-            .unwrap(),
+        book(store, &again, 4, t(0)).await.unwrap(),
         BookOutcome::SlotTaken
     );
     assert_eq!(store.appointment(&second.id).await.unwrap(), None);
@@ -1593,10 +1584,7 @@ pub async fn booking_a_taken_slot(store: &dyn Store) {
     // The neighbouring slot is free.
     let next = appointment(4, &session, 3, &p2.id);
     assert_eq!(
-        store
-            .book_appointment(&next, 4, t(0), &logged(&next, "Booked"))
-            .await
-            .unwrap(),
+        book(store, &next, 4, t(0)).await.unwrap(),
         BookOutcome::Booked
     );
 }
@@ -1606,25 +1594,12 @@ pub async fn cancelled_slot_can_be_booked_again(store: &dyn Store) {
     let (w, session, p2) = appointment_world(store).await;
     let first = appointment(1, &session, 0, &w.patient.id);
     assert_eq!(
-        store
-            .book_appointment(&first, 4, t(0), &logged(&first, "Booked"))
-            .await
-            .unwrap(),
+        book(store, &first, 4, t(0)).await.unwrap(),
         BookOutcome::Booked
     );
 
-    assert!(
-        store
-            .cancel_appointment(&first.id, t(100), &logged(&first, "Cancelled"))
-            .await
-            .unwrap()
-    );
-    assert!(
-        !store
-            .cancel_appointment(&first.id, t(200), &logged(&first, "Cancelled"))
-            .await
-            .unwrap()
-    );
+    assert!(cancel(store, &first, t(100)).await.unwrap());
+    assert!(!cancel(store, &first, t(200)).await.unwrap());
     assert!(
         !store
             .cancel_appointment("899999", t(200), &logged(&first, "Cancelled"))
@@ -1662,10 +1637,7 @@ pub async fn cancelled_slot_can_be_booked_again(store: &dyn Store) {
 
     let rebooked = appointment(2, &session, 0, &p2.id);
     assert_eq!(
-        store
-            .book_appointment(&rebooked, 4, t(300), &logged(&rebooked, "Booked"))
-            .await
-            .unwrap(),
+        book(store, &rebooked, 4, t(300)).await.unwrap(),
         BookOutcome::Booked
     );
     assert_eq!(
@@ -1682,24 +1654,13 @@ pub async fn cancelled_slot_can_be_booked_again(store: &dyn Store) {
     // Taken again now.
     let third = appointment(3, &session, 0, &w.patient.id);
     assert_eq!(
-        store
-            .book_appointment(&third, 4, t(400), &logged(&third, "Booked"))
-            .await
-            .unwrap(),
+        book(store, &third, 4, t(400)).await.unwrap(),
         BookOutcome::SlotTaken
     );
     // Cancel and rebook once more: any number of cancelled appointments may share a slot.
-    assert!(
-        store
-            .cancel_appointment(&rebooked.id, t(500), &logged(&rebooked, "Cancelled"))
-            .await
-            .unwrap()
-    );
+    assert!(cancel(store, &rebooked, t(500)).await.unwrap());
     assert_eq!(
-        store
-            .book_appointment(&third, 4, t(600), &logged(&third, "Booked"))
-            .await
-            .unwrap(),
+        book(store, &third, 4, t(600)).await.unwrap(),
         BookOutcome::Booked
     );
     assert_eq!(store.appointment(&first.id).await.unwrap(), Some(cancelled));
@@ -1719,36 +1680,24 @@ pub async fn booking_limit_counts_live_future_appointments(store: &dyn Store) {
 
     let past = appointment(1, &past_session, 0, me);
     assert_eq!(
-        store
-            .book_appointment(&past, 4, t(-2 * DAY), &logged(&past, "Booked"))
-            .await
-            .unwrap(),
+        book(store, &past, 4, t(-2 * DAY)).await.unwrap(),
         BookOutcome::Booked
     );
     // Another patient's future appointment does not count either.
     let theirs = appointment(2, &session, 0, &p2.id);
     assert_eq!(
-        store
-            .book_appointment(&theirs, 1, now, &logged(&theirs, "Booked"))
-            .await
-            .unwrap(),
+        book(store, &theirs, 1, now).await.unwrap(),
         BookOutcome::Booked
     );
 
     let future = appointment(3, &session, 1, me);
     assert_eq!(
-        store
-            .book_appointment(&future, 1, now, &logged(&future, "Booked"))
-            .await
-            .unwrap(),
+        book(store, &future, 1, now).await.unwrap(),
         BookOutcome::Booked
     );
     let over = appointment(4, &session, 2, me);
     assert_eq!(
-        store
-            .book_appointment(&over, 1, now, &logged(&over, "Booked"))
-            .await
-            .unwrap(),
+        book(store, &over, 1, now).await.unwrap(),
         BookOutcome::LimitReached
     );
     assert_eq!(store.appointment(&over.id).await.unwrap(), None);
@@ -1759,34 +1708,20 @@ pub async fn booking_limit_counts_live_future_appointments(store: &dyn Store) {
     // Limit 0 refuses even the first.
     let p2_next = appointment(5, &session, 5, &p2.id);
     assert_eq!(
-        store
-            .book_appointment(&p2_next, 0, now, &logged(&p2_next, "Booked"))
-            .await
-            .unwrap(),
+        book(store, &p2_next, 0, now).await.unwrap(),
         BookOutcome::LimitReached
     );
 
     // A cancelled appointment no longer counts.
-    assert!(
-        store
-            .cancel_appointment(&future.id, t(1), &logged(&future, "Cancelled"))
-            .await
-            .unwrap()
-    );
+    assert!(cancel(store, &future, t(1)).await.unwrap());
     assert_eq!(
-        store
-            .book_appointment(&over, 1, now, &logged(&over, "Booked"))
-            .await
-            .unwrap(),
+        book(store, &over, 1, now).await.unwrap(),
         BookOutcome::Booked
     );
     // Once the future appointment's start has passed, it no longer counts.
     let later = appointment(6, &session, 6, me);
     assert_eq!(
-        store
-            .book_appointment(&later, 1, over.start, &logged(&later, "Booked"))
-            .await
-            .unwrap(),
+        book(store, &later, 1, over.start).await.unwrap(),
         BookOutcome::Booked
     );
     assert_eq!(
@@ -1819,21 +1754,13 @@ pub async fn practice_appointments_range(store: &dyn Store) {
     let foreign = appointment(6, &elsewhere, 1, &p3.id);
     for a in [&a_late, &b_mid, &b_first, &a_first, &cancelled, &foreign] {
         assert_eq!(
-            store
-                .book_appointment(a, 10, t(0), &logged(a, "Booked"))
-                .await
-                .unwrap(),
+            book(store, a, 10, t(0)).await.unwrap(),
             BookOutcome::Booked,
             "{}",
             a.id
         );
     }
-    assert!(
-        store
-            .cancel_appointment(&cancelled.id, t(1), &logged(&cancelled, "Cancelled"))
-            .await
-            .unwrap()
-    );
+    assert!(cancel(store, &cancelled, t(1)).await.unwrap());
 
     assert_eq!(
         store
@@ -1954,11 +1881,7 @@ pub async fn concurrent_bookings_of_one_slot(store: &dyn Store) {
         .map(|(patient_id, n)| appointment(n, &session, 4, patient_id))
         .collect();
 
-    let logs: Vec<RecordAccess> = attempts.iter().map(|a| logged(a, "Booked")).collect();
-    let bookings = attempts
-        .iter()
-        .zip(&logs)
-        .map(|(a, log)| store.book_appointment(a, 4, t(0), log));
+    let bookings = attempts.iter().map(|a| book(store, a, 4, t(0)));
     let outcomes: Vec<BookOutcome> = futures_util::future::join_all(bookings)
         .await
         .into_iter()
