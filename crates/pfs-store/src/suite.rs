@@ -38,6 +38,7 @@ macro_rules! store_suite_cases {
             ping,
             providers_round_trip,
             provider_conflicts,
+            error_texts_name_the_key,
             revoke_provider_ends_its_sessions,
             practices_round_trip,
             patients_round_trip,
@@ -388,6 +389,53 @@ pub async fn provider_conflicts(store: &dyn Store) {
     assert_conflict(store.insert_provider(&same_id).await, None, &[&first.id]);
 
     assert_eq!(store.list_providers().await.unwrap(), vec![first]);
+}
+
+/// Conflicts and missing references are worded alike on every backend: the key or the kind of
+/// row, never a value.
+pub async fn error_texts_name_the_key(store: &dyn Store) {
+    let text = |r: StoreResult<()>| r.expect_err("must fail").to_string();
+    let first = provider(1, t(0));
+    store.insert_provider(&first).await.unwrap();
+    let mut twin = provider(2, t(0));
+    twin.fingerprint = first.fingerprint.clone();
+    assert_eq!(
+        text(store.insert_provider(&twin).await),
+        "already exists: providers.fingerprint"
+    );
+    let mut twin = provider(2, t(0));
+    twin.id = first.id.clone();
+    assert_eq!(
+        text(store.insert_provider(&twin).await),
+        "already exists: providers.id"
+    );
+
+    let ods = practice(1).ods;
+    assert_eq!(
+        text(store.insert_patient(&patient(1, &ods)).await),
+        "not found: practice"
+    );
+    store.insert_practice(&practice(1)).await.unwrap();
+    let p = patient(1, &ods);
+    store.insert_patient(&p).await.unwrap();
+    let mut twin = patient(2, &ods);
+    twin.nhs_number = p.nhs_number.clone();
+    assert_eq!(
+        text(store.insert_patient(&twin).await),
+        "already exists: patients.nhs_number"
+    );
+
+    store.insert_account(&account(1, &p.id)).await.unwrap();
+    assert_eq!(
+        text(store.insert_account(&account(2, &p.id)).await),
+        "already exists: online_accounts.patient_id"
+    );
+    let other = patient(3, &ods);
+    store.insert_patient(&other).await.unwrap();
+    assert_eq!(
+        text(store.insert_account(&account(1, &other.id)).await),
+        "already exists: online_accounts.id"
+    );
 }
 
 /// `revoke_provider` marks the provider and ends its open sessions, and only those.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use pfs_core::model::PracticeSettings;
 use pfs_core::{Store, StoreError};
 
-use crate::fixtures::{account, patient, practice, provider};
+use crate::fixtures::practice;
 use pfs_store::pg_testing::{TestSchema, not_configured, test_url};
 use pfs_store::{PostgresOptions, PostgresStore, postgres, suite};
 use sqlx_core::connection::Connection;
@@ -146,48 +146,4 @@ async fn unreachable_database_is_unavailable() {
     .expect_err("nothing listens there");
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
     assert!(!err.to_string().contains("secret-password"));
-}
-
-/// The same texts as the SQLite store's `error_texts_name_the_key`.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn error_texts_match_sqlite() {
-    let Some((_schema, s)) = fresh(PostgresOptions::default()).await else {
-        return;
-    };
-    let text = |r: Result<(), StoreError>| r.expect_err("must fail").to_string();
-
-    s.insert_provider(&provider("00000000000000ff"))
-        .await
-        .unwrap();
-    let mut twin = provider("00000000000000fe");
-    assert_eq!(
-        text(s.insert_provider(&twin).await),
-        "already exists: providers.fingerprint"
-    );
-    twin.id = "00000000000000ff".into();
-    twin.fingerprint = "e".repeat(64);
-    assert_eq!(
-        text(s.insert_provider(&twin).await),
-        "already exists: providers.id"
-    );
-    assert_eq!(
-        text(s.insert_patient(&patient("42", "X00001")).await),
-        "not found: practice"
-    );
-    s.insert_practice(&practice("X00001")).await.unwrap();
-    s.insert_patient(&patient("42", "X00001")).await.unwrap();
-    assert_eq!(
-        text(s.insert_patient(&patient("43", "X00001")).await),
-        "already exists: patients.nhs_number"
-    );
-    s.insert_account(&account("1", "42")).await.unwrap();
-    assert_eq!(
-        text(s.insert_account(&account("2", "42")).await),
-        "already exists: online_accounts.patient_id"
-    );
-    assert_eq!(
-        text(s.insert_account(&account("1", "42")).await),
-        "already exists: online_accounts.id"
-    );
-    s.close().await;
 }

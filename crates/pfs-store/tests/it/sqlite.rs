@@ -350,44 +350,6 @@ async fn dangling_references_are_not_found() {
 }
 
 #[tokio::test]
-async fn error_texts_name_the_key() {
-    let db = TempDb::new().await;
-    let s = &db.store;
-    let text = |r: Result<(), StoreError>| r.expect_err("must fail").to_string();
-
-    s.insert_provider(&provider("00000000000000ff"))
-        .await
-        .unwrap();
-    let mut twin = provider("00000000000000fe");
-    assert_eq!(
-        text(s.insert_provider(&twin).await),
-        "already exists: providers.fingerprint"
-    );
-    twin.id = "00000000000000ff".into();
-    twin.fingerprint = "e".repeat(64);
-    assert_eq!(
-        text(s.insert_provider(&twin).await),
-        "already exists: providers.id"
-    );
-
-    assert_eq!(
-        text(s.insert_patient(&patient("42", "X00001")).await),
-        "not found: practice"
-    );
-    s.insert_practice(&practice("X00001")).await.unwrap();
-    s.insert_patient(&patient("42", "X00001")).await.unwrap();
-    assert_eq!(
-        text(s.insert_patient(&patient("43", "X00001")).await),
-        "already exists: patients.nhs_number"
-    );
-    s.insert_account(&account("1", "42")).await.unwrap();
-    assert_eq!(
-        text(s.insert_account(&account("2", "42")).await),
-        "already exists: online_accounts.patient_id"
-    );
-}
-
-#[tokio::test]
 async fn instants_are_truncated_to_milliseconds() {
     let db = TempDb::new().await;
     let mut p = provider("00000000000000ff");
