@@ -156,31 +156,13 @@ enum SessionCmd {
         slot_count: u32,
     },
     /// List a practice's sessions.
-    List {
-        /// Practice ODS code.
-        ods: String,
-        /// First UK date, YYYY-MM-DD (default today).
-        #[arg(long)]
-        from: Option<String>,
-        /// Last UK date, inclusive (default 56 days after --from).
-        #[arg(long)]
-        to: Option<String>,
-    },
+    List(PracticeDates),
 }
 
 #[derive(Subcommand)]
 enum AppointmentCmd {
     /// List a practice's bookings.
-    List {
-        /// Practice ODS code.
-        ods: String,
-        /// First UK date, YYYY-MM-DD (default today).
-        #[arg(long)]
-        from: Option<String>,
-        /// Last UK date, inclusive (default 56 days after --from).
-        #[arg(long)]
-        to: Option<String>,
-    },
+    List(PracticeDates),
     /// Cancel an appointment as the practice.
     Cancel {
         /// Appointment id.
@@ -188,15 +170,32 @@ enum AppointmentCmd {
     },
 }
 
-fn date_query(from: Option<String>, to: Option<String>) -> String {
-    let parts: Vec<String> = [("from", from), ("to", to)]
-        .into_iter()
-        .filter_map(|(k, v)| v.map(|v| format!("{k}={v}")))
-        .collect();
-    if parts.is_empty() {
-        String::new()
-    } else {
-        format!("?{}", parts.join("&"))
+/// A practice and a range of UK dates, for the listings by date.
+#[derive(clap::Args)]
+struct PracticeDates {
+    /// Practice ODS code.
+    ods: String,
+    /// First UK date, YYYY-MM-DD (default today).
+    #[arg(long)]
+    from: Option<String>,
+    /// Last UK date, inclusive (default 56 days after --from).
+    #[arg(long)]
+    to: Option<String>,
+}
+
+impl PracticeDates {
+    /// The admin API path of the practice's `listing`, with the dates as its query.
+    fn path(&self, listing: &str) -> String {
+        let parts: Vec<String> = [("from", &self.from), ("to", &self.to)]
+            .into_iter()
+            .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
+            .collect();
+        let query = if parts.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", parts.join("&"))
+        };
+        format!("/api/practices/{}/{listing}{query}", self.ods)
     }
 }
 
@@ -369,13 +368,11 @@ pub async fn run(a: Args) -> Result<()> {
             )
             .await?
         }
-        What::Session(SessionCmd::List { ods, from, to }) => {
-            api.send("GET", &format!("/api/practices/{ods}/sessions{}", date_query(from, to)), None)
-                .await?
+        What::Session(SessionCmd::List(dates)) => {
+            api.send("GET", &dates.path("sessions"), None).await?
         }
-        What::Appointment(AppointmentCmd::List { ods, from, to }) => {
-            api.send("GET", &format!("/api/practices/{ods}/appointments{}", date_query(from, to)), None)
-                .await?
+        What::Appointment(AppointmentCmd::List(dates)) => {
+            api.send("GET", &dates.path("appointments"), None).await?
         }
         What::Appointment(AppointmentCmd::Cancel { id }) => {
             api.send("POST", &format!("/api/appointments/{id}/cancel"), None).await?
