@@ -52,8 +52,9 @@ struct Server {
 }
 
 impl Server {
-    /// Starts `pfs serve` on `data_dir` and `database` and waits until it listens.
-    fn start(data_dir: &Path, database: &str) -> Server {
+    /// Starts `pfs serve` on `data_dir` and `database`, with `extra` arguments, and waits until
+    /// it listens.
+    fn start(data_dir: &Path, database: &str, extra: &[&str]) -> Server {
         let mut child = Command::new(PFS)
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(["--admin-listen", "127.0.0.1:0"])
@@ -64,6 +65,7 @@ impl Server {
             // Three tests of two processes each run at once: stay well under PostgreSQL's
             // default of 100 connections.
             .args(["--db-connections", "8"])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -180,7 +182,7 @@ struct Pair {
 impl Pair {
     fn start(database: &str) -> Pair {
         let dir = tempfile::tempdir().unwrap();
-        let a = Server::start(&dir.path().join("a"), database);
+        let a = Server::start(&dir.path().join("a"), database, &[]);
         let demo_dir = a.data_dir.join("demo");
         assert!(demo_dir.exists(), "A seeds the empty database");
 
@@ -190,7 +192,8 @@ impl Pair {
             std::fs::copy(a.data_dir.join(name), b_dir.join(name))
                 .unwrap_or_else(|e| panic!("copying {name}: {e}"));
         }
-        let b = Server::start(&b_dir, database);
+        // B spreads its reads over two shared connections (A has the default, one).
+        let b = Server::start(&b_dir, database, &["--db-read-connections", "2"]);
         assert!(!b_dir.join("demo").exists(), "B finds the practice seeded");
 
         let accounts = std::fs::read_to_string(demo_dir.join("accounts.json")).unwrap();

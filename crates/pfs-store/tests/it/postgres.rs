@@ -49,6 +49,20 @@ fn postgres_not_configured() {
     }
 }
 
+/// Reads spread over several shared connections give the same answers as over one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_read_connections() {
+    let opts = PostgresOptions {
+        read_connections: 3,
+        ..PostgresOptions::default()
+    };
+    let Some((_schema, store)) = fresh(opts).await else {
+        return;
+    };
+    suite::concurrent_session_contexts(&store).await;
+    store.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn data_survives_close_and_reconnect() {
     let Some((schema, store)) = fresh(PostgresOptions::default()).await else {
