@@ -294,10 +294,7 @@ impl Pfs {
             .await?;
         let now = self.clock.now();
         let future = m.future_appointments.0;
-        let prefetched = match &s.named {
-            Some(n) if n.id == patient.id => n.appointments.clone(),
-            _ => None,
-        };
+        let prefetched = s.named_as(&patient.id).and_then(|n| n.appointments.clone());
         let appointments = match prefetched {
             Some(read) => read,
             None => self.store.patient_appointments(&patient.id).await?,

@@ -32,6 +32,13 @@ pub struct ActiveSession {
     pub named: Option<NamedPatient>,
 }
 
+impl ActiveSession {
+    /// What was read with the session about `patient_id`, if the request named that patient.
+    pub fn named_as(&self, patient_id: &str) -> Option<&NamedPatient> {
+        self.named.as_ref().filter(|n| n.id == patient_id)
+    }
+}
+
 /// The patient a request names (`patientId`), as read together with its session.
 #[derive(Debug, Clone)]
 pub struct NamedPatient {
@@ -102,9 +109,9 @@ impl Pfs {
         if patient_id == s.record.online_user_id {
             return Ok(true);
         }
-        Ok(match &s.named {
-            Some(n) if n.id == patient_id => n.proxy_grant,
-            _ => {
+        Ok(match s.named_as(patient_id) {
+            Some(n) => n.proxy_grant,
+            None => {
                 self.store
                     .has_proxy(&s.record.online_user_id, patient_id)
                     .await?
@@ -119,9 +126,9 @@ impl Pfs {
         s: &ActiveSession,
         patient_id: &str,
     ) -> Result<Option<PatientContext>, DomainError> {
-        Ok(match &s.named {
-            Some(n) if n.id == patient_id => n.context.clone(),
-            _ => self.store.patient_context(patient_id).await?,
+        Ok(match s.named_as(patient_id) {
+            Some(n) => n.context.clone(),
+            None => self.store.patient_context(patient_id).await?,
         })
     }
 
