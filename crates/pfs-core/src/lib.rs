@@ -32,7 +32,10 @@ pub use error::DomainError;
 pub use model::{Prefetch, Provider};
 pub use secrets::{Kdf, KdfParams, Pepper};
 pub use session::ActiveSession;
-pub use store::{Store, StoreError, StoreResult};
+pub use store::{
+    AccessLogStore, AccountStore, AppointmentStore, HealthStore, PatientStore, PracticeStore,
+    ProviderStore, ProxyStore, ServiceStore, SessionStore, Store, StoreError, StoreResult,
+};
 
 /// Every API version served; `CheckVersion` lists them and other versions are refused.
 pub const SUPPORTED_API_VERSIONS: &str = API_VERSION;

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use pfs_core::{Clock, Pfs, Store, SystemClock};
+use pfs_core::{Clock, Pfs, PracticeStore, Store, SystemClock};
 use pfs_store::{PostgresOptions, SqliteOptions, SqliteStore};
 use tokio::net::TcpListener;
 use tokio::sync::watch;

@@ -21,7 +21,7 @@ use pfs_core::model::{
     Patient, PatientContext, Practice, PracticeSettings, Prefetch, Provider, ProviderLink,
     RecordAccess, ServiceSwitch, SessionContext, SessionRecord,
 };
-use pfs_core::{Store, StoreError, StoreResult};
+use pfs_core::store::*;
 use rusqlite::config::DbConfig;
 use rusqlite::types::FromSql;
 use rusqlite::{Connection, OpenFlags, Params, Row, TransactionBehavior, ffi, params};
@@ -924,16 +924,17 @@ const PROXY_PATIENTS: &str = "SELECT p.id, p.ods, p.nhs_number, p.title, p.first
 // --- the store ---------------------------------------------------------------------------------
 
 #[async_trait]
-impl Store for SqliteStore {
+impl HealthStore for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
         self.read(|c| {
             query_opt(c, "database", "SELECT 1", [], present)?;
             Ok(())
         })
     }
+}
 
-    // --- providers ---
-
+#[async_trait]
+impl ProviderStore for SqliteStore {
     async fn insert_provider(&self, provider: &Provider) -> StoreResult<()> {
         self.write(|c| {
             execute(
@@ -1007,9 +1008,10 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
 
-    // --- practices ---
-
+#[async_trait]
+impl PracticeStore for SqliteStore {
     async fn insert_practice(&self, practice: &Practice) -> StoreResult<()> {
         let settings = settings_json(&practice.settings)?;
         self.write(|c| {
@@ -1066,9 +1068,10 @@ impl Store for SqliteStore {
             .await?;
         Ok(changed > 0)
     }
+}
 
-    // --- patients ---
-
+#[async_trait]
+impl PatientStore for SqliteStore {
     async fn insert_patient(&self, patient: &Patient) -> StoreResult<()> {
         self.write(|c| {
             execute(
@@ -1145,8 +1148,17 @@ impl Store for SqliteStore {
         })
     }
 
-    // --- online accounts and linkage ---
+    async fn patient_context(&self, patient_id: &str) -> StoreResult<Option<PatientContext>> {
+        self.read(|c| {
+            // One read transaction for the four reads: one snapshot, one lock round.
+            let tx = c.unchecked_transaction().map_err(map_err("patients"))?;
+            read_patient_context(&tx, patient_id)
+        })
+    }
+}
 
+#[async_trait]
+impl AccountStore for SqliteStore {
     async fn insert_account(&self, account: &OnlineAccount) -> StoreResult<()> {
         self.write(|c| {
             execute(
@@ -1283,8 +1295,6 @@ impl Store for SqliteStore {
         })
     }
 
-    // --- linkage throttling ---
-
     async fn link_throttle(
         &self,
         account_id: &str,
@@ -1341,9 +1351,10 @@ impl Store for SqliteStore {
         .await?;
         Ok(())
     }
+}
 
-    // --- proxy access ---
-
+#[async_trait]
+impl ProxyStore for SqliteStore {
     async fn grant_proxy(
         &self,
         grantee_id: &str,
@@ -1385,9 +1396,10 @@ impl Store for SqliteStore {
     async fn has_proxy(&self, grantee_id: &str, patient_id: &str) -> StoreResult<bool> {
         self.read(|c| read_has_proxy(c, grantee_id, patient_id))
     }
+}
 
-    // --- service switches ---
-
+#[async_trait]
+impl ServiceStore for SqliteStore {
     async fn set_practice_service(
         &self,
         ods: &str,
@@ -1462,17 +1474,10 @@ impl Store for SqliteStore {
             )
         })
     }
+}
 
-    async fn patient_context(&self, patient_id: &str) -> StoreResult<Option<PatientContext>> {
-        self.read(|c| {
-            // One read transaction for the four reads: one snapshot, one lock round.
-            let tx = c.unchecked_transaction().map_err(map_err("patients"))?;
-            read_patient_context(&tx, patient_id)
-        })
-    }
-
-    // --- sessions ---
-
+#[async_trait]
+impl SessionStore for SqliteStore {
     async fn insert_session(&self, session: &SessionRecord) -> StoreResult<()> {
         self.write(|c| {
             execute(
@@ -1603,9 +1608,10 @@ impl Store for SqliteStore {
             .await?;
         Ok(u64::try_from(deleted).unwrap_or(u64::MAX))
     }
+}
 
-    // --- appointments ---
-
+#[async_trait]
+impl AppointmentStore for SqliteStore {
     async fn insert_appointment_session(&self, session: &AppointmentSession) -> StoreResult<()> {
         self.write(|c| {
             execute(
@@ -1808,9 +1814,10 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
 
-    // --- record access log ---
-
+#[async_trait]
+impl AccessLogStore for SqliteStore {
     async fn insert_record_access(&self, access: &RecordAccess) -> StoreResult<()> {
         self.write(|c| insert_record_access(c, access)).await
     }

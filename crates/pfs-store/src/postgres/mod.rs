@@ -45,7 +45,7 @@ use pfs_core::model::{
     Patient, PatientContext, Practice, PracticeSettings, Prefetch, Provider, ProviderLink,
     RecordAccess, ServiceSwitch, SessionContext, SessionRecord,
 };
-use pfs_core::{Store, StoreError, StoreResult};
+use pfs_core::store::*;
 use sqlx_core::migrate::{MigrateError, Migration, MigrationType, Migrator};
 use sqlx_core::sql_str::SqlSafeStr;
 use sqlx_postgres::{PgConnectOptions, PgPoolOptions};
@@ -1031,14 +1031,15 @@ macro_rules! select_appointments {
 // --- the store ---------------------------------------------------------------------------------
 
 #[async_trait]
-impl Store for PostgresStore {
+impl HealthStore for PostgresStore {
     async fn ping(&self) -> StoreResult<()> {
         query_opt(&self.db, "database", "SELECT 1", &[], present).await?;
         Ok(())
     }
+}
 
-    // --- providers ---
-
+#[async_trait]
+impl ProviderStore for PostgresStore {
     async fn insert_provider(&self, provider: &Provider) -> StoreResult<()> {
         execute(
             &self.db,
@@ -1107,9 +1108,10 @@ impl Store for PostgresStore {
              SELECT 1 FROM ended";
         ended(&self.db, "providers", sql, id, at).await
     }
+}
 
-    // --- practices ---
-
+#[async_trait]
+impl PracticeStore for PostgresStore {
     async fn insert_practice(&self, practice: &Practice) -> StoreResult<()> {
         execute(
             &self.db,
@@ -1163,9 +1165,10 @@ impl Store for PostgresStore {
         .await?
             > 0)
     }
+}
 
-    // --- patients ---
-
+#[async_trait]
+impl PatientStore for PostgresStore {
     async fn insert_patient(&self, patient: &Patient) -> StoreResult<()> {
         execute(
             &self.db,
@@ -1231,9 +1234,10 @@ impl Store for PostgresStore {
             }
         }
     }
+}
 
-    // --- online accounts and linkage ---
-
+#[async_trait]
+impl AccountStore for PostgresStore {
     async fn insert_account(&self, account: &OnlineAccount) -> StoreResult<()> {
         execute(
             &self.db,
@@ -1360,8 +1364,6 @@ impl Store for PostgresStore {
         .await
     }
 
-    // --- linkage throttling ---
-
     async fn link_throttle(
         &self,
         account_id: &str,
@@ -1413,9 +1415,10 @@ impl Store for PostgresStore {
         .await?;
         Ok(())
     }
+}
 
-    // --- proxy access ---
-
+#[async_trait]
+impl ProxyStore for PostgresStore {
     async fn grant_proxy(
         &self,
         grantee_id: &str,
@@ -1471,9 +1474,10 @@ impl Store for PostgresStore {
         .await?
         .is_some())
     }
+}
 
-    // --- service switches ---
-
+#[async_trait]
+impl ServiceStore for PostgresStore {
     async fn set_practice_service(
         &self,
         ods: &str,
@@ -1549,9 +1553,10 @@ impl Store for PostgresStore {
         )
         .await
     }
+}
 
-    // --- sessions ---
-
+#[async_trait]
+impl SessionStore for PostgresStore {
     async fn insert_session(&self, session: &SessionRecord) -> StoreResult<()> {
         execute(
             &self.db,
@@ -1635,9 +1640,10 @@ impl Store for PostgresStore {
         )
         .await
     }
+}
 
-    // --- appointments ---
-
+#[async_trait]
+impl AppointmentStore for PostgresStore {
     async fn insert_appointment_session(&self, session: &AppointmentSession) -> StoreResult<()> {
         execute(
             &self.db,
@@ -1806,9 +1812,10 @@ impl Store for PostgresStore {
         params.extend([&id as &(dyn ToSql + Sync), &at]);
         Ok(execute(&self.db, "appointments", sql, &params).await? > 0)
     }
+}
 
-    // --- record access log ---
-
+#[async_trait]
+impl AccessLogStore for PostgresStore {
     async fn insert_record_access(&self, access: &RecordAccess) -> StoreResult<()> {
         let sql = "INSERT INTO record_accesses
                  (patient_id, at_ms, accessed_by, organisation, access_type, method)

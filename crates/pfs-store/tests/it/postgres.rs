@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use pfs_core::model::PracticeSettings;
-use pfs_core::{Store, StoreError};
+use pfs_core::store::*;
 
 use crate::fixtures::practice;
 use pfs_store::pg_testing::{TestSchema, not_configured, test_url};

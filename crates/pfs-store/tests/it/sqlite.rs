@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use pfs_core::model::ProviderLink;
-use pfs_core::{Store, StoreError};
+use pfs_core::store::*;
 
 use crate::fixtures::{account, patient, practice, provider, t};
 use pfs_store::{SqliteOptions, SqliteStore, suite};
