@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use pfs_client::Client;
-use pfs_wire::{Application, Element, Guid};
+use pfs_wire::{Application, Element, Guid, Request};
 
 /// Options of `pfs call`.
 #[derive(clap::Args)]
@@ -89,9 +89,6 @@ impl Connection {
     }
 }
 
-/// Messages whose requests carry the `Application` element.
-const WITH_APPLICATION: &[&str] = &["Authenticate", "LinkAccount", "CheckVersion"];
-
 pub async fn run(a: Args) -> Result<()> {
     let body = match &a.file {
         Some(p) if p.as_os_str() == "-" => {
@@ -127,7 +124,7 @@ fn build_body(message_type: &str, attrs: &[String], conn: &Connection) -> Result
         el.attrs.retain(|(name, _)| name != k);
         el = el.attr(k, v);
     }
-    if WITH_APPLICATION.contains(&message_type) {
+    if Request::sends_application(message_type) == Some(true) {
         let provider_id = conn.provider_id()?;
         if message_type == "Authenticate" && el.get("providerId").is_none() {
             el = el.attr("providerId", provider_id.clone());

@@ -9,22 +9,26 @@
 
 use std::collections::HashSet;
 
+use async_trait::async_trait;
+
 use chrono::{DateTime, Duration, Utc};
 use pfs_wire::codes::MAX_APPOINTMENT_NOTES;
 use pfs_wire::{
     BookAppointment, BookAppointmentReply, CancelAppointment, CancelAppointmentReply, ListSlots,
-    ListSlotsReply, PatientScope, RequestSystmOnlineMessages, RequestSystmOnlineMessagesReply,
-    ViewAppointments, ViewAppointmentsReply,
+    ListSlotsReply, RequestSystmOnlineMessages, RequestSystmOnlineMessagesReply, ViewAppointments,
+    ViewAppointmentsReply,
 };
 
 use crate::error::DomainError;
 use crate::linkage::random_digits;
 use crate::model::{
-    Appointment, AppointmentSession, BookOutcome, Patient, Practice, Provider, RecordAccess,
+    Appointment, AppointmentSession, BookOutcome, Patient, PatientContext, Practice, Prefetch,
+    Provider, RecordAccess,
 };
+use crate::operation::{Access, Call, Operation};
 use crate::session::ActiveSession;
 use crate::uktime::{to_instant, to_wall_clock};
-use crate::{Pfs, StoreError, services};
+use crate::{Pfs, StoreError};
 
 /// The service key every appointment message is switched by.
 pub const APPOINTMENTS_SERVICE: &str = "appointments";
@@ -70,30 +74,55 @@ fn window_end(now: DateTime<Utc>, days: u32) -> DateTime<Utc> {
     to_instant(to_wall_clock(now) + Duration::days(i64::from(days)))
 }
 
-impl Pfs {
-    /// The checks every per-patient message of a switchable service goes through: the scope
-    /// ([`Pfs::require_scope`]), the patient and their practice, and the service switch
-    /// (`service` switched off for the patient or the practice → `NoAccess`, code `6`).
-    pub async fn patient_service(
-        &self,
-        s: &ActiveSession,
-        scope: &PatientScope,
-        service: &str,
-    ) -> Result<(Patient, Practice), DomainError> {
-        self.require_scope(s, scope).await?;
-        let context = self.registered_context(s, &scope.patient_id).await?;
-        if !services::is_enabled(
-            service,
-            &context.practice_switches,
-            &context.patient_switches,
-        ) {
-            return Err(DomainError::NoAccess(
-                "the service is switched off for this patient or practice",
-            ));
-        }
-        Ok((context.patient, context.practice))
+#[async_trait]
+impl Operation for ListSlots {
+    const ACCESS: Access = Access::Service(APPOINTMENTS_SERVICE);
+    async fn run(self, pfs: &Pfs, call: &Call<'_>) -> Result<ListSlotsReply, DomainError> {
+        pfs.list_slots(call, self).await
     }
+}
 
+#[async_trait]
+impl Operation for BookAppointment {
+    const ACCESS: Access = Access::Service(APPOINTMENTS_SERVICE);
+    async fn run(self, pfs: &Pfs, call: &Call<'_>) -> Result<BookAppointmentReply, DomainError> {
+        pfs.book_appointment(call, self).await
+    }
+}
+
+#[async_trait]
+impl Operation for ViewAppointments {
+    const ACCESS: Access = Access::Service(APPOINTMENTS_SERVICE);
+    /// The patient's appointments come with the session read.
+    const PREFETCH: Prefetch = Prefetch::Appointments;
+    async fn run(self, pfs: &Pfs, call: &Call<'_>) -> Result<ViewAppointmentsReply, DomainError> {
+        pfs.view_appointments(call, self).await
+    }
+}
+
+#[async_trait]
+impl Operation for CancelAppointment {
+    const ACCESS: Access = Access::Service(APPOINTMENTS_SERVICE);
+    async fn run(self, pfs: &Pfs, call: &Call<'_>) -> Result<CancelAppointmentReply, DomainError> {
+        pfs.cancel_appointment(call, self).await
+    }
+}
+
+/// Not switched by the appointments service: the texts also cover medication, and clients
+/// ignore this message's failures anyway.
+#[async_trait]
+impl Operation for RequestSystmOnlineMessages {
+    const ACCESS: Access = Access::Patient;
+    async fn run(
+        self,
+        pfs: &Pfs,
+        call: &Call<'_>,
+    ) -> Result<RequestSystmOnlineMessagesReply, DomainError> {
+        pfs.request_systm_online_messages(call).await
+    }
+}
+
+impl Pfs {
     /// The entry of the patient's access log for an online action (written by the store with
     /// the action itself).
     async fn online_access(
@@ -125,12 +154,10 @@ impl Pfs {
 
     pub(crate) async fn list_slots(
         &self,
-        s: &ActiveSession,
+        call: &Call<'_>,
         m: ListSlots,
     ) -> Result<ListSlotsReply, DomainError> {
-        let (_, practice) = self
-            .patient_service(s, &m.scope, APPOINTMENTS_SERVICE)
-            .await?;
+        let practice = &call.patient()?.practice;
         let now = self.clock.now();
         let window = practice.settings.booking_window_days;
         let from = to_instant(m.start_date).max(now);
@@ -172,24 +199,22 @@ impl Pfs {
                 });
             }
         }
-        self.touch(s, None).await?;
         Ok(ListSlotsReply {
-            scope: Some(m.scope),
-            uuid: m.header.uuid,
             bookable_days: window,
             sessions: sessions_out,
+            ..Default::default()
         })
     }
 
-    pub(crate) async fn book(
+    pub(crate) async fn book_appointment(
         &self,
-        caller: &Provider,
-        s: &ActiveSession,
+        call: &Call<'_>,
         m: BookAppointment,
     ) -> Result<BookAppointmentReply, DomainError> {
-        let (patient, practice) = self
-            .patient_service(s, &m.scope, APPOINTMENTS_SERVICE)
-            .await?;
+        let s = call.session()?;
+        let PatientContext {
+            patient, practice, ..
+        } = call.patient()?;
         let notes = m
             .notes
             .as_deref()
@@ -227,7 +252,7 @@ impl Pfs {
             ));
         }
         let log = self
-            .online_access(s, caller, &patient, &practice, "Booked appointment")
+            .online_access(s, call.caller, patient, practice, "Booked appointment")
             .await?;
         let mut booked = None;
         for _ in 0..8 {
@@ -277,21 +302,18 @@ impl Pfs {
                 ));
             }
         }
-        self.touch(s, None).await?;
-        Ok(BookAppointmentReply {
-            scope: Some(m.scope),
-            uuid: m.header.uuid,
-        })
+        Ok(BookAppointmentReply::default())
     }
 
     pub(crate) async fn view_appointments(
         &self,
-        s: &ActiveSession,
+        call: &Call<'_>,
         m: ViewAppointments,
     ) -> Result<ViewAppointmentsReply, DomainError> {
-        let (patient, practice) = self
-            .patient_service(s, &m.scope, APPOINTMENTS_SERVICE)
-            .await?;
+        let s = call.session()?;
+        let PatientContext {
+            patient, practice, ..
+        } = call.patient()?;
         let now = self.clock.now();
         let future = m.future_appointments.0;
         let prefetched = s.named_as(&patient.id).and_then(|n| n.appointments.clone());
@@ -311,23 +333,21 @@ impl Pfs {
                 address: practice.address.clone(),
             })
             .collect();
-        self.touch(s, None).await?;
         Ok(ViewAppointmentsReply {
-            scope: Some(m.scope),
-            uuid: m.header.uuid,
             appointments: out,
+            ..Default::default()
         })
     }
 
-    pub(crate) async fn cancel(
+    pub(crate) async fn cancel_appointment(
         &self,
-        caller: &Provider,
-        s: &ActiveSession,
+        call: &Call<'_>,
         m: CancelAppointment,
     ) -> Result<CancelAppointmentReply, DomainError> {
-        let (patient, practice) = self
-            .patient_service(s, &m.scope, APPOINTMENTS_SERVICE)
-            .await?;
+        let s = call.session()?;
+        let PatientContext {
+            patient, practice, ..
+        } = call.patient()?;
         // Unknown, cancelled and another patient's appointments get one answer.
         let appointment = self
             .store
@@ -346,7 +366,7 @@ impl Pfs {
             return Err(DomainError::TooLateToCancel(cutoff));
         }
         let log = self
-            .online_access(s, caller, &patient, &practice, "Cancelled appointment")
+            .online_access(s, call.caller, patient, practice, "Cancelled appointment")
             .await?;
         if !self
             .store
@@ -355,25 +375,16 @@ impl Pfs {
         {
             return Err(DomainError::AppointmentNotFound);
         }
-        self.touch(s, None).await?;
-        Ok(CancelAppointmentReply {
-            scope: Some(m.scope),
-            uuid: m.header.uuid,
-        })
+        Ok(CancelAppointmentReply::default())
     }
 
     /// The practice's guidance texts. Not switched by the appointments service: the texts also
     /// cover medication, and clients ignore this message's failures anyway.
-    pub(crate) async fn systm_online_messages(
+    pub(crate) async fn request_systm_online_messages(
         &self,
-        s: &ActiveSession,
-        m: RequestSystmOnlineMessages,
+        call: &Call<'_>,
     ) -> Result<RequestSystmOnlineMessagesReply, DomainError> {
-        self.require_scope(s, &m.scope).await?;
-        let practice = self
-            .registered_context(s, &m.scope.patient_id)
-            .await?
-            .practice;
+        let practice = &call.patient()?.practice;
         let text = |t: &Option<String>| {
             t.as_deref()
                 .map(str::trim)
@@ -381,13 +392,11 @@ impl Pfs {
                 .map(str::to_owned)
         };
         let settings = &practice.settings;
-        self.touch(s, None).await?;
         Ok(RequestSystmOnlineMessagesReply {
-            scope: Some(m.scope),
-            uuid: m.header.uuid,
             book_appointments: text(&settings.booking_guidance),
             request_medication_confirmation: text(&settings.medication_request_confirmation),
             medication: text(&settings.medication_guidance),
+            ..Default::default()
         })
     }
 }

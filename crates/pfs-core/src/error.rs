@@ -100,87 +100,118 @@ impl From<StoreError> for DomainError {
     }
 }
 
+/// Shown for failures a patient can do nothing about but try again.
+const TRY_AGAIN: &str = "Something went wrong. Please try again later.";
+/// Shown when linkage details are wrong.
+const CHECK_LINKAGE_DETAILS: &str = "There was a problem linking your account. Please check the details your GP practice gave you and try again.";
+/// Shown when demographic details do not match.
+const DETAILS_DO_NOT_MATCH: &str =
+    "The details you entered do not match your GP practice's records.";
+/// Shown when a slot cannot be booked.
+const SLOT_GONE: &str = "Sorry, this appointment is no longer available. Please choose another.";
+
 impl DomainError {
-    /// The code this error is sent with, for a request of `message_type`.
-    pub fn code(&self, message_type: Option<&str>) -> Code {
+    /// The one table of what each error means to a client: its code and the text a patient is
+    /// shown. Per-message exceptions to the code are in [`DomainError::code_for_message`].
+    fn meaning(&self) -> (Code, &'static str) {
         use DomainError::*;
         match self {
-            Decode(DecodeError::Xml(_)) | NotPost => codes::MALFORMED_REQUEST,
-            Decode(DecodeError::UnknownType) => codes::UNKNOWN_MESSAGE_TYPE,
-            Decode(DecodeError::WrongRoot { .. }) => codes::TYPE_MISMATCH,
-            Decode(_) => codes::INVALID_FIELD,
-            TooLarge(_) => codes::REQUEST_TOO_LARGE,
-            UnsupportedApiVersion(_) => codes::UNSUPPORTED_API_VERSION,
-            ProviderIdMismatch if message_type == Some("LinkAccount") => codes::INVALID_PROVIDER_ID,
-            ProviderNotRecognised(_) | ProviderIdMismatch => codes::PROVIDER_NOT_RECOGNISED,
-            VariantNotAllowed(_) => codes::INVALID_PROVIDER_ID,
-            NotAuthenticated(_) => codes::NOT_AUTHENTICATED,
-            NoAccess(_) => codes::NO_ACCESS,
-            PatientNotSelected(_) => codes::PATIENT_NOT_SELECTED,
-            InvalidLinkageCredentials => codes::INVALID_LINKAGE_CREDENTIALS,
-            RateLimited { .. } => codes::RATE_LIMITED,
-            RegistrationEnded(_) => codes::REGISTRATION_ENDED,
-            LastNameMismatch => codes::LAST_NAME_MISMATCH,
-            DateOfBirthMismatch => codes::DATE_OF_BIRTH_MISMATCH,
-            TooYoung => codes::TOO_YOUNG,
-            NhsNumberNotFound => codes::NHS_NUMBER_NOT_FOUND,
-            NotRegisteredAtPractice => codes::NOT_REGISTERED_AT_PRACTICE,
-            ProblemLoggingOn(_) => codes::PROBLEM_LOGGING_ON,
-            SlotNotFound(_) => codes::SLOT_NOT_FOUND,
-            SlotAlreadyBooked => codes::SLOT_ALREADY_BOOKED,
-            StartDateInPast(_) => codes::START_DATE_IN_PAST,
-            AppointmentLimitReached(_) => codes::APPOINTMENT_LIMIT_REACHED,
-            TooLateToCancel(_) => codes::APPOINTMENT_WITHIN_CUTOFF,
-            NotesTooLong(_) => codes::NOTES_TOO_LONG,
-            AppointmentNotFound => codes::APPOINTMENT_NOT_FOUND,
-            Unavailable(_) => codes::SERVICE_UNAVAILABLE,
+            Decode(DecodeError::Xml(_)) | NotPost => (codes::MALFORMED_REQUEST, TRY_AGAIN),
+            Decode(DecodeError::UnknownType) => (codes::UNKNOWN_MESSAGE_TYPE, TRY_AGAIN),
+            Decode(DecodeError::WrongRoot { .. }) => (codes::TYPE_MISMATCH, TRY_AGAIN),
+            Decode(_) => (codes::INVALID_FIELD, TRY_AGAIN),
+            TooLarge(_) => (codes::REQUEST_TOO_LARGE, TRY_AGAIN),
+            UnsupportedApiVersion(_) => (codes::UNSUPPORTED_API_VERSION, TRY_AGAIN),
+            ProviderNotRecognised(_) | ProviderIdMismatch => {
+                (codes::PROVIDER_NOT_RECOGNISED, TRY_AGAIN)
+            }
+            VariantNotAllowed(_) => (codes::INVALID_PROVIDER_ID, CHECK_LINKAGE_DETAILS),
+            NotAuthenticated(_) => (
+                codes::NOT_AUTHENTICATED,
+                "Your session has ended. Please log in again.",
+            ),
+            NoAccess(_) => (
+                codes::NO_ACCESS,
+                "You don't have access to this online service",
+            ),
+            PatientNotSelected(_) => (
+                codes::PATIENT_NOT_SELECTED,
+                "Something went wrong. Please go back and try again.",
+            ),
+            InvalidLinkageCredentials => {
+                (codes::INVALID_LINKAGE_CREDENTIALS, CHECK_LINKAGE_DETAILS)
+            }
+            RateLimited { .. } => (
+                codes::RATE_LIMITED,
+                "Too many attempts. Please wait a few minutes and try again.",
+            ),
+            RegistrationEnded(_) => (
+                codes::REGISTRATION_ENDED,
+                "Your online account details have expired or ended. Please ask your GP practice for new ones.",
+            ),
+            LastNameMismatch => (codes::LAST_NAME_MISMATCH, DETAILS_DO_NOT_MATCH),
+            DateOfBirthMismatch => (codes::DATE_OF_BIRTH_MISMATCH, DETAILS_DO_NOT_MATCH),
+            NhsNumberNotFound => (codes::NHS_NUMBER_NOT_FOUND, DETAILS_DO_NOT_MATCH),
+            TooYoung => (
+                codes::TOO_YOUNG,
+                "You are not old enough to register for online services yourself.",
+            ),
+            NotRegisteredAtPractice => (
+                codes::NOT_REGISTERED_AT_PRACTICE,
+                "You are not registered at this GP practice.",
+            ),
+            ProblemLoggingOn(_) => (
+                codes::PROBLEM_LOGGING_ON,
+                "There was a problem logging on. Please try again or contact your GP practice.",
+            ),
+            SlotNotFound(_) => (codes::SLOT_NOT_FOUND, SLOT_GONE),
+            SlotAlreadyBooked => (codes::SLOT_ALREADY_BOOKED, SLOT_GONE),
+            StartDateInPast(_) => (
+                codes::START_DATE_IN_PAST,
+                "This appointment is in the past.",
+            ),
+            AppointmentLimitReached(_) => (
+                codes::APPOINTMENT_LIMIT_REACHED,
+                "You have reached the maximum number of appointments you can book online. Please contact your GP practice.",
+            ),
+            TooLateToCancel(_) => (
+                codes::APPOINTMENT_WITHIN_CUTOFF,
+                "It is too late to cancel this appointment online. Please contact your GP practice.",
+            ),
+            NotesTooLong(_) => (
+                codes::NOTES_TOO_LONG,
+                "Your reason for the appointment is too long. Please shorten it.",
+            ),
+            AppointmentNotFound => (
+                codes::APPOINTMENT_NOT_FOUND,
+                "This appointment could not be found. It may already have been cancelled.",
+            ),
+            Unavailable(_) => (
+                codes::SERVICE_UNAVAILABLE,
+                "The service is temporarily unavailable. Please try again later.",
+            ),
         }
+    }
+
+    /// Where one message's clients expect another code than [`DomainError::meaning`]'s.
+    fn code_for_message(&self, message_type: &str) -> Option<Code> {
+        match (self, message_type) {
+            // The real LinkAccount answers a providerId that is not the certificate's with 5.
+            (DomainError::ProviderIdMismatch, "LinkAccount") => Some(codes::INVALID_PROVIDER_ID),
+            _ => None,
+        }
+    }
+
+    /// The code this error is sent with, for a request of `message_type`.
+    pub fn code(&self, message_type: Option<&str>) -> Code {
+        message_type
+            .and_then(|t| self.code_for_message(t))
+            .unwrap_or(self.meaning().0)
     }
 
     /// Text that is safe to show a patient.
     pub fn user_friendly(&self) -> &'static str {
-        use DomainError::*;
-        match self {
-            NotAuthenticated(_) => "Your session has ended. Please log in again.",
-            NoAccess(_) => "You don't have access to this online service",
-            InvalidLinkageCredentials | VariantNotAllowed(_) => {
-                "There was a problem linking your account. Please check the details your GP practice gave you and try again."
-            }
-            RateLimited { .. } => "Too many attempts. Please wait a few minutes and try again.",
-            RegistrationEnded(_) => {
-                "Your online account details have expired or ended. Please ask your GP practice for new ones."
-            }
-            LastNameMismatch | DateOfBirthMismatch | NhsNumberNotFound => {
-                "The details you entered do not match your GP practice's records."
-            }
-            TooYoung => "You are not old enough to register for online services yourself.",
-            NotRegisteredAtPractice => "You are not registered at this GP practice.",
-            ProblemLoggingOn(_) => {
-                "There was a problem logging on. Please try again or contact your GP practice."
-            }
-            PatientNotSelected(_) => "Something went wrong. Please go back and try again.",
-            Unavailable(_) => "The service is temporarily unavailable. Please try again later.",
-            SlotNotFound(_) | SlotAlreadyBooked => {
-                "Sorry, this appointment is no longer available. Please choose another."
-            }
-            StartDateInPast(_) => "This appointment is in the past.",
-            AppointmentLimitReached(_) => {
-                "You have reached the maximum number of appointments you can book online. Please contact your GP practice."
-            }
-            TooLateToCancel(_) => {
-                "It is too late to cancel this appointment online. Please contact your GP practice."
-            }
-            NotesTooLong(_) => "Your reason for the appointment is too long. Please shorten it.",
-            AppointmentNotFound => {
-                "This appointment could not be found. It may already have been cancelled."
-            }
-            Decode(_)
-            | TooLarge(_)
-            | NotPost
-            | UnsupportedApiVersion(_)
-            | ProviderNotRecognised(_)
-            | ProviderIdMismatch => "Something went wrong. Please try again later.",
-        }
+        self.meaning().1
     }
 
     /// Text for a developer.

@@ -1,8 +1,10 @@
 //! The rules of every PFS operation, as plain async functions over a [`Store`] and an injected
 //! [`Clock`]. No HTTP and no SQL here.
 //!
-//! [`Pfs::handle`] is the one dispatch from a decoded request to its operation; errors become
-//! `Error` replies in one place ([`DomainError::to_reply`]).
+//! [`Pfs::serve`] runs one request: it finds the caller's provider and session, then hands the
+//! decoded request to the one dispatch ([`operation`]), generated from the list of request
+//! types; each area's module declares its operations next to their rules. Errors become `Error`
+//! replies in one place ([`DomainError::to_reply`]).
 
 pub mod admin;
 pub mod appointments;
@@ -12,24 +14,24 @@ pub mod error;
 pub mod linkage;
 pub mod model;
 pub mod nhs;
+mod operation;
 pub mod secrets;
 pub mod services;
 pub mod session;
 pub mod store;
 pub mod uktime;
+mod version;
 
 use std::sync::Arc;
 
-use pfs_wire::{
-    API_VERSION, CheckVersion, CheckVersionReply, DecodeError, Element, Guid, Header, Request,
-    SupportedVersion, WireMessage, sniff_uuid,
-};
+use pfs_wire::{API_VERSION, DecodeError, Element, Guid, Header, Request, sniff_uuid};
 use secrecy::SecretString;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
 pub use error::DomainError;
 pub use model::{Prefetch, Provider};
+pub use operation::Access;
 pub use secrets::{Kdf, KdfParams, Pepper};
 pub use session::ActiveSession;
 pub use store::{
@@ -157,7 +159,12 @@ impl Pfs {
                 // session. The happy path reads session and provider together.
                 let version = check_api_version(request.header());
                 let found = self
-                    .session_for(fingerprint, suid, request.patient_id(), prefetch(&request))
+                    .session_for(
+                        fingerprint,
+                        suid,
+                        request.patient_id(),
+                        operation::prefetch(&request),
+                    )
                     .await;
                 let (provider, session) = match found {
                     Ok(found) => found,
@@ -180,97 +187,12 @@ impl Pfs {
             }
         }
     }
-
-    /// The one dispatch from a request to its operation.
-    async fn dispatch(
-        &self,
-        caller: &Provider,
-        session: Option<&ActiveSession>,
-        suid: Option<&str>,
-        request: Request,
-    ) -> Result<Reply, DomainError> {
-        check_api_version(request.header())?;
-        // Inside a session every reply carries the suid back.
-        let reply = |body: Element| Reply {
-            body,
-            suid: suid.map(|s| SecretString::from(s.trim().to_owned())),
-        };
-        match (request, session) {
-            (Request::CheckVersion(m), _) => Ok(Reply {
-                body: self.check_version(caller, m)?.to_element(),
-                suid: None,
-            }),
-            (Request::LinkAccount(m), _) => Ok(Reply {
-                body: self.link_account(caller, m).await?.to_element(),
-                suid: None,
-            }),
-            (Request::Authenticate(m), _) => {
-                let (body, suid) = self.authenticate(caller, m).await?;
-                Ok(Reply {
-                    body: body.to_element(),
-                    suid: Some(suid),
-                })
-            }
-            (Request::PatientSelected(m), Some(s)) => {
-                Ok(reply(self.patient_selected(s, m).await?.to_element()))
-            }
-            (Request::ListServiceAccesses(m), Some(s)) => {
-                Ok(reply(self.list_service_accesses(s, m).await?.to_element()))
-            }
-            (Request::Logoff(m), Some(s)) => Ok(reply(self.logoff(s, m).await?.to_element())),
-            (Request::ListSlots(m), Some(s)) => {
-                Ok(reply(self.list_slots(s, m).await?.to_element()))
-            }
-            (Request::BookAppointment(m), Some(s)) => {
-                Ok(reply(self.book(caller, s, m).await?.to_element()))
-            }
-            (Request::ViewAppointments(m), Some(s)) => {
-                Ok(reply(self.view_appointments(s, m).await?.to_element()))
-            }
-            (Request::CancelAppointment(m), Some(s)) => {
-                Ok(reply(self.cancel(caller, s, m).await?.to_element()))
-            }
-            (Request::RequestSystmOnlineMessages(m), Some(s)) => {
-                Ok(reply(self.systm_online_messages(s, m).await?.to_element()))
-            }
-            (_, None) => Err(DomainError::NotAuthenticated("the suid header is missing")),
-        }
-    }
-
-    fn check_version(
-        &self,
-        caller: &Provider,
-        m: CheckVersion,
-    ) -> Result<CheckVersionReply, DomainError> {
-        if m.application.provider_id != caller.id {
-            return Err(DomainError::ProviderIdMismatch);
-        }
-        Ok(CheckVersionReply {
-            uuid: m.header.uuid,
-            current_version: API_VERSION.to_owned(),
-            minimum_version: API_VERSION.to_owned(),
-            supported: vec![SupportedVersion {
-                version: API_VERSION.to_owned(),
-                status: "current".to_owned(),
-                withdrawal_date: None,
-            }],
-        })
-    }
 }
 
-fn check_api_version(header: &Header) -> Result<(), DomainError> {
+pub(crate) fn check_api_version(header: &Header) -> Result<(), DomainError> {
     match header.api_version.as_deref() {
         None => Ok(()),
         Some(v) if v == API_VERSION => Ok(()),
         Some(_) => Err(DomainError::UnsupportedApiVersion(SUPPORTED_API_VERSIONS)),
-    }
-}
-
-/// What a request wants read with its session, beyond the patient it names: whatever lets the
-/// store answer the whole request in the same read.
-fn prefetch(request: &Request) -> Prefetch {
-    match request {
-        Request::ViewAppointments(_) => Prefetch::Appointments,
-        _ => Prefetch::Nothing,
     }
 }

@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use pfs_wire::{LinkAccount, LinkAccountReply, LinkVariant};
 use secrecy::SecretString;
@@ -17,8 +18,17 @@ use crate::error::DomainError;
 use crate::model::{
     LinkThrottle, LinkageKeyRecord, OnlineAccount, Patient, Provider, ProviderLink,
 };
+use crate::operation::{Access, Call, Operation};
 use crate::secrets::{new_linkage_key, new_passphrase, random_bytes};
 use crate::{Pfs, StoreError, nhs, uktime};
+
+#[async_trait]
+impl Operation for LinkAccount {
+    const ACCESS: Access = Access::Provider;
+    async fn run(self, pfs: &Pfs, call: &Call<'_>) -> Result<LinkAccountReply, DomainError> {
+        pfs.link_account(call.caller, self).await
+    }
+}
 
 impl Pfs {
     pub(crate) async fn link_account(
@@ -40,10 +50,7 @@ impl Pfs {
                 let patient = self.match_patient(&m, nhs_number).await?;
                 let Some(account) = self.store.account_for_patient(&patient.id).await? else {
                     // The real API answers "found, but no online account" with blank fields.
-                    return Ok(LinkAccountReply {
-                        uuid: m.header.uuid,
-                        ..Default::default()
-                    });
+                    return Ok(LinkAccountReply::default());
                 };
                 if account.ended_at.is_some() {
                     return Err(DomainError::RegistrationEnded(
@@ -52,7 +59,7 @@ impl Pfs {
                 }
                 let key = self.issue_linkage_key(&account.id).await?;
                 Ok(LinkAccountReply {
-                    uuid: m.header.uuid,
+                    uuid: None,
                     account_id: Some(account.id),
                     passphrase: None,
                     passphrase_to_link: Some(key),
@@ -71,7 +78,7 @@ impl Pfs {
                 let key = self.issue_linkage_key(&account.id).await?;
                 let passphrase = self.link_provider(&account.id, caller).await?;
                 Ok(LinkAccountReply {
-                    uuid: m.header.uuid,
+                    uuid: None,
                     account_id: Some(account.id),
                     passphrase: Some(passphrase),
                     passphrase_to_link: Some(key),
@@ -135,7 +142,7 @@ impl Pfs {
         self.check_demographics(m, &patient).await?;
         let passphrase = self.link_provider(&account.id, caller).await?;
         Ok(LinkAccountReply {
-            uuid: m.header.uuid,
+            uuid: None,
             account_id: Some(account.id),
             passphrase: Some(passphrase),
             passphrase_to_link: None,

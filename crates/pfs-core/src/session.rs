@@ -3,19 +3,21 @@
 
 use std::collections::HashMap;
 
+use async_trait::async_trait;
 use chrono::Duration;
 use pfs_wire::{
     Authenticate, AuthenticateReply, ListServiceAccesses, ListServiceAccessesReply, Logoff,
     LogoffReply, PatientAccess, PatientScope, PatientSelected, PatientSelectedReply, Person,
     PersonAddress,
 };
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 
 use crate::error::DomainError;
 use crate::model::{
     Appointment, AppointmentSession, Patient, PatientContext, Practice, Prefetch, Provider,
     SessionRecord,
 };
+use crate::operation::{Access, Call, Operation};
 use crate::secrets::{new_suid, suid_hash};
 use crate::{Pfs, services};
 
@@ -51,6 +53,44 @@ pub struct NamedPatient {
     /// The patient's live appointments, when the request's [`Prefetch`] asked for them and the
     /// patient exists.
     pub appointments: Option<Vec<(Appointment, AppointmentSession)>>,
+}
+
+#[async_trait]
+impl Operation for Authenticate {
+    const ACCESS: Access = Access::Provider;
+    async fn run(self, pfs: &Pfs, call: &Call<'_>) -> Result<AuthenticateReply, DomainError> {
+        pfs.authenticate(call, self).await
+    }
+}
+
+/// Checks the patient itself: it may name any patient the user may act for, not only the one
+/// selected.
+#[async_trait]
+impl Operation for PatientSelected {
+    const ACCESS: Access = Access::Session;
+    async fn run(self, pfs: &Pfs, call: &Call<'_>) -> Result<PatientSelectedReply, DomainError> {
+        pfs.patient_selected(call, self).await
+    }
+}
+
+#[async_trait]
+impl Operation for ListServiceAccesses {
+    const ACCESS: Access = Access::Patient;
+    async fn run(
+        self,
+        pfs: &Pfs,
+        call: &Call<'_>,
+    ) -> Result<ListServiceAccessesReply, DomainError> {
+        pfs.list_service_accesses(call)
+    }
+}
+
+#[async_trait]
+impl Operation for Logoff {
+    const ACCESS: Access = Access::Session;
+    async fn run(self, pfs: &Pfs, call: &Call<'_>) -> Result<LogoffReply, DomainError> {
+        pfs.logoff(call).await
+    }
 }
 
 impl Pfs {
@@ -189,9 +229,10 @@ impl Pfs {
 
     pub(crate) async fn authenticate(
         &self,
-        caller: &Provider,
+        call: &Call<'_>,
         m: Authenticate,
-    ) -> Result<(AuthenticateReply, SecretString), DomainError> {
+    ) -> Result<AuthenticateReply, DomainError> {
+        let caller = call.caller;
         if m.provider_id != caller.id || m.application.provider_id != caller.id {
             return Err(DomainError::ProviderIdMismatch);
         }
@@ -257,22 +298,23 @@ impl Pfs {
                 address: practice.map(|x| x.address.clone()).unwrap_or_default(),
             });
         }
-        let reply = AuthenticateReply {
-            uuid: m.header.uuid,
+        call.open_session(suid);
+        Ok(AuthenticateReply {
+            uuid: None,
             online_user_id: user.id.clone(),
             patient_id: Some(user.id.clone()),
             user: person(&user),
             registration,
             people: std::iter::once(&user).chain(&proxies).map(person).collect(),
-        };
-        Ok((reply, suid))
+        })
     }
 
     pub(crate) async fn patient_selected(
         &self,
-        s: &ActiveSession,
+        call: &Call<'_>,
         m: PatientSelected,
     ) -> Result<PatientSelectedReply, DomainError> {
+        let s = call.session()?;
         if m.scope.online_user_id != s.record.online_user_id {
             return Err(DomainError::PatientNotSelected(
                 "onlineUserId is not the online user of this session",
@@ -287,32 +329,25 @@ impl Pfs {
         let patient = self.context_of(s, target).await?.ok_or(FORBIDDEN)?.patient;
         self.touch(s, Some(target)).await?;
         Ok(PatientSelectedReply {
-            uuid: m.header.uuid,
-            scope: Some(m.scope),
+            uuid: None,
+            scope: None,
             person: person(&patient),
         })
     }
 
-    pub(crate) async fn list_service_accesses(
+    pub(crate) fn list_service_accesses(
         &self,
-        s: &ActiveSession,
-        m: ListServiceAccesses,
+        call: &Call<'_>,
     ) -> Result<ListServiceAccessesReply, DomainError> {
-        self.require_scope(s, &m.scope).await?;
-        let context = self.registered_context(s, &m.scope.patient_id).await?;
-        self.touch(s, None).await?;
+        let context = call.patient()?;
         Ok(ListServiceAccessesReply {
-            uuid: m.header.uuid,
-            scope: Some(m.scope),
             services: services::accesses(&context.practice_switches, &context.patient_switches),
+            ..Default::default()
         })
     }
 
-    pub(crate) async fn logoff(
-        &self,
-        s: &ActiveSession,
-        m: Logoff,
-    ) -> Result<LogoffReply, DomainError> {
+    pub(crate) async fn logoff(&self, call: &Call<'_>) -> Result<LogoffReply, DomainError> {
+        let s = call.session()?;
         if !self
             .store
             .end_session(&s.record.suid_hash, self.clock.now())
@@ -320,9 +355,7 @@ impl Pfs {
         {
             return Err(DomainError::NotAuthenticated("the session was logged off"));
         }
-        Ok(LogoffReply {
-            uuid: m.header.uuid,
-        })
+        Ok(LogoffReply::default())
     }
 }
 

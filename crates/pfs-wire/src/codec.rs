@@ -3,6 +3,7 @@
 
 use std::str::FromStr;
 
+use crate::msg::common::{Header, PatientScope};
 use crate::scalar::Guid;
 use crate::xml::{Element, XmlError};
 
@@ -78,6 +79,75 @@ pub trait WireMessage: Sized {
         Self::from_element(&el)
     }
 }
+
+/// What is declared once per request type, next to its codec: everything the server, the SDK
+/// and `pfs call` need to know about the message beyond its fields.
+pub trait RequestMessage: WireMessage {
+    /// The reply a successful request gets.
+    type Reply: ReplyMessage;
+    /// Whether the request must carry a valid `suid` header (all but the messages that come
+    /// before a session: `LinkAccount`, `Authenticate`, `CheckVersion`).
+    const NEEDS_SESSION: bool = true;
+    /// Whether the request carries the `<Application>` element naming the provider.
+    const SENDS_APPLICATION: bool = false;
+    /// The common attributes.
+    fn header(&self) -> &Header;
+    /// The patient and online user a per-patient request names (`patientId`, `onlineUserId`).
+    fn scope(&self) -> Option<&PatientScope> {
+        None
+    }
+}
+
+/// A reply, which echoes its request's `uuid` and, for per-patient messages, its `patientId`
+/// and `onlineUserId`. The server does this once for every reply, after the operation ran.
+pub trait ReplyMessage: WireMessage {
+    /// Sets the echoed attributes from the request.
+    fn echo(&mut self, uuid: Option<Guid>, scope: Option<&PatientScope>);
+}
+
+/// Declares a per-patient request (one that names `patientId` and `onlineUserId` in a
+/// `scope: PatientScope` field) and its reply (`uuid` and `scope` echoed).
+macro_rules! per_patient_request {
+    ($request:ident => $reply:ident) => {
+        impl $crate::codec::RequestMessage for $request {
+            type Reply = $reply;
+            fn header(&self) -> &$crate::msg::common::Header {
+                &self.header
+            }
+            fn scope(&self) -> Option<&$crate::msg::common::PatientScope> {
+                Some(&self.scope)
+            }
+        }
+
+        impl $crate::codec::ReplyMessage for $reply {
+            fn echo(
+                &mut self,
+                uuid: Option<$crate::scalar::Guid>,
+                scope: Option<&$crate::msg::common::PatientScope>,
+            ) {
+                self.uuid = uuid;
+                self.scope = scope.cloned();
+            }
+        }
+    };
+}
+pub(crate) use per_patient_request;
+
+/// Declares the [`ReplyMessage`] of a reply that echoes only the `uuid`.
+macro_rules! uuid_reply {
+    ($reply:ident) => {
+        impl $crate::codec::ReplyMessage for $reply {
+            fn echo(
+                &mut self,
+                uuid: Option<$crate::scalar::Guid>,
+                _scope: Option<&$crate::msg::common::PatientScope>,
+            ) {
+                self.uuid = uuid;
+            }
+        }
+    };
+}
+pub(crate) use uuid_reply;
 
 /// Checks that an element has the expected name.
 pub fn check_root(el: &Element, expected: &str) -> Result<(), DecodeError> {

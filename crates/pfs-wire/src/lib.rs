@@ -11,7 +11,7 @@ pub mod msg;
 pub mod scalar;
 pub mod xml;
 
-pub use codec::{DecodeError, WireMessage, check_root, sniff_uuid};
+pub use codec::{DecodeError, ReplyMessage, RequestMessage, WireMessage, check_root, sniff_uuid};
 pub use msg::appointments::{
     Appointment, BookAppointment, BookAppointmentReply, CancelAppointment, CancelAppointmentReply,
     ListSlots, ListSlotsReply, RequestSystmOnlineMessages, RequestSystmOnlineMessagesReply,
@@ -28,6 +28,29 @@ pub use msg::session::{
 pub use msg::version::{CheckVersion, CheckVersionReply, SupportedVersion};
 pub use scalar::{Guid, UpperYesNo, YesNo};
 pub use xml::{Element, XmlError};
+
+/// Calls `$callback! { Name, Name, … }` with every request type this implementation
+/// understands: the one list of messages. Everything else about a message is declared with its
+/// type ([`RequestMessage`]), so adding a message to the API is one line here. pfs-core uses it
+/// to generate its dispatch.
+#[macro_export]
+macro_rules! for_each_request {
+    ($callback:ident) => {
+        $callback! {
+            LinkAccount,
+            Authenticate,
+            PatientSelected,
+            Logoff,
+            CheckVersion,
+            ListServiceAccesses,
+            ListSlots,
+            BookAppointment,
+            ViewAppointments,
+            CancelAppointment,
+            RequestSystmOnlineMessages,
+        }
+    };
+}
 
 macro_rules! requests {
     ($($name:ident),* $(,)?) => {
@@ -52,7 +75,31 @@ macro_rules! requests {
 
             /// The common attributes.
             pub fn header(&self) -> &Header {
-                match self { $(Request::$name(m) => &m.header),* }
+                match self { $(Request::$name(m) => m.header()),* }
+            }
+
+            /// The patient and online user a per-patient request names; `None` for the others.
+            pub fn scope(&self) -> Option<&PatientScope> {
+                match self { $(Request::$name(m) => m.scope()),* }
+            }
+
+            /// The patient a per-patient request names (its `patientId`); `None` for the others.
+            pub fn patient_id(&self) -> Option<&str> {
+                self.scope().map(|s| s.patient_id.as_str())
+            }
+
+            /// Whether the request must carry a valid `suid` header.
+            pub fn needs_session(&self) -> bool {
+                match self { $(Request::$name(_) => <$name as RequestMessage>::NEEDS_SESSION),* }
+            }
+
+            /// Whether requests of `message_type` carry the `<Application>` element; `None` for
+            /// a type this implementation does not know.
+            pub fn sends_application(message_type: &str) -> Option<bool> {
+                match message_type {
+                    $(stringify!($name) => Some(<$name as RequestMessage>::SENDS_APPLICATION),)*
+                    _ => None,
+                }
             }
 
             /// Decodes a body whose `type` header is `message_type`: the type must be known and
@@ -77,44 +124,4 @@ macro_rules! requests {
     };
 }
 
-requests! {
-    LinkAccount,
-    Authenticate,
-    PatientSelected,
-    Logoff,
-    CheckVersion,
-    ListServiceAccesses,
-    ListSlots,
-    BookAppointment,
-    ViewAppointments,
-    CancelAppointment,
-    RequestSystmOnlineMessages,
-}
-
-impl Request {
-    /// The patient a per-patient request names (its `patientId`); `None` for the others.
-    pub fn patient_id(&self) -> Option<&str> {
-        let scope = match self {
-            Request::PatientSelected(m) => &m.scope,
-            Request::ListServiceAccesses(m) => &m.scope,
-            Request::ListSlots(m) => &m.scope,
-            Request::BookAppointment(m) => &m.scope,
-            Request::ViewAppointments(m) => &m.scope,
-            Request::CancelAppointment(m) => &m.scope,
-            Request::RequestSystmOnlineMessages(m) => &m.scope,
-            Request::LinkAccount(_)
-            | Request::Authenticate(_)
-            | Request::Logoff(_)
-            | Request::CheckVersion(_) => return None,
-        };
-        Some(&scope.patient_id)
-    }
-
-    /// Whether the request must carry a valid `suid` header.
-    pub fn needs_session(&self) -> bool {
-        !matches!(
-            self,
-            Request::LinkAccount(_) | Request::Authenticate(_) | Request::CheckVersion(_)
-        )
-    }
-}
+for_each_request!(requests);

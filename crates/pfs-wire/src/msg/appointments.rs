@@ -14,7 +14,7 @@
 use chrono::NaiveDateTime;
 
 use super::common::{Header, PatientScope};
-use crate::codec::{DecodeError, Fields, WireMessage};
+use crate::codec::{DecodeError, Fields, WireMessage, per_patient_request};
 use crate::scalar::{
     Guid, UpperYesNo, format_booking, format_request_time, format_wall_clock, parse_wall_clock,
 };
@@ -151,7 +151,7 @@ impl Session {
 }
 
 /// `ListSlotsReply`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListSlotsReply {
     /// Echo of `patientId` and `onlineUserId`.
     pub scope: Option<PatientScope>,
@@ -253,7 +253,7 @@ impl WireMessage for BookAppointment {
 }
 
 /// `BookAppointmentReply`: only success matters to clients; failures are an `Error`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BookAppointmentReply {
     /// Echo of `patientId` and `onlineUserId`.
     pub scope: Option<PatientScope>,
@@ -369,7 +369,7 @@ impl Appointment {
 }
 
 /// `ViewAppointmentsReply`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ViewAppointmentsReply {
     /// Echo of `patientId` and `onlineUserId`.
     pub scope: Option<PatientScope>,
@@ -435,7 +435,7 @@ impl WireMessage for CancelAppointment {
 }
 
 /// `CancelAppointmentReply`: only success matters to clients; failures are an `Error`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CancelAppointmentReply {
     /// Echo of `patientId` and `onlineUserId`.
     pub scope: Option<PatientScope>,
@@ -493,7 +493,7 @@ impl WireMessage for RequestSystmOnlineMessages {
 /// `RequestSystmOnlineMessagesReply`. Note the **capitalised** attribute names of the three
 /// texts (`BookAppointments`, `RequestMedicationConfirmation`, `Medication`): they are part of
 /// the wire contract. A text the practice has not set is left out.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RequestSystmOnlineMessagesReply {
     /// Echo of `patientId` and `onlineUserId`.
     pub scope: Option<PatientScope>,
@@ -531,3 +531,13 @@ impl WireMessage for RequestSystmOnlineMessagesReply {
         })
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// What the server knows of each request
+// ---------------------------------------------------------------------------------------------
+
+per_patient_request!(ListSlots => ListSlotsReply);
+per_patient_request!(BookAppointment => BookAppointmentReply);
+per_patient_request!(ViewAppointments => ViewAppointmentsReply);
+per_patient_request!(CancelAppointment => CancelAppointmentReply);
+per_patient_request!(RequestSystmOnlineMessages => RequestSystmOnlineMessagesReply);

@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::common::{Application, Header};
-use crate::codec::{DecodeError, Fields, WireMessage};
+use crate::codec::{DecodeError, Fields, RequestMessage, WireMessage, uuid_reply};
 use crate::scalar::{Guid, YesNo, format_date_sortable, parse_date};
 use crate::xml::Element;
 
@@ -207,3 +207,14 @@ impl WireMessage for LinkAccountReply {
         })
     }
 }
+
+impl RequestMessage for LinkAccount {
+    type Reply = LinkAccountReply;
+    const NEEDS_SESSION: bool = false;
+    const SENDS_APPLICATION: bool = true;
+    fn header(&self) -> &Header {
+        &self.header
+    }
+}
+
+uuid_reply!(LinkAccountReply);

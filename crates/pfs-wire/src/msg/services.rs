@@ -1,7 +1,7 @@
 //! `ListServiceAccesses`: which online services the selected patient may use.
 
 use super::common::{Header, PatientScope};
-use crate::codec::{DecodeError, Fields, WireMessage};
+use crate::codec::{DecodeError, Fields, WireMessage, per_patient_request};
 use crate::scalar::{Guid, YesNo};
 use crate::xml::Element;
 
@@ -47,7 +47,7 @@ pub struct ServiceAccess {
 }
 
 /// `ListServiceAccessesReply`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListServiceAccessesReply {
     /// Echo of the request `uuid`.
     pub uuid: Option<Guid>,
@@ -96,3 +96,5 @@ impl WireMessage for ListServiceAccessesReply {
         })
     }
 }
+
+per_patient_request!(ListServiceAccesses => ListServiceAccessesReply);

@@ -3,7 +3,9 @@
 use secrecy::{ExposeSecret, SecretString};
 
 use super::common::{Application, Header, PatientScope, Person};
-use crate::codec::{DecodeError, Fields, WireMessage};
+use crate::codec::{
+    DecodeError, Fields, RequestMessage, WireMessage, per_patient_request, uuid_reply,
+};
 use crate::scalar::Guid;
 use crate::xml::Element;
 
@@ -222,7 +224,7 @@ impl WireMessage for Logoff {
 }
 
 /// `LogoffReply`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LogoffReply {
     /// Echo of the request `uuid`.
     pub uuid: Option<Guid>,
@@ -241,3 +243,25 @@ impl WireMessage for LogoffReply {
         })
     }
 }
+
+impl RequestMessage for Authenticate {
+    type Reply = AuthenticateReply;
+    const NEEDS_SESSION: bool = false;
+    const SENDS_APPLICATION: bool = true;
+    fn header(&self) -> &Header {
+        &self.header
+    }
+}
+
+uuid_reply!(AuthenticateReply);
+
+impl RequestMessage for Logoff {
+    type Reply = LogoffReply;
+    fn header(&self) -> &Header {
+        &self.header
+    }
+}
+
+uuid_reply!(LogoffReply);
+
+per_patient_request!(PatientSelected => PatientSelectedReply);

@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 
 use super::common::{Application, Header};
-use crate::codec::{DecodeError, Fields, WireMessage};
+use crate::codec::{DecodeError, Fields, RequestMessage, WireMessage, uuid_reply};
 use crate::scalar::{Guid, format_date_as_datetime, parse_date};
 use crate::xml::Element;
 
@@ -96,3 +96,14 @@ impl WireMessage for CheckVersionReply {
         })
     }
 }
+
+impl RequestMessage for CheckVersion {
+    type Reply = CheckVersionReply;
+    const NEEDS_SESSION: bool = false;
+    const SENDS_APPLICATION: bool = true;
+    fn header(&self) -> &Header {
+        &self.header
+    }
+}
+
+uuid_reply!(CheckVersionReply);
