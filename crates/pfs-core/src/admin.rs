@@ -4,9 +4,9 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
-use crate::linkage::random_digits;
 use crate::model::*;
 use crate::secrets::random_bytes;
+use crate::secrets::{Attempt, with_fresh_id};
 use crate::{Pfs, StoreError, nhs, services};
 
 /// What a practice-side operation can fail with.
@@ -235,30 +235,32 @@ impl Pfs {
         if self.store.practice(&ods).await?.is_none() {
             return Err(AdminError::NotFound(format!("practice {ods}")));
         }
-        for _ in 0..8 {
-            let patient = Patient {
-                id: random_digits(10),
-                ods: ods.clone(),
-                nhs_number: nhs_number.clone(),
-                title: p.title.clone().filter(|t| !t.trim().is_empty()),
-                first_name: p.first_name.trim().to_owned(),
-                last_name: p.last_name.trim().to_owned(),
-                date_of_birth: p.date_of_birth,
-                gender: p.gender.trim().to_owned(),
-                address: p.address.trim().to_owned(),
-            };
-            match self.store.insert_patient(&patient).await {
-                Ok(()) => return Ok(patient),
-                Err(StoreError::Conflict(k)) if k.contains("nhs") => {
-                    return Err(AdminError::Conflict(
+        let new = Patient {
+            id: String::new(),
+            ods,
+            nhs_number,
+            title: p.title.clone().filter(|t| !t.trim().is_empty()),
+            first_name: p.first_name.trim().to_owned(),
+            last_name: p.last_name.trim().to_owned(),
+            date_of_birth: p.date_of_birth,
+            gender: p.gender.trim().to_owned(),
+            address: p.address.trim().to_owned(),
+        };
+        let added = with_fresh_id(10, |id| {
+            let patient = Patient { id, ..new.clone() };
+            async move {
+                match self.store.insert_patient(&patient).await {
+                    Ok(()) => Ok(Attempt::Done(patient)),
+                    Err(StoreError::Conflict(k)) if k.contains("nhs") => Err(AdminError::Conflict(
                         "a patient with that NHS number".into(),
-                    ));
+                    )),
+                    Err(StoreError::Conflict(_)) => Ok(Attempt::IdTaken),
+                    Err(e) => Err(e.into()),
                 }
-                Err(StoreError::Conflict(_)) => continue,
-                Err(e) => return Err(e.into()),
             }
-        }
-        Err(AdminError::Store("could not allocate a patient id".into()))
+        })
+        .await?;
+        added.ok_or_else(|| AdminError::Store("could not allocate a patient id".into()))
     }
 
     /// Patients of one practice, or all.
@@ -506,25 +508,29 @@ impl Pfs {
         if self.store.practice(&ods).await?.is_none() {
             return Err(AdminError::NotFound(format!("practice {ods}")));
         }
-        for _ in 0..8 {
-            let session = AppointmentSession {
-                id: random_digits(8),
-                ods: ods.clone(),
-                session_type: s.session_type.trim().to_owned(),
-                staff_details: s.staff_details.trim().to_owned(),
-                location: s.location.trim().to_owned(),
-                slot_type: s.slot_type.trim().to_owned(),
-                start: crate::uktime::to_instant(s.start),
-                slot_minutes: s.slot_minutes,
-                slot_count: s.slot_count,
-            };
-            match self.store.insert_appointment_session(&session).await {
-                Ok(()) => return Ok(session),
-                Err(StoreError::Conflict(_)) => continue,
-                Err(e) => return Err(e.into()),
+        let new = AppointmentSession {
+            id: String::new(),
+            ods,
+            session_type: s.session_type.trim().to_owned(),
+            staff_details: s.staff_details.trim().to_owned(),
+            location: s.location.trim().to_owned(),
+            slot_type: s.slot_type.trim().to_owned(),
+            start: crate::uktime::to_instant(s.start),
+            slot_minutes: s.slot_minutes,
+            slot_count: s.slot_count,
+        };
+        let added = with_fresh_id(8, |id| {
+            let session = AppointmentSession { id, ..new.clone() };
+            async move {
+                match self.store.insert_appointment_session(&session).await {
+                    Ok(()) => Ok(Attempt::Done(session)),
+                    Err(StoreError::Conflict(_)) => Ok(Attempt::IdTaken),
+                    Err(e) => Err(AdminError::from(e)),
+                }
             }
-        }
-        Err(AdminError::Store("could not allocate a session id".into()))
+        })
+        .await?;
+        added.ok_or_else(|| AdminError::Store("could not allocate a session id".into()))
     }
 
     /// A practice's sessions starting on UK dates `from` to `to` (inclusive).

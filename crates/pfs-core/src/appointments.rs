@@ -20,12 +20,12 @@ use pfs_wire::{
 };
 
 use crate::error::DomainError;
-use crate::linkage::random_digits;
 use crate::model::{
     Appointment, AppointmentSession, BookOutcome, Patient, PatientContext, Practice, Prefetch,
     Provider, RecordAccess,
 };
 use crate::operation::{Access, Call, Operation};
+use crate::secrets::{Attempt, with_fresh_id};
 use crate::session::ActiveSession;
 use crate::uktime::{to_instant, to_wall_clock};
 use crate::{Pfs, StoreError};
@@ -254,40 +254,37 @@ impl Pfs {
         let log = self
             .online_access(s, call.caller, patient, practice, "Booked appointment")
             .await?;
-        let mut booked = None;
-        for _ in 0..8 {
-            let appointment = Appointment {
-                id: random_digits(9),
-                session_id: session.id.clone(),
-                patient_id: patient.id.clone(),
-                start,
-                end,
-                notes: notes.clone(),
-                booked_by: s.record.online_user_id.clone(),
-                booked_at: now,
-                cancelled_at: None,
-            };
-            match self
-                .store
-                .book_appointment(
-                    &appointment,
-                    practice.settings.max_future_appointments,
-                    now,
-                    &log,
-                )
-                .await
-            {
-                Ok(outcome) => {
-                    booked = Some(outcome);
-                    break;
+        let new = Appointment {
+            id: String::new(),
+            session_id: session.id.clone(),
+            patient_id: patient.id.clone(),
+            start,
+            end,
+            notes,
+            booked_by: s.record.online_user_id.clone(),
+            booked_at: now,
+            cancelled_at: None,
+        };
+        let max_future = practice.settings.max_future_appointments;
+        let log = &log;
+        let booked = with_fresh_id(9, |id| {
+            let appointment = Appointment { id, ..new.clone() };
+            async move {
+                match self
+                    .store
+                    .book_appointment(&appointment, max_future, now, log)
+                    .await
+                {
+                    Ok(outcome) => Ok(Attempt::Done(outcome)),
+                    Err(StoreError::Conflict(_)) => Ok(Attempt::IdTaken),
+                    Err(StoreError::NotFound(_)) => {
+                        Err(DomainError::SlotNotFound("the session no longer exists"))
+                    }
+                    Err(e) => Err(e.into()),
                 }
-                Err(StoreError::Conflict(_)) => continue,
-                Err(StoreError::NotFound(_)) => {
-                    return Err(DomainError::SlotNotFound("the session no longer exists"));
-                }
-                Err(e) => return Err(e.into()),
             }
-        }
+        })
+        .await?;
         match booked {
             Some(BookOutcome::Booked) => {}
             Some(BookOutcome::SlotTaken) => return Err(DomainError::SlotAlreadyBooked),

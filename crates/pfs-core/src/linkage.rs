@@ -19,7 +19,7 @@ use crate::model::{
     LinkThrottle, LinkageKeyRecord, OnlineAccount, Patient, Provider, ProviderLink,
 };
 use crate::operation::{Access, Call, Operation};
-use crate::secrets::{new_linkage_key, new_passphrase, random_bytes};
+use crate::secrets::{Attempt, new_linkage_key, new_passphrase, with_fresh_id};
 use crate::{Pfs, StoreError, nhs, uktime};
 
 #[async_trait]
@@ -242,30 +242,33 @@ impl Pfs {
             }
             return Ok(existing);
         }
-        for _ in 0..8 {
-            let account = OnlineAccount {
-                id: random_digits(9),
-                patient_id: patient.id.clone(),
-                email: email.clone(),
-                mobile: mobile.clone(),
-                created_at: self.clock.now(),
-                ended_at: None,
-            };
-            match self.store.insert_account(&account).await {
-                Ok(()) => return Ok(account),
-                // Either the random id was taken (try another) or a concurrent call created the
-                // patient's account first (use it).
-                Err(StoreError::Conflict(_)) => {
-                    if let Some(existing) = self.store.account_for_patient(&patient.id).await? {
-                        return Ok(existing);
+        let new = OnlineAccount {
+            id: String::new(),
+            patient_id: patient.id.clone(),
+            email,
+            mobile,
+            created_at: self.clock.now(),
+            ended_at: None,
+        };
+        let opened = with_fresh_id(9, |id| {
+            let account = OnlineAccount { id, ..new.clone() };
+            async move {
+                match self.store.insert_account(&account).await {
+                    Ok(()) => Ok(Attempt::Done(account)),
+                    // Either the random id was taken (try another) or a concurrent call created the
+                    // patient's account first (use it).
+                    Err(StoreError::Conflict(_)) => {
+                        Ok(match self.store.account_for_patient(&patient.id).await? {
+                            Some(existing) => Attempt::Done(existing),
+                            None => Attempt::IdTaken,
+                        })
                     }
+                    Err(e) => Err(DomainError::from(e)),
                 }
-                Err(e) => return Err(e.into()),
             }
-        }
-        Err(DomainError::Unavailable(
-            "could not allocate an account id".into(),
-        ))
+        })
+        .await?;
+        opened.ok_or_else(|| DomainError::Unavailable("could not allocate an account id".into()))
     }
 
     /// Issues the account's linkage key, replacing any earlier one.
@@ -319,21 +322,6 @@ fn same_name(typed: &str, recorded: &str) -> bool {
             .to_lowercase()
     };
     norm(typed) == norm(recorded)
-}
-
-/// `n` random decimal digits, the first not zero.
-pub(crate) fn random_digits(n: usize) -> String {
-    let mut out = String::with_capacity(n);
-    while out.len() < n {
-        for b in random_bytes::<16>() {
-            // Rejecting 250..=255 keeps the digits uniform.
-            if b >= 250 || out.len() == n || (out.is_empty() && b % 10 == 0) {
-                continue;
-            }
-            out.push(char::from(b'0' + b % 10));
-        }
-    }
-    out
 }
 
 /// A budget of failed linkage attempts per provider (a token bucket, per server instance).
@@ -392,16 +380,6 @@ mod tests {
         assert!(same_name(" o'brien ", "O'Brien"));
         assert!(same_name("Smith  Jones", "smith jones"));
         assert!(!same_name("Smith", "Smyth"));
-    }
-
-    #[test]
-    fn random_digits_shape() {
-        for _ in 0..50 {
-            let d = random_digits(9);
-            assert_eq!(d.len(), 9);
-            assert!(d.chars().all(|c| c.is_ascii_digit()));
-            assert!(!d.starts_with('0'));
-        }
     }
 
     #[test]

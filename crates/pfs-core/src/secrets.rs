@@ -27,6 +27,50 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
     buf
 }
 
+/// `n` random decimal digits, the first not zero.
+pub fn random_digits(n: usize) -> String {
+    let mut out = String::with_capacity(n);
+    while out.len() < n {
+        for b in random_bytes::<16>() {
+            // Rejecting 250..=255 keeps the digits uniform.
+            if b >= 250 || out.len() == n || (out.is_empty() && b % 10 == 0) {
+                continue;
+            }
+            out.push(char::from(b'0' + b % 10));
+        }
+    }
+    out
+}
+
+/// One try at storing a row under a fresh random id (see [`with_fresh_id`]).
+pub(crate) enum Attempt<T> {
+    /// Stored (or otherwise settled): the outcome.
+    Done(T),
+    /// The id was taken: try another.
+    IdTaken,
+}
+
+/// How many random ids [`with_fresh_id`] tries; with eight or more digits even a second try is
+/// rare.
+const FRESH_ID_TRIES: usize = 8;
+
+/// Stores a row under a fresh random id of `digits` digits: calls `attempt` with new ids while it
+/// answers [`Attempt::IdTaken`]. `None` if every try found its id taken.
+pub(crate) async fn with_fresh_id<T, E, F>(
+    digits: usize,
+    mut attempt: impl FnMut(String) -> F,
+) -> Result<Option<T>, E>
+where
+    F: Future<Output = Result<Attempt<T>, E>>,
+{
+    for _ in 0..FRESH_ID_TRIES {
+        if let Attempt::Done(outcome) = attempt(random_digits(digits)).await? {
+            return Ok(Some(outcome));
+        }
+    }
+    Ok(None)
+}
+
 /// A new `suid` (192 bits, URL-safe base64).
 pub fn new_suid() -> SecretString {
     SecretString::from(URL_SAFE_NO_PAD.encode(random_bytes::<24>()))
@@ -288,6 +332,16 @@ fn verify_with(key: &str, stored: &str, memory: &mut Vec<Block>) -> Result<bool,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn random_digits_shape() {
+        for _ in 0..50 {
+            let d = random_digits(9);
+            assert_eq!(d.len(), 9);
+            assert!(d.chars().all(|c| c.is_ascii_digit()));
+            assert!(!d.starts_with('0'));
+        }
+    }
 
     #[test]
     fn generated_secrets_have_the_promised_shape() {
