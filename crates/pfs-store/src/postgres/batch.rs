@@ -20,10 +20,75 @@ use pfs_core::{StoreError, StoreResult};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio_postgres::Row;
 
-use super::{
-    Cols, Db, Params, SESSION_CONTEXT_COLUMNS, appointment_with_session_at, session_context_row,
-    sort_appointments,
-};
+use super::appointment::{appointment_with_session_at, sort_appointments};
+use super::session::session_context_row;
+use super::sql::Cols;
+use super::{Db, Params};
+
+/// The session-context statement, for any number of reads at once: `$1` the suid hashes,
+/// `$2` the named patient ids (NULL for none), element by element. One row per session found:
+/// the read's position in the arrays (`ord`, from 1), then session (1..9), provider (9..15),
+/// the named patient (15..24, its id also named `named_id`; all NULL if not named or not
+/// found), practice (24..28), the two switch lists and the proxy grant:
+/// [`SESSION_CONTEXT_COLUMNS`] columns, read by `session_context_row`.
+///
+/// The `OFFSET 0` keeps the lateral subquery a subquery, so that it runs once per read with
+/// index lookups whatever the planner guesses about the arrays' length.
+macro_rules! session_contexts_sql {
+    () => {
+        "SELECT q.ord, c.*
+         FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS q(suid_hash, patient_id, ord)
+         CROSS JOIN LATERAL (
+             SELECT s.suid_hash, s.provider_id, s.account_id, s.online_user_id,
+                    s.selected_patient_id, s.created_at, s.last_seen_at, s.ended_at,
+                    p.id, p.name, p.fingerprint, p.trusted_identity, p.created_at,
+                    p.revoked_at,
+                    t.id AS named_id, t.ods, t.nhs_number, t.title, t.first_name, t.last_name,
+                    to_char(t.date_of_birth, 'YYYY-MM-DD'), t.gender, t.address,
+                    r.ods, r.name, r.address, r.settings::text,
+                    ARRAY(SELECT CASE WHEN enabled THEN '+' ELSE '-' END || service
+                          FROM practice_services WHERE ods = r.ods),
+                    ARRAY(SELECT CASE WHEN enabled THEN '+' ELSE '-' END || service
+                          FROM patient_services WHERE patient_id = t.id),
+                    EXISTS (SELECT 1 FROM proxy_grants g
+                            WHERE g.grantee_id = s.online_user_id AND g.patient_id = t.id)
+             FROM sessions s
+             JOIN providers p ON p.id = s.provider_id
+             LEFT JOIN patients t ON t.id = q.patient_id
+             LEFT JOIN practices r ON r.ods = t.ods
+             WHERE s.suid_hash = q.suid_hash
+             OFFSET 0
+         ) c"
+    };
+}
+
+/// How many columns the session-context statement returns.
+const SESSION_CONTEXT_COLUMNS: usize = 31;
+
+/// The session-context statement with each named patient's live appointments joined on: one
+/// row per appointment (its columns from [`SESSION_CONTEXT_COLUMNS`], then its session's), or
+/// one with those columns all NULL. As above, `OFFSET 0` makes the appointments a lookup per
+/// patient: left to itself, a plan made while the tables were small joined every live
+/// appointment of every patient and filtered afterwards.
+macro_rules! session_contexts_with_appointments_sql {
+    () => {
+        concat!(
+            "SELECT c.*, b.*
+             FROM (",
+            session_contexts_sql!(),
+            ") c
+             LEFT JOIN LATERAL (
+                 SELECT a.id, a.session_id, a.patient_id, a.start_ms, a.end_ms, a.notes,
+                        a.booked_by, a.booked_at, a.cancelled_at,
+                        x.id, x.ods, x.session_type, x.staff_details, x.location, x.slot_type,
+                        x.start_ms, x.slot_minutes, x.slot_count
+                 FROM appointments a JOIN appointment_sessions x ON x.id = a.session_id
+                 WHERE a.patient_id = c.named_id AND a.cancelled_at IS NULL
+                 OFFSET 0
+             ) b ON true"
+        )
+    };
+}
 
 /// The most reads in one batch.
 const MAX_BATCH: usize = 64;

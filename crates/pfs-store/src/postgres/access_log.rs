@@ -1,0 +1,48 @@
+//! The record-access log: [`AccessLogStore`].
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use pfs_core::model::RecordAccess;
+use pfs_core::store::*;
+use tokio_postgres::Row;
+
+use super::sql::{AccessParams, Cols, execute, ms, query_all};
+use super::{Params, PostgresStore};
+
+fn record_access_row(row: &Row) -> StoreResult<RecordAccess> {
+    let c = Cols::new(row, "record_accesses");
+    Ok(RecordAccess {
+        patient_id: c.get(0, "patient_id")?,
+        at: c.instant(1, "at_ms")?,
+        accessed_by: c.get(2, "accessed_by")?,
+        organisation: c.get(3, "organisation")?,
+        access_type: c.get(4, "access_type")?,
+        method: c.get(5, "method")?,
+    })
+}
+
+#[async_trait]
+impl AccessLogStore for PostgresStore {
+    async fn insert_record_access(&self, access: &RecordAccess) -> StoreResult<()> {
+        let sql = "INSERT INTO record_accesses
+                 (patient_id, at_ms, accessed_by, organisation, access_type, method)
+             VALUES ($1, $2, $3, $4, $5, $6)";
+        let access = AccessParams::new(access);
+        execute(&self.db, "record_accesses", sql, &access.params()).await?;
+        Ok(())
+    }
+
+    async fn record_accesses(
+        &self,
+        patient_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<RecordAccess>> {
+        let sql = "SELECT patient_id, at_ms, accessed_by, organisation, access_type, method
+             FROM record_accesses
+             WHERE patient_id = $1 AND at_ms >= $2 AND at_ms < $3
+             ORDER BY at_ms, id";
+        let params: Params = &[&patient_id, &ms(from), &ms(to)];
+        query_all(&self.db, "record_accesses", sql, params, record_access_row).await
+    }
+}

@@ -1,0 +1,100 @@
+//! Patients: [`PatientStore`].
+
+use async_trait::async_trait;
+use pfs_core::model::Patient;
+use pfs_core::store::*;
+use tokio_postgres::Row;
+
+use super::PostgresStore;
+use super::sql::{Cols, date_text, execute, query_all, query_opt};
+
+pub(super) fn patient_row(row: &Row) -> StoreResult<Patient> {
+    patient_at(row, 0)
+}
+
+pub(super) fn patient_at(row: &Row, offset: usize) -> StoreResult<Patient> {
+    let c = Cols {
+        offset,
+        ..Cols::new(row, "patients")
+    };
+    Ok(Patient {
+        id: c.get(0, "id")?,
+        ods: c.get(1, "ods")?,
+        nhs_number: c.get(2, "nhs_number")?,
+        title: c.get(3, "title")?,
+        first_name: c.get(4, "first_name")?,
+        last_name: c.get(5, "last_name")?,
+        date_of_birth: c.date(6, "date_of_birth")?,
+        gender: c.get(7, "gender")?,
+        address: c.get(8, "address")?,
+    })
+}
+
+#[async_trait]
+impl PatientStore for PostgresStore {
+    async fn insert_patient(&self, patient: &Patient) -> StoreResult<()> {
+        execute(
+            &self.db,
+            "patients",
+            "INSERT INTO patients (id, ods, nhs_number, title, first_name, last_name,
+                                   date_of_birth, gender, address)
+             VALUES ($1, $2, $3, $4, $5, $6, $7::text::date, $8, $9)",
+            &[
+                &patient.id,
+                &patient.ods,
+                &patient.nhs_number,
+                &patient.title,
+                &patient.first_name,
+                &patient.last_name,
+                &date_text(patient.date_of_birth),
+                &patient.gender,
+                &patient.address,
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn patient(&self, id: &str) -> StoreResult<Option<Patient>> {
+        query_opt(
+            &self.db,
+            "patients",
+            "SELECT id, ods, nhs_number, title, first_name, last_name,
+                    to_char(date_of_birth, 'YYYY-MM-DD'), gender, address
+             FROM patients WHERE id = $1",
+            &[&id],
+            patient_row,
+        )
+        .await
+    }
+
+    async fn patient_by_nhs_number(&self, nhs_number: &str) -> StoreResult<Option<Patient>> {
+        query_opt(
+            &self.db,
+            "patients",
+            "SELECT id, ods, nhs_number, title, first_name, last_name,
+                    to_char(date_of_birth, 'YYYY-MM-DD'), gender, address
+             FROM patients WHERE nhs_number = $1",
+            &[&nhs_number],
+            patient_row,
+        )
+        .await
+    }
+
+    async fn list_patients(&self, ods: Option<&str>) -> StoreResult<Vec<Patient>> {
+        match ods {
+            Some(ods) => {
+                let sql = "SELECT id, ods, nhs_number, title, first_name, last_name,
+                        to_char(date_of_birth, 'YYYY-MM-DD'), gender, address
+                 FROM patients WHERE ods = $1 ORDER BY id";
+                query_all(&self.db, "patients", sql, &[&ods], patient_row).await
+            }
+            None => {
+                let sql = "SELECT id, ods, nhs_number, title, first_name, last_name,
+                        to_char(date_of_birth, 'YYYY-MM-DD'), gender, address
+                 FROM patients ORDER BY id";
+                query_all(&self.db, "patients", sql, &[], patient_row).await
+            }
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! Unit tests of the PostgreSQL store that need no database.
+
+use super::migrate::MIGRATIONS;
+use super::sql::{transient, unique_key};
+use super::*;
+
+#[test]
+fn transient_codes() {
+    assert!(transient("08006")); // connection_failure
+    assert!(transient("57P01")); // admin_shutdown
+    assert!(transient("53300")); // too_many_connections
+    assert!(transient("40001")); // serialization_failure
+    assert!(transient("55000")); // database does not allow connections
+    assert!(!transient("23505")); // unique_violation
+    assert!(!transient("42601")); // syntax_error
+}
+
+#[test]
+fn unique_keys_read_like_sqlite() {
+    assert_eq!(unique_key("providers_pkey"), Some("providers.id"));
+    assert_eq!(
+        unique_key("online_accounts_patient_id_key"),
+        Some("online_accounts.patient_id")
+    );
+    assert_eq!(unique_key("something_else"), None);
+}
+
+#[test]
+fn bad_urls_are_not_echoed() {
+    let err = connect_options("postgres://user:s3cret@[::1:5432/db").unwrap_err();
+    assert!(!err.to_string().contains("s3cret"), "{err}");
+}
+
+#[test]
+fn every_migration_file_is_embedded_in_order() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/postgres");
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .expect("migrations dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".sql"))
+        .collect();
+    files.sort();
+    let embedded: Vec<String> = MIGRATIONS
+        .iter()
+        .map(|(v, d, _)| format!("{v:04}_{d}.sql"))
+        .collect();
+    assert_eq!(files, embedded, "list every file of migrations/postgres");
+    for (i, (version, _, _)) in MIGRATIONS.iter().enumerate() {
+        assert_eq!(*version as usize, i + 1, "versions count up from 1");
+    }
+}
