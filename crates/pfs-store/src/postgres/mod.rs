@@ -6,8 +6,8 @@
 //! * **Reads share a few pipelined connections** (default one). A read is a single `SELECT`,
 //!   which under MVCC never waits for a lock, so concurrent requests can send their reads down
 //!   one connection without waiting for each other's replies; the database backend then works
-//!   through a queue instead of sleeping and being woken for every statement. On a 2-core
-//!   machine this carried about 30% more reads per second than one pooled connection per read.
+//!   through a queue instead of sleeping and being woken for every statement (measured against
+//!   one pooled connection per read: docs/benchmarks.md).
 //!   The session-context read that starts nearly every request goes further: the reads waiting
 //!   at the same moment become one statement (see `batch.rs`).
 //! * **Writes take a pooled connection of their own** (deadpool, default at most 16). A write
