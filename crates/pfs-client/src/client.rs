@@ -13,7 +13,7 @@ use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use pfs_wire::{
     Application, Authenticate, AuthenticateReply, CheckVersion, CheckVersionReply, ErrorReply,
-    Header, LinkAccount, LinkAccountReply, WireMessage,
+    Header, LinkAccount, LinkAccountReply, RequestMessage, WireMessage,
 };
 use secrecy::SecretString;
 
@@ -193,7 +193,7 @@ impl Client {
             header: Header::new(None),
             application: self.require_application()?.clone(),
         };
-        self.call(&req).await
+        self.request(&req).await
     }
 
     /// `LinkAccount` in the variant `request` describes. Needs no session.
@@ -206,7 +206,7 @@ impl Client {
             application: self.require_application()?.clone(),
             variant: request.variant,
         };
-        self.call(&req).await
+        self.request(&req).await
     }
 
     /// `Authenticate`: opens a session at practice `ods` for an online account with its
@@ -250,10 +250,17 @@ impl Client {
         ))
     }
 
-    /// Sends any message outside a session (no `suid` header) and decodes the reply as `Rep`.
+    /// Sends any request outside a session (no `suid` header) and decodes its reply, whose type
+    /// the request declares ([`RequestMessage::Reply`]).
     ///
     /// Useful for hand-built sessionless requests, e.g. a `LinkAccount` with an unusual
-    /// `Application`. Calls inside a session use [`Session::call`].
+    /// `Application`. Calls inside a session use [`Session::request`].
+    pub async fn request<Req: RequestMessage>(&self, req: &Req) -> Result<Req::Reply> {
+        self.send(req, None).await
+    }
+
+    /// Sends any message outside a session (no `suid` header) and decodes the reply as `Rep`;
+    /// for a reply other than the one the request declares (see [`request`](Self::request)).
     pub async fn call<Req: WireMessage, Rep: WireMessage>(&self, req: &Req) -> Result<Rep> {
         self.send(req, None).await
     }

@@ -38,6 +38,7 @@
 //! # }
 //! ```
 
+mod appointments;
 mod builder;
 mod client;
 mod error;

@@ -1,15 +1,12 @@
-//! [`Session`]: an authenticated PFS session and the calls made inside it.
+//! [`Session`]: an authenticated PFS session, selecting a patient, the services open to them,
+//! and logging off. Each service area's calls are in a file of their own (`appointments.rs`, …).
 
 use std::fmt;
 use std::sync::{Mutex, PoisonError};
 
-use chrono::NaiveDateTime;
 use pfs_wire::{
-    AuthenticateReply, BookAppointment, BookAppointmentReply, CancelAppointment,
-    CancelAppointmentReply, Header, ListServiceAccesses, ListServiceAccessesReply, ListSlots,
-    ListSlotsReply, Logoff, LogoffReply, PatientScope, PatientSelected, PatientSelectedReply,
-    RequestSystmOnlineMessages, RequestSystmOnlineMessagesReply, UpperYesNo, ViewAppointments,
-    ViewAppointmentsReply, WireMessage,
+    AuthenticateReply, Header, ListServiceAccesses, ListServiceAccessesReply, Logoff, LogoffReply,
+    PatientScope, PatientSelected, PatientSelectedReply, RequestMessage, WireMessage,
 };
 use secrecy::{ExposeSecret, SecretString};
 
@@ -112,8 +109,15 @@ impl Session {
         }
     }
 
+    /// Sends any request inside this session (with the `suid` header) and decodes its reply,
+    /// whose type the request declares ([`RequestMessage::Reply`]).
+    pub async fn request<Req: RequestMessage>(&self, req: &Req) -> Result<Req::Reply> {
+        self.call(req).await
+    }
+
     /// Sends any message inside this session (with the `suid` header) and decodes the reply
-    /// as `Rep`; for messages the SDK has no typed method for yet.
+    /// as `Rep`; for a reply other than the one the request declares (see
+    /// [`request`](Self::request)).
     pub async fn call<Req: WireMessage, Rep: WireMessage>(&self, req: &Req) -> Result<Rep> {
         self.client.send(req, Some(self.suid.expose_secret())).await
     }
@@ -125,7 +129,7 @@ impl Session {
             header: self.header(),
             scope: self.scope_for(patient_id.to_owned()),
         };
-        let reply = self.call(&req).await?;
+        let reply = self.request(&req).await?;
         *self
             .selected_patient_id
             .lock()
@@ -139,7 +143,7 @@ impl Session {
             header: self.header(),
             scope: self.scope(),
         };
-        self.call(&req).await
+        self.request(&req).await
     }
 
     /// `ListServiceAccesses` for the selected patient.
@@ -148,77 +152,14 @@ impl Session {
             header: self.header(),
             scope: self.scope(),
         };
-        self.call(&req).await
-    }
-
-    /// `ListSlots` for the selected patient: the free slots from `start` (UK wall-clock time,
-    /// usually "now"; a start in the past is read as now) for `days` days (capped at the
-    /// practice's booking window, which the reply gives as `bookable_days`).
-    pub async fn list_slots(&self, start: NaiveDateTime, days: u32) -> Result<ListSlotsReply> {
-        let req = ListSlots {
-            header: self.header(),
-            scope: self.scope(),
-            start_date: start,
-            number_of_days: days,
-        };
-        self.call(&req).await
-    }
-
-    /// `BookAppointment`: books the slot of session `session_id` from `start` to `end` (UK
-    /// wall-clock times, exactly as `ListSlots` gave them) for the selected patient, with an
-    /// optional reason (at most 500 characters).
-    pub async fn book_appointment(
-        &self,
-        session_id: &str,
-        start: NaiveDateTime,
-        end: NaiveDateTime,
-        notes: Option<&str>,
-    ) -> Result<BookAppointmentReply> {
-        let req = BookAppointment {
-            header: self.header(),
-            scope: self.scope(),
-            session_id: session_id.to_owned(),
-            start_date: start,
-            end_date: end,
-            notes: notes.map(str::to_owned),
-        };
-        self.call(&req).await
-    }
-
-    /// `ViewAppointments`: the selected patient's upcoming (`future`) or past appointments.
-    pub async fn view_appointments(&self, future: bool) -> Result<ViewAppointmentsReply> {
-        let req = ViewAppointments {
-            header: self.header(),
-            scope: self.scope(),
-            future_appointments: UpperYesNo(future),
-        };
-        self.call(&req).await
-    }
-
-    /// `CancelAppointment`: cancels one of the selected patient's appointments.
-    pub async fn cancel_appointment(&self, appt_id: &str) -> Result<CancelAppointmentReply> {
-        let req = CancelAppointment {
-            header: self.header(),
-            scope: self.scope(),
-            appt_id: appt_id.to_owned(),
-        };
-        self.call(&req).await
-    }
-
-    /// `RequestSystmOnlineMessages`: the practice's guidance texts.
-    pub async fn request_systm_online_messages(&self) -> Result<RequestSystmOnlineMessagesReply> {
-        let req = RequestSystmOnlineMessages {
-            header: self.header(),
-            scope: self.scope(),
-        };
-        self.call(&req).await
+        self.request(&req).await
     }
 
     /// `Logoff`: ends the session. The session is consumed and counts as logged off even when
     /// the call fails, so dropping it sends nothing more.
     pub async fn logoff(mut self) -> Result<LogoffReply> {
         self.logged_off = true;
-        self.call(&Logoff {
+        self.request(&Logoff {
             header: Header::new(None),
         })
         .await

@@ -3,7 +3,7 @@
 //!
 //! A slot is never stored: it is derived from its [`AppointmentSession`] (start + n × slot
 //! length), and it is free while no live [`Appointment`] holds (session, start). The store
-//! decides races ([`crate::Store::book_appointment`]); everything else is decided here. Times
+//! decides races ([`crate::AppointmentStore::book_appointment`]); everything else is decided here. Times
 //! cross the wire as UK wall-clock time and are turned into instants only by
 //! [`crate::uktime`].
 

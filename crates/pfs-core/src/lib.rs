@@ -2,7 +2,7 @@
 //! [`Clock`]. No HTTP and no SQL here.
 //!
 //! [`Pfs::serve`] runs one request: it finds the caller's provider and session, then hands the
-//! decoded request to the one dispatch ([`operation`]), generated from the list of request
+//! decoded request to the one dispatch (in `operation.rs`), generated from the list of request
 //! types; each area's module declares its operations next to their rules. Errors become `Error`
 //! replies in one place ([`DomainError::to_reply`]).
 

@@ -329,6 +329,6 @@ pub struct SessionContext {
     /// With [`Prefetch::Appointments`] and a named patient who exists: that patient's live
     /// appointments with their sessions, as [`Store::patient_appointments`] returns them.
     ///
-    /// [`Store::patient_appointments`]: crate::Store::patient_appointments
+    /// [`Store::patient_appointments`]: crate::AppointmentStore::patient_appointments
     pub appointments: Option<Vec<(Appointment, AppointmentSession)>>,
 }
