@@ -1,0 +1,72 @@
+//! The schema migrations in `migrations/sqlite` and applying them on open.
+
+use pfs_core::store::{StoreError, StoreResult};
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::sql::map_err;
+
+/// The schema migrations, in order: `(version, file name, SQL)`. Versions count up from 1 and
+/// match the file names' numeric prefixes; the database's `PRAGMA user_version` is the last
+/// one applied.
+pub(super) const MIGRATIONS: &[(u32, &str, &str)] = &[
+    (
+        1,
+        "0001_initial.sql",
+        include_str!("../../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        2,
+        "0002_appointments.sql",
+        include_str!("../../migrations/sqlite/0002_appointments.sql"),
+    ),
+];
+
+/// Applies the migrations the database has not had, all in one transaction.
+///
+/// A database written by the earlier sqlx-based store records its migrations in
+/// `_sqlx_migrations` instead of `user_version`; those count as applied.
+pub(super) fn migrate(conn: &mut Connection) -> StoreResult<()> {
+    let err = map_err("migrations");
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(&err)?;
+    let mut version: i64 = tx
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(&err)?;
+    if version == 0 {
+        let sqlx: bool = tx
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_schema
+                                WHERE type = 'table' AND name = '_sqlx_migrations')",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(&err)?;
+        if sqlx {
+            let applied: Option<i64> = tx
+                .query_row(
+                    "SELECT MAX(version) FROM _sqlx_migrations WHERE success",
+                    [],
+                    |row| row.get(0),
+                )
+                .map_err(&err)?;
+            version = applied.unwrap_or(0);
+        }
+    }
+    let known = MIGRATIONS.last().map_or(0, |(v, _, _)| i64::from(*v));
+    if version > known {
+        return Err(StoreError::Other(format!(
+            "migrations: the database has schema version {version}, newer than this build's {known}"
+        )));
+    }
+    for (v, name, sql) in MIGRATIONS {
+        if i64::from(*v) <= version {
+            continue;
+        }
+        tx.execute_batch(sql).map_err(&err)?;
+        tracing::info!(migration = name, "applied sqlite migration");
+    }
+    tx.pragma_update(None, "user_version", known)
+        .map_err(&err)?;
+    tx.commit().map_err(&err)
+}

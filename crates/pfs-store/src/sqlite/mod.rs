@@ -1,0 +1,318 @@
+//! The embedded SQLite backend, on rusqlite.
+//!
+//! One database file in WAL mode. Every write goes through one writer connection behind an
+//! async mutex, so writers queue without holding a runtime thread; reads take a connection
+//! from a small pool of query-only connections. Statements run inline on the calling task:
+//! a point read on a warm page cache costs microseconds, far less than handing it to another
+//! thread and back. Every statement is prepared once per connection and cached.
+//!
+//! Instants are stored as INTEGER unix milliseconds (UTC), so anything finer than a
+//! millisecond is truncated; dates as `YYYY-MM-DD` text; practice settings as a JSON
+//! document. The schema lives in `migrations/sqlite` and is applied by [`SqliteStore::open`].
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use pfs_core::store::*;
+use rusqlite::config::DbConfig;
+use rusqlite::{Connection, OpenFlags};
+
+use migrate::migrate;
+use sql::{map_err, present, query_opt};
+
+mod access_log;
+mod account;
+mod appointment;
+mod migrate;
+mod patient;
+mod practice;
+mod provider;
+mod proxy;
+mod service;
+mod session;
+mod sql;
+#[cfg(test)]
+mod tests;
+
+/// Prepared statements kept per connection; more than the store has.
+const STATEMENT_CACHE: usize = 64;
+
+/// Tuning for [`SqliteStore::open`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqliteOptions {
+    /// Most pooled read connections (default 8; at least 1 is used). Writes use one more
+    /// connection of their own. A read that finds every pooled connection busy opens a
+    /// temporary one rather than wait.
+    pub max_connections: u32,
+    /// How long a statement waits for another connection's (or process's) lock before failing
+    /// with [`StoreError::Unavailable`] (default 5 s).
+    pub busy_timeout: Duration,
+    /// How long a write waits for the writer connection, while other writes hold it, before
+    /// failing with [`StoreError::Unavailable`] (default 30 s).
+    pub acquire_timeout: Duration,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions {
+            max_connections: 8,
+            busy_timeout: Duration::from_secs(5),
+            acquire_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A [`Store`] in one SQLite database file.
+///
+/// Cloning is cheap and shares the connections.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// The one connection every write uses; `None` once closed.
+    writer: tokio::sync::Mutex<Option<Connection>>,
+    /// How long a write waits for `writer`.
+    acquire_timeout: Duration,
+    readers: Readers,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.inner.readers.path)
+            .field("max_readers", &self.inner.readers.max)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database file at `path` and brings its schema up to date.
+    ///
+    /// Connections use WAL journaling, `synchronous = NORMAL`, enforced foreign keys and the
+    /// busy timeout from `opts`; read connections are `query_only`.
+    pub async fn open(path: &Path, opts: SqliteOptions) -> StoreResult<SqliteStore> {
+        let mut writer = open_writer(path, opts.busy_timeout)?;
+        migrate(&mut writer)?;
+        let readers = Readers {
+            path: path.to_owned(),
+            busy_timeout: opts.busy_timeout,
+            max: usize::try_from(opts.max_connections.max(1)).unwrap_or(usize::MAX),
+            state: Mutex::new(ReaderState::default()),
+        };
+        // Open one reader now, so a file that cannot be read fails here rather than later.
+        drop(readers.get()?);
+        tracing::debug!(path = %path.display(), "sqlite store open");
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                writer: tokio::sync::Mutex::new(Some(writer)),
+                acquire_timeout: opts.acquire_timeout,
+                readers,
+            }),
+        })
+    }
+
+    /// Closes every idle connection, waits for a write in progress, then closes the writer
+    /// (checkpointing the WAL). A read in progress closes its connection when it finishes.
+    ///
+    /// Later calls on this store, or any clone of it, fail with [`StoreError::Unavailable`].
+    pub async fn close(&self) {
+        let idle = {
+            let mut state = self.inner.readers.state();
+            state.closed = true;
+            state.open -= state.idle.len();
+            std::mem::take(&mut state.idle)
+        };
+        drop(idle);
+        let writer = self.inner.writer.lock().await.take();
+        if let Some(conn) = writer
+            && let Err((_, e)) = conn.close()
+        {
+            tracing::warn!(error = %map_err("database")(e), "closing the sqlite store");
+        }
+    }
+
+    /// Runs `f` on a read connection, inline.
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let conn = self.inner.readers.get()?;
+        f(conn.conn())
+    }
+
+    /// Runs `f` on the writer connection once it is free, inline.
+    async fn write<T>(&self, f: impl FnOnce(&mut Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let writer = &self.inner.writer;
+        let mut guard = match writer.try_lock() {
+            Ok(guard) => guard,
+            Err(_) => tokio::time::timeout(self.inner.acquire_timeout, writer.lock())
+                .await
+                .map_err(|_| {
+                    StoreError::Unavailable("timed out waiting for the writer connection".into())
+                })?,
+        };
+        let conn = guard.as_mut().ok_or_else(closed)?;
+        f(conn)
+    }
+}
+
+fn closed() -> StoreError {
+    StoreError::Unavailable("store closed".into())
+}
+
+// --- connections -------------------------------------------------------------------------------
+
+/// Opens the writer connection, creating the file, and switches the database to WAL.
+fn open_writer(path: &Path, busy_timeout: Duration) -> StoreResult<Connection> {
+    let err = map_err("database");
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(&err)?;
+    conn.busy_timeout(busy_timeout).map_err(&err)?;
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+        .map_err(&err)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Other(
+            "database: cannot switch to WAL journaling".into(),
+        ));
+    }
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(&err)?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(&err)?;
+    tune(&conn).map_err(&err)?;
+    Ok(conn)
+}
+
+/// Settings every connection gets.
+fn tune(conn: &Connection) -> rusqlite::Result<()> {
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    // Plans must not depend on bound values: otherwise SQLite marks some cached statements
+    // (e.g. proxy_patients, through constant propagation) to be re-prepared, parsing and
+    // planning anew, every time a parameter is bound.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+    Ok(())
+}
+
+/// Opens a read connection to the (existing) database.
+fn open_reader(path: &Path, busy_timeout: Duration) -> StoreResult<Connection> {
+    let err = map_err("database");
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(&err)?;
+    conn.busy_timeout(busy_timeout).map_err(&err)?;
+    conn.pragma_update(None, "query_only", "ON").map_err(&err)?;
+    tune(&conn).map_err(&err)?;
+    Ok(conn)
+}
+
+/// The pool of read connections.
+struct Readers {
+    path: PathBuf,
+    busy_timeout: Duration,
+    /// Most pooled connections.
+    max: usize,
+    state: Mutex<ReaderState>,
+}
+
+#[derive(Default)]
+struct ReaderState {
+    /// Pooled connections not in use.
+    idle: Vec<Connection>,
+    /// Pooled connections open, idle or in use.
+    open: usize,
+    closed: bool,
+}
+
+impl Readers {
+    fn state(&self) -> MutexGuard<'_, ReaderState> {
+        // Nothing panics while holding the lock; a poisoned state is still consistent.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// An idle pooled connection, else a new one: pooled while fewer than `max` are open,
+    /// temporary (closed after use) otherwise.
+    fn get(&self) -> StoreResult<Reader<'_>> {
+        let pooled = {
+            let mut state = self.state();
+            if state.closed {
+                return Err(closed());
+            }
+            if let Some(conn) = state.idle.pop() {
+                return Ok(Reader {
+                    pool: self,
+                    conn: Some(conn),
+                    pooled: true,
+                });
+            }
+            let pooled = state.open < self.max;
+            if pooled {
+                state.open += 1;
+            }
+            pooled
+        };
+        match open_reader(&self.path, self.busy_timeout) {
+            Ok(conn) => Ok(Reader {
+                pool: self,
+                conn: Some(conn),
+                pooled,
+            }),
+            Err(e) => {
+                if pooled {
+                    self.state().open -= 1;
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+/// A read connection in use; goes back to the pool on drop.
+struct Reader<'p> {
+    pool: &'p Readers,
+    conn: Option<Connection>,
+    pooled: bool,
+}
+
+impl Reader<'_> {
+    fn conn(&self) -> &Connection {
+        self.conn.as_ref().expect("present until dropped")
+    }
+}
+
+impl Drop for Reader<'_> {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else { return };
+        if !self.pooled {
+            return;
+        }
+        let mut state = self.pool.state();
+        if state.closed {
+            state.open -= 1;
+            drop(state);
+            drop(conn);
+        } else {
+            state.idle.push(conn);
+        }
+    }
+}
+
+// --- the store ---------------------------------------------------------------------------------
+
+#[async_trait]
+impl HealthStore for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.read(|c| {
+            query_opt(c, "database", "SELECT 1", [], present)?;
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,166 @@
+//! PFS sessions and the one-read session context: [`SessionStore`] and the session row mappers.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use pfs_core::model::{Prefetch, Provider, SessionContext, SessionRecord};
+use pfs_core::store::{SessionStore, StoreResult};
+use rusqlite::{Row, params};
+
+use super::SqliteStore;
+use super::appointment::read_patient_appointments;
+use super::patient::read_patient_context;
+use super::provider::provider_at;
+use super::proxy::read_has_proxy;
+use super::sql::{Cols, execute, map_err, ms, opt_ms, query_opt};
+
+fn session_with_provider_row(row: &Row<'_>) -> StoreResult<(SessionRecord, Provider)> {
+    Ok((session_row(row)?, provider_at(row, 8)?))
+}
+
+fn session_row(row: &Row<'_>) -> StoreResult<SessionRecord> {
+    let c = Cols::new(row, "sessions");
+    Ok(SessionRecord {
+        suid_hash: c.get(0, "suid_hash")?,
+        provider_id: c.get(1, "provider_id")?,
+        account_id: c.get(2, "account_id")?,
+        online_user_id: c.get(3, "online_user_id")?,
+        selected_patient_id: c.get(4, "selected_patient_id")?,
+        created_at: c.instant(5, "created_at")?,
+        last_seen_at: c.instant(6, "last_seen_at")?,
+        ended_at: c.opt_instant(7, "ended_at")?,
+    })
+}
+
+#[async_trait]
+impl SessionStore for SqliteStore {
+    async fn insert_session(&self, session: &SessionRecord) -> StoreResult<()> {
+        self.write(|c| {
+            execute(
+                c,
+                "sessions",
+                "INSERT INTO sessions (suid_hash, provider_id, account_id, online_user_id,
+                                       selected_patient_id, created_at, last_seen_at, ended_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    session.suid_hash,
+                    session.provider_id,
+                    session.account_id,
+                    session.online_user_id,
+                    session.selected_patient_id,
+                    ms(session.created_at),
+                    ms(session.last_seen_at),
+                    opt_ms(session.ended_at),
+                ],
+            )
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn session(&self, suid_hash: &str) -> StoreResult<Option<SessionRecord>> {
+        self.read(|c| {
+            query_opt(
+                c,
+                "sessions",
+                "SELECT suid_hash, provider_id, account_id, online_user_id, selected_patient_id,
+                        created_at, last_seen_at, ended_at
+                 FROM sessions WHERE suid_hash = ?1",
+                [suid_hash],
+                session_row,
+            )
+        })
+    }
+
+    async fn session_context(
+        &self,
+        suid_hash: &str,
+        patient_id: Option<&str>,
+        prefetch: Prefetch,
+    ) -> StoreResult<Option<SessionContext>> {
+        self.read(|c| {
+            let tx = c.unchecked_transaction().map_err(map_err("sessions"))?;
+            let Some((session, provider)) = query_opt(
+                &tx,
+                "sessions",
+                "SELECT s.suid_hash, s.provider_id, s.account_id, s.online_user_id,
+                        s.selected_patient_id, s.created_at, s.last_seen_at, s.ended_at,
+                        p.id, p.name, p.fingerprint, p.trusted_identity, p.created_at, p.revoked_at
+                 FROM sessions s JOIN providers p ON p.id = s.provider_id
+                 WHERE s.suid_hash = ?1",
+                [suid_hash],
+                session_with_provider_row,
+            )?
+            else {
+                return Ok(None);
+            };
+            let (patient, proxy_grant) = match patient_id {
+                None => (None, false),
+                Some(id) => (
+                    read_patient_context(&tx, id)?,
+                    read_has_proxy(&tx, &session.online_user_id, id)?,
+                ),
+            };
+            let appointments = match (&patient, prefetch) {
+                (Some(p), Prefetch::Appointments) => {
+                    Some(read_patient_appointments(&tx, &p.patient.id)?)
+                }
+                _ => None,
+            };
+            Ok(Some(SessionContext {
+                session,
+                provider,
+                patient,
+                proxy_grant,
+                appointments,
+            }))
+        })
+    }
+
+    async fn touch_session(
+        &self,
+        suid_hash: &str,
+        selected_patient_id: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.write(|c| {
+            execute(
+                c,
+                "sessions",
+                "UPDATE sessions
+                 SET last_seen_at = ?2, selected_patient_id = COALESCE(?3, selected_patient_id)
+                 WHERE suid_hash = ?1",
+                params![suid_hash, ms(at), selected_patient_id],
+            )
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn end_session(&self, suid_hash: &str, at: DateTime<Utc>) -> StoreResult<bool> {
+        let changed = self
+            .write(|c| {
+                execute(
+                    c,
+                    "sessions",
+                    "UPDATE sessions SET ended_at = ?2 WHERE suid_hash = ?1 AND ended_at IS NULL",
+                    params![suid_hash, ms(at)],
+                )
+            })
+            .await?;
+        Ok(changed > 0)
+    }
+
+    async fn purge_sessions(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let deleted = self
+            .write(|c| {
+                execute(
+                    c,
+                    "sessions",
+                    "DELETE FROM sessions WHERE ended_at < ?1 OR last_seen_at < ?1",
+                    [ms(before)],
+                )
+            })
+            .await?;
+        Ok(u64::try_from(deleted).unwrap_or(u64::MAX))
+    }
+}
