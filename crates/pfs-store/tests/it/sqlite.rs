@@ -173,13 +173,19 @@ async fn write_waiting_too_long_for_the_writer_is_unavailable() {
     let other = rusqlite::Connection::open(db.path()).unwrap();
     other.execute_batch("BEGIN IMMEDIATE").unwrap();
 
-    // This write holds the writer connection while SQLite waits for the other lock.
-    let store = db.store.clone();
-    let first = tokio::spawn(async move { store.insert_practice(&practice("X00001")).await });
-    tokio::time::sleep(Duration::from_millis(300)).await;
-
-    let second = practice("X00002");
-    match db.store.insert_practice(&second).await {
+    // Two writes race for the writer connection: the one that takes it holds it while SQLite
+    // waits for the other lock, and the other gives up waiting for the writer. Which one wins
+    // does not matter, so nothing waits for the first write to start.
+    let write = |ods: &'static str| {
+        let store = db.store.clone();
+        tokio::spawn(async move { store.insert_practice(&practice(ods)).await })
+    };
+    let (mut a, mut b) = (write("X00001"), write("X00002"));
+    let (timed_out, first, second) = tokio::select! {
+        done = &mut a => (done.unwrap(), b, practice("X00001")),
+        done = &mut b => (done.unwrap(), a, practice("X00002")),
+    };
+    match timed_out {
         Err(StoreError::Unavailable(text)) => assert!(text.contains("writer"), "{text}"),
         other => panic!("expected Unavailable, got {other:?}"),
     }
