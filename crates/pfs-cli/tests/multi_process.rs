@@ -11,7 +11,8 @@
 //!   gets `1103`, and both admin APIs list exactly one appointment in the slot.
 //!
 //! These are the scenarios of pfs-testkit's in-process multi-instance tests, with processes.
-//! Without the variable every test says on standard error that it was skipped.
+//! The tests that need the database are ignored unless run with `--include-ignored` (or
+//! `--ignored`), and then fail when the variable is unset.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -25,7 +26,7 @@ use pfs_client::pfs_wire::{
     Header, Logoff, LogoffReply, PatientScope, PatientSelected, PatientSelectedReply, WireMessage,
 };
 use pfs_client::{Application, Client, ExposeSecret, SecretString, Session};
-use pfs_store::pg_testing::{TestSchema, not_configured, test_url};
+use pfs_store::pg_testing::{TestSchema, required_test_url};
 use pfs_testkit::{DemoAccount, SHARED_SECRETS, TestServer};
 use serde_json::Value;
 
@@ -33,14 +34,6 @@ const PFS: &str = env!("CARGO_BIN_EXE_pfs");
 
 /// How long a process may take to migrate, seed and listen (debug build, busy machine).
 const STARTUP: Duration = Duration::from_secs(60);
-
-/// Reports, as a test of its own, when the multi-process tests did not run.
-#[test]
-fn postgres_not_configured() {
-    if test_url().is_none() {
-        not_configured();
-    }
-}
 
 /// One `pfs serve` process, killed when dropped, however the test ends.
 struct Server {
@@ -284,10 +277,9 @@ fn assert_code<T: std::fmt::Debug>(result: pfs_client::Result<T>, code: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: set PFS_TEST_POSTGRES_URL and run with --include-ignored"]
 async fn a_session_opened_on_one_process_works_and_ends_on_the_other() {
-    let Some(schema) = TestSchema::create_or_skip().await else {
-        return;
-    };
+    let schema = TestSchema::create(&required_test_url()).await;
     let pair = Pair::start(schema.url());
     let on_a = pair.a.client(&pair.demo);
     let on_b = pair.b.client(&pair.demo);
@@ -325,10 +317,9 @@ async fn a_session_opened_on_one_process_works_and_ends_on_the_other() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: set PFS_TEST_POSTGRES_URL and run with --include-ignored"]
 async fn a_provider_revoked_through_one_process_is_refused_by_the_other() {
-    let Some(schema) = TestSchema::create_or_skip().await else {
-        return;
-    };
+    let schema = TestSchema::create(&required_test_url()).await;
     let pair = Pair::start(schema.url());
 
     let out = pair.dir.path().join("shared-app");
@@ -365,10 +356,9 @@ async fn a_provider_revoked_through_one_process_is_refused_by_the_other() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: set PFS_TEST_POSTGRES_URL and run with --include-ignored"]
 async fn concurrent_bookings_across_processes_have_one_winner() {
-    let Some(schema) = TestSchema::create_or_skip().await else {
-        return;
-    };
+    let schema = TestSchema::create(&required_test_url()).await;
     let pair = Pair::start(schema.url());
     let clients = [pair.a.client(&pair.demo), pair.b.client(&pair.demo)];
 

@@ -26,6 +26,7 @@ use rcgen::{
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
 const SUID: &str = "mock-suid-0123456789";
@@ -44,6 +45,8 @@ struct Seen {
 #[derive(Default)]
 struct State {
     seen: Mutex<Vec<Seen>>,
+    /// How many requests are in `seen`, bumped after each is added: what tests wait on.
+    arrivals: watch::Sender<usize>,
     connections: AtomicUsize,
     alpn: Mutex<Vec<Option<Vec<u8>>>>,
 }
@@ -51,6 +54,15 @@ struct State {
 impl State {
     fn seen(&self) -> Vec<Seen> {
         self.seen.lock().expect("lock").clone()
+    }
+
+    /// Returns once a request matching `wanted` has arrived (now or earlier).
+    async fn arrival(&self, wanted: impl Fn(&Seen) -> bool) {
+        self.arrivals
+            .subscribe()
+            .wait_for(|_| self.seen().iter().any(&wanted))
+            .await
+            .expect("the state keeps the sender");
     }
 }
 
@@ -140,6 +152,7 @@ async fn handle(
         accept,
         request: request.clone(),
     });
+    state.arrivals.send_modify(|n| *n += 1);
 
     let mut response = Response::builder().status(200);
     let body = match (message_type.as_deref(), request) {
@@ -431,17 +444,14 @@ async fn a_dropped_session_logs_off_in_the_background() {
         .await
         .expect("authenticate");
     drop(session);
-    for _ in 0..100 {
-        if state
-            .seen()
-            .iter()
-            .any(|s| s.message_type.as_deref() == Some("Logoff") && s.suid.as_deref() == Some(SUID))
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("no Logoff arrived");
+    // The mock signals each request it records. The timeout only turns a Logoff that never
+    // comes into a failure instead of a hang.
+    let logoff = state.arrival(|s| {
+        s.message_type.as_deref() == Some("Logoff") && s.suid.as_deref() == Some(SUID)
+    });
+    tokio::time::timeout(Duration::from_secs(30), logoff)
+        .await
+        .expect("no Logoff arrived");
 }
 
 #[tokio::test]
@@ -453,7 +463,12 @@ async fn detached_sessions_stay_open() {
         .authenticate("X12345", "400123987", &SecretString::from("right"))
         .await
         .expect("authenticate");
+    // A dropped session logs off from a task it spawns on the runtime; a detached one spawns
+    // none. Nothing else runs between the two counts: this test's runtime has one thread.
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let tasks = metrics.num_alive_tasks();
     let suid = session.detach();
+    assert_eq!(metrics.num_alive_tasks(), tasks, "no background Logoff");
     // The session id works from another client through raw calls.
     let body = r#"<ListServiceAccesses apiVersion="1" uuid="0f5a2c8e-3b7d-4e61-9a20-5c1d8e4f7b93" unitId="X12345" patientId="9000001" onlineUserId="9000001"/>"#
         .to_owned();
@@ -465,7 +480,6 @@ async fn detached_sessions_stay_open() {
     assert!(!raw.is_error(), "{}", raw.body);
     let decoded: ListServiceAccessesReply = raw.decode().expect("decodes");
     assert_eq!(decoded.services.len(), 1);
-    tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(
         !state
             .seen()

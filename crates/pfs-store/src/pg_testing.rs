@@ -1,9 +1,11 @@
 //! Helpers for tests that run against a real PostgreSQL database (the shared suite here, the
-//! multi-instance tests in pfs-testkit).
+//! multi-instance tests in pfs-testkit, the multi-process tests in pfs-cli).
 //!
 //! Tests get the database from [`TEST_URL_VAR`]; each test works in a schema of its own
-//! ([`TestSchema`]), so tests are independent and run in parallel on one database. When the
-//! variable is unset, PostgreSQL tests must say so ([`not_configured`]) rather than pass quietly.
+//! ([`TestSchema`]), so tests are independent and run in parallel on one database. PostgreSQL
+//! tests are `#[ignore]`d, so a plain `cargo test` lists them as ignored; run with
+//! `--include-ignored`, each gets its URL from [`required_test_url`], which fails the test when
+//! the variable is unset rather than letting it pass without having run.
 
 use sqlx_core::connection::Connection;
 use sqlx_core::executor::Executor;
@@ -20,15 +22,20 @@ pub fn test_url() -> Option<String> {
         .filter(|u| !u.trim().is_empty())
 }
 
-/// Says, on standard error, that PostgreSQL tests were skipped.
-pub fn not_configured() {
-    use std::io::Write;
-    // Straight to the stream, not `eprintln!`: the test harness captures the macros' output of
-    // passing tests, and a skip must show.
-    let _ = writeln!(
-        std::io::stderr(),
-        "PostgreSQL tests skipped: {TEST_URL_VAR} is not set"
-    );
+/// The test database URL; panics, naming [`TEST_URL_VAR`], when it is unset or empty.
+///
+/// For tests marked `#[ignore = "needs PostgreSQL: ..."]`: one run anyway (`--include-ignored`
+/// or `--ignored`) without a database fails instead of passing without having run.
+#[track_caller]
+pub fn required_test_url() -> String {
+    match test_url() {
+        Some(url) => url,
+        None => panic!(
+            "this test needs PostgreSQL: set {TEST_URL_VAR} to a database URL, e.g. \
+             {TEST_URL_VAR}=postgres://pfs:pfs-test@127.0.0.1:5432/pfs_test \
+             (without it, leave out --include-ignored and the PostgreSQL tests stay ignored)"
+        ),
+    }
 }
 
 /// A uniquely named schema, created empty, with a URL whose connections use it as their
@@ -57,18 +64,6 @@ impl TestSchema {
             base_url: base_url.to_owned(),
             name,
             url,
-        }
-    }
-
-    /// A new schema in the test database, or `None` after saying (see [`not_configured`]) that
-    /// PostgreSQL tests are skipped.
-    pub async fn create_or_skip() -> Option<TestSchema> {
-        match test_url() {
-            Some(url) => Some(TestSchema::create(&url).await),
-            None => {
-                not_configured();
-                None
-            }
         }
     }
 

@@ -1,6 +1,8 @@
 //! Integration tests: the shared suite (`pfs_store::suite`) against every backend, plus each
-//! backend's own checks, one module per backend.
+//! backend's own checks, one module per backend; and a check that the suite's list of cases
+//! names every case (`suite_complete`).
 
 mod fixtures;
 mod postgres;
 mod sqlite;
+mod suite_complete;

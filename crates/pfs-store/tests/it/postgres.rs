@@ -1,6 +1,7 @@
 //! The PostgreSQL backend: every suite case, each in a fresh schema of the database named by
-//! `PFS_TEST_POSTGRES_URL`, plus PostgreSQL-specific checks. Without the variable each test
-//! says on standard error that it was skipped, and `postgres_not_configured` reports it.
+//! `PFS_TEST_POSTGRES_URL`, plus PostgreSQL-specific checks. The tests that need the database
+//! are ignored unless run with `--include-ignored` (or `--ignored`), and then fail when the
+//! variable is unset.
 
 use std::time::Duration;
 
@@ -8,31 +9,28 @@ use pfs_core::model::PracticeSettings;
 use pfs_core::store::*;
 
 use crate::fixtures::practice;
-use pfs_store::pg_testing::{TestSchema, not_configured, test_url};
+use pfs_store::pg_testing::{TestSchema, required_test_url};
 use pfs_store::{PostgresOptions, PostgresStore, postgres, suite};
 use sqlx_core::connection::Connection;
 use sqlx_core::executor::Executor;
 use sqlx_postgres::PgConnection;
 
-/// A store on a fresh schema; `None` (after saying so) when PostgreSQL is not configured.
-async fn fresh(opts: PostgresOptions) -> Option<(TestSchema, PostgresStore)> {
-    let Some(url) = test_url() else {
-        not_configured();
-        return None;
-    };
-    let schema = TestSchema::create(&url).await;
+/// A store on a fresh schema of the test database; panics when `PFS_TEST_POSTGRES_URL` is unset.
+async fn fresh(opts: PostgresOptions) -> (TestSchema, PostgresStore) {
+    let schema = TestSchema::create(&required_test_url()).await;
     let store = postgres::connect(schema.url(), opts)
         .await
         .expect("connect");
-    Some((schema, store))
+    (schema, store)
 }
 
 /// One test per suite case, each in its own schema.
 macro_rules! postgres_cases {
     ($($case:ident),* $(,)?) => {$(
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        #[ignore = "needs PostgreSQL: set PFS_TEST_POSTGRES_URL and run with --include-ignored"]
         async fn $case() {
-            let Some((_schema, store)) = fresh(PostgresOptions::default()).await else { return };
+            let (_schema, store) = fresh(PostgresOptions::default()).await;
             suite::$case(&store).await;
             store.close().await;
         }
@@ -41,33 +39,23 @@ macro_rules! postgres_cases {
 
 pfs_store::store_suite_cases!(postgres_cases);
 
-/// Reports, as a test of its own, when the PostgreSQL tests did not run.
-#[test]
-fn postgres_not_configured() {
-    if test_url().is_none() {
-        not_configured();
-    }
-}
-
 /// Reads spread over several shared connections give the same answers as over one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: set PFS_TEST_POSTGRES_URL and run with --include-ignored"]
 async fn several_read_connections() {
     let opts = PostgresOptions {
         read_connections: 3,
         ..PostgresOptions::default()
     };
-    let Some((_schema, store)) = fresh(opts).await else {
-        return;
-    };
+    let (_schema, store) = fresh(opts).await;
     suite::concurrent_session_contexts(&store).await;
     store.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: set PFS_TEST_POSTGRES_URL and run with --include-ignored"]
 async fn data_survives_close_and_reconnect() {
-    let Some((schema, store)) = fresh(PostgresOptions::default()).await else {
-        return;
-    };
+    let (schema, store) = fresh(PostgresOptions::default()).await;
     suite::durable_write(&store).await;
     store.close().await;
     for _ in 0..2 {
@@ -80,10 +68,9 @@ async fn data_survives_close_and_reconnect() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: set PFS_TEST_POSTGRES_URL and run with --include-ignored"]
 async fn migrate_is_idempotent() {
-    let Some((schema, store)) = fresh(PostgresOptions::default()).await else {
-        return;
-    };
+    let (schema, store) = fresh(PostgresOptions::default()).await;
     store.insert_practice(&practice("X00001")).await.unwrap();
     postgres::migrate(schema.url())
         .await
@@ -94,10 +81,9 @@ async fn migrate_is_idempotent() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: set PFS_TEST_POSTGRES_URL and run with --include-ignored"]
 async fn closed_store_is_unavailable() {
-    let Some((_schema, store)) = fresh(PostgresOptions::default()).await else {
-        return;
-    };
+    let (_schema, store) = fresh(PostgresOptions::default()).await;
     store.close().await;
     assert!(matches!(
         store.ping().await,
@@ -110,15 +96,13 @@ async fn closed_store_is_unavailable() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: set PFS_TEST_POSTGRES_URL and run with --include-ignored"]
 async fn slow_statements_time_out_as_unavailable() {
-    let Some((schema, store)) = fresh(PostgresOptions {
+    let (schema, store) = fresh(PostgresOptions {
         statement_timeout: Duration::from_millis(200),
         ..PostgresOptions::default()
     })
-    .await
-    else {
-        return;
-    };
+    .await;
     store.insert_practice(&practice("X00001")).await.unwrap();
     // Another connection holds the row lock; the update waits, then is cancelled.
     let mut other = PgConnection::connect(schema.url()).await.unwrap();

@@ -1,8 +1,9 @@
 //! Several instances on one PostgreSQL database (the one named by `PFS_TEST_POSTGRES_URL`,
 //! each test in a schema of its own): a session opened on one instance works on another,
 //! revocation through one is seen by the other at once, and an unreachable or stalled database
-//! gives `9010` (and `/health` 503) until it returns, with no restart. Without the variable
-//! every test says on standard error that it was skipped.
+//! gives `9010` (and `/health` 503) until it returns, with no restart. The tests that need the
+//! database are ignored unless run with `--include-ignored` (or `--ignored`), and then fail when
+//! the variable is unset.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pfs_client::{Error, ExposeSecret};
-use pfs_store::pg_testing::{TestSchema, not_configured, test_url};
+use pfs_store::pg_testing::{TestSchema, required_test_url};
 use pfs_testkit::TestServer;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -32,19 +33,10 @@ fn logoff_xml() -> String {
     format!(r#"<Logoff {XMLNS} uuid="{}" apiVersion="1"/>"#, new_uuid())
 }
 
-/// Reports, as a test of its own, when the multi-instance tests did not run.
-#[test]
-fn postgres_not_configured() {
-    if test_url().is_none() {
-        not_configured();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL: set PFS_TEST_POSTGRES_URL and run with --include-ignored"]
 async fn sessions_and_revocation_span_instances() {
-    let Some(schema) = TestSchema::create_or_skip().await else {
-        return;
-    };
+    let schema = TestSchema::create(&required_test_url()).await;
     let url = schema.url().to_owned();
     let a = TestServer::start_with(|o| o.database = Some(url))
         .await
@@ -242,10 +234,9 @@ struct BehindRelay {
     ben: String,
 }
 
-/// [`BehindRelay`] with a 1 s acquire timeout and the given statement timeout; `None` (after
-/// saying so) when PostgreSQL is not configured.
-async fn behind_relay(statement_timeout: Duration) -> Option<BehindRelay> {
-    let schema = TestSchema::create_or_skip().await?;
+/// [`BehindRelay`] with a 1 s acquire timeout and the given statement timeout.
+async fn behind_relay(statement_timeout: Duration) -> BehindRelay {
+    let schema = TestSchema::create(&required_test_url()).await;
     let (_, target) = via(schema.url(), "127.0.0.1:1".parse().unwrap());
     let relay = Relay::start(target).await;
     let (url, _) = via(schema.url(), relay.addr);
@@ -260,27 +251,25 @@ async fn behind_relay(statement_timeout: Duration) -> Option<BehindRelay> {
     let ben = t.patient_id(&ada.proxy_for[0]).await.unwrap();
     let session = t.login("Example").await.unwrap();
     session.select_patient(&ben).await.unwrap();
-    Some(BehindRelay {
+    BehindRelay {
         _schema: schema,
         relay,
         t,
         session,
         ben,
-    })
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL: set PFS_TEST_POSTGRES_URL and run with --include-ignored"]
 async fn unreachable_database_gives_9010_and_recovers() {
-    let Some(BehindRelay {
+    let BehindRelay {
         _schema,
         relay,
         t,
         session,
         ben,
-    }) = behind_relay(Duration::from_secs(5)).await
-    else {
-        return;
-    };
+    } = behind_relay(Duration::from_secs(5)).await;
     let (status, body) = t.admin("GET", "/health", None).await.unwrap();
     assert_eq!(
         (status, body["database"].as_str()),
@@ -322,17 +311,15 @@ async fn unreachable_database_gives_9010_and_recovers() {
 /// connection included) gives `9010` once the statement timeout and a second have passed, not a
 /// hang, and the server recovers by itself.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL: set PFS_TEST_POSTGRES_URL and run with --include-ignored"]
 async fn stalled_database_gives_9010_and_recovers() {
-    let Some(BehindRelay {
+    let BehindRelay {
         _schema,
         relay,
         t,
         session,
         ben,
-    }) = behind_relay(Duration::from_millis(300)).await
-    else {
-        return;
-    };
+    } = behind_relay(Duration::from_millis(300)).await;
 
     relay.stall();
     // The session-context read gives up rather than hang; so does the next, which finds the
@@ -381,10 +368,9 @@ fn via_rewrites_host_and_port() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL: set PFS_TEST_POSTGRES_URL and run with --include-ignored"]
 async fn concurrent_bookings_across_instances_have_one_winner() {
-    let Some(schema) = TestSchema::create_or_skip().await else {
-        return;
-    };
+    let schema = TestSchema::create(&required_test_url()).await;
     let url = schema.url().to_owned();
     let a = TestServer::start_with(|o| o.database = Some(url))
         .await

@@ -1,0 +1,61 @@
+//! The record access log ([`AccessLogStore`](pfs_core::store::AccessLogStore)).
+
+use pfs_core::model::RecordAccess;
+use pfs_core::{Store, StoreError};
+
+use super::{patient, record_access, t, world};
+
+/// Record access entries round-trip, oldest first, in `[from, to)`, per patient.
+pub async fn record_accesses_round_trip(store: &dyn Store) {
+    let w = world(store, 1).await;
+    let me = &w.patient.id;
+    let p2 = patient(2, &w.practice.ods);
+    store.insert_patient(&p2).await.unwrap();
+
+    let booked = record_access(me, t(2_000), "Booked appointment");
+    let viewed = record_access(me, t(1_000), "Viewed appointments");
+    let cancelled = record_access(me, t(3_000), "Cancelled appointment");
+    let same_time = RecordAccess {
+        method: "Practice".into(),
+        accessed_by: "Dr A Jones".into(),
+        ..record_access(me, t(2_000), "Cancelled appointment")
+    };
+    let theirs = record_access(&p2.id, t(2_000), "Booked appointment");
+    for a in [&booked, &viewed, &cancelled, &same_time, &theirs] {
+        store.insert_record_access(a).await.unwrap();
+    }
+
+    assert_eq!(
+        store.record_accesses(me, t(0), t(10_000)).await.unwrap(),
+        vec![
+            viewed.clone(),
+            booked.clone(),
+            same_time.clone(),
+            cancelled.clone()
+        ]
+    );
+    assert_eq!(
+        store.record_accesses(me, t(1_000), t(3_000)).await.unwrap(),
+        vec![viewed, booked, same_time]
+    );
+    assert_eq!(
+        store
+            .record_accesses(&p2.id, t(0), t(10_000))
+            .await
+            .unwrap(),
+        vec![theirs]
+    );
+    assert!(
+        store
+            .record_accesses("9999999", t(0), t(10_000))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(matches!(
+        store
+            .insert_record_access(&record_access("9999999", t(0), "Booked appointment"))
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+}
