@@ -1,0 +1,171 @@
+//! `pfs admin`: the practice side, as a client of the admin API.
+//!
+//! One file per feature area, `admin/<area>.rs`, with that area's subcommands and what they
+//! send; this file holds the top-level options, the client of the admin API and the output.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use bytes::Bytes;
+use clap::Subcommand;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use serde_json::Value;
+
+mod account;
+mod appointment;
+mod patient;
+mod practice;
+mod provider;
+mod proxy;
+mod service;
+
+/// Options of `pfs admin`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Admin API base URL; default: DATA_DIR/admin-url written by the running server.
+    #[arg(long, env = "PFS_ADMIN_URL")]
+    url: Option<String>,
+    /// Admin token; default: DATA_DIR/admin-token.
+    #[arg(long, env = "PFS_ADMIN_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// The server's data directory (for the defaults above).
+    #[arg(long, env = "PFS_DATA_DIR", default_value = "pfs-data")]
+    data_dir: PathBuf,
+    #[command(subcommand)]
+    what: What,
+}
+
+#[derive(Subcommand)]
+enum What {
+    /// Third-party providers (apps) and their client certificates.
+    #[command(subcommand)]
+    Provider(provider::ProviderCmd),
+    /// GP practices.
+    #[command(subcommand)]
+    Practice(practice::PracticeCmd),
+    /// Patients.
+    #[command(subcommand)]
+    Patient(patient::PatientCmd),
+    /// Online accounts and linkage keys.
+    #[command(subcommand)]
+    Account(account::AccountCmd),
+    /// Proxy access: one online user acting for another patient.
+    #[command(subcommand)]
+    Proxy(proxy::ProxyCmd),
+    /// Service switches.
+    #[command(subcommand)]
+    Service(service::ServiceCmd),
+    /// Appointment sessions (a clinician's run of equal slots).
+    #[command(subcommand)]
+    Session(appointment::SessionCmd),
+    /// Booked appointments.
+    #[command(subcommand)]
+    Appointment(appointment::AppointmentCmd),
+    /// Whether the server and its database answer.
+    Health,
+}
+
+pub async fn run(a: Args) -> Result<()> {
+    let api = Api::from_args(&a)?;
+    let out = match a.what {
+        What::Health => api.send("GET", "/health", None).await?,
+        What::Provider(cmd) => provider::run(&api, cmd).await?,
+        What::Practice(cmd) => practice::run(&api, cmd).await?,
+        What::Patient(cmd) => patient::run(&api, cmd).await?,
+        What::Account(cmd) => account::run(&api, cmd).await?,
+        What::Proxy(cmd) => proxy::run(&api, cmd).await?,
+        What::Service(cmd) => service::run(&api, cmd).await?,
+        What::Session(cmd) => appointment::run_session(&api, cmd).await?,
+        What::Appointment(cmd) => appointment::run(&api, cmd).await?,
+    };
+    if !out.is_null() {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    }
+    Ok(())
+}
+
+struct Api {
+    base: String,
+    token: String,
+    http: Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>,
+}
+
+/// One admin API call for another command (e.g. `pfs bench` adjusting practice rules), with the
+/// URL and token of the server whose data directory is `data_dir`.
+pub async fn request(
+    data_dir: &std::path::Path,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> Result<Value> {
+    Api::new(None, None, data_dir)?
+        .send(method, path, body)
+        .await
+}
+
+impl Api {
+    fn from_args(a: &Args) -> Result<Self> {
+        Api::new(a.url.as_deref(), a.token.as_deref(), &a.data_dir)
+    }
+
+    fn new(url: Option<&str>, token: Option<&str>, data_dir: &std::path::Path) -> Result<Self> {
+        let read = |name: &str| {
+            let p = data_dir.join(name);
+            std::fs::read_to_string(&p)
+                .map(|s| s.trim().to_owned())
+                .with_context(|| {
+                    format!(
+                        "cannot read {} (is the server running with --data-dir {}?)",
+                        p.display(),
+                        data_dir.display()
+                    )
+                })
+        };
+        let base = match url {
+            Some(u) => u.trim_end_matches('/').to_owned(),
+            None => read("admin-url")?,
+        };
+        let token = match token {
+            Some(t) => t.to_owned(),
+            None => read("admin-token")?,
+        };
+        Ok(Api {
+            base,
+            token,
+            http: Client::builder(TokioExecutor::new()).build_http(),
+        })
+    }
+
+    async fn send(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value> {
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let req = http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base))
+            .header("authorization", format!("Bearer {}", self.token))
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body)))?;
+        let res = self
+            .http
+            .request(req)
+            .await
+            .with_context(|| format!("cannot reach the admin API at {}", self.base))?;
+        let status = res.status();
+        let bytes = res.into_body().collect().await?.to_bytes();
+        let value: Value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        if !status.is_success() {
+            let msg = value["message"]
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| value.to_string());
+            bail!("{status}: {msg}");
+        }
+        Ok(value)
+    }
+}

@@ -1,0 +1,75 @@
+//! Practices and their settings.
+
+use serde::{Deserialize, Serialize};
+
+use super::{AdminError, non_empty, ods_code};
+use crate::Pfs;
+use crate::model::*;
+
+/// A new practice.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewPractice {
+    /// ODS code: letters and digits, 3 to 10 characters.
+    pub ods: String,
+    /// Name.
+    pub name: String,
+    /// One-line address.
+    pub address: String,
+    /// Settings (defaults when absent).
+    #[serde(default)]
+    pub settings: Option<PracticeSettings>,
+}
+
+impl Pfs {
+    /// Adds a practice.
+    pub async fn add_practice(&self, p: NewPractice) -> Result<Practice, AdminError> {
+        let ods = ods_code(&p.ods);
+        if !(3..=10).contains(&ods.len()) || !ods.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(AdminError::Invalid(
+                "ods must be 3 to 10 letters or digits".into(),
+            ));
+        }
+        non_empty("name", &p.name)?;
+        non_empty("address", &p.address)?;
+        let practice = Practice {
+            ods,
+            name: p.name.trim().to_owned(),
+            address: p.address.trim().to_owned(),
+            settings: p.settings.unwrap_or_default(),
+        };
+        self.store.insert_practice(&practice).await?;
+        Ok(practice)
+    }
+
+    /// Every practice.
+    pub async fn list_practices(&self) -> Result<Vec<Practice>, AdminError> {
+        Ok(self.store.list_practices().await?)
+    }
+
+    /// Replaces a practice's settings.
+    pub async fn update_practice_settings(
+        &self,
+        ods: &str,
+        settings: PracticeSettings,
+    ) -> Result<Practice, AdminError> {
+        let ods = &ods_code(ods);
+        if !(1..=365).contains(&settings.booking_window_days) {
+            return Err(AdminError::Invalid(
+                "bookingWindowDays must be 1 to 365".into(),
+            ));
+        }
+        if settings.cancellation_cutoff_minutes > 7 * 24 * 60 {
+            return Err(AdminError::Invalid(
+                "cancellationCutoffMinutes must be at most 10080 (a week)".into(),
+            ));
+        }
+        if !self.store.update_practice_settings(ods, &settings).await? {
+            return Err(AdminError::NotFound(format!("practice {ods}")));
+        }
+        self.store
+            .practice(ods)
+            .await?
+            .ok_or_else(|| AdminError::NotFound(format!("practice {ods}")))
+    }
+}

@@ -1,0 +1,129 @@
+//! The JSON admin API: the practice side, on its own listener, behind a bearer token.
+//! docs/admin-api.md documents every route.
+//!
+//! One file per feature area, `admin/<area>.rs`, with that area's routes and handlers; this
+//! file assembles the router and holds what they share: the state, the bearer-token check, the
+//! error shape and `/health`.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use pfs_core::Pfs;
+use pfs_core::admin::AdminError;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::pki::PemPair;
+
+mod account;
+mod appointment;
+mod patient;
+mod practice;
+mod provider;
+mod proxy;
+mod service;
+
+/// What the admin handlers share.
+pub struct AdminState {
+    /// The service.
+    pub pfs: Arc<Pfs>,
+    /// The bearer token.
+    pub token: String,
+    /// The provider CA, for issuing client certificates.
+    pub ca: PemPair,
+}
+
+/// An admin API failure: a status and a JSON body `{"error": kind, "message": text}`.
+pub struct ApiError(StatusCode, &'static str, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({ "error": self.1, "message": self.2 }))).into_response()
+    }
+}
+
+impl From<AdminError> for ApiError {
+    fn from(e: AdminError) -> Self {
+        match e {
+            AdminError::NotFound(m) => ApiError(StatusCode::NOT_FOUND, "not_found", m),
+            AdminError::Conflict(m) => ApiError(StatusCode::CONFLICT, "conflict", m),
+            AdminError::Invalid(m) => ApiError(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m),
+            AdminError::Store(m) => ApiError(StatusCode::SERVICE_UNAVAILABLE, "unavailable", m),
+        }
+    }
+}
+
+type ApiResult<T> = Result<Json<T>, ApiError>;
+
+/// A JSON request body whose rejections (bad JSON, missing fields, wrong content type) use the
+/// API's error shape rather than axum's plain text.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        <Json<T> as axum::extract::FromRequest<S>>::from_request(req, state)
+            .await
+            .map(|Json(v)| ApiJson(v))
+            .map_err(|r| ApiError(r.status(), "invalid", r.body_text()))
+    }
+}
+
+/// The admin router.
+pub fn router(state: Arc<AdminState>) -> Router {
+    let api = Router::new()
+        .merge(provider::routes())
+        .merge(practice::routes())
+        .merge(appointment::routes())
+        .merge(patient::routes())
+        .merge(account::routes())
+        .merge(proxy::routes())
+        .merge(service::routes())
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            require_token,
+        ));
+    Router::new()
+        .route("/health", get(health))
+        .nest("/api", api)
+        .with_state(state)
+}
+
+async fn require_token(
+    State(state): State<Arc<AdminState>>,
+    headers: HeaderMap,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let given = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    // Comparing digests keeps the comparison's timing independent of the token.
+    if Sha256::digest(given.trim().as_bytes()) != Sha256::digest(state.token.as_bytes()) {
+        return ApiError(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "send Authorization: Bearer <admin token> (DATA_DIR/admin-token)".into(),
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
+async fn health(State(state): State<Arc<AdminState>>) -> Response {
+    match state.pfs.store().ping().await {
+        Ok(()) => Json(json!({ "status": "ok", "database": "reachable" })).into_response(),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "degraded", "database": "unreachable" })),
+        )
+            .into_response(),
+    }
+}
