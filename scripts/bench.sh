@@ -7,13 +7,20 @@
 #   DURATION=30 scripts/bench.sh
 #   DATABASE=postgres://user:pw@127.0.0.1/db scripts/bench.sh
 #                               # the same runs on PostgreSQL (the database is emptied first)
+#   PFS_BIN=/path/to/pfs scripts/bench.sh
+#                               # another build instead of this tree's (e.g. the previous
+#                               # commit's), for a comparison within one sitting
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-16}
 
-cargo build --release --bin pfs
-PFS="$PWD/target/release/pfs"
+if [ -n "${PFS_BIN:-}" ]; then
+    PFS=$(realpath "$PFS_BIN")
+else
+    cargo build --release --bin pfs
+    PFS="$PWD/target/release/pfs"
+fi
 work=$(mktemp -d)
 cd "$work"
 export PFS_LISTEN=127.0.0.1:18443 PFS_ADMIN_LISTEN=127.0.0.1:18444
@@ -30,7 +37,7 @@ sleep 1
 
 export PFS_ENDPOINT=https://127.0.0.1:18443/tpp/
 store="embedded SQLite"; [ -n "${DATABASE:-}" ] && store="PostgreSQL $(psql -tA "$DATABASE" -c 'SHOW server_version')"
-echo "== machine: $(nproc) cores, $(uname -r); store: $store"
+echo "== machine: $(nproc) cores, $(uname -r); store: $store; binary: $PFS"
 echo "== idle RSS after first start (demo seeded): $(grep VmRSS /proc/$server/status | awk '{print $2, $3}')"
 "$PFS" bench patient-selected -c "$CONNECTIONS" -d "$DURATION"
 "$PFS" bench authenticate -c "$CONNECTIONS" -d "$DURATION"

@@ -55,34 +55,27 @@ pub trait HealthStore: Send + Sync {
     async fn ping(&self) -> StoreResult<()>;
 }
 
-/// Persistent state of openpfs: every area's store. Implemented for any type that implements
-/// them all.
-pub trait Store:
-    HealthStore
-    + ProviderStore
-    + PracticeStore
-    + PatientStore
-    + AccountStore
-    + ProxyStore
-    + ServiceStore
-    + SessionStore
-    + AppointmentStore
-    + AccessLogStore
-    + 'static
-{
+/// Declares [`Store`] as the union of the area traits, and implements it for every type that
+/// implements them all: the list of areas is written once.
+macro_rules! store_of_areas {
+    ($($area:ident),+ $(,)?) => {
+        /// Persistent state of openpfs: every area's store. Implemented for any type that
+        /// implements them all.
+        pub trait Store: $($area +)+ 'static {}
+
+        impl<T> Store for T where T: $($area +)+ 'static {}
+    };
 }
 
-impl<T> Store for T where
-    T: HealthStore
-        + ProviderStore
-        + PracticeStore
-        + PatientStore
-        + AccountStore
-        + ProxyStore
-        + ServiceStore
-        + SessionStore
-        + AppointmentStore
-        + AccessLogStore
-        + 'static
-{
-}
+store_of_areas!(
+    HealthStore,
+    ProviderStore,
+    PracticeStore,
+    PatientStore,
+    AccountStore,
+    ProxyStore,
+    ServiceStore,
+    SessionStore,
+    AppointmentStore,
+    AccessLogStore,
+);
