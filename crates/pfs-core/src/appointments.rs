@@ -9,8 +9,6 @@
 
 use std::collections::HashSet;
 
-use async_trait::async_trait;
-
 use chrono::{DateTime, Duration, Utc};
 use pfs_wire::codes::MAX_APPOINTMENT_NOTES;
 use pfs_wire::{
@@ -74,47 +72,42 @@ fn window_end(now: DateTime<Utc>, days: u32) -> DateTime<Utc> {
     to_instant(to_wall_clock(now) + Duration::days(i64::from(days)))
 }
 
-#[async_trait]
 impl Operation for ListSlots {
     const ACCESS: Access = Access::Service(APPOINTMENTS_SERVICE);
-    async fn run(self, pfs: &Pfs, call: &Call<'_>) -> Result<ListSlotsReply, DomainError> {
+    async fn run(&self, pfs: &Pfs, call: &Call<'_>) -> Result<ListSlotsReply, DomainError> {
         pfs.list_slots(call, self).await
     }
 }
 
-#[async_trait]
 impl Operation for BookAppointment {
     const ACCESS: Access = Access::Service(APPOINTMENTS_SERVICE);
-    async fn run(self, pfs: &Pfs, call: &Call<'_>) -> Result<BookAppointmentReply, DomainError> {
+    async fn run(&self, pfs: &Pfs, call: &Call<'_>) -> Result<BookAppointmentReply, DomainError> {
         pfs.book_appointment(call, self).await
     }
 }
 
-#[async_trait]
 impl Operation for ViewAppointments {
     const ACCESS: Access = Access::Service(APPOINTMENTS_SERVICE);
     /// The patient's appointments come with the session read.
     const PREFETCH: Prefetch = Prefetch::Appointments;
-    async fn run(self, pfs: &Pfs, call: &Call<'_>) -> Result<ViewAppointmentsReply, DomainError> {
+    async fn run(&self, pfs: &Pfs, call: &Call<'_>) -> Result<ViewAppointmentsReply, DomainError> {
         pfs.view_appointments(call, self).await
     }
 }
 
-#[async_trait]
 impl Operation for CancelAppointment {
     const ACCESS: Access = Access::Service(APPOINTMENTS_SERVICE);
-    async fn run(self, pfs: &Pfs, call: &Call<'_>) -> Result<CancelAppointmentReply, DomainError> {
+    async fn run(&self, pfs: &Pfs, call: &Call<'_>) -> Result<CancelAppointmentReply, DomainError> {
         pfs.cancel_appointment(call, self).await
     }
 }
 
 /// Not switched by the appointments service: the texts also cover medication, and clients
 /// ignore this message's failures anyway.
-#[async_trait]
 impl Operation for RequestSystmOnlineMessages {
     const ACCESS: Access = Access::Patient;
     async fn run(
-        self,
+        &self,
         pfs: &Pfs,
         call: &Call<'_>,
     ) -> Result<RequestSystmOnlineMessagesReply, DomainError> {
@@ -155,7 +148,7 @@ impl Pfs {
     pub(crate) async fn list_slots(
         &self,
         call: &Call<'_>,
-        m: ListSlots,
+        m: &ListSlots,
     ) -> Result<ListSlotsReply, DomainError> {
         let practice = &call.patient()?.practice;
         let now = self.clock.now();
@@ -209,7 +202,7 @@ impl Pfs {
     pub(crate) async fn book_appointment(
         &self,
         call: &Call<'_>,
-        m: BookAppointment,
+        m: &BookAppointment,
     ) -> Result<BookAppointmentReply, DomainError> {
         let s = call.session()?;
         let PatientContext {
@@ -305,7 +298,7 @@ impl Pfs {
     pub(crate) async fn view_appointments(
         &self,
         call: &Call<'_>,
-        m: ViewAppointments,
+        m: &ViewAppointments,
     ) -> Result<ViewAppointmentsReply, DomainError> {
         let s = call.session()?;
         let PatientContext {
@@ -339,7 +332,7 @@ impl Pfs {
     pub(crate) async fn cancel_appointment(
         &self,
         call: &Call<'_>,
-        m: CancelAppointment,
+        m: &CancelAppointment,
     ) -> Result<CancelAppointmentReply, DomainError> {
         let s = call.session()?;
         let PatientContext {

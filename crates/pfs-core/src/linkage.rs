@@ -9,7 +9,6 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use pfs_wire::{LinkAccount, LinkAccountReply, LinkVariant};
 use secrecy::SecretString;
@@ -22,10 +21,9 @@ use crate::operation::{Access, Call, Operation};
 use crate::secrets::{Attempt, new_linkage_key, new_passphrase, with_fresh_id};
 use crate::{Pfs, StoreError, nhs, uktime};
 
-#[async_trait]
 impl Operation for LinkAccount {
     const ACCESS: Access = Access::Provider;
-    async fn run(self, pfs: &Pfs, call: &Call<'_>) -> Result<LinkAccountReply, DomainError> {
+    async fn run(&self, pfs: &Pfs, call: &Call<'_>) -> Result<LinkAccountReply, DomainError> {
         pfs.link_account(call.caller, self).await
     }
 }
@@ -34,7 +32,7 @@ impl Pfs {
     pub(crate) async fn link_account(
         &self,
         caller: &Provider,
-        m: LinkAccount,
+        m: &LinkAccount,
     ) -> Result<LinkAccountReply, DomainError> {
         if m.application.provider_id != caller.id {
             return Err(DomainError::ProviderIdMismatch);
@@ -44,10 +42,10 @@ impl Pfs {
             LinkVariant::Register {
                 account_id,
                 linkage_key,
-            } => self.register(caller, &m, account_id, linkage_key).await,
+            } => self.register(caller, m, account_id, linkage_key).await,
             LinkVariant::Retrieve { nhs_number } => {
                 self.require_trusted(caller, variant)?;
-                let patient = self.match_patient(&m, nhs_number).await?;
+                let patient = self.match_patient(m, nhs_number).await?;
                 let Some(account) = self.store.account_for_patient(&patient.id).await? else {
                     // The real API answers "found, but no online account" with blank fields.
                     return Ok(LinkAccountReply::default());
@@ -71,7 +69,7 @@ impl Pfs {
                 mobile_no,
             } => {
                 self.require_trusted(caller, variant)?;
-                let patient = self.match_patient(&m, nhs_number).await?;
+                let patient = self.match_patient(m, nhs_number).await?;
                 let account = self
                     .open_account(&patient, email_address.clone(), mobile_no.clone())
                     .await?;

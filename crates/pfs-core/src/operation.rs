@@ -11,7 +11,6 @@
 
 use std::sync::OnceLock;
 
-use async_trait::async_trait;
 use pfs_wire::{ReplyMessage, RequestMessage, WireMessage};
 use secrecy::SecretString;
 
@@ -46,16 +45,20 @@ impl Access {
     }
 }
 
-/// One request type's operation.
-#[async_trait]
-pub(crate) trait Operation: RequestMessage + Send + 'static {
+/// One request type's operation. Dispatched statically (never as a trait object), so `run` is a
+/// plain `async fn` with no boxed future.
+pub(crate) trait Operation: RequestMessage + Send + Sync + 'static {
     /// What must hold before [`Operation::run`] is called.
     const ACCESS: Access;
     /// What the in-session store read fetches with the session, so that the operation needs
     /// no read of its own.
     const PREFETCH: Prefetch = Prefetch::Nothing;
     /// Runs the operation. The reply's echoed attributes are set afterwards by the dispatch.
-    async fn run(self, pfs: &Pfs, call: &Call<'_>) -> Result<Self::Reply, DomainError>;
+    fn run(
+        &self,
+        pfs: &Pfs,
+        call: &Call<'_>,
+    ) -> impl Future<Output = Result<Self::Reply, DomainError>> + Send;
 }
 
 /// What an operation is given besides its request.
@@ -98,14 +101,12 @@ impl Pfs {
         m: M,
     ) -> Result<Reply, DomainError> {
         check_api_version(m.header())?;
-        let uuid = m.header().uuid;
-        let scope = m.scope().cloned();
         let patient = match (M::ACCESS, session) {
             (Access::Provider, _) => None,
             (_, None) => return Err(DomainError::NotAuthenticated("the suid header is missing")),
             (Access::Session, Some(_)) => None,
             (access, Some(s)) => {
-                let scope = scope.as_ref().ok_or_else(|| {
+                let scope = m.scope().ok_or_else(|| {
                     DomainError::Unavailable("a per-patient operation without a scope".into())
                 })?;
                 self.require_scope(s, scope).await?;
@@ -134,7 +135,7 @@ impl Pfs {
         if let (true, Some(s)) = (M::ACCESS.names_patient(), session) {
             self.touch(s, None).await?;
         }
-        reply.echo(uuid, scope.as_ref());
+        reply.echo(m.header().uuid, m.scope());
         // Inside a session every reply carries the suid back.
         let suid = match call.new_suid.into_inner() {
             Some(new) => Some(new),

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 
-use async_trait::async_trait;
 use chrono::Duration;
 use pfs_wire::{
     Authenticate, AuthenticateReply, ListServiceAccesses, ListServiceAccessesReply, Logoff,
@@ -55,29 +54,26 @@ pub struct NamedPatient {
     pub appointments: Option<Vec<(Appointment, AppointmentSession)>>,
 }
 
-#[async_trait]
 impl Operation for Authenticate {
     const ACCESS: Access = Access::Provider;
-    async fn run(self, pfs: &Pfs, call: &Call<'_>) -> Result<AuthenticateReply, DomainError> {
+    async fn run(&self, pfs: &Pfs, call: &Call<'_>) -> Result<AuthenticateReply, DomainError> {
         pfs.authenticate(call, self).await
     }
 }
 
 /// Checks the patient itself: it may name any patient the user may act for, not only the one
 /// selected.
-#[async_trait]
 impl Operation for PatientSelected {
     const ACCESS: Access = Access::Session;
-    async fn run(self, pfs: &Pfs, call: &Call<'_>) -> Result<PatientSelectedReply, DomainError> {
+    async fn run(&self, pfs: &Pfs, call: &Call<'_>) -> Result<PatientSelectedReply, DomainError> {
         pfs.patient_selected(call, self).await
     }
 }
 
-#[async_trait]
 impl Operation for ListServiceAccesses {
     const ACCESS: Access = Access::Patient;
     async fn run(
-        self,
+        &self,
         pfs: &Pfs,
         call: &Call<'_>,
     ) -> Result<ListServiceAccessesReply, DomainError> {
@@ -85,10 +81,9 @@ impl Operation for ListServiceAccesses {
     }
 }
 
-#[async_trait]
 impl Operation for Logoff {
     const ACCESS: Access = Access::Session;
-    async fn run(self, pfs: &Pfs, call: &Call<'_>) -> Result<LogoffReply, DomainError> {
+    async fn run(&self, pfs: &Pfs, call: &Call<'_>) -> Result<LogoffReply, DomainError> {
         pfs.logoff(call).await
     }
 }
@@ -230,7 +225,7 @@ impl Pfs {
     pub(crate) async fn authenticate(
         &self,
         call: &Call<'_>,
-        m: Authenticate,
+        m: &Authenticate,
     ) -> Result<AuthenticateReply, DomainError> {
         let caller = call.caller;
         if m.provider_id != caller.id || m.application.provider_id != caller.id {
@@ -312,7 +307,7 @@ impl Pfs {
     pub(crate) async fn patient_selected(
         &self,
         call: &Call<'_>,
-        m: PatientSelected,
+        m: &PatientSelected,
     ) -> Result<PatientSelectedReply, DomainError> {
         let s = call.session()?;
         if m.scope.online_user_id != s.record.online_user_id {

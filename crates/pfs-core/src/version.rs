@@ -1,16 +1,14 @@
 //! `CheckVersion`: the API versions this server speaks.
 
-use async_trait::async_trait;
 use pfs_wire::{API_VERSION, CheckVersion, CheckVersionReply, SupportedVersion};
 
 use crate::Pfs;
 use crate::error::DomainError;
 use crate::operation::{Access, Call, Operation};
 
-#[async_trait]
 impl Operation for CheckVersion {
     const ACCESS: Access = Access::Provider;
-    async fn run(self, pfs: &Pfs, call: &Call<'_>) -> Result<CheckVersionReply, DomainError> {
+    async fn run(&self, pfs: &Pfs, call: &Call<'_>) -> Result<CheckVersionReply, DomainError> {
         pfs.check_version(call, self)
     }
 }
@@ -19,7 +17,7 @@ impl Pfs {
     pub(crate) fn check_version(
         &self,
         call: &Call<'_>,
-        m: CheckVersion,
+        m: &CheckVersion,
     ) -> Result<CheckVersionReply, DomainError> {
         if m.application.provider_id != call.caller.id {
             return Err(DomainError::ProviderIdMismatch);
