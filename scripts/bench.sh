@@ -29,7 +29,7 @@ if [ -n "${DATABASE:-}" ]; then
     psql -q "$DATABASE" -c 'DROP SCHEMA public CASCADE; CREATE SCHEMA public;'
     export PFS_DATABASE_URL="$DATABASE"
 fi
-"$PFS" serve --log warn >serve.log 2>&1 &
+"$PFS" serve --demo --log warn >serve.log 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 50); do [ -f pfs-data/demo/accounts.json ] && [ -f pfs-data/admin-url ] && break; sleep 0.2; done
@@ -47,7 +47,7 @@ echo "== idle RSS after first start (demo seeded): $(grep VmRSS /proc/$server/st
 "$PFS" bench book-appointment -c 8 -d "$DURATION"
 echo "== RSS after the runs: $(grep VmRSS /proc/$server/status | awk '{print $2, $3}')"
 kill $server; wait $server 2>/dev/null || true
-"$PFS" serve --log warn >serve.log 2>&1 &
+"$PFS" serve --demo --log warn >serve.log 2>&1 &
 server=$!
 sleep 3
 echo "== idle RSS after a restart: $(grep VmRSS /proc/$server/status | awk '{print $2, $3}')"

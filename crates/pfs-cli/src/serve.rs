@@ -48,9 +48,10 @@ pub struct Args {
     /// PostgreSQL: milliseconds a request waits for a pooled connection before failing (9010).
     #[arg(long, env = "PFS_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 5000)]
     db_acquire_timeout_ms: u64,
-    /// Do not seed the demo practice into a new database.
-    #[arg(long, env = "PFS_NO_DEMO")]
-    no_demo: bool,
+    /// Seed a demo practice, synthetic patients and a demo provider (its private key written to
+    /// DATA_DIR/demo/) into a new database: a sandbox, never for real patients.
+    #[arg(long, env = "PFS_DEMO")]
+    demo: bool,
     /// Log filter (tracing syntax), e.g. `info` or `pfs_server=debug`.
     #[arg(long, env = "PFS_LOG", default_value = "info")]
     log: String,
@@ -77,7 +78,7 @@ pub async fn run(a: Args) -> Result<()> {
         data_dir: a.data_dir,
         listen: a.listen,
         admin_listen: a.admin_listen,
-        seed_demo: !a.no_demo,
+        seed_demo: a.demo,
         database: a.database,
         ..ServeOptions::default()
     };
@@ -137,6 +138,18 @@ pub async fn run(a: Args) -> Result<()> {
         println!("provider-id and accounts.json. Try, in another terminal:");
         println!("  pfs call CheckVersion");
         println!("  pfs admin patient list");
+    } else if server.empty {
+        println!();
+        println!("The database holds no practice yet. Next steps:");
+        println!(
+            "  pfs admin practice add …        a practice (see `pfs admin practice add --help`)"
+        );
+        println!("  pfs admin provider add --name NAME --out DIR");
+        println!("                                  a third-party app's client certificate and id");
+        println!("  pfs admin patient add …         patients, then `pfs admin account issue ID`");
+        println!(
+            "For a sandbox with synthetic data instead, start a new data directory with --demo."
+        );
     }
     wait_for_signal().await;
     println!("stopping");

@@ -35,6 +35,7 @@ fn serve_then_call_and_admin() {
     let mut child = Command::new(PFS)
         .args([
             "serve",
+            "--demo",
             "--listen",
             "127.0.0.1:0",
             "--admin-listen",
@@ -153,4 +154,32 @@ fn bad_arguments_are_explained() {
         assert!(!ok, "{flag} 0 was accepted");
         assert!(err.contains(&format!("{flag} must be at least 1")), "{err}");
     }
+}
+
+/// Without `--demo`, a new data directory gets no demo credentials, and the server says what to
+/// do next instead.
+#[test]
+fn serve_without_demo_says_what_to_do_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(PFS)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(["--admin-listen", "127.0.0.1:0", "--log", "warn"])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("pfs serve starts");
+    let stdout = child.stdout.take().unwrap();
+    let _server = Server(child);
+    let mut printed = String::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        printed.push_str(&line);
+        printed.push('\n');
+        if line.contains("--demo") {
+            break;
+        }
+    }
+    assert!(printed.contains("holds no practice yet"), "{printed}");
+    assert!(printed.contains("pfs admin provider add"), "{printed}");
+    assert!(!dir.path().join("pfs-data/demo").exists());
 }

@@ -175,12 +175,15 @@ struct Pair {
 impl Pair {
     fn start(database: &str) -> Pair {
         let dir = tempfile::tempdir().unwrap();
-        let a = Server::start(&dir.path().join("a"), database, &[]);
+        let a = Server::start(&dir.path().join("a"), database, &["--demo"]);
         let demo_dir = a.data_dir.join("demo");
         assert!(demo_dir.exists(), "A seeds the empty database");
 
         let b_dir = dir.path().join("b");
         std::fs::create_dir(&b_dir).unwrap();
+        // Only its owner may enter a data directory: the server refuses to start otherwise.
+        std::fs::set_permissions(&b_dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .unwrap();
         for name in SHARED_SECRETS {
             std::fs::copy(a.data_dir.join(name), b_dir.join(name))
                 .unwrap_or_else(|e| panic!("copying {name}: {e}"));

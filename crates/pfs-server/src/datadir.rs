@@ -23,6 +23,15 @@ use pfs_core::secrets::random_bytes;
 
 use crate::pki::{self, PemPair};
 
+/// The files of a data directory that only its owner may read.
+const SECRET_FILES: &[&str] = &[
+    "ca-key.pem",
+    "server-key.pem",
+    "pepper",
+    "admin-token",
+    "demo/client-key.pem",
+];
+
 /// Paths inside a data directory.
 #[derive(Debug, Clone)]
 pub struct DataDir {
@@ -46,7 +55,46 @@ impl DataDir {
                 .create(&root)
                 .with_context(|| format!("cannot create the data directory {}", root.display()))?;
         }
-        Ok(DataDir { root })
+        let dir = DataDir { root };
+        dir.check_permissions()?;
+        Ok(dir)
+    }
+
+    /// Refuses a data directory, or a key or secret in it, that users other than its owner may
+    /// read: checked at every start, since a directory copied or restored by hand can lose its
+    /// modes.
+    fn check_permissions(&self) -> Result<()> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let open_to_others = |path: &Path| -> Result<Option<u32>> {
+                match fs::metadata(path) {
+                    Ok(m) => {
+                        Ok(Some(m.permissions().mode() & 0o777).filter(|mode| mode & 0o077 != 0))
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+                }
+            };
+            if let Some(mode) = open_to_others(&self.root)? {
+                anyhow::bail!(
+                    "the data directory {} may be entered by other users (mode {mode:o}); it holds keys and patient data: run `chmod 700 {}`",
+                    self.root.display(),
+                    self.root.display()
+                );
+            }
+            for name in SECRET_FILES {
+                let path = self.path(name);
+                if let Some(mode) = open_to_others(&path)? {
+                    anyhow::bail!(
+                        "{} may be read by other users (mode {mode:o}): run `chmod 600 {}`",
+                        path.display(),
+                        path.display()
+                    );
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The directory.

@@ -44,7 +44,9 @@ pub struct ServeOptions {
     pub sqlite: SqliteOptions,
     /// PostgreSQL settings (pool size, acquire and statement timeouts).
     pub postgres: PostgresOptions,
-    /// Seed the demo practice when the database is new (default true).
+    /// Seed the demo practice, synthetic patients and a demo provider when the database is new
+    /// (default false: a sandbox must ask for it, a production start never gets a trusted demo
+    /// identity with its private key on disk).
     pub seed_demo: bool,
     /// The clock (the system clock unless a test injects one).
     pub clock: Arc<dyn Clock>,
@@ -61,7 +63,7 @@ impl Default for ServeOptions {
             database: None,
             sqlite: SqliteOptions::default(),
             postgres: PostgresOptions::default(),
-            seed_demo: true,
+            seed_demo: false,
             clock: Arc::new(SystemClock),
         }
     }
@@ -79,6 +81,8 @@ pub struct RunningServer {
     pub admin_token: String,
     /// Demo accounts, when this start seeded them.
     pub seeded: Option<Vec<DemoAccount>>,
+    /// Whether the database holds no practice (a new database started without the demo).
+    pub empty: bool,
     /// The service, for in-process callers (tests, tools).
     pub pfs: Arc<Pfs>,
     shutdown: watch::Sender<bool>,
@@ -122,6 +126,12 @@ pub async fn start(opts: ServeOptions) -> Result<RunningServer> {
     } else {
         None
     };
+    let empty = pfs
+        .store()
+        .list_practices()
+        .await
+        .context("cannot read the database")?
+        .is_empty();
 
     let tls = tls::server_config(&ca.cert_pem, &server_cert.cert_pem, &server_cert.key_pem)?;
     let listener = TcpListener::bind(opts.listen)
@@ -169,6 +179,7 @@ pub async fn start(opts: ServeOptions) -> Result<RunningServer> {
         data_dir: dir,
         admin_token,
         seeded,
+        empty,
         pfs,
         shutdown,
         tasks,

@@ -97,6 +97,7 @@ impl TestServer {
             listen: "127.0.0.1:0".parse()?,
             admin_listen: "127.0.0.1:0".parse()?,
             clock: clock.clone(),
+            seed_demo: true,
             ..ServeOptions::default()
         };
         opts.core.kdf = fast_kdf();
@@ -124,6 +125,8 @@ impl TestServer {
         let dir = tempfile::tempdir()?;
         let data = dir.path().join("data");
         std::fs::create_dir_all(data.join("demo"))?;
+        // Only its owner may enter a data directory: the server refuses to start otherwise.
+        std::fs::set_permissions(&data, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
         let from = self.server.data_dir.root();
         for name in SHARED_SECRETS {
             std::fs::copy(from.join(name), data.join(name))

@@ -152,3 +152,70 @@ async fn session_and_linkage_timeouts_are_configurable() {
         .unwrap_err();
     assert_eq!(code(&err), "509");
 }
+
+/// Without the demo asked for, a new database gets no demo provider, no demo credentials and no
+/// patients, and the server says it is empty.
+#[tokio::test]
+async fn no_demo_unless_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = pfs_server::start(pfs_server::ServeOptions {
+        data_dir: dir.path().join("data"),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        admin_listen: "127.0.0.1:0".parse().unwrap(),
+        ..pfs_server::ServeOptions::default()
+    })
+    .await
+    .unwrap();
+    assert!(server.seeded.is_none());
+    assert!(server.empty);
+    assert!(!server.data_dir.path("demo").exists());
+    assert!(
+        server
+            .pfs
+            .store()
+            .list_providers()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        server
+            .pfs
+            .store()
+            .list_patients(None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    server.shutdown().await;
+}
+
+/// A data directory, or a key in it, that other users may read stops the server at start, with
+/// the command that fixes it; after the fix it starts.
+#[tokio::test]
+async fn data_directory_open_to_others_is_refused_at_every_start() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("data");
+    let options = pfs_server::ServeOptions {
+        data_dir: root.clone(),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        admin_listen: "127.0.0.1:0".parse().unwrap(),
+        ..pfs_server::ServeOptions::default()
+    };
+    let start = || pfs_server::start(options.clone());
+    start().await.expect("first start").shutdown().await;
+
+    std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let e = format!("{:#}", start().await.err().expect("refused"));
+    assert!(e.contains("chmod 700"), "{e}");
+    std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o700)).unwrap();
+
+    let pepper = root.join("pepper");
+    std::fs::set_permissions(&pepper, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let e = format!("{:#}", start().await.err().expect("refused"));
+    assert!(e.contains("chmod 600") && e.contains("pepper"), "{e}");
+    std::fs::set_permissions(&pepper, std::fs::Permissions::from_mode(0o600)).unwrap();
+
+    start().await.expect("starts once fixed").shutdown().await;
+}
