@@ -48,6 +48,10 @@ pub struct Args {
     /// PostgreSQL: milliseconds a request waits for a pooled connection before failing (9010).
     #[arg(long, env = "PFS_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 5000)]
     db_acquire_timeout_ms: u64,
+    /// PostgreSQL: the CA (PEM) that signed the database server's certificate, for a URL that
+    /// names none (`sslrootcert`); `sslmode` in the URL says how much is checked.
+    #[arg(long, env = "PFS_DATABASE_CA")]
+    database_ca: Option<PathBuf>,
     /// Seed a demo practice, synthetic patients and a demo provider (its private key written to
     /// DATA_DIR/demo/) into a new database: a sandbox, never for real patients.
     #[arg(long, env = "PFS_DEMO")]
@@ -57,11 +61,47 @@ pub struct Args {
     log: String,
 }
 
-pub async fn run(a: Args) -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&a.log)?)
+/// Libraries whose verbose levels can carry request or database values (tokio-postgres logs
+/// every statement's bound parameters at debug): held at `warn` whatever `--log` asks for, so
+/// no suid, passphrase, linkage key or patient value can reach a log line.
+const QUIET_LIBRARIES: &[&str] = &[
+    "tokio_postgres",
+    "tokio_postgres_rustls",
+    "postgres_protocol",
+    "sqlx",
+    "sqlx_core",
+    "sqlx_postgres",
+    "deadpool",
+    "rusqlite",
+    "hyper",
+    "hyper_util",
+    "h2",
+    "axum",
+    "tower",
+    "rustls",
+    "tokio_rustls",
+];
+
+/// Sets up logging: `filter` (tracing syntax) for openpfs, [`QUIET_LIBRARIES`] at `warn` at
+/// most, colour only on a terminal.
+fn init_logging(filter: &str) -> Result<()> {
+    use std::io::IsTerminal;
+    use tracing_subscriber::prelude::*;
+    let quiet = tracing_subscriber::filter::filter_fn(|meta| {
+        let library = meta.target().split("::").next().unwrap_or_default();
+        *meta.level() <= tracing::Level::WARN || !QUIET_LIBRARIES.contains(&library)
+    });
+    let layer = tracing_subscriber::fmt::layer()
         .with_target(false)
-        .init();
+        .with_ansi(std::io::stdout().is_terminal())
+        .with_filter(quiet)
+        .with_filter(tracing_subscriber::EnvFilter::try_new(filter)?);
+    tracing_subscriber::registry().with(layer).init();
+    Ok(())
+}
+
+pub async fn run(a: Args) -> Result<()> {
+    init_logging(&a.log)?;
     anyhow::ensure!(
         a.idle_timeout_minutes > 0,
         "--idle-timeout-minutes must be positive"
@@ -106,6 +146,7 @@ pub async fn run(a: Args) -> Result<()> {
     );
     opts.postgres.statement_timeout = std::time::Duration::from_millis(a.db_statement_timeout_ms);
     opts.postgres.acquire_timeout = std::time::Duration::from_millis(a.db_acquire_timeout_ms);
+    opts.postgres.ca_file = a.database_ca;
 
     let server_uses_postgres = opts.database.is_some();
     let server = start(opts).await?;
@@ -163,6 +204,9 @@ pub struct MigrateArgs {
     /// The PostgreSQL database to bring up to date (`postgres://user:password@host:5432/db`).
     #[arg(long, env = "PFS_DATABASE_URL", hide_env_values = true)]
     database: String,
+    /// The CA (PEM) that signed the database server's certificate, for a URL that names none.
+    #[arg(long, env = "PFS_DATABASE_CA")]
+    database_ca: Option<PathBuf>,
 }
 
 /// `pfs migrate`: applies the PostgreSQL migrations the database has not had, then exits.
@@ -171,7 +215,7 @@ pub async fn migrate(a: MigrateArgs) -> Result<()> {
         pfs_store::postgres::is_postgres_url(&a.database),
         "--database must be a postgres:// URL (SQLite databases are migrated when the server opens them)"
     );
-    pfs_store::postgres::migrate(&a.database)
+    pfs_store::postgres::migrate(&a.database, a.database_ca.as_deref())
         .await
         .map_err(|e| anyhow::anyhow!("cannot migrate the database: {e}"))?;
     println!("the database schema is up to date");

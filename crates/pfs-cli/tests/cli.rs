@@ -183,3 +183,161 @@ fn serve_without_demo_says_what_to_do_next() {
     assert!(printed.contains("pfs admin provider add"), "{printed}");
     assert!(!dir.path().join("pfs-data/demo").exists());
 }
+
+/// At `--log trace`, a whole session (link, authenticate, act for a dependant, read, log off)
+/// leaves no secret and no patient value in the server's output: not the linkage key, the
+/// passphrase or the suid, not a name, a date of birth or an NHS number.
+#[test]
+fn trace_logs_hold_no_secrets_or_patient_values() {
+    session_at_trace_level(&[]);
+}
+
+/// The same on PostgreSQL, whose driver logs every statement's parameters at debug.
+#[test]
+#[ignore = "needs PostgreSQL: set PFS_TEST_POSTGRES_URL and run with --include-ignored"]
+fn trace_logs_hold_no_secrets_or_patient_values_on_postgres() {
+    use pfs_store::pg_testing::{TestSchema, required_test_url};
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let schema = runtime.block_on(TestSchema::create(&required_test_url()));
+    session_at_trace_level(&["--database", schema.url()]);
+    drop(schema);
+}
+
+/// Runs a session against `pfs serve --demo --log trace` started with `extra` arguments and
+/// checks its output.
+fn session_at_trace_level(extra: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("serve.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut child = Command::new(PFS)
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+        .args(["--admin-listen", "127.0.0.1:0", "--log", "trace"])
+        .args(extra)
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .expect("pfs serve starts");
+    let stdout = child.stdout.take().unwrap();
+    let server = Server(child);
+    let mut endpoint = None;
+    let (tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut printed = String::new();
+    while let Ok(line) = lines.recv() {
+        if let Some(rest) = line.trim().strip_prefix("PFS endpoint") {
+            endpoint = rest.split_whitespace().next().map(|e| format!("{e}tpp/"));
+        }
+        let done = line.contains("pfs admin patient list");
+        printed.push_str(&line);
+        printed.push('\n');
+        if done {
+            break;
+        }
+    }
+    let endpoint = endpoint.expect("endpoint printed");
+    let accounts: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("pfs-data/demo/accounts.json")).unwrap(),
+    )
+    .unwrap();
+    let ada = &accounts[0];
+    let text = |v: &serde_json::Value| v.as_str().unwrap().to_owned();
+    let call = |args: &[&str], suid: Option<&str>| {
+        let mut all = vec!["call", "--endpoint", &endpoint];
+        all.extend_from_slice(args);
+        let mut cmd = Command::new(PFS);
+        cmd.args(&all).current_dir(dir.path());
+        if let Some(s) = suid {
+            cmd.env("PFS_SUID", s);
+        }
+        let out = cmd.output().unwrap();
+        let body = String::from_utf8_lossy(&out.stdout).into_owned();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{args:?}: {body}{err}");
+        (body, err)
+    };
+    let attr = |body: &str, name: &str| {
+        let start = body.find(&format!(" {name}=\"")).expect(name) + name.len() + 3;
+        body[start..].split('"').next().unwrap().to_owned()
+    };
+    let (linked, _) = call(
+        &[
+            "LinkAccount",
+            &format!("organisationCode={}", text(&ada["organisationCode"])),
+            &format!("lastName={}", text(&ada["lastName"])),
+            &format!("dateOfBirth={}T00:00:00", text(&ada["dateOfBirth"])),
+            &format!("accountId={}", text(&ada["accountId"])),
+            &format!("passphrase={}", text(&ada["linkageKey"])),
+        ],
+        None,
+    );
+    let passphrase = attr(&linked, "passphrase");
+    let (authenticated, err) = call(
+        &[
+            "Authenticate",
+            &format!("unitId={}", text(&ada["organisationCode"])),
+            &format!("accountId={}", text(&ada["accountId"])),
+            &format!("passphrase={passphrase}"),
+        ],
+        None,
+    );
+    let suid = err
+        .lines()
+        .find_map(|l| l.strip_prefix("suid: "))
+        .expect("suid printed")
+        .to_owned();
+    let user = attr(&authenticated, "onlineUserId");
+    let ben_nhs = text(&ada["proxyFor"][0]);
+    let ben = authenticated
+        .split("<Person ")
+        .find(|p| p.contains(&ben_nhs))
+        .map(|p| attr(&format!(" {p}"), "patientId"))
+        .expect("Ben listed");
+    let scope = [
+        format!("unitId={}", text(&ada["organisationCode"])),
+        format!("onlineUserId={user}"),
+        format!("patientId={ben}"),
+    ];
+    let scope: Vec<&str> = scope.iter().map(String::as_str).collect();
+    for message in ["PatientSelected", "ListServiceAccesses", "ViewAppointments"] {
+        let mut args = vec![message];
+        args.extend_from_slice(&scope);
+        if message == "ViewAppointments" {
+            args.push("futureAppointments=Y");
+        }
+        call(&args, Some(&suid));
+    }
+    call(&["Logoff"], Some(&suid));
+    drop(server);
+
+    // Killing the server closed its output: the reader ends and hands over every line.
+    let logged = printed
+        + &std::fs::read_to_string(&log_path).unwrap()
+        + &lines.iter().collect::<Vec<_>>().join("\n");
+    for message in ["LinkAccount", "Authenticate", "ViewAppointments", "Logoff"] {
+        assert!(
+            logged.contains(&format!("type=\"{message}\"")),
+            "no log line for {message}: is logging on?\n{logged}"
+        );
+    }
+    for secret in [
+        text(&ada["linkageKey"]),
+        passphrase,
+        suid,
+        text(&ada["lastName"]),
+        text(&ada["dateOfBirth"]),
+        text(&ada["nhsNumber"]),
+        ben_nhs,
+    ] {
+        assert!(
+            !logged.contains(&secret),
+            "the log holds a secret or patient value"
+        );
+    }
+}

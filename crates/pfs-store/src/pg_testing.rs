@@ -38,6 +38,23 @@ pub fn required_test_url() -> String {
     }
 }
 
+/// The environment variable naming the CA (PEM) that signed the test database server's
+/// certificate, for the TLS tests (`.ci/run` makes one and sets it).
+pub const TEST_CA_VAR: &str = "PFS_TEST_POSTGRES_CA";
+
+/// The test database's CA file; panics, naming the variable, when it is not set.
+pub fn required_test_ca() -> String {
+    std::env::var(TEST_CA_VAR)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| {
+            panic!(
+                "this test needs PostgreSQL with TLS: set {TEST_CA_VAR} to the CA file that \
+                 signed the server's certificate (see .ci/run, which makes one)"
+            )
+        })
+}
+
 /// A uniquely named schema, created empty, with a URL whose connections use it as their
 /// `search_path`; dropped (with everything in it) on drop.
 pub struct TestSchema {

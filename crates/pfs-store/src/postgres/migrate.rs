@@ -1,6 +1,7 @@
 //! The schema migrations (`migrations/postgres`) and applying them with sqlx's migrator.
 
 use std::borrow::Cow;
+use std::path::Path;
 use std::time::Duration;
 
 use pfs_core::{StoreError, StoreResult};
@@ -31,9 +32,10 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
 ];
 
 /// Applies the migrations the database at `url` has not had, then disconnects: for operators
-/// who migrate before starting (or upgrading) the servers.
-pub async fn migrate(url: &str) -> StoreResult<()> {
-    migrate_with(connect_options(url)?, Duration::from_secs(30)).await
+/// who migrate before starting (or upgrading) the servers. `ca_file` is trusted for TLS when the
+/// URL names no CA (`sslrootcert`).
+pub async fn migrate(url: &str, ca_file: Option<&Path>) -> StoreResult<()> {
+    migrate_with(connect_options(url, ca_file)?, Duration::from_secs(30)).await
 }
 
 pub(super) async fn migrate_with(

@@ -33,6 +33,7 @@
 //! [`migrate`]: fn@migrate
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -44,6 +45,7 @@ use pfs_core::store::*;
 use sqlx_postgres::PgConnectOptions;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, NoTls, Row, Statement};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use self::migrate::migrate_with;
 use self::sql::{map_err, present, query_opt};
@@ -62,6 +64,7 @@ mod session;
 mod sql;
 #[cfg(test)]
 mod tests;
+pub mod tls;
 
 pub use self::migrate::migrate;
 
@@ -79,6 +82,9 @@ pub struct PostgresOptions {
     /// `statement_timeout` of every connection: a statement running longer is cancelled and
     /// fails with [`StoreError::Unavailable`] (default 5 s).
     pub statement_timeout: Duration,
+    /// The CA that signed the database server's certificate (PEM), for URLs that name none
+    /// (`sslrootcert`); see [`tls`] for what each `sslmode` checks.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for PostgresOptions {
@@ -88,6 +94,7 @@ impl Default for PostgresOptions {
             read_connections: 1,
             acquire_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(5),
+            ca_file: None,
         }
     }
 }
@@ -136,23 +143,38 @@ impl Conn {
     }
 }
 
-/// Opens connections, each with the store's statement timeout.
+/// Opens connections, each with the store's statement timeout, over TLS as the URL asks.
 struct Connector {
     config: tokio_postgres::Config,
+    tls: Option<MakeRustlsConnect>,
     statement_timeout_ms: u128,
+}
+
+/// Runs a connection's I/O on its own task; it ends (and the client reports closed) when the
+/// connection breaks or the client is dropped.
+fn drive(connection: impl Future<Output = Result<(), tokio_postgres::Error>> + Send + 'static) {
+    tokio::spawn(async move {
+        if connection.await.is_err() {
+            tracing::debug!("a database connection closed with an error");
+        }
+    });
 }
 
 impl Connector {
     /// A new connection; `for_reads` for a shared read connection (see [`Db::reader`]).
     async fn open(&self, for_reads: bool) -> Result<Conn, tokio_postgres::Error> {
-        let (client, connection) = self.config.connect(NoTls).await?;
-        // The connection's I/O runs on its own task; it ends (and the client reports closed)
-        // when the connection breaks or the client is dropped.
-        tokio::spawn(async move {
-            if connection.await.is_err() {
-                tracing::debug!("a database connection closed with an error");
+        let client = match &self.tls {
+            None => {
+                let (client, connection) = self.config.connect(NoTls).await?;
+                drive(connection);
+                client
             }
-        });
+            Some(tls) => {
+                let (client, connection) = self.config.connect(tls.clone()).await?;
+                drive(connection);
+                client
+            }
+        };
         let mut sql = format!("SET statement_timeout = {};", self.statement_timeout_ms);
         if for_reads {
             // Reads are indexed lookups, planned once per connection. Without this the batched
@@ -293,19 +315,26 @@ pub fn is_postgres_url(url: &str) -> bool {
 
 const INVALID_URL: &str = "database: invalid PostgreSQL URL";
 
-fn connect_options(url: &str) -> StoreResult<PgConnectOptions> {
+/// The migrations driver's settings for `url`, trusting `ca_file` when the URL names no CA.
+fn connect_options(url: &str, ca_file: Option<&Path>) -> StoreResult<PgConnectOptions> {
     // The URL may carry a password: never echo it.
-    PgConnectOptions::from_str(url).map_err(|_| StoreError::Other(INVALID_URL.into()))
+    let options =
+        PgConnectOptions::from_str(url).map_err(|_| StoreError::Other(INVALID_URL.into()))?;
+    Ok(match ca_file {
+        Some(ca) if !url.contains("sslrootcert=") => options.ssl_root_cert(ca),
+        _ => options,
+    })
 }
 
 /// Opens the store on the database at `url`, after applying the migrations it has not had.
 pub async fn connect(url: &str, opts: PostgresOptions) -> StoreResult<PostgresStore> {
-    migrate_with(connect_options(url)?, opts.acquire_timeout).await?;
-    let mut config =
-        tokio_postgres::Config::from_str(url).map_err(|_| StoreError::Other(INVALID_URL.into()))?;
+    let ca_file = opts.ca_file.as_deref();
+    let tls::Target { mut config, tls } = tls::target(url, ca_file)?;
+    migrate_with(connect_options(url, ca_file)?, opts.acquire_timeout).await?;
     config.connect_timeout(opts.acquire_timeout);
     let connector = Arc::new(Connector {
         config,
+        tls,
         statement_timeout_ms: opts.statement_timeout.as_millis().max(1),
     });
     let writers = Pool::builder(WritePool(connector.clone()))

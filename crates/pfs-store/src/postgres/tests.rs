@@ -27,7 +27,7 @@ fn unique_keys_read_like_sqlite() {
 
 #[test]
 fn bad_urls_are_not_echoed() {
-    let err = connect_options("postgres://user:s3cret@[::1:5432/db").unwrap_err();
+    let err = connect_options("postgres://user:s3cret@[::1:5432/db", None).unwrap_err();
     assert!(!err.to_string().contains("s3cret"), "{err}");
 }
 

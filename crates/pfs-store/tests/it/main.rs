@@ -4,5 +4,6 @@
 
 mod fixtures;
 mod postgres;
+mod postgres_tls;
 mod sqlite;
 mod suite_complete;

@@ -72,10 +72,12 @@ async fn data_survives_close_and_reconnect() {
 async fn migrate_is_idempotent() {
     let (schema, store) = fresh(PostgresOptions::default()).await;
     store.insert_practice(&practice("X00001")).await.unwrap();
-    postgres::migrate(schema.url())
+    postgres::migrate(schema.url(), None)
         .await
         .expect("migrate again");
-    postgres::migrate(schema.url()).await.expect("and again");
+    postgres::migrate(schema.url(), None)
+        .await
+        .expect("and again");
     assert_eq!(store.list_practices().await.unwrap().len(), 1);
     store.close().await;
 }
