@@ -51,14 +51,17 @@ if ! command -v openssl >/dev/null 2>&1; then
 fi
 PG_TLS_DIR=/var/lib/postgresql/pfs-test-tls
 mkdir -p "$PG_TLS_DIR"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
-    -subj "/CN=openpfs test database CA" -keyout "$PG_TLS_DIR/ca-key.pem" -out "$PG_TLS_DIR/ca.pem" \
-    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" 2>/dev/null
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=localhost" \
-    -keyout "$PG_TLS_DIR/server-key.pem" -out "$PG_TLS_DIR/server.csr" 2>/dev/null
-openssl x509 -req -in "$PG_TLS_DIR/server.csr" -CA "$PG_TLS_DIR/ca.pem" -CAkey "$PG_TLS_DIR/ca-key.pem" \
-    -CAcreateserial -days 30 -out "$PG_TLS_DIR/server.pem" \
-    -extfile <(printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n') 2>/dev/null
+# Made once and kept until it nears expiry, so that runs (and tests running meanwhile) agree.
+if ! openssl x509 -checkend 86400 -noout -in "$PG_TLS_DIR/server.pem" >/dev/null 2>&1; then
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
+        -subj "/CN=openpfs test database CA" -keyout "$PG_TLS_DIR/ca-key.pem" -out "$PG_TLS_DIR/ca.pem" \
+        -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=localhost" \
+        -keyout "$PG_TLS_DIR/server-key.pem" -out "$PG_TLS_DIR/server.csr" 2>/dev/null
+    openssl x509 -req -in "$PG_TLS_DIR/server.csr" -CA "$PG_TLS_DIR/ca.pem" -CAkey "$PG_TLS_DIR/ca-key.pem" \
+        -CAcreateserial -days 30 -out "$PG_TLS_DIR/server.pem" \
+        -extfile <(printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n') 2>/dev/null
+fi
 chown -R postgres:postgres "$PG_TLS_DIR"
 chmod 600 "$PG_TLS_DIR/server-key.pem" "$PG_TLS_DIR/ca-key.pem"
 chmod 644 "$PG_TLS_DIR/ca.pem"
