@@ -30,6 +30,25 @@ pub struct Args {
     /// Largest request body in bytes.
     #[arg(long, env = "PFS_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     max_body_bytes: usize,
+    /// Milliseconds a request's headers may take to arrive; also how long an idle keep-alive
+    /// connection stays open (both listeners).
+    #[arg(long, env = "PFS_HEADER_TIMEOUT_MS", default_value_t = 30_000)]
+    header_timeout_ms: u64,
+    /// Milliseconds a whole request (headers and body) may take to arrive, from its first byte
+    /// (both listeners); a late PFS body gets 9001 and the connection is closed.
+    #[arg(long, env = "PFS_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
+    request_timeout_ms: u64,
+    /// Connections the PFS listener holds at once (TLS handshakes included); more wait in the
+    /// kernel's accept queue.
+    #[arg(long, env = "PFS_MAX_CONNECTIONS", default_value_t = 1024)]
+    max_connections: usize,
+    /// Requests of one provider served at once; more get 9008.
+    #[arg(long, env = "PFS_MAX_IN_FLIGHT_PER_PROVIDER", default_value_t = 64)]
+    max_in_flight_per_provider: usize,
+    /// On SIGTERM or Ctrl-C, milliseconds to let requests in progress finish before every
+    /// connection still open is closed.
+    #[arg(long, env = "PFS_DRAIN_TIMEOUT_MS", default_value_t = 10_000)]
+    drain_timeout_ms: u64,
     /// Database: a PostgreSQL URL (`postgres://user:password@host:5432/db`) shared by any
     /// number of instances; without it, SQLite in the data directory.
     #[arg(long, env = "PFS_DATABASE_URL", hide_env_values = true)]
@@ -126,6 +145,22 @@ pub async fn run(a: Args) -> Result<()> {
     opts.core.session_lifetime = chrono::Duration::hours(a.session_lifetime_hours);
     opts.core.linkage_key_ttl = chrono::Duration::days(a.linkage_key_days);
     opts.limits.max_body_bytes = a.max_body_bytes;
+    for (flag, value) in [
+        ("--header-timeout-ms", a.header_timeout_ms),
+        ("--request-timeout-ms", a.request_timeout_ms),
+        ("--max-connections", a.max_connections as u64),
+        (
+            "--max-in-flight-per-provider",
+            a.max_in_flight_per_provider as u64,
+        ),
+    ] {
+        anyhow::ensure!(value > 0, "{flag} must be at least 1");
+    }
+    opts.limits.header_timeout = std::time::Duration::from_millis(a.header_timeout_ms);
+    opts.limits.request_timeout = std::time::Duration::from_millis(a.request_timeout_ms);
+    opts.limits.max_connections = a.max_connections;
+    opts.limits.max_in_flight_per_provider = a.max_in_flight_per_provider;
+    opts.limits.drain_timeout = std::time::Duration::from_millis(a.drain_timeout_ms);
     if let Some(n) = a.db_connections {
         anyhow::ensure!(n > 0, "--db-connections must be at least 1");
         opts.sqlite.max_connections = n;

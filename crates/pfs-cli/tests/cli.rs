@@ -149,7 +149,14 @@ fn bad_arguments_are_explained() {
     let (ok, _, err) = pfs(&["admin", "patient", "list"], dir.path());
     assert!(!ok);
     assert!(err.contains("admin-url"), "{err}");
-    for flag in ["--db-connections", "--db-read-connections"] {
+    for flag in [
+        "--db-connections",
+        "--db-read-connections",
+        "--header-timeout-ms",
+        "--request-timeout-ms",
+        "--max-connections",
+        "--max-in-flight-per-provider",
+    ] {
         let (ok, _, err) = pfs(&["serve", flag, "0"], dir.path());
         assert!(!ok, "{flag} 0 was accepted");
         assert!(err.contains(&format!("{flag} must be at least 1")), "{err}");

@@ -17,6 +17,17 @@ pub enum DomainError {
     /// Only POST is served.
     #[error("only POST is accepted")]
     NotPost,
+    /// A header that must appear at most once (`type`, `suid`) appeared more than once.
+    #[error("the {0} header was sent more than once; send it once")]
+    DuplicateHeader(&'static str),
+    /// The request did not arrive in full within the whole-request deadline (milliseconds).
+    #[error("the request did not arrive in full within {0} ms of its first byte")]
+    RequestTimeout(u64),
+    /// The provider already has the most requests being served at once (the limit).
+    #[error(
+        "the provider has too many requests in flight (at most {0} at once); retry when earlier requests have been answered"
+    )]
+    TooManyInFlight(usize),
     /// An `apiVersion` other than the supported ones.
     #[error("apiVersion is not supported; supported versions: {0}")]
     UnsupportedApiVersion(&'static str),
@@ -92,6 +103,11 @@ pub enum DomainError {
     /// The store failed; nothing was changed.
     #[error("the service is temporarily unavailable")]
     Unavailable(String),
+    /// The request's handler panicked; the panic was caught and counted.
+    #[error(
+        "an internal fault interrupted the request (the server caught a panic in its handler); retry later"
+    )]
+    InternalFault,
 }
 
 impl From<StoreError> for DomainError {
@@ -116,7 +132,9 @@ impl DomainError {
     fn meaning(&self) -> (Code, &'static str) {
         use DomainError::*;
         match self {
-            Decode(DecodeError::Xml(_)) | NotPost => (codes::MALFORMED_REQUEST, TRY_AGAIN),
+            Decode(DecodeError::Xml(_)) | NotPost | DuplicateHeader(_) | RequestTimeout(_) => {
+                (codes::MALFORMED_REQUEST, TRY_AGAIN)
+            }
             Decode(DecodeError::UnknownType) => (codes::UNKNOWN_MESSAGE_TYPE, TRY_AGAIN),
             Decode(DecodeError::WrongRoot { .. }) => (codes::TYPE_MISMATCH, TRY_AGAIN),
             Decode(_) => (codes::INVALID_FIELD, TRY_AGAIN),
@@ -144,6 +162,10 @@ impl DomainError {
             RateLimited { .. } => (
                 codes::RATE_LIMITED,
                 "Too many attempts. Please wait a few minutes and try again.",
+            ),
+            TooManyInFlight(_) => (
+                codes::RATE_LIMITED,
+                "The service is busy. Please try again in a moment.",
             ),
             RegistrationEnded(_) => (
                 codes::REGISTRATION_ENDED,
@@ -186,7 +208,7 @@ impl DomainError {
                 codes::APPOINTMENT_NOT_FOUND,
                 "This appointment could not be found. It may already have been cancelled.",
             ),
-            Unavailable(_) => (
+            Unavailable(_) | InternalFault => (
                 codes::SERVICE_UNAVAILABLE,
                 "The service is temporarily unavailable. Please try again later.",
             ),

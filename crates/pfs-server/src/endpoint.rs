@@ -2,34 +2,64 @@
 //! handler for every message.
 //!
 //! Every failure is HTTP 200 with an `Error` body echoing the request's `uuid`, as the real API
-//! does; real clients treat any other status as a gateway failure.
+//! does; real clients treat any other status as a gateway failure. The two exceptions are
+//! `CONNECT` and `HEAD`, whose HTTP 200 replies could carry no body: they get 405.
+//!
+//! The transport is bounded: a connection slot before `accept` ([`Limits::max_connections`]),
+//! a TLS handshake timeout, hyper's header timeout, a whole-request deadline while the body is
+//! read ([`Limits::request_timeout`], answered with `9001` and the connection closed), and a
+//! per-provider cap on requests in flight, checked before the body is read (`9008`). A panic in
+//! the handler is answered with `9010` and counted ([`Counters`]).
 
+use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::Arc;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use futures_util::FutureExt;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use pfs_core::{DomainError, Pfs, Served};
-use pfs_wire::{WireMessage, sniff_uuid};
+use pfs_wire::{Guid, WireMessage, sniff_uuid};
 use secrecy::ExposeSecret;
-use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
-/// Limits of the PFS listener.
+use crate::transport::{
+    self, BodyError, Counters, Listener, RequestHook, RequestStart, Stamped, stopping,
+};
+
+/// Limits of the listeners. docs/operations.md lists them with what a client sees when one
+/// is hit.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// Largest request body accepted (default 1 MiB).
     pub max_body_bytes: usize,
     /// Time allowed for the TLS handshake (default 10 s).
     pub handshake_timeout: Duration,
-    /// Time allowed for a request's headers to arrive (default 30 s).
+    /// Time allowed for a request's headers to arrive, counted from when the connection is
+    /// ready for the request, so it also closes idle keep-alive connections (default 30 s;
+    /// both listeners).
     pub header_timeout: Duration,
+    /// Time allowed for a whole request, headers and body, counted from its first byte
+    /// (default 30 s; both listeners).
+    pub request_timeout: Duration,
+    /// Connections the PFS listener holds at once, TLS handshakes included (default 1,024);
+    /// more wait in the kernel's accept queue.
+    pub max_connections: usize,
+    /// Requests of one provider (client certificate) being served at once (default 64); more
+    /// get `9008`.
+    pub max_in_flight_per_provider: usize,
+    /// How long a stopping server lets requests in progress finish before it closes every
+    /// connection still open (default 10 s).
+    pub drain_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -38,8 +68,21 @@ impl Default for Limits {
             max_body_bytes: 1024 * 1024,
             handshake_timeout: Duration::from_secs(10),
             header_timeout: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(30),
+            max_connections: 1024,
+            max_in_flight_per_provider: 64,
+            drain_timeout: Duration::from_secs(10),
         }
     }
+}
+
+/// What every connection of the PFS listener shares.
+struct Endpoint {
+    pfs: Arc<Pfs>,
+    limits: Limits,
+    in_flight: InFlight,
+    counters: Arc<Counters>,
+    hook: Option<RequestHook>,
 }
 
 /// What one connection knows about its peer.
@@ -47,18 +90,81 @@ struct Peer {
     /// SHA-256 of the client certificate; `None` cannot happen with the verifier in place, but
     /// is answered like an unregistered provider rather than trusted.
     fingerprint: Option<String>,
+    /// The in-flight slots of the certificate's provider, shared by all its connections.
+    slots: Arc<Semaphore>,
+    /// When the request being read began.
+    start: Arc<RequestStart>,
 }
 
-/// Accepts connections until `shutdown` turns true.
-pub async fn serve(
+/// Per-provider in-flight slots, by certificate fingerprint. A provider's semaphore lives as
+/// long as one of its connections does; the table forgets it afterwards.
+struct InFlight {
+    max: usize,
+    by_fingerprint: Mutex<HashMap<String, Weak<Semaphore>>>,
+}
+
+impl InFlight {
+    fn new(max: usize) -> Self {
+        InFlight {
+            max,
+            by_fingerprint: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The slots of the provider holding this certificate (looked up once per connection).
+    fn slots_for(&self, fingerprint: Option<&str>) -> Arc<Semaphore> {
+        let key = fingerprint.unwrap_or("");
+        let mut table = self
+            .by_fingerprint
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(slots) = table.get(key).and_then(Weak::upgrade) {
+            return slots;
+        }
+        table.retain(|_, slots| slots.strong_count() > 0);
+        let slots = Arc::new(Semaphore::new(self.max.min(Semaphore::MAX_PERMITS)));
+        table.insert(key.to_owned(), Arc::downgrade(&slots));
+        slots
+    }
+}
+
+/// Accepts connections until `shutdown` turns true, then drains them.
+///
+/// A connection slot is taken before `accept`, so connections beyond
+/// [`Limits::max_connections`] wait in the kernel's accept queue until one closes.
+pub(crate) async fn serve(
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
     pfs: Arc<Pfs>,
     limits: Limits,
+    counters: Arc<Counters>,
+    hook: Option<RequestHook>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let acceptor = TlsAcceptor::from(tls);
+    let endpoint = Arc::new(Endpoint {
+        pfs,
+        limits,
+        in_flight: InFlight::new(limits.max_in_flight_per_provider),
+        counters,
+        hook,
+    });
+    let slots = Arc::new(Semaphore::new(
+        limits.max_connections.min(Semaphore::MAX_PERMITS),
+    ));
+    let mut conns = JoinSet::new();
     loop {
+        let permit = tokio::select! {
+            permit = slots.clone().acquire_owned() => match permit {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            Some(ended) = conns.join_next() => {
+                transport::reap(ended, &endpoint.counters, "pfs");
+                continue;
+            }
+            _ = stopping(&mut shutdown) => break,
+        };
         let (tcp, remote) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(x) => x,
@@ -69,140 +175,324 @@ pub async fn serve(
                     continue;
                 }
             },
-            _ = shutdown.changed() => break,
-        };
-        let acceptor = acceptor.clone();
-        let pfs = pfs.clone();
-        tokio::spawn(async move {
-            let _ = tcp.set_nodelay(true);
-            let tls =
-                match tokio::time::timeout(limits.handshake_timeout, acceptor.accept(tcp)).await {
-                    Ok(Ok(s)) => s,
-                    Ok(Err(e)) => {
-                        tracing::info!(%remote, error = %e, "TLS handshake refused");
-                        return;
-                    }
-                    Err(_) => {
-                        tracing::info!(%remote, "TLS handshake timed out");
-                        return;
-                    }
-                };
-            let peer = Arc::new(Peer {
-                fingerprint: tls
-                    .get_ref()
-                    .1
-                    .peer_certificates()
-                    .and_then(|c| c.first())
-                    .map(|c| pfs_core::secrets::fingerprint(c)),
-            });
-            let service = service_fn(move |req| {
-                let pfs = pfs.clone();
-                let peer = peer.clone();
-                async move { Ok::<_, Infallible>(handle(&pfs, &peer, limits, req).await) }
-            });
-            let conn = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(limits.header_timeout)
-                .serve_connection(TokioIo::new(tls), service);
-            if let Err(e) = conn.await {
-                tracing::debug!(%remote, error = %e, "connection ended with an error");
+            Some(ended) = conns.join_next() => {
+                transport::reap(ended, &endpoint.counters, "pfs");
+                continue;
             }
-        });
+            _ = stopping(&mut shutdown) => break,
+        };
+        conns.spawn(connection(
+            tcp,
+            remote,
+            acceptor.clone(),
+            endpoint.clone(),
+            shutdown.clone(),
+            permit,
+        ));
+    }
+    drop(listener);
+    transport::drain(&mut conns, limits.drain_timeout, &endpoint.counters, "pfs").await;
+}
+
+/// One connection: the TLS handshake, then HTTP/1.1 requests one at a time.
+async fn connection(
+    tcp: TcpStream,
+    remote: std::net::SocketAddr,
+    acceptor: TlsAcceptor,
+    endpoint: Arc<Endpoint>,
+    mut shutdown: watch::Receiver<bool>,
+    _slot: OwnedSemaphorePermit,
+) {
+    let limits = endpoint.limits;
+    let _ = tcp.set_nodelay(true);
+    let handshake = tokio::time::timeout(limits.handshake_timeout, acceptor.accept(tcp));
+    let tls = tokio::select! {
+        done = handshake => match done {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                tracing::info!(%remote, error = %e, "TLS handshake refused");
+                return;
+            }
+            Err(_) => {
+                tracing::info!(%remote, "TLS handshake timed out");
+                return;
+            }
+        },
+        _ = stopping(&mut shutdown) => return,
+    };
+    let fingerprint = tls
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .map(|c| pfs_core::secrets::fingerprint(c));
+    let start = RequestStart::new();
+    let peer = Arc::new(Peer {
+        slots: endpoint.in_flight.slots_for(fingerprint.as_deref()),
+        fingerprint,
+        start: start.clone(),
+    });
+    let service = service_fn(move |req| {
+        let endpoint = endpoint.clone();
+        let peer = peer.clone();
+        async move { Ok::<_, Infallible>(guarded(&endpoint, &peer, req).await) }
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .serve_connection(TokioIo::new(Stamped::new(tls, start)), service);
+    if let Err(e) = transport::serve_until_stopped(conn, shutdown).await {
+        tracing::debug!(%remote, error = %e, "connection ended with an error");
+    }
+}
+
+/// Handles a request; a panic in the handler is answered with `9010` and counted, and the
+/// connection goes on serving.
+async fn guarded(
+    endpoint: &Endpoint,
+    peer: &Peer,
+    req: Request<Incoming>,
+) -> Response<Full<Bytes>> {
+    let started = peer.start.take();
+    match AssertUnwindSafe(handle(endpoint, peer, req, started))
+        .catch_unwind()
+        .await
+    {
+        Ok(response) => response,
+        Err(_) => {
+            endpoint.counters.panic_caught();
+            // The panic message went to standard error through the panic hook; it is not
+            // repeated here, since it might quote request data.
+            tracing::error!("a PFS request handler panicked; answered 9010");
+            error_response(&DomainError::InternalFault, None, None)
+        }
     }
 }
 
 async fn handle(
-    pfs: &Pfs,
+    endpoint: &Endpoint,
     peer: &Peer,
-    limits: Limits,
     req: Request<Incoming>,
+    started: tokio::time::Instant,
 ) -> Response<Full<Bytes>> {
-    let started = Instant::now();
-    let message_type = header_text(&req, "type");
-    let suid = header_text(&req, "suid");
-    let is_post = req.method() == Method::POST;
+    let timer = Instant::now();
+    let limits = endpoint.limits;
+    if let Some(hook) = &endpoint.hook {
+        hook(Listener::Pfs, req.headers());
+    }
+    // A reply to CONNECT with a 2xx status opens a tunnel and carries no body, and a reply to
+    // HEAD never carries one: these two are refused with 405 (the Error body goes with
+    // CONNECT) and the connection closed.
+    if matches!(*req.method(), Method::CONNECT | Method::HEAD) {
+        let mut response = error_response(&DomainError::NotPost, None, None);
+        *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+        let headers = response.headers_mut();
+        headers.insert(header::ALLOW, HeaderValue::from_static("POST"));
+        headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        log_request(
+            None,
+            None,
+            None,
+            DomainError::NotPost.code(None).code,
+            timer,
+        );
+        return response;
+    }
+    let message_type = single_header(&req, "type");
+    let suid = single_header(&req, "suid");
+    let refusal = if req.method() != Method::POST {
+        Some(DomainError::NotPost)
+    } else if message_type.is_err() {
+        Some(DomainError::DuplicateHeader("type"))
+    } else if suid.is_err() {
+        Some(DomainError::DuplicateHeader("suid"))
+    } else {
+        None
+    };
+    let message_type = message_type.ok().flatten();
+    let suid = suid.ok().flatten();
+
+    // The provider's in-flight cap is checked before the body is read.
+    let Ok(_slot) = peer.slots.try_acquire() else {
+        let e = DomainError::TooManyInFlight(limits.max_in_flight_per_provider);
+        log_request(
+            message_type.as_deref(),
+            None,
+            None,
+            e.code(None).code,
+            timer,
+        );
+        return error_response(&e, message_type.as_deref(), None);
+    };
+
     let declared_too_large = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok())
         .is_some_and(|n| n > limits.max_body_bytes);
-
+    let deadline = started + limits.request_timeout;
+    let mut close = false;
     let body = if declared_too_large {
         Err(DomainError::TooLarge(limits.max_body_bytes))
     } else {
-        read_body(req.into_body(), limits.max_body_bytes).await
+        match transport::read_body(req.into_body(), limits.max_body_bytes, deadline).await {
+            Ok(body) => Ok(body),
+            Err(BodyError::TooLarge) => Err(DomainError::TooLarge(limits.max_body_bytes)),
+            Err(BodyError::TimedOut) => {
+                close = true;
+                Err(DomainError::RequestTimeout(
+                    limits.request_timeout.as_millis() as u64,
+                ))
+            }
+            Err(BodyError::Unreadable) => {
+                close = true;
+                Err(DomainError::Decode(pfs_wire::DecodeError::Xml(
+                    pfs_wire::XmlError::Malformed {
+                        position: 0,
+                        reason: "the request body could not be read".into(),
+                    },
+                )))
+            }
+        }
     };
-    let served = match body {
-        Ok(body) if is_post => {
-            pfs.serve(
-                peer.fingerprint.as_deref(),
-                message_type.as_deref(),
-                suid.as_deref(),
-                &body,
-            )
-            .await
+    let served = match (refusal, body) {
+        (None, Ok(body)) => {
+            endpoint
+                .pfs
+                .serve(
+                    peer.fingerprint.as_deref(),
+                    message_type.as_deref(),
+                    suid.as_deref(),
+                    &body,
+                )
+                .await
         }
         // Refused before the body is looked at: echo a uuid if one can be found.
-        other => Served {
-            uuid: other.as_ref().ok().and_then(|b| sniff_uuid(b)),
-            result: Err(match other {
-                Ok(_) => DomainError::NotPost,
-                Err(e) => e,
-            }),
+        (Some(refusal), body) => Served {
+            uuid: body.ok().and_then(|b| sniff_uuid(&b)),
+            result: Err(refusal),
+            provider: None,
+        },
+        (None, Err(e)) => Served {
+            uuid: None,
+            result: Err(e),
             provider: None,
         },
     };
     let uuid = served.uuid;
-    let (status_code, body, reply_suid) = match served.result {
-        Ok(reply) => ("0", reply.body.to_document(), reply.suid),
+    let mut response = match served.result {
+        Ok(reply) => {
+            log_request(
+                message_type.as_deref(),
+                uuid,
+                served.provider.as_deref(),
+                "0",
+                timer,
+            );
+            let mut response = xml_response(reply.body.to_document());
+            if let Some(v) = reply
+                .suid
+                .and_then(|s| HeaderValue::from_str(s.expose_secret()).ok())
+            {
+                response.headers_mut().insert("suid", v);
+            }
+            response
+        }
         Err(e) => {
-            let reply = e.to_reply(message_type.as_deref(), uuid);
             if let DomainError::Unavailable(detail) = &e {
                 // Store errors name tables and keys, never values: safe to log in full.
                 tracing::error!(%detail, "request failed inside the server");
             }
-            (e.code(message_type.as_deref()).code, reply.encode(), None)
+            log_request(
+                message_type.as_deref(),
+                uuid,
+                served.provider.as_deref(),
+                e.code(message_type.as_deref()).code,
+                timer,
+            );
+            error_response(&e, message_type.as_deref(), uuid)
         }
     };
-    tracing::debug!(
-        r#type = message_type.as_deref().unwrap_or("-"),
-        uuid = %uuid.map(|g| g.to_string()).unwrap_or_default(),
-        provider = served.provider.as_deref().unwrap_or("-"),
-        error_code = status_code,
-        micros = started.elapsed().as_micros() as u64,
-        "request"
-    );
-    let mut response = Response::new(Full::new(Bytes::from(body)));
-    *response.status_mut() = StatusCode::OK;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/xml; charset=utf-8"),
-    );
-    if let Some(v) = reply_suid.and_then(|s| HeaderValue::from_str(s.expose_secret()).ok()) {
-        headers.insert("suid", v);
+    if close {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     response
 }
 
-async fn read_body(body: Incoming, max: usize) -> Result<Bytes, DomainError> {
-    match Limited::new(body, max).collect().await {
-        Ok(b) => Ok(b.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(DomainError::TooLarge(max)),
-        Err(_) => Err(DomainError::Decode(pfs_wire::DecodeError::Xml(
-            pfs_wire::XmlError::Malformed {
-                position: 0,
-                reason: "the request body could not be read".into(),
-            },
-        ))),
-    }
+/// One debug line per request. The `type` header is logged only when it names a known
+/// message; anything else a client sends there is logged as `unknown`.
+fn log_request(
+    message_type: Option<&str>,
+    uuid: Option<Guid>,
+    provider: Option<&str>,
+    error_code: &str,
+    timer: Instant,
+) {
+    tracing::debug!(
+        r#type = known_type(message_type),
+        uuid = %uuid.map(|g| g.to_string()).unwrap_or_default(),
+        provider = provider.unwrap_or("-"),
+        error_code,
+        micros = timer.elapsed().as_micros() as u64,
+        "request"
+    );
 }
 
-fn header_text(req: &Request<Incoming>, name: &str) -> Option<String> {
-    req.headers()
-        .get(name)
+/// The message type as a static name from the list, or `unknown`.
+fn known_type(message_type: Option<&str>) -> &'static str {
+    message_type
+        .and_then(|t| pfs_wire::REQUEST_TYPES.iter().find(|known| **known == t))
+        .copied()
+        .unwrap_or("unknown")
+}
+
+/// An HTTP 200 `text/xml` reply.
+fn xml_response(body: String) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = StatusCode::OK;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/xml; charset=utf-8"),
+    );
+    response
+}
+
+/// The `Error` reply for `e`, with HTTP 200.
+fn error_response(
+    e: &DomainError,
+    message_type: Option<&str>,
+    uuid: Option<Guid>,
+) -> Response<Full<Bytes>> {
+    xml_response(e.to_reply(message_type, uuid).encode())
+}
+
+/// A header's text, trimmed; `None` when absent or empty, `Err` when sent more than once.
+fn single_header(req: &Request<Incoming>, name: &str) -> Result<Option<String>, ()> {
+    let mut values = req.headers().get_all(name).iter();
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(());
+    }
+    Ok(first
         .and_then(|v| v.to_str().ok())
         .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
+        .filter(|s| !s.is_empty()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::known_type;
+
+    #[test]
+    fn only_known_message_types_are_logged() {
+        assert_eq!(known_type(Some("CheckVersion")), "CheckVersion");
+        assert_eq!(known_type(Some("PatientSelected")), "PatientSelected");
+        for sent in ["checkversion", "CheckVersionReply", "<x>\n", ""] {
+            assert_eq!(known_type(Some(sent)), "unknown", "{sent:?}");
+        }
+        assert_eq!(known_type(None), "unknown");
+    }
 }

@@ -9,6 +9,7 @@ pub mod demo;
 pub mod endpoint;
 pub mod pki;
 pub mod tls;
+pub mod transport;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -23,6 +24,7 @@ use tokio::sync::watch;
 pub use datadir::DataDir;
 pub use demo::DemoAccount;
 pub use endpoint::Limits;
+pub use transport::{Counters, Listener, RequestHook};
 
 /// How to run a server.
 #[derive(Clone)]
@@ -50,6 +52,12 @@ pub struct ServeOptions {
     pub seed_demo: bool,
     /// The clock (the system clock unless a test injects one).
     pub clock: Arc<dyn Clock>,
+    /// For tests only: called at the start of every request on both listeners, inside the
+    /// handler's panic guard, so that a test can make a handler panic and check that the panic
+    /// is answered and counted. `pfs serve` never sets it, so production code has no panic
+    /// path of its own for this.
+    #[doc(hidden)]
+    pub request_hook: Option<RequestHook>,
 }
 
 impl Default for ServeOptions {
@@ -65,6 +73,7 @@ impl Default for ServeOptions {
             postgres: PostgresOptions::default(),
             seed_demo: false,
             clock: Arc::new(SystemClock),
+            request_hook: None,
         }
     }
 }
@@ -85,12 +94,15 @@ pub struct RunningServer {
     pub empty: bool,
     /// The service, for in-process callers (tests, tools).
     pub pfs: Arc<Pfs>,
+    /// Counters (panics caught), as `GET /health` reports them.
+    pub counters: Arc<Counters>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningServer {
-    /// Stops accepting connections and waits for the listeners to close.
+    /// Stops accepting connections, lets the requests in progress finish (at most
+    /// [`Limits::drain_timeout`]), closes every connection still open and returns.
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
         for t in self.tasks.drain(..) {
@@ -145,32 +157,30 @@ pub async fn start(opts: ServeOptions) -> Result<RunningServer> {
     datadir::write_public(&dir.path("admin-url"), &format!("http://{admin_addr}\n"))?;
 
     let (shutdown, rx) = watch::channel(false);
+    let counters = Arc::new(Counters::default());
     let mut tasks = Vec::new();
     tasks.push(tokio::spawn(endpoint::serve(
         listener,
         tls,
         pfs.clone(),
         opts.limits,
+        counters.clone(),
+        opts.request_hook.clone(),
         rx.clone(),
     )));
     let state = Arc::new(admin::AdminState {
         pfs: pfs.clone(),
         token: admin_token.clone(),
         ca,
+        counters: counters.clone(),
     });
-    let mut admin_rx = rx.clone();
-    tasks.push(tokio::spawn(async move {
-        let app = admin::router(state);
-        let stop = async move {
-            let _ = admin_rx.changed().await;
-        };
-        if let Err(e) = axum::serve(admin_listener, app)
-            .with_graceful_shutdown(stop)
-            .await
-        {
-            tracing::error!(error = %e, "admin listener failed");
-        }
-    }));
+    tasks.push(tokio::spawn(admin::serve(
+        admin_listener,
+        state,
+        opts.limits,
+        opts.request_hook.clone(),
+        rx.clone(),
+    )));
     tasks.push(tokio::spawn(housekeeping(pfs.clone(), rx)));
 
     Ok(RunningServer {
@@ -181,6 +191,7 @@ pub async fn start(opts: ServeOptions) -> Result<RunningServer> {
         seeded,
         empty,
         pfs,
+        counters,
         shutdown,
         tasks,
     })

@@ -118,6 +118,14 @@ impl TestServer {
         Self::boot(options, clock, dir).await
     }
 
+    /// Stops the server as `pfs serve` does on SIGTERM: stops accepting, lets requests in
+    /// progress finish within the drain deadline, closes the rest; returns when it is done.
+    pub async fn shutdown(self) {
+        let TestServer { server, dir, .. } = self;
+        server.shutdown().await;
+        drop(dir);
+    }
+
     /// A second instance on the same database (which must be shared, i.e. PostgreSQL): its
     /// own data directory and ports, a copy of this one's secrets (CA, server certificate,
     /// pepper, admin token) and demo credentials, and the same clock.

@@ -5,19 +5,35 @@
 //! file assembles the router and holds what they share: the state, the bearer-token check, the
 //! error shape and `/health`.
 
+use std::convert::Infallible;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use futures_util::FutureExt;
+use http::HeaderValue;
+use hyper::body::Incoming;
+use hyper::service::{Service, service_fn};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use pfs_core::Pfs;
 use pfs_core::admin::AdminError;
 use serde_json::json;
 use sha2::{Digest, Sha256};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
 
+use crate::Limits;
 use crate::pki::PemPair;
+use crate::transport::{
+    self, Counters, DeadlineBody, Listener, RequestHook, RequestStart, Stamped, stopping,
+};
 
 mod account;
 mod appointment;
@@ -35,6 +51,8 @@ pub struct AdminState {
     pub token: String,
     /// The provider CA, for issuing client certificates.
     pub ca: PemPair,
+    /// The server's counters, reported by `/health`.
+    pub counters: Arc<Counters>,
 }
 
 /// An admin API failure: a status and a JSON body `{"error": kind, "message": text}`.
@@ -118,12 +136,132 @@ async fn require_token(
 }
 
 async fn health(State(state): State<Arc<AdminState>>) -> Response {
+    let panics = state.counters.panics_caught();
     match state.pfs.store().ping().await {
-        Ok(()) => Json(json!({ "status": "ok", "database": "reachable" })).into_response(),
+        Ok(()) => Json(json!({
+            "status": "ok",
+            "database": "reachable",
+            "panicsCaught": panics,
+        }))
+        .into_response(),
         Err(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "status": "degraded", "database": "unreachable" })),
+            Json(json!({
+                "status": "degraded",
+                "database": "unreachable",
+                "panicsCaught": panics,
+            })),
         )
             .into_response(),
     }
+}
+
+/// Serves the admin API on `listener` until `shutdown` turns true, then drains its connections
+/// like the PFS listener does. Each request's headers must arrive within
+/// [`Limits::header_timeout`] and the whole request within [`Limits::request_timeout`] (else
+/// `408` and the connection is closed); a panic in a handler is answered with `500` and counted.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    state: Arc<AdminState>,
+    limits: Limits,
+    hook: Option<RequestHook>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let counters = state.counters.clone();
+    let app = TowerToHyperService::new(router(state));
+    let mut conns = JoinSet::new();
+    loop {
+        let (tcp, _remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::warn!(error = %e, "admin accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            Some(ended) = conns.join_next() => {
+                transport::reap(ended, &counters, "admin");
+                continue;
+            }
+            _ = stopping(&mut shutdown) => break,
+        };
+        let start = RequestStart::new();
+        let app = app.clone();
+        let counters = counters.clone();
+        let hook = hook.clone();
+        let conn_start = start.clone();
+        let service = service_fn(move |req| {
+            let app = app.clone();
+            let counters = counters.clone();
+            let hook = hook.clone();
+            let started = conn_start.take();
+            async move {
+                let handled = AssertUnwindSafe(handle(app, hook, limits, started, req))
+                    .catch_unwind()
+                    .await;
+                Ok::<_, Infallible>(handled.unwrap_or_else(|_| {
+                    counters.panic_caught();
+                    tracing::error!("an admin request handler panicked; answered 500");
+                    ApiError(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "internal",
+                        "an internal fault interrupted the request; it may not have completed"
+                            .into(),
+                    )
+                    .into_response()
+                }))
+            }
+        });
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_timeout)
+            .serve_connection(TokioIo::new(Stamped::new(tcp, start)), service);
+        let shutdown = shutdown.clone();
+        conns.spawn(async move {
+            if let Err(e) = transport::serve_until_stopped(conn, shutdown).await {
+                tracing::debug!(error = %e, "admin connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    transport::drain(&mut conns, limits.drain_timeout, &counters, "admin").await;
+}
+
+/// Hands the request to the router with a body that fails at the request's deadline; a
+/// request whose body timed out is answered with `408` and its connection closed.
+async fn handle(
+    app: TowerToHyperService<Router>,
+    hook: Option<RequestHook>,
+    limits: Limits,
+    started: tokio::time::Instant,
+    req: http::Request<Incoming>,
+) -> Response {
+    if let Some(hook) = &hook {
+        hook(Listener::Admin, req.headers());
+    }
+    let timed_out = Arc::new(AtomicBool::new(false));
+    let deadline = started + limits.request_timeout;
+    let req =
+        req.map(|body| axum::body::Body::new(DeadlineBody::new(body, deadline, timed_out.clone())));
+    let response = match app.call(req).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    };
+    if !timed_out.load(Ordering::Relaxed) {
+        return response;
+    }
+    let mut response = ApiError(
+        StatusCode::REQUEST_TIMEOUT,
+        "timeout",
+        format!(
+            "the request did not arrive in full within {} ms of its first byte",
+            limits.request_timeout.as_millis()
+        ),
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }

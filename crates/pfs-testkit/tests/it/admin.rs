@@ -105,7 +105,10 @@ async fn health_needs_no_token() {
                 .unwrap(),
             200,
         );
-        assert_eq!(body, json!({"status": "ok", "database": "reachable"}));
+        assert_eq!(
+            body,
+            json!({"status": "ok", "database": "reachable", "panicsCaught": 0})
+        );
     }
 }
 

@@ -1349,3 +1349,501 @@ async fn one_client_many_concurrent_calls_keep_their_uuids() {
         assert_eq!(el.get("uuid"), Some(uuid.as_str()));
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Bounded transport: deadlines, caps, methods, duplicate headers, panics, shutdown
+// ---------------------------------------------------------------------------------------------
+
+/// Reads until the peer closes the connection (end of stream or reset); a 10-second guard
+/// turns a hang into a failure.
+async fn read_until_closed<S: AsyncRead + Unpin>(s: &mut S) -> Vec<u8> {
+    let mut rest = Vec::new();
+    let mut chunk = [0u8; 4096];
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match s.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => rest.extend_from_slice(&chunk[..n]),
+            }
+        }
+    })
+    .await
+    .expect("the server closes the connection");
+    rest
+}
+
+/// Reads up to the end of one response head (`\r\n\r\n`), byte by byte so that nothing after
+/// it is consumed; used to wait for `100 Continue`.
+async fn read_head<S: AsyncRead + Unpin>(s: &mut S) -> String {
+    let mut head = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while !head.ends_with(b"\r\n\r\n") {
+            head.push(s.read_u8().await.expect("a response head"));
+        }
+    })
+    .await
+    .expect("a response head arrives");
+    String::from_utf8_lossy(&head).into_owned()
+}
+
+/// The head of a keep-alive PFS POST whose body is `length` bytes; `extra` headers are added
+/// as given (each ending in `\r\n`).
+fn post_head(message_type: &str, length: usize, extra: &str) -> String {
+    format!(
+        "POST /tpp/ HTTP/1.1\r\nHost: localhost\r\ntype: {message_type}\r\nContent-Type: text/xml; charset=utf-8\r\nContent-Length: {length}\r\n{extra}\r\n"
+    )
+}
+
+/// Sends the head of a request and the first `sent` bytes of its body, with
+/// `Expect: 100-continue`, and waits for the `100 Continue` the server sends when it starts
+/// reading the body: from then on the request is in flight.
+async fn start_in_flight(
+    t: &TestServer,
+    creds: &Credentials,
+    body: &str,
+    sent: usize,
+) -> TlsStream<TcpStream> {
+    let config = tls_config(t, both_versions(), Some(creds), &[b"http/1.1"]);
+    let mut tls = connect(t, config).await.unwrap();
+    let head = post_head("CheckVersion", body.len(), "Expect: 100-continue\r\n");
+    tls.write_all(head.as_bytes()).await.unwrap();
+    tls.flush().await.unwrap();
+    let continued = read_head(&mut tls).await;
+    assert!(continued.starts_with("HTTP/1.1 100"), "{continued}");
+    tls.write_all(&body.as_bytes()[..sent]).await.unwrap();
+    tls.flush().await.unwrap();
+    tls
+}
+
+#[tokio::test]
+async fn body_shorter_than_its_content_length_is_answered_at_the_request_deadline() {
+    let t = TestServer::start_with(|o| o.limits.request_timeout = Duration::from_millis(500))
+        .await
+        .unwrap();
+    let uuid = new_uuid();
+    let body = check_version_xml(&uuid, &t.demo.provider_id);
+    let config = tls_config(&t, both_versions(), Some(&t.demo), &[b"http/1.1"]);
+    let mut tls = connect(&t, config).await.unwrap();
+    // Keep-alive, 100 bytes announced that never come: the server is the one that closes.
+    let head = post_head("CheckVersion", body.len() + 100, "");
+    tls.write_all(head.as_bytes()).await.unwrap();
+    tls.write_all(body.as_bytes()).await.unwrap();
+    tls.flush().await.unwrap();
+    let reply = tokio::time::timeout(Duration::from_secs(10), read_response(&mut tls))
+        .await
+        .expect("the request is answered")
+        .unwrap();
+    let el = reply.error("9001", None);
+    let technical = el.get("technicalMessage").unwrap();
+    assert!(
+        technical.contains("did not arrive in full within 500 ms"),
+        "{technical}"
+    );
+    assert_eq!(reply.header("connection"), Some("close"), "{reply:?}");
+    read_until_closed(&mut tls).await;
+    assert_still_serving(&t).await;
+}
+
+#[tokio::test]
+async fn never_ending_chunked_body_is_answered_at_the_request_deadline() {
+    let t = TestServer::start_with(|o| o.limits.request_timeout = Duration::from_millis(500))
+        .await
+        .unwrap();
+    let head = "POST /tpp/ HTTP/1.1\r\nHost: localhost\r\ntype: CheckVersion\r\nContent-Type: text/xml; charset=utf-8\r\nTransfer-Encoding: chunked\r\n\r\n";
+
+    // A first chunk, then nothing: no last chunk ever comes.
+    let config = tls_config(&t, both_versions(), Some(&t.demo), &[b"http/1.1"]);
+    let mut tls = connect(&t, config.clone()).await.unwrap();
+    tls.write_all(format!("{head}d\r\n<CheckVersion\r\n").as_bytes())
+        .await
+        .unwrap();
+    tls.flush().await.unwrap();
+    let reply = tokio::time::timeout(Duration::from_secs(10), read_response(&mut tls))
+        .await
+        .expect("the request is answered")
+        .unwrap();
+    reply.error("9001", None);
+    assert_eq!(reply.header("connection"), Some("close"), "{reply:?}");
+    read_until_closed(&mut tls).await;
+
+    // A byte every 50 ms, for ever: the connection is closed all the same. The reply may be
+    // lost to the reset that closing a connection with unread input causes, so only the
+    // closing is checked, from both ends.
+    let tls = connect(&t, config).await.unwrap();
+    let (mut rd, mut wr) = tokio::io::split(tls);
+    wr.write_all(head.as_bytes()).await.unwrap();
+    let writer = tokio::spawn(async move {
+        loop {
+            let sent = async {
+                wr.write_all(b"1\r\nx\r\n").await?;
+                wr.flush().await
+            }
+            .await;
+            if sent.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    let answered = read_until_closed(&mut rd).await;
+    if !answered.is_empty() {
+        let text = String::from_utf8_lossy(&answered);
+        assert!(text.contains(r#"errorCode="9001""#), "{text}");
+    }
+    tokio::time::timeout(Duration::from_secs(10), writer)
+        .await
+        .expect("the trickling client's writes fail once the server has closed")
+        .unwrap();
+    assert_still_serving(&t).await;
+}
+
+#[tokio::test]
+async fn admin_listener_has_header_and_request_deadlines() {
+    let t = TestServer::start_with(|o| {
+        o.limits.header_timeout = Duration::from_millis(300);
+        o.limits.request_timeout = Duration::from_millis(500);
+    })
+    .await
+    .unwrap();
+    let admin = t.server.admin_addr;
+
+    // Headers that never end: closed without a reply.
+    let mut tcp = TcpStream::connect(admin).await.unwrap();
+    tcp.write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\n")
+        .await
+        .unwrap();
+    let rest = read_until_closed(&mut tcp).await;
+    assert!(rest.is_empty(), "{}", String::from_utf8_lossy(&rest));
+
+    // A body shorter than its Content-Length: 408, then closed.
+    let head = |token: &str| {
+        format!(
+            "POST /api/practices HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"ods\":"
+        )
+    };
+    let mut tcp = TcpStream::connect(admin).await.unwrap();
+    tcp.write_all(head(&t.server.admin_token).as_bytes())
+        .await
+        .unwrap();
+    let reply = tokio::time::timeout(Duration::from_secs(10), read_response(&mut tcp))
+        .await
+        .expect("the request is answered")
+        .unwrap();
+    assert_eq!(reply.status, 408, "{reply:?}");
+    let body: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(body["error"], "timeout", "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("500 ms"),
+        "{body}"
+    );
+    assert_eq!(reply.header("connection"), Some("close"), "{reply:?}");
+    read_until_closed(&mut tcp).await;
+
+    // Without the token the body is never waited for: 401 straight away.
+    let mut tcp = TcpStream::connect(admin).await.unwrap();
+    tcp.write_all(head("wrong").as_bytes()).await.unwrap();
+    let reply = tokio::time::timeout(Duration::from_secs(10), read_response(&mut tcp))
+        .await
+        .expect("the request is answered")
+        .unwrap();
+    assert_eq!(reply.status, 401, "{reply:?}");
+
+    let (status, _) = t.admin("GET", "/health", None).await.unwrap();
+    assert_eq!(status, 200);
+    assert_still_serving(&t).await;
+}
+
+#[tokio::test]
+async fn connections_over_the_cap_wait_in_the_accept_queue_until_one_closes() {
+    let t = TestServer::start_with(|o| o.limits.max_connections = 2)
+        .await
+        .unwrap();
+    let config = tls_config(&t, both_versions(), Some(&t.demo), &[b"http/1.1"]);
+    let first = connect(&t, config.clone()).await.unwrap();
+    let second = connect(&t, config.clone()).await.unwrap();
+
+    // The kernel takes the third connection, the server does not: its handshake waits.
+    let addr = t.server.pfs_addr;
+    let third_config = config.clone();
+    let mut third = tokio::spawn(async move {
+        let tcp = TcpStream::connect(addr).await?;
+        let name = ServerName::try_from("localhost").expect("server name");
+        TlsConnector::from(third_config).connect(name, tcp).await
+    });
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), &mut third)
+            .await
+            .is_err(),
+        "a connection over the cap was taken"
+    );
+
+    // One closes: the waiting connection is taken and served.
+    drop(first);
+    let third = tokio::time::timeout(Duration::from_secs(10), third)
+        .await
+        .expect("the waiting connection is taken once one closes")
+        .unwrap()
+        .unwrap();
+    let uuid = new_uuid();
+    let body = check_version_xml(&uuid, &t.demo.provider_id);
+    let reply = exchange_on(third, xml_post("CheckVersion", body.as_bytes()))
+        .await
+        .unwrap();
+    assert!(reply.body.contains("<CheckVersionReply"), "{}", reply.body);
+    // The other open connection was served all along.
+    let reply = exchange_on(second, xml_post("CheckVersion", body.as_bytes()))
+        .await
+        .unwrap();
+    assert!(reply.body.contains("<CheckVersionReply"), "{}", reply.body);
+    assert_still_serving(&t).await;
+}
+
+#[tokio::test]
+async fn requests_over_the_providers_in_flight_cap_get_9008() {
+    let t = TestServer::start_with(|o| o.limits.max_in_flight_per_provider = 1)
+        .await
+        .unwrap();
+    let uuid = new_uuid();
+    let body = check_version_xml(&uuid, &t.demo.provider_id);
+    // The demo provider's one slot is taken by a request whose body is half sent.
+    let mut held = start_in_flight(&t, &t.demo, &body, 10).await;
+
+    // Its next request is refused at once, before its body is read.
+    let client = t.client();
+    let r = client
+        .raw(
+            "CheckVersion",
+            None,
+            check_version_xml(&new_uuid(), &t.demo.provider_id),
+        )
+        .await
+        .unwrap();
+    let el = raw_error(&r, "9008", None);
+    let technical = el.get("technicalMessage").unwrap();
+    assert!(
+        technical.contains("too many requests in flight") && technical.contains("at most 1"),
+        "{technical}"
+    );
+    // Other providers are not affected.
+    let other = t.new_provider("another app", false).await.unwrap();
+    let reply = t.client_for(&other).check_version().await.unwrap();
+    assert_eq!(reply.current_version, "1");
+
+    // The held request completes normally, and frees the slot.
+    held.write_all(&body.as_bytes()[10..]).await.unwrap();
+    held.flush().await.unwrap();
+    let reply = read_response(&mut held).await.unwrap();
+    assert!(!is_error_body(&reply.body), "{}", reply.body);
+    assert!(reply.body.contains(&uuid), "{}", reply.body);
+    assert_still_serving(&t).await;
+}
+
+#[tokio::test]
+async fn connect_options_and_head_are_refused() {
+    let t = TestServer::start().await.unwrap();
+    let config = tls_config(&t, both_versions(), Some(&t.demo), &[b"http/1.1"]);
+
+    // OPTIONS, on a path or on the server: the usual Error.
+    for target in ["/tpp/", "*"] {
+        let reply = exchange(
+            &t,
+            http_request("OPTIONS", target, &[("type", "CheckVersion")], b""),
+        )
+        .await
+        .unwrap();
+        let el = reply.error("9001", None);
+        assert!(
+            el.get("technicalMessage").unwrap().contains("only POST"),
+            "{}",
+            reply.body
+        );
+    }
+
+    // CONNECT: a 2xx reply would open a tunnel and could carry no body, so it gets 405 with
+    // the Error body, and the connection is closed.
+    let mut tls = connect(&t, config.clone()).await.unwrap();
+    tls.write_all(
+        b"CONNECT localhost:8443 HTTP/1.1\r\nHost: localhost:8443\r\ntype: CheckVersion\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let reply = read_response(&mut tls).await.unwrap();
+    assert_eq!(reply.status, 405, "{reply:?}");
+    assert_eq!(reply.header("allow"), Some("POST"), "{reply:?}");
+    assert_eq!(reply.header("connection"), Some("close"), "{reply:?}");
+    assert!(is_error_body(&reply.body), "{}", reply.body);
+    let el = Element::parse(reply.body.as_bytes()).unwrap();
+    assert_eq!(el.get("errorCode"), Some("9001"), "{}", reply.body);
+    assert!(
+        el.get("technicalMessage").unwrap().contains("only POST"),
+        "{}",
+        reply.body
+    );
+    read_until_closed(&mut tls).await;
+
+    // HEAD: no reply to HEAD carries a body; 405, and the connection is closed.
+    let mut tls = connect(&t, config).await.unwrap();
+    tls.write_all(b"HEAD /tpp/ HTTP/1.1\r\nHost: localhost\r\ntype: CheckVersion\r\n\r\n")
+        .await
+        .unwrap();
+    let answered = String::from_utf8_lossy(&read_until_closed(&mut tls).await).into_owned();
+    assert!(answered.starts_with("HTTP/1.1 405"), "{answered}");
+    assert!(
+        answered
+            .to_ascii_lowercase()
+            .contains("\r\nallow: post\r\n"),
+        "{answered}"
+    );
+    assert_still_serving(&t).await;
+}
+
+#[tokio::test]
+async fn duplicate_type_or_suid_headers_get_9001() {
+    let t = TestServer::start().await.unwrap();
+    let uuid = new_uuid();
+    let body = check_version_xml(&uuid, &t.demo.provider_id);
+    let cases: [(&[(&str, &str)], &str); 4] = [
+        (
+            &[("type", "CheckVersion"), ("type", "CheckVersion")],
+            "type",
+        ),
+        (&[("type", "CheckVersion"), ("type", "Logoff")], "type"),
+        (&[("type", "Logoff"), ("Type", "CheckVersion")], "type"),
+        (
+            &[("type", "CheckVersion"), ("suid", "one"), ("suid", "two")],
+            "suid",
+        ),
+    ];
+    for (headers, name) in cases {
+        let reply = exchange(&t, http_request("POST", "/tpp/", headers, body.as_bytes()))
+            .await
+            .unwrap();
+        let el = reply.error("9001", Some(&uuid));
+        let technical = el.get("technicalMessage").unwrap();
+        assert!(
+            technical.contains(&format!("the {name} header was sent more than once")),
+            "{headers:?}: {technical}"
+        );
+    }
+    // Two names in one header are one (unknown) type, not two headers.
+    let reply = exchange(
+        &t,
+        http_request(
+            "POST",
+            "/tpp/",
+            &[("type", "CheckVersion, Logoff")],
+            body.as_bytes(),
+        ),
+    )
+    .await
+    .unwrap();
+    reply.error("9002", Some(&uuid));
+    assert_still_serving(&t).await;
+}
+
+#[tokio::test]
+async fn a_panicking_handler_is_answered_and_counted_and_the_server_keeps_serving() {
+    let t = TestServer::start_with(|o| {
+        o.request_hook = Some(Arc::new(|_listener, headers| {
+            if headers.contains_key("x-test-panic") {
+                panic!("a handler panic the test asked for");
+            }
+        }));
+    })
+    .await
+    .unwrap();
+    assert_eq!(t.server.counters.panics_caught(), 0);
+    let uuid = new_uuid();
+    let body = check_version_xml(&uuid, &t.demo.provider_id);
+
+    // PFS: 9010, and the same connection serves its next request.
+    let config = tls_config(&t, both_versions(), Some(&t.demo), &[b"http/1.1"]);
+    let mut tls = connect(&t, config).await.unwrap();
+    let head = post_head("CheckVersion", body.len(), "x-test-panic: 1\r\n");
+    tls.write_all(format!("{head}{body}").as_bytes())
+        .await
+        .unwrap();
+    let reply = read_response(&mut tls).await.unwrap();
+    let el = reply.error("9010", None);
+    assert!(
+        el.get("technicalMessage")
+            .unwrap()
+            .contains("internal fault"),
+        "{}",
+        reply.body
+    );
+    assert_eq!(t.server.counters.panics_caught(), 1);
+    let head = post_head("CheckVersion", body.len(), "");
+    tls.write_all(format!("{head}{body}").as_bytes())
+        .await
+        .unwrap();
+    let reply = read_response(&mut tls).await.unwrap();
+    assert!(reply.body.contains("<CheckVersionReply"), "{}", reply.body);
+
+    // Admin: 500 with the API's error shape, and the same connection goes on too.
+    let mut tcp = TcpStream::connect(t.server.admin_addr).await.unwrap();
+    tcp.write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nx-test-panic: 1\r\n\r\n")
+        .await
+        .unwrap();
+    let reply = read_response(&mut tcp).await.unwrap();
+    assert_eq!(reply.status, 500, "{reply:?}");
+    let json: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(json["error"], "internal", "{json}");
+    tcp.write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    let reply = read_response(&mut tcp).await.unwrap();
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let json: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(json["panicsCaught"], 2, "{json}");
+    assert_eq!(t.server.counters.panics_caught(), 2);
+    assert_still_serving(&t).await;
+}
+
+#[tokio::test]
+async fn shutdown_finishes_requests_in_progress_and_closes_the_rest_at_the_drain_deadline() {
+    let t = TestServer::start_with(|o| o.limits.drain_timeout = Duration::from_secs(3))
+        .await
+        .unwrap();
+    let uuid = new_uuid();
+    let body = check_version_xml(&uuid, &t.demo.provider_id);
+    // Two requests in flight, and one idle connection.
+    let mut finishing = start_in_flight(&t, &t.demo, &body, 10).await;
+    let mut stuck = start_in_flight(&t, &t.demo, &body, 10).await;
+    let config = tls_config(&t, both_versions(), Some(&t.demo), &[b"http/1.1"]);
+    let mut idle = connect(&t, config).await.unwrap();
+    // An admin request in flight too (its body is read after the token check).
+    let mut admin = TcpStream::connect(t.server.admin_addr).await.unwrap();
+    admin
+        .write_all(
+            format!(
+                "POST /api/practices HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n",
+                t.server.admin_token
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let continued = read_head(&mut admin).await;
+    assert!(continued.starts_with("HTTP/1.1 100"), "{continued}");
+
+    let stopping = tokio::spawn(t.shutdown());
+    // The idle connection is closed at once...
+    let rest = read_until_closed(&mut idle).await;
+    assert!(rest.is_empty(), "{}", String::from_utf8_lossy(&rest));
+    // ...a request in progress may still finish...
+    finishing.write_all(&body.as_bytes()[10..]).await.unwrap();
+    finishing.flush().await.unwrap();
+    let reply = read_response(&mut finishing).await.unwrap();
+    assert!(reply.body.contains("<CheckVersionReply"), "{}", reply.body);
+    assert!(reply.body.contains(&uuid), "{}", reply.body);
+    // ...and what is still open at the drain deadline is closed, on both listeners.
+    let rest = read_until_closed(&mut stuck).await;
+    assert!(rest.is_empty(), "{}", String::from_utf8_lossy(&rest));
+    let rest = read_until_closed(&mut admin).await;
+    assert!(rest.is_empty(), "{}", String::from_utf8_lossy(&rest));
+    tokio::time::timeout(Duration::from_secs(10), stopping)
+        .await
+        .expect("shutdown returns after the drain deadline")
+        .unwrap();
+}
