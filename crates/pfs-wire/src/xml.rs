@@ -280,7 +280,7 @@ impl Element {
                 }
                 Event::Text(t) => {
                     if t.contains("]]>") {
-                        return Err(malformed(&reader, "text contains ']]>'"));
+                        return Err(malformed(&reader, "text contains the CDATA end marker"));
                     }
                     match stack.last_mut() {
                         Some(top) => push_text(top, &t.xml10_content(), limits)?,
