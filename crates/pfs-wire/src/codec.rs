@@ -5,11 +5,12 @@ use std::str::FromStr;
 
 use crate::msg::common::{Header, PatientScope};
 use crate::scalar::Guid;
-use crate::xml::{Element, XmlError};
+use crate::xml::{Element, Limits, XmlError};
 
 /// Why a body could not be decoded as the message its `type` header names.
 ///
-/// Messages name elements and attributes but never quote values, so they are safe to return
+/// Texts are built from the code's own static strings: they name elements, attributes and rules
+/// but never quote input, not even an element name the request used, so they are safe to return
 /// in an `Error`'s `technicalMessage` and to log.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
@@ -17,12 +18,16 @@ pub enum DecodeError {
     #[error(transparent)]
     Xml(#[from] XmlError),
     /// The root element is not the one the `type` header names.
-    #[error("the root element <{found}> does not match the type header {expected}")]
+    #[error(
+        "the root element {} does not match the type header {expected}",
+        describe_root(.found)
+    )]
     WrongRoot {
         /// What the `type` header (or the caller) expected.
-        expected: String,
-        /// What the body holds (truncated).
-        found: String,
+        expected: MessageName,
+        /// The root element, when it is the name of a message this crate knows (a request, a
+        /// reply or `Error`); `None` for any other name, which is never repeated.
+        found: Option<&'static str>,
     },
     /// A required attribute is absent or empty.
     #[error("{element}/@{attr} is required")]
@@ -58,6 +63,22 @@ pub enum DecodeError {
     Shape(&'static str),
 }
 
+/// The name of a message: always one of the code's own constants, never input text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MessageName(pub &'static str);
+
+impl From<&'static str> for MessageName {
+    fn from(name: &'static str) -> Self {
+        MessageName(name)
+    }
+}
+
+impl std::fmt::Display for MessageName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
 /// A PFS message (request or reply) with a fixed root element name.
 pub trait WireMessage: Sized {
     /// The root element name (and, for requests, the `type` header).
@@ -72,7 +93,9 @@ pub trait WireMessage: Sized {
         self.to_element().to_document()
     }
 
-    /// Decodes a document, checking that its root element is [`Self::ROOT`].
+    /// Decodes a document, checking that its root element is [`Self::ROOT`]. The document is
+    /// read with [`Limits::REPLY`], as the SDK reads replies; the server reads requests with
+    /// their own limits through [`crate::Request::decode`].
     fn decode(body: &[u8]) -> Result<Self, DecodeError> {
         let el = Element::parse(body)?;
         check_root(&el, Self::ROOT)?;
@@ -90,6 +113,9 @@ pub trait RequestMessage: WireMessage {
     const NEEDS_SESSION: bool = true;
     /// Whether the request carries the `<Application>` element naming the provider.
     const SENDS_APPLICATION: bool = false;
+    /// How large a body of this type may be once it is read as XML (nesting, elements,
+    /// attributes, value lengths); checked while parsing, before any field is read.
+    const LIMITS: Limits = Limits::REQUEST;
     /// The common attributes.
     fn header(&self) -> &Header;
     /// The patient and online user a per-patient request names (`patientId`, `onlineUserId`).
@@ -106,11 +132,16 @@ pub trait ReplyMessage: WireMessage {
 }
 
 /// Declares a per-patient request (one that names `patientId` and `onlineUserId` in a
-/// `scope: PatientScope` field) and its reply (`uuid` and `scope` echoed).
+/// `scope: PatientScope` field) and its reply (`uuid` and `scope` echoed); optionally with its
+/// own parsing limits (`per_patient_request!(Request => Reply, LIMITS = Limits { … })`).
 macro_rules! per_patient_request {
     ($request:ident => $reply:ident) => {
+        per_patient_request!($request => $reply, LIMITS = $crate::xml::Limits::REQUEST);
+    };
+    ($request:ident => $reply:ident, LIMITS = $limits:expr) => {
         impl $crate::codec::RequestMessage for $request {
             type Reply = $reply;
+            const LIMITS: $crate::xml::Limits = $limits;
             fn header(&self) -> &$crate::msg::common::Header {
                 &self.header
             }
@@ -149,16 +180,26 @@ macro_rules! uuid_reply {
 }
 pub(crate) use uuid_reply;
 
-/// Checks that an element has the expected name.
-pub fn check_root(el: &Element, expected: &str) -> Result<(), DecodeError> {
+/// Checks that an element has the expected name. The error repeats the element's name only
+/// when it is one of the code's own message names.
+pub fn check_root(el: &Element, expected: &'static str) -> Result<(), DecodeError> {
     if el.name == expected {
         return Ok(());
     }
-    let found: String = el.name.chars().take(64).collect();
     Err(DecodeError::WrongRoot {
-        expected: expected.chars().take(64).collect(),
-        found,
+        expected: MessageName(expected),
+        found: crate::MESSAGE_ROOTS
+            .iter()
+            .copied()
+            .find(|known| *known == el.name),
     })
+}
+
+fn describe_root(found: &Option<&'static str>) -> String {
+    match found {
+        Some(name) => format!("<{name}>"),
+        None => "(not a message this server knows)".to_owned(),
+    }
 }
 
 /// Typed access to one element's attributes and children, naming the element in errors.
@@ -253,17 +294,18 @@ impl<'a> Fields<'a> {
 }
 
 /// Finds a request's `uuid` in a body that may not even be well-formed, so that an `Error`
-/// about it can still echo the caller's GUID.
+/// about it can still echo the caller's GUID. Only a value that parses as a GUID is returned
+/// (and it is written back in canonical form), so nothing else of the body can reach a reply.
 pub fn sniff_uuid(body: &[u8]) -> Option<Guid> {
-    let head = &body[..body.len().min(4096)];
+    let head = body.get(..body.len().min(4096)).unwrap_or(body);
     let text = String::from_utf8_lossy(head);
     let mut rest = text.as_ref();
-    while let Some(i) = rest.find("uuid=") {
-        let after = &rest[i + 5..];
-        let quote = after.chars().next()?;
+    while let Some((_, after)) = rest.split_once("uuid=") {
+        let mut chars = after.chars();
+        let quote = chars.next()?;
         if quote == '"' || quote == '\'' {
-            let value = &after[1..];
-            if let Some(Ok(g)) = value.find(quote).map(|end| value[..end].parse()) {
+            let value = chars.as_str();
+            if let Some(Ok(g)) = value.split_once(quote).map(|(v, _)| v.parse()) {
                 return Some(g);
             }
         }

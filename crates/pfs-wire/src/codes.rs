@@ -93,6 +93,7 @@ codes! {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::ALL;
 

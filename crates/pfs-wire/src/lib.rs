@@ -4,6 +4,17 @@
 //! names of the PFS wire, `decode` reads them back with errors that name the offending element
 //! or attribute but never quote a value. [`Request`] is the one place that knows which `type`
 //! header names which request.
+//!
+//! Everything here is total: untrusted text is never sliced by byte offset, nothing unwraps, and
+//! no input can make the crate panic. The lints below keep it that way (tests may allow them).
+
+#![deny(
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 pub mod codec;
 pub mod codes;
@@ -11,7 +22,9 @@ pub mod msg;
 pub mod scalar;
 pub mod xml;
 
-pub use codec::{DecodeError, ReplyMessage, RequestMessage, WireMessage, check_root, sniff_uuid};
+pub use codec::{
+    DecodeError, MessageName, ReplyMessage, RequestMessage, WireMessage, check_root, sniff_uuid,
+};
 pub use msg::appointments::{
     Appointment, BookAppointment, BookAppointmentReply, CancelAppointment, CancelAppointmentReply,
     ListSlots, ListSlotsReply, RequestSystmOnlineMessages, RequestSystmOnlineMessagesReply,
@@ -27,7 +40,7 @@ pub use msg::session::{
 };
 pub use msg::version::{CheckVersion, CheckVersionReply, SupportedVersion};
 pub use scalar::{Guid, UpperYesNo, YesNo};
-pub use xml::{Element, XmlError};
+pub use xml::{Element, Limits, XmlError};
 
 /// Calls `$callback! { Name, Name, … }` with every request type this implementation
 /// understands: the one list of messages. Everything else about a message is declared with its
@@ -67,6 +80,13 @@ macro_rules! requests {
         /// Every request `type` this implementation understands.
         pub const REQUEST_TYPES: &[&str] = &[$(stringify!($name)),*];
 
+        /// The root element of every message this implementation knows: each request, its
+        /// reply, and `Error`. The only element names an `Error` text may repeat.
+        pub const MESSAGE_ROOTS: &[&str] = &[
+            $(stringify!($name), <<$name as RequestMessage>::Reply as WireMessage>::ROOT,)*
+            <ErrorReply as WireMessage>::ROOT,
+        ];
+
         impl Request {
             /// The `type` header / root element name.
             pub fn message_type(&self) -> &'static str {
@@ -102,16 +122,25 @@ macro_rules! requests {
                 }
             }
 
-            /// Decodes a body whose `type` header is `message_type`: the type must be known and
-            /// the root element must equal it.
-            pub fn decode(message_type: &str, body: &[u8]) -> Result<Request, DecodeError> {
-                if !REQUEST_TYPES.contains(&message_type) {
-                    return Err(DecodeError::UnknownType);
-                }
-                let el = Element::parse(body)?;
-                check_root(&el, message_type)?;
+            /// The parsing limits of requests of `message_type` ([`RequestMessage::LIMITS`]);
+            /// `None` for a type this implementation does not know.
+            pub fn limits(message_type: &str) -> Option<Limits> {
                 match message_type {
-                    $(stringify!($name) => Ok(Request::$name($name::from_element(&el)?)),)*
+                    $(stringify!($name) => Some(<$name as RequestMessage>::LIMITS),)*
+                    _ => None,
+                }
+            }
+
+            /// Decodes a body whose `type` header is `message_type`: the type must be known,
+            /// the body a well-formed document within that type's limits, and the root element
+            /// must equal the type.
+            pub fn decode(message_type: &str, body: &[u8]) -> Result<Request, DecodeError> {
+                match message_type {
+                    $(stringify!($name) => {
+                        let el = Element::parse_with(body, &<$name as RequestMessage>::LIMITS)?;
+                        check_root(&el, stringify!($name))?;
+                        Ok(Request::$name($name::from_element(&el)?))
+                    })*
                     _ => Err(DecodeError::UnknownType),
                 }
             }

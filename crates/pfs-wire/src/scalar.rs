@@ -99,23 +99,105 @@ impl FromStr for UpperYesNo {
     }
 }
 
+/// The earliest year a date or time on the wire may have.
+pub const MIN_YEAR: i32 = 1900;
+/// The latest year a date or time on the wire may have. Together with [`MIN_YEAR`] this keeps
+/// every date far inside chrono's range, so no arithmetic on a date read from the wire
+/// (booking windows, slot grids, ages) can overflow.
+pub const MAX_YEAR: i32 = 2199;
+/// The most digits a fraction of a second may have (nanoseconds, chrono's precision).
+pub const MAX_FRACTION_DIGITS: usize = 9;
+
+/// Whether `year` is in the range dates and times on the wire may have
+/// ([`MIN_YEAR`]–[`MAX_YEAR`]).
+pub fn is_supported_year(year: i32) -> bool {
+    (MIN_YEAR..=MAX_YEAR).contains(&year)
+}
+
 /// Parses a UK wall-clock date-time in any form the real clients send or read:
-/// `2024-06-03T09:30:00`, with a fraction (`.3`, `.0`, `.123`), with a decorative `Z`, or with
-/// a decorative offset such as `+00:00` (the booking format writes `+00:00` even in summer).
+/// `2024-06-03T09:30:00`, with a fraction of 1 to 9 digits (`.3`, `.0`, `.123`), with a
+/// decorative `Z`, or with a decorative offset `+HH:MM`, `-HH:MM`, `+HHMM` or `-HHMM` (the
+/// booking format writes `+00:00` even in summer). Fields have exactly the digits shown, the
+/// year is within [`MIN_YEAR`]–[`MAX_YEAR`], and seconds run to 59 (no leap seconds).
 pub fn parse_wall_clock(s: &str) -> Result<NaiveDateTime, BadForm> {
-    let s = s.trim();
-    let s = strip_decoration(s);
-    NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").map_err(|_| BadForm)
+    let b = s.trim().as_bytes();
+    let date = date_at(b)?;
+    if b.get(10) != Some(&b'T') {
+        return Err(BadForm);
+    }
+    let hour = number(b, 11, 2)?;
+    let minute = after(b, 13, b':', 2)?;
+    let second = after(b, 16, b':', 2)?;
+    let mut rest = b.get(19..).ok_or(BadForm)?;
+    let mut nanos = 0u32;
+    if let Some(fraction) = rest.strip_prefix(b".") {
+        let digits = fraction.iter().take_while(|c| c.is_ascii_digit()).count();
+        if !(1..=MAX_FRACTION_DIGITS).contains(&digits) {
+            return Err(BadForm);
+        }
+        let value = number(fraction, 0, digits)?;
+        let scale = 10u32.pow((MAX_FRACTION_DIGITS - digits) as u32);
+        nanos = value * scale;
+        rest = fraction.get(digits..).ok_or(BadForm)?;
+    }
+    if !is_decoration(rest) {
+        return Err(BadForm);
+    }
+    // Seconds above 59 are refused here: the nanoseconds never reach chrono's leap-second range.
+    let time = NaiveTime::from_hms_nano_opt(hour, minute, second, nanos).ok_or(BadForm)?;
+    Ok(date.and_time(time))
 }
 
 /// Parses a date: `1985-05-29`, or any date-time form [`parse_wall_clock`] accepts (the time of
-/// day, normally midnight, is ignored).
+/// day, normally midnight, is ignored). The year is within [`MIN_YEAR`]–[`MAX_YEAR`].
 pub fn parse_date(s: &str) -> Result<NaiveDate, BadForm> {
     let t = s.trim();
-    if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
-        return Ok(d);
+    if t.len() == 10 {
+        return date_at(t.as_bytes());
     }
     parse_wall_clock(t).map(|dt| dt.date())
+}
+
+/// `YYYY-MM-DD` at the start of `b`, with the year in the supported range.
+fn date_at(b: &[u8]) -> Result<NaiveDate, BadForm> {
+    let year = i32::try_from(number(b, 0, 4)?).map_err(|_| BadForm)?;
+    let month = after(b, 4, b'-', 2)?;
+    let day = after(b, 7, b'-', 2)?;
+    if !is_supported_year(year) {
+        return Err(BadForm);
+    }
+    NaiveDate::from_ymd_opt(year, month, day).ok_or(BadForm)
+}
+
+/// Exactly `len` ASCII digits at `at` (at most 9, so the value fits).
+fn number(b: &[u8], at: usize, len: usize) -> Result<u32, BadForm> {
+    let digits = b.get(at..at + len).ok_or(BadForm)?;
+    if len == 0 || len > 9 || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(BadForm);
+    }
+    Ok(digits
+        .iter()
+        .fold(0u32, |n, d| n * 10 + u32::from(d - b'0')))
+}
+
+/// The separator `sep` at `at`, then exactly `len` digits.
+fn after(b: &[u8], at: usize, sep: u8, len: usize) -> Result<u32, BadForm> {
+    if b.get(at) != Some(&sep) {
+        return Err(BadForm);
+    }
+    number(b, at + 1, len)
+}
+
+/// What may follow the seconds (and fraction): nothing, `Z`/`z`, or an offset `+HH:MM`,
+/// `-HH:MM`, `+HHMM`, `-HHMM`; the offset is decoration on this wire and is not applied.
+fn is_decoration(rest: &[u8]) -> bool {
+    match rest {
+        [] | [b'Z' | b'z'] => true,
+        [b'+' | b'-', h1, h2, b':', m1, m2] | [b'+' | b'-', h1, h2, m1, m2] => {
+            [h1, h2, m1, m2].iter().all(|d| d.is_ascii_digit())
+        }
+        _ => false,
+    }
 }
 
 /// Writes a wall-clock time the way replies carry it: `2024-06-03T09:30:00.0Z`.
@@ -156,31 +238,8 @@ pub fn format_request_time(t: NaiveDateTime) -> String {
     format!("{}.{tenth}Z", t.format("%Y-%m-%dT%H:%M:%S"))
 }
 
-fn strip_decoration(s: &str) -> &str {
-    if let Some(x) = s.strip_suffix(['Z', 'z']) {
-        return x;
-    }
-    // A trailing `+HH:MM` / `-HH:MM` (or `+HHMM`) offset is decoration on this wire.
-    let bytes = s.as_bytes();
-    for len in [6usize, 5] {
-        if bytes.len() > len + 10 {
-            let tail = &s[s.len() - len..];
-            let sign_ok = tail.starts_with('+') || tail.starts_with('-');
-            let digits = tail[1..].chars().filter(|c| c.is_ascii_digit()).count();
-            let shape_ok = if len == 6 {
-                digits == 4 && tail.as_bytes()[3] == b':'
-            } else {
-                digits == 4
-            };
-            if sign_ok && shape_ok {
-                return &s[..s.len() - len];
-            }
-        }
-    }
-    s
-}
-
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -217,6 +276,71 @@ mod tests {
             "2024-06-03T09:30:00+0",
         ] {
             assert!(parse_wall_clock(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn wall_clock_is_strict_and_total() {
+        // Fractions: 1 to 9 digits, kept to the nanosecond.
+        let t = parse_wall_clock("2024-06-03T09:30:00.123456789Z").unwrap();
+        assert_eq!(t.and_utc().timestamp_subsec_nanos(), 123_456_789);
+        let t = parse_wall_clock("2024-06-03T09:30:00.5-05:00").unwrap();
+        assert_eq!(t.and_utc().timestamp_subsec_millis(), 500);
+        assert!(parse_wall_clock("2024-06-03T09:30:00+0100").is_ok());
+        assert!(parse_wall_clock("1900-01-01T00:00:00").is_ok());
+        assert!(parse_wall_clock("2199-12-31T23:59:59.999999999").is_ok());
+        for bad in [
+            "2024-06-03T09:30:00.1234567890",
+            "2024-06-03T09:30:00.123456789012345678901234567890Z",
+            "2024-06-03T09:30:00.",
+            "2024-06-03T09:30:00.Z",
+            "2024-06-03T09:30:60",
+            "2024-06-03T24:00:00",
+            "2024-06-03T09:60:00",
+            "2024-02-30T09:30:00",
+            "2024-6-3T9:30:00",
+            "2024-06-03 09:30:00",
+            "2024-06-03t09:30:00",
+            "+2024-06-03T09:30:00",
+            "12024-06-03T09:30:00",
+            "1899-12-31T23:59:59",
+            "2200-01-01T00:00:00",
+            "9999-12-31T00:00:00",
+            "2024-06-03T09:30:00ZZ",
+            "2024-06-03T09:30:00+00:0",
+            "2024-06-03T09:30:00+0a:00",
+            "2024-06-03T09:30:00 Z",
+            "2024-06-03é12345",
+            "2024-06-03T09:30:00+00:00é",
+            "éééééééééééééééééééé",
+            "2024-06-03T09:30:0é",
+            "２０２４-06-03T09:30:00",
+        ] {
+            assert_eq!(parse_wall_clock(bad), Err(BadForm), "{bad}");
+            assert_eq!(parse_date(bad), Err(BadForm), "{bad}");
+        }
+    }
+
+    #[test]
+    fn dates_are_in_the_supported_range() {
+        assert!(parse_date("1900-01-01").is_ok());
+        assert!(parse_date("2199-12-31").is_ok());
+        for bad in [
+            "1899-12-31",
+            "2200-01-01",
+            "0000-01-01",
+            "9999-12-31",
+            "2024-13-01",
+        ] {
+            assert_eq!(parse_date(bad), Err(BadForm), "{bad}");
+        }
+        // Multi-byte text of every length around the date's 10 bytes.
+        for n in 0..16 {
+            assert_eq!(parse_date(&"é".repeat(n)), Err(BadForm));
+            assert_eq!(
+                parse_date(&format!("2024-06-0{}", "é".repeat(n))),
+                Err(BadForm)
+            );
         }
     }
 

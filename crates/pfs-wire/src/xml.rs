@@ -3,19 +3,58 @@
 //! PFS bodies are shallow (a root, a few child elements, attributes for scalars), so a tree is
 //! cheap, and decoding from it lets every message report exactly which attribute is missing or
 //! malformed without ever echoing a value (values can be secrets or patient data).
+//!
+//! Parsing enforces XML 1.0 well-formedness (see [`syntax`] for what quick-xml checks and what
+//! is checked here) and the [`Limits`] of the message being read; writing never emits a
+//! character XML 1.0 forbids.
 
 use std::borrow::Cow;
-use std::fmt::Write as _;
+use std::collections::HashSet;
 
 use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::reader::Reader;
 
-/// Deepest element nesting accepted in a request; real messages use at most four levels.
-pub const MAX_DEPTH: usize = 16;
-/// Most elements accepted in one document. Requests are bounded far more tightly by the body
-/// limit; this cap exists for replies, where a `ListSlots` over sixteen weeks of a large practice
-/// can hold tens of thousands of slots.
-pub const MAX_ELEMENTS: usize = 1_000_000;
+pub mod syntax;
+
+pub use syntax::{is_name, is_xml_char, is_xml_text};
+
+/// How large a document may be, beyond the body-size limit of the transport. Requests declare
+/// theirs next to their codec ([`crate::RequestMessage::LIMITS`]); replies are read with
+/// [`Limits::REPLY`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Deepest element nesting, the root element counted as level 1.
+    pub max_depth: usize,
+    /// Most elements in the document.
+    pub max_elements: usize,
+    /// Most attributes in the whole document, `xmlns` declarations included.
+    pub max_attributes: usize,
+    /// Longest attribute value, and longest text directly inside one element, in bytes of UTF-8
+    /// after references are resolved.
+    pub max_value_bytes: usize,
+}
+
+impl Limits {
+    /// What a request may hold unless its message declares otherwise. Real requests are a root
+    /// with at most one child (`Application`), about a dozen attributes and values of a few
+    /// dozen characters; these limits leave room for the .NET serializer's namespaces, unknown
+    /// attributes and elements (which are ignored) and long names.
+    pub const REQUEST: Limits = Limits {
+        max_depth: 8,
+        max_elements: 32,
+        max_attributes: 128,
+        max_value_bytes: 1024,
+    };
+
+    /// What the SDK accepts in a reply: a `ListSlotsReply` over sixteen weeks of a large
+    /// practice holds tens of thousands of slots, and a practice's guidance texts can be long.
+    pub const REPLY: Limits = Limits {
+        max_depth: 16,
+        max_elements: 1_000_000,
+        max_attributes: 8_000_000,
+        max_value_bytes: 1024 * 1024,
+    };
+}
 
 /// One XML element: its local name, attributes in document order, children and text.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -30,7 +69,7 @@ pub struct Element {
     pub text: String,
 }
 
-/// Why a body could not be read as an XML document. Messages never contain input values.
+/// Why a body could not be read as an XML document. Texts are fixed: they never contain input.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum XmlError {
     /// The body is not UTF-8.
@@ -45,19 +84,50 @@ pub enum XmlError {
     /// The document has no root element.
     #[error("the body has no root element")]
     Empty,
-    /// Nesting or element count beyond the limits.
+    /// Nesting, element count or attribute count beyond the message's [`Limits`].
     #[error(
-        "the document is nested deeper than {MAX_DEPTH} levels or has more than {MAX_ELEMENTS} elements"
+        "the document is nested too deeply or has too many elements or attributes for this message type"
     )]
     TooComplex,
-    /// Anything else quick-xml reports, with the byte position.
+    /// An attribute value or an element's text beyond the message's [`Limits`].
+    #[error("an attribute value or an element's text is longer than this message type allows")]
+    TooLong,
+    /// A character XML 1.0 forbids, written directly or as a character reference.
+    #[error(
+        "the document contains a character XML 1.0 does not allow (a control character other than tab, line feed and carriage return, U+FFFE or U+FFFF), directly or as a character reference"
+    )]
+    ForbiddenChar,
+    /// Anything else that makes the document not well-formed, with the byte position.
     #[error("malformed XML near byte {position}: {reason}")]
     Malformed {
         /// Byte offset where reading stopped.
         position: u64,
-        /// What was wrong (from the parser; never contains input text).
-        reason: String,
+        /// What was wrong, in fixed words (never input text).
+        reason: Reason,
     },
+}
+
+/// Why a document is malformed: always one of the code's own fixed texts, never input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reason(pub &'static str);
+
+impl From<&'static str> for Reason {
+    fn from(text: &'static str) -> Self {
+        Reason(text)
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// Counts against the [`Limits`] while a document is read.
+struct Budget<'l> {
+    limits: &'l Limits,
+    elements: usize,
+    attributes: usize,
 }
 
 impl Element {
@@ -119,38 +189,87 @@ impl Element {
         self.children.iter().filter(move |c| c.name == name)
     }
 
-    /// Parses a whole document and returns its root element.
+    /// Parses a whole document with the generous [`Limits::REPLY`] and returns its root
+    /// element. Requests are parsed with their message's limits by [`crate::Request::decode`].
     pub fn parse(body: &[u8]) -> Result<Element, XmlError> {
+        Self::parse_with(body, &Limits::REPLY)
+    }
+
+    /// Parses a whole document within `limits` and returns its root element.
+    ///
+    /// The body must be a well-formed XML 1.0 document in UTF-8 (a byte order mark is allowed):
+    /// no DOCTYPE, no entities but the five predefined ones and character references, only
+    /// characters XML 1.0 allows (also through character references), valid names, no `<` in
+    /// attribute values, no `]]>` in text, attributes separated by white space and given once
+    /// (also under two namespace prefixes), the XML declaration only at the very start.
+    pub fn parse_with(body: &[u8], limits: &Limits) -> Result<Element, XmlError> {
         let text = std::str::from_utf8(body).map_err(|_| XmlError::NotUtf8)?;
+        let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
+        // Every character of a document must be a `Char`: this one pass covers names, values,
+        // text, comments, processing instructions and CDATA sections.
+        if !is_xml_text(text) {
+            return Err(XmlError::ForbiddenChar);
+        }
         let mut reader = Reader::from_str(text);
-        reader.config_mut().check_end_names = true;
+        let config = reader.config_mut();
+        config.check_end_names = true;
+        config.check_comments = true;
+        config.allow_dangling_amp = false;
+        config.allow_unmatched_ends = false;
+        let mut budget = Budget {
+            limits,
+            elements: 0,
+            attributes: 0,
+        };
         let mut stack: Vec<Element> = Vec::new();
         let mut root: Option<Element> = None;
-        let mut count = 0usize;
+        let mut first = true;
         loop {
             let event = reader.read_event().map_err(|e| XmlError::Malformed {
                 position: reader.error_position(),
-                reason: describe(&e),
+                reason: Reason(describe(&e)),
             })?;
+            let at_start = std::mem::replace(&mut first, false);
             match event {
                 Event::DocType(_) => return Err(XmlError::DocType),
-                Event::Start(start) | Event::Empty(start) if root.is_some() => {
-                    let _ = start;
+                Event::Decl(decl) => {
+                    if !at_start {
+                        return Err(malformed(
+                            &reader,
+                            "the XML declaration is not at the start of the document",
+                        ));
+                    }
+                    syntax::check_declaration(&decl).map_err(|r| malformed(&reader, r))?;
+                }
+                Event::PI(pi) => {
+                    let target = pi.target();
+                    if !is_name(target) || target.eq_ignore_ascii_case("xml") {
+                        return Err(malformed(
+                            &reader,
+                            "a processing instruction has an invalid target",
+                        ));
+                    }
+                }
+                Event::Comment(c) => {
+                    // quick-xml refuses `--` inside; XML also forbids a comment ending in `-`.
+                    if c.ends_with('-') {
+                        return Err(malformed(&reader, "a comment ends with '-'"));
+                    }
+                }
+                Event::Start(_) | Event::Empty(_) if root.is_some() => {
                     return Err(malformed(&reader, "content after the root element"));
                 }
                 Event::Start(start) => {
-                    count += 1;
-                    if stack.len() >= MAX_DEPTH || count > MAX_ELEMENTS {
+                    if stack.len() >= limits.max_depth {
                         return Err(XmlError::TooComplex);
                     }
-                    stack.push(open(&reader, &start)?);
+                    stack.push(open(&reader, &start, &mut budget)?);
                 }
                 Event::Empty(start) => {
-                    count += 1;
-                    if stack.len() >= MAX_DEPTH || count > MAX_ELEMENTS {
+                    if stack.len() >= limits.max_depth {
                         return Err(XmlError::TooComplex);
                     }
-                    let element = open(&reader, &start)?;
+                    let element = open(&reader, &start, &mut budget)?;
                     close(element, &mut stack, &mut root);
                 }
                 Event::End(_) => {
@@ -160,27 +279,28 @@ impl Element {
                     close(element, &mut stack, &mut root);
                 }
                 Event::Text(t) => {
-                    let content = t.xml10_content();
+                    if t.contains("]]>") {
+                        return Err(malformed(&reader, "text contains the CDATA end marker"));
+                    }
                     match stack.last_mut() {
-                        Some(top) => top.text.push_str(&content),
-                        None if content.trim().is_empty() => {}
+                        Some(top) => push_text(top, &t.xml10_content(), limits)?,
+                        None if t.chars().all(syntax::is_space) => {}
                         None => return Err(malformed(&reader, "text outside the root element")),
                     }
                 }
                 Event::CData(c) => match stack.last_mut() {
-                    Some(top) => top.text.push_str(&c.xml10_content()),
+                    Some(top) => push_text(top, &c.xml10_content(), limits)?,
                     None => return Err(malformed(&reader, "CDATA outside the root element")),
                 },
                 Event::GeneralRef(r) => {
-                    let ch = resolve_ref(&r)?;
+                    let resolved = resolve_ref(&r)?;
                     match stack.last_mut() {
-                        Some(top) => top.text.push_str(&ch),
+                        Some(top) => push_text(top, &resolved, limits)?,
                         None => {
                             return Err(malformed(&reader, "reference outside the root element"));
                         }
                     }
                 }
-                Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
                 Event::Eof => break,
             }
         }
@@ -199,11 +319,17 @@ impl Element {
     }
 
     /// Serialises the element (no declaration).
+    ///
+    /// Whatever the tree holds, the output contains only characters XML 1.0 allows: any other
+    /// character (in a name, a value or text, from a database row written before validation
+    /// existed, say) is written as U+FFFD REPLACEMENT CHARACTER.
     pub fn write(&self, out: &mut String) {
         out.push('<');
-        out.push_str(&self.name);
+        push_name(&self.name, out);
         for (k, v) in &self.attrs {
-            let _ = write!(out, " {k}=\"");
+            out.push(' ');
+            push_name(k, out);
+            out.push_str("=\"");
             escape_into(v, out);
             out.push('"');
         }
@@ -216,7 +342,9 @@ impl Element {
         for c in &self.children {
             c.write(out);
         }
-        let _ = write!(out, "</{}>", self.name);
+        out.push_str("</");
+        push_name(&self.name, out);
+        out.push('>');
     }
 }
 
@@ -234,10 +362,24 @@ impl std::fmt::Debug for Element {
     }
 }
 
-fn open(reader: &Reader<&[u8]>, start: &BytesStart<'_>) -> Result<Element, XmlError> {
+fn open(
+    reader: &Reader<&[u8]>,
+    start: &BytesStart<'_>,
+    budget: &mut Budget<'_>,
+) -> Result<Element, XmlError> {
+    budget.elements += 1;
+    if budget.elements > budget.limits.max_elements {
+        return Err(XmlError::TooComplex);
+    }
+    let mut count = 0usize;
+    syntax::check_tag(start, |_, _| count += 1).map_err(|r| malformed(reader, r))?;
+    budget.attributes += count;
+    if budget.attributes > budget.limits.max_attributes {
+        return Err(XmlError::TooComplex);
+    }
     let mut element = Element::new(start.local_name().as_ref());
     for attr in start.attributes() {
-        let attr = attr.map_err(|e| malformed(reader, &describe(&e.into())))?;
+        let attr = attr.map_err(|e| malformed(reader, describe(&e.into())))?;
         let key = attr.key.as_ref();
         if key == "xmlns" || key.starts_with("xmlns:") {
             continue;
@@ -246,12 +388,38 @@ fn open(reader: &Reader<&[u8]>, start: &BytesStart<'_>) -> Result<Element, XmlEr
             .normalized_value(quick_xml::XmlVersion::Implicit1_0)
             .map_err(|e| match e {
                 quick_xml::Error::Escape(_) => XmlError::Entity,
-                other => malformed(reader, &describe(&other)),
+                other => malformed(reader, describe(&other)),
             })?;
+        if value.len() > budget.limits.max_value_bytes {
+            return Err(XmlError::TooLong);
+        }
+        // The raw text was checked already; a forbidden character here came from a reference.
+        if !is_xml_text(&value) {
+            return Err(XmlError::ForbiddenChar);
+        }
         let local = key.rsplit(':').next().unwrap_or(key);
         element.attrs.push((local.to_owned(), value.into_owned()));
     }
+    if has_duplicate_names(&element.attrs) {
+        return Err(malformed(
+            reader,
+            "an attribute is given twice (namespace prefixes are ignored)",
+        ));
+    }
     Ok(element)
+}
+
+/// Whether two attributes share a local name (`a` and `p:a` are the same to every message).
+fn has_duplicate_names(attrs: &[(String, String)]) -> bool {
+    if attrs.len() <= 8 {
+        attrs
+            .iter()
+            .enumerate()
+            .any(|(i, (k, _))| attrs.iter().skip(i + 1).any(|(other, _)| other == k))
+    } else {
+        let mut seen = HashSet::with_capacity(attrs.len());
+        !attrs.iter().all(|(k, _)| seen.insert(k.as_str()))
+    }
 }
 
 fn close(element: Element, stack: &mut [Element], root: &mut Option<Element>) {
@@ -261,11 +429,24 @@ fn close(element: Element, stack: &mut [Element], root: &mut Option<Element>) {
     }
 }
 
-fn resolve_ref(r: &BytesRef<'_>) -> Result<Cow<'static, str>, XmlError> {
-    if let Ok(Some(ch)) = r.resolve_char_ref() {
-        return Ok(Cow::Owned(ch.to_string()));
+fn push_text(top: &mut Element, piece: &str, limits: &Limits) -> Result<(), XmlError> {
+    if top.text.len() + piece.len() > limits.max_value_bytes {
+        return Err(XmlError::TooLong);
     }
-    let s = match r.xml10_content().as_ref() {
+    top.text.push_str(piece);
+    Ok(())
+}
+
+fn resolve_ref(r: &BytesRef<'_>) -> Result<Cow<'static, str>, XmlError> {
+    let content: &str = r;
+    if content.starts_with('#') {
+        return match syntax::char_ref(content) {
+            Some(Ok(ch)) => Ok(Cow::Owned(ch.to_string())),
+            Some(Err(())) => Err(XmlError::ForbiddenChar),
+            None => Err(XmlError::Entity),
+        };
+    }
+    let s = match content {
         "amp" => "&",
         "lt" => "<",
         "gt" => ">",
@@ -276,22 +457,58 @@ fn resolve_ref(r: &BytesRef<'_>) -> Result<Cow<'static, str>, XmlError> {
     Ok(Cow::Borrowed(s))
 }
 
-fn malformed(reader: &Reader<&[u8]>, reason: &str) -> XmlError {
+fn malformed(reader: &Reader<&[u8]>, reason: &'static str) -> XmlError {
     XmlError::Malformed {
         position: reader.buffer_position(),
-        reason: reason.to_owned(),
+        reason: Reason(reason),
     }
 }
 
-/// quick-xml's error texts name positions and syntax, but a few quote input (names in
-/// mismatched end tags); keep the kind only.
-fn describe(e: &quick_xml::Error) -> String {
+/// quick-xml's error texts name positions and syntax, but some quote input (names in
+/// mismatched end tags, attribute names); keep the kind only, in fixed words.
+fn describe(e: &quick_xml::Error) -> &'static str {
+    use quick_xml::errors::{IllFormedError as I, SyntaxError as S};
+    use quick_xml::events::attributes::AttrError as A;
     match e {
-        quick_xml::Error::Syntax(s) => s.to_string(),
-        quick_xml::Error::IllFormed(_) => "ill-formed document".to_owned(),
-        quick_xml::Error::InvalidAttr(_) => "invalid attribute".to_owned(),
-        quick_xml::Error::Escape(_) => "invalid escape sequence".to_owned(),
-        _ => "unreadable document".to_owned(),
+        quick_xml::Error::Syntax(s) => match s {
+            S::InvalidBangMarkup => "unknown markup after '<!'",
+            S::UnclosedPI => "unclosed processing instruction",
+            S::UnclosedXmlDecl => "unclosed XML declaration",
+            S::UnclosedComment => "unclosed comment",
+            S::UnclosedDoctype => "unclosed DOCTYPE",
+            S::UnclosedCData => "unclosed CDATA section",
+            S::UnclosedTag => "unclosed tag",
+            S::UnclosedSingleQuotedAttributeValue | S::UnclosedDoubleQuotedAttributeValue => {
+                "unclosed attribute value"
+            }
+        },
+        quick_xml::Error::IllFormed(i) => match i {
+            I::MismatchedEndTag { .. } => "an end tag does not match its start tag",
+            I::UnmatchedEndTag(_) => "an end tag has no start tag",
+            I::MissingEndTag(_) => "an element is not closed",
+            I::DoubleHyphenInComment => "a comment contains '--'",
+            I::UnclosedReference => "an '&' does not start a reference",
+            _ => "ill-formed document",
+        },
+        quick_xml::Error::InvalidAttr(a) => match a {
+            A::Duplicated(..) => "an attribute is given twice",
+            _ => "invalid attribute",
+        },
+        quick_xml::Error::Escape(_) => "invalid reference",
+        _ => "unreadable document",
+    }
+}
+
+/// Writes a name, with U+FFFD for any character XML 1.0 forbids. Names come from the code's
+/// own constants, so this is a guard, not a translation.
+fn push_name(name: &str, out: &mut String) {
+    if is_xml_text(name) {
+        out.push_str(name);
+    } else {
+        out.extend(
+            name.chars()
+                .map(|c| if is_xml_char(c) { c } else { '\u{FFFD}' }),
+        );
     }
 }
 
@@ -299,7 +516,8 @@ fn describe(e: &quick_xml::Error) -> String {
 ///
 /// Besides the usual five characters, an `=` that follows the word `errorCode` is written as a
 /// character reference: real clients scan the raw body of every reply for `errorCode\s?=` and
-/// treat any match as an `Error`, so a success reply must never contain that text.
+/// treat any match as an `Error`, so a success reply must never contain that text. A character
+/// XML 1.0 forbids (which no character reference can carry either) is written as U+FFFD.
 fn escape_into(raw: &str, out: &mut String) {
     let mut last_word_end = 0usize; // index in `out` just after the last "errorCode" seen
     for ch in raw.chars() {
@@ -314,6 +532,7 @@ fn escape_into(raw: &str, out: &mut String) {
             '\r' => out.push_str("&#13;"),
             '\t' => out.push_str("&#9;"),
             '=' if follows_error_code(out, last_word_end) => out.push_str("&#61;"),
+            '\u{0}'..='\u{1F}' | '\u{FFFE}' | '\u{FFFF}' => out.push('\u{FFFD}'),
             _ => out.push(ch),
         }
         // Only a word ending in `e` can be `errorCode`: keep the hot path to one comparison.
@@ -327,11 +546,12 @@ fn follows_error_code(out: &str, last_word_end: usize) -> bool {
     if last_word_end == 0 {
         return false;
     }
-    let between = &out[last_word_end..];
+    let between = out.get(last_word_end..).unwrap_or("");
     between.chars().all(char::is_whitespace) && between.chars().count() <= 1
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
@@ -372,8 +592,146 @@ mod tests {
             );
         }
         assert_eq!(Element::parse(b"\xff<A/>"), Err(XmlError::NotUtf8));
-        let deep = "<a>".repeat(MAX_DEPTH + 1) + &"</a>".repeat(MAX_DEPTH + 1);
+        let n = Limits::REPLY.max_depth + 1;
+        let deep = "<a>".repeat(n) + &"</a>".repeat(n);
         assert_eq!(Element::parse(deep.as_bytes()), Err(XmlError::TooComplex));
+    }
+
+    /// Each case XML 1.0 forbids and quick-xml alone would let through (or drop silently).
+    #[test]
+    fn refuses_what_xml_forbids() {
+        let malformed = |doc: &[u8]| {
+            let e = Element::parse(doc).unwrap_err();
+            assert!(
+                matches!(e, XmlError::Malformed { .. }),
+                "{}: {e:?}",
+                String::from_utf8_lossy(doc)
+            );
+        };
+        malformed(br#"<A b="<"/>"#);
+        malformed(br#"<A b='x<y'/>"#);
+        malformed(br#"<A 1b="x"/>"#);
+        malformed(br#"<A -b="x"/>"#);
+        malformed(br#"<1A/>"#);
+        malformed(br#"<A b="1"c="2"/>"#);
+        malformed(b"<A>x]]>y</A>");
+        malformed(b"<A><!-- a -- b --></A>");
+        malformed(b"<A><!-- a ---></A>");
+        malformed(br#"<A b="1" p:b="2" xmlns:p="urn:p"/>"#);
+        malformed(br#"<A/><?xml version="1.0"?>"#);
+        malformed(br#" <?xml version="1.0"?><A/>"#);
+        malformed(br#"<?xml encoding="utf-8"?><A/>"#);
+        malformed(br#"<?xml version="1.0" standalone="perhaps"?><A/>"#);
+        malformed(br#"<A><?XML x?></A>"#);
+        malformed("<A/>\u{A0}".as_bytes());
+        for doc in [
+            &b"<A b=\"1\"\0c=\"2\"/>"[..],
+            b"<A b=\"\x01\"/>",
+            b"<A>\x1b[31m</A>",
+            b"<A\x1b/>",
+            b"<A>\x00</A>",
+            "<A>\u{FFFE}</A>".as_bytes(),
+            "<A b='\u{FFFF}'/>".as_bytes(),
+            b"<A><!-- \x07 --></A>",
+            b"<A><![CDATA[\x07]]></A>",
+            b"<A>&#1;</A>",
+            b"<A>&#x1B;</A>",
+            b"<A b=\"&#1;\"/>",
+            b"<A b=\"&#x1F;\"/>",
+            b"<A>&#xFFFE;</A>",
+            b"<A>&#0;</A>",
+        ] {
+            assert_eq!(
+                Element::parse(doc),
+                Err(XmlError::ForbiddenChar),
+                "{}",
+                String::from_utf8_lossy(doc)
+            );
+        }
+        // Broken character references are refused too.
+        for doc in [
+            &b"<A>&#xZZ;</A>"[..],
+            b"<A>&#X41;</A>",
+            b"<A>&#99999999;</A>",
+        ] {
+            assert!(
+                Element::parse(doc).is_err(),
+                "{}",
+                String::from_utf8_lossy(doc)
+            );
+        }
+    }
+
+    #[test]
+    fn accepts_what_xml_allows() {
+        for doc in [
+            &b"\xEF\xBB\xBF<?xml version=\"1.0\" encoding=\"utf-8\"?><A/>"[..],
+            b"<?xml version='1.0' encoding='utf-16' standalone='yes'?>\r\n<A/>\r\n",
+            b"<A b='>' c=\"'\" d='\"'/>",
+            b"<A>]] > ]]&gt;</A>",
+            b"<A>\t\r\n</A>",
+            b"<?pi data?><!-- c --><A><?x y?><!-- - --></A><!-- after -->",
+            b"<A \t b = \"1\" \n />",
+            b"<A>&#x1F600;&#65;&#xA0;&#9;</A>",
+            "<é:Ä ö='ü'>€\u{85}</é:Ä>".as_bytes(),
+        ] {
+            assert!(
+                Element::parse(doc).is_ok(),
+                "{}",
+                String::from_utf8_lossy(doc)
+            );
+        }
+    }
+
+    #[test]
+    fn limits_are_the_callers() {
+        let tight = Limits {
+            max_depth: 2,
+            max_elements: 3,
+            max_attributes: 2,
+            max_value_bytes: 4,
+        };
+        let parse = |doc: &str| Element::parse_with(doc.as_bytes(), &tight);
+        assert!(parse("<a x='1234'><b y='1'/><c/></a>").is_ok());
+        assert_eq!(parse("<a><b><c/></b></a>"), Err(XmlError::TooComplex));
+        assert_eq!(parse("<a><b/><b/><b/></a>"), Err(XmlError::TooComplex));
+        assert_eq!(
+            parse("<a x='1' y='2'><b z='3'/></a>"),
+            Err(XmlError::TooComplex)
+        );
+        assert_eq!(parse("<a x='12345'/>"), Err(XmlError::TooLong));
+        // Bytes after references are resolved: `&amp;` is one byte, `é` two.
+        assert!(parse("<a x='&amp;&amp;&amp;&amp;'/>").is_ok());
+        assert_eq!(parse("<a x='ééé'/>"), Err(XmlError::TooLong));
+        assert_eq!(parse("<a>12<!-- -->345</a>"), Err(XmlError::TooLong));
+        assert_eq!(parse("<a>&lt;&lt;&lt;&lt;&lt;</a>"), Err(XmlError::TooLong));
+    }
+
+    #[test]
+    fn writing_replaces_characters_xml_forbids() {
+        let el = Element::new("R")
+            .attr("a", "x\u{1}y\0z\u{1B}\u{FFFE}\u{FFFF}")
+            .text("t\u{7}\u{85}é");
+        let out = el.to_document();
+        assert_eq!(
+            out,
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?><R a=\"x\u{FFFD}y\u{FFFD}z\u{FFFD}\u{FFFD}\u{FFFD}\">t\u{FFFD}\u{85}é</R>"
+        );
+        let back = Element::parse(out.as_bytes()).unwrap();
+        assert_eq!(
+            back.get("a"),
+            Some("x\u{FFFD}y\u{FFFD}z\u{FFFD}\u{FFFD}\u{FFFD}")
+        );
+        // Names too, though they come from the code's constants.
+        let odd = Element::new("R\u{1}").attr("k\0", "v").text("t");
+        assert_eq!(
+            odd.to_document()
+                .chars()
+                .filter(|c| *c == '\u{FFFD}')
+                .count(),
+            3
+        );
+        assert!(is_xml_text(&odd.to_document()));
     }
 
     #[test]

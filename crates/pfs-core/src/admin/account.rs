@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 use serde::Serialize;
 
-use super::AdminError;
+use super::{AdminError, xml_safe_opt};
 use crate::Pfs;
 
 /// An online account and the linkage key just issued for it (shown once; only a hash is kept).
@@ -38,11 +38,13 @@ impl Pfs {
         email: Option<String>,
         mobile: Option<String>,
     ) -> Result<IssuedAccount, AdminError> {
+        xml_safe_opt("email", email.as_deref())?;
+        xml_safe_opt("mobile", mobile.as_deref())?;
         let patient = self
             .store
             .patient(patient_id)
             .await?
-            .ok_or_else(|| AdminError::NotFound(format!("patient {patient_id}")))?;
+            .ok_or_else(|| AdminError::NotFound("patient".into()))?;
         let account = self.open_account(&patient, email, mobile).await?;
         let key = self.issue_linkage_key(&account.id).await?;
         Ok(IssuedAccount {
@@ -59,7 +61,7 @@ impl Pfs {
         if self.store.end_account(account_id, self.clock.now()).await? {
             Ok(())
         } else {
-            Err(AdminError::NotFound(format!("account {account_id}")))
+            Err(AdminError::NotFound("account".into()))
         }
     }
 }

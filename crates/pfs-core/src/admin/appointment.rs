@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{AdminError, non_empty, ods_code};
+use super::{AdminError, non_empty, ods_code, supported_date, xml_safe};
 use crate::model::*;
 use crate::secrets::{Attempt, with_fresh_id};
 use crate::{Pfs, StoreError};
@@ -70,17 +70,25 @@ mod wall_clock {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveDateTime, D::Error> {
         let text = String::deserialize(d)?;
-        super::parse_wall_clock(&text)
-            .ok_or_else(|| serde::de::Error::custom("expected UK local time as YYYY-MM-DDTHH:MM"))
+        super::parse_wall_clock(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "expected UK local time as YYYY-MM-DDTHH:MM in the years {} to {}",
+                pfs_wire::scalar::MIN_YEAR,
+                pfs_wire::scalar::MAX_YEAR
+            ))
+        })
     }
 }
 
-/// Parses `YYYY-MM-DDTHH:MM` or `YYYY-MM-DDTHH:MM:SS` (a space for the `T` is accepted).
+/// Parses `YYYY-MM-DDTHH:MM` or `YYYY-MM-DDTHH:MM:SS` (a space for the `T` is accepted), in
+/// the years the wire carries (`pfs_wire::scalar::MIN_YEAR` to `MAX_YEAR`).
 pub fn parse_wall_clock(text: &str) -> Option<NaiveDateTime> {
+    use chrono::Datelike;
     let t = text.trim().replacen(' ', "T", 1);
     NaiveDateTime::parse_from_str(&t, "%Y-%m-%dT%H:%M")
         .or_else(|_| NaiveDateTime::parse_from_str(&t, "%Y-%m-%dT%H:%M:%S"))
         .ok()
+        .filter(|t| pfs_wire::scalar::is_supported_year(t.year()))
 }
 
 /// The instants of UK dates `[from, to]` (whole days); defaults: today and 56 days on.
@@ -90,7 +98,9 @@ fn date_range(
     to: Option<NaiveDate>,
 ) -> Result<(DateTime<Utc>, DateTime<Utc>), AdminError> {
     let from = from.unwrap_or_else(|| crate::uktime::uk_date(now));
+    supported_date("from", from)?;
     let to = to.unwrap_or(from + chrono::Days::new(56));
+    supported_date("to", to)?;
     if to < from {
         return Err(AdminError::Invalid("to is before from".into()));
     }
@@ -110,6 +120,11 @@ impl Pfs {
         non_empty("staffDetails", &s.staff_details)?;
         non_empty("location", &s.location)?;
         non_empty("slotType", &s.slot_type)?;
+        xml_safe("sessionType", &s.session_type)?;
+        xml_safe("staffDetails", &s.staff_details)?;
+        xml_safe("location", &s.location)?;
+        xml_safe("slotType", &s.slot_type)?;
+        supported_date("start", s.start.date())?;
         if !(1..=240).contains(&s.slot_minutes) {
             return Err(AdminError::Invalid("slotMinutes must be 1 to 240".into()));
         }
@@ -120,7 +135,7 @@ impl Pfs {
             ));
         }
         if self.store.practice(&ods).await?.is_none() {
-            return Err(AdminError::NotFound(format!("practice {ods}")));
+            return Err(AdminError::NotFound("practice".into()));
         }
         let new = AppointmentSession {
             id: String::new(),
@@ -156,7 +171,7 @@ impl Pfs {
     ) -> Result<Vec<SessionView>, AdminError> {
         let ods = ods_code(ods);
         if self.store.practice(&ods).await?.is_none() {
-            return Err(AdminError::NotFound(format!("practice {ods}")));
+            return Err(AdminError::NotFound("practice".into()));
         }
         let (from, to) = date_range(self.clock.now(), from, to)?;
         let sessions = self.store.appointment_sessions(&ods, from, to).await?;
@@ -187,7 +202,7 @@ impl Pfs {
     ) -> Result<Vec<AppointmentView>, AdminError> {
         let ods = ods_code(ods);
         if self.store.practice(&ods).await?.is_none() {
-            return Err(AdminError::NotFound(format!("practice {ods}")));
+            return Err(AdminError::NotFound("practice".into()));
         }
         let (from, to) = date_range(self.clock.now(), from, to)?;
         Ok(self
@@ -213,7 +228,7 @@ impl Pfs {
             .appointment(id)
             .await?
             .filter(|a| a.cancelled_at.is_none())
-            .ok_or_else(|| AdminError::NotFound(format!("appointment {id}")))?;
+            .ok_or_else(|| AdminError::NotFound("appointment".into()))?;
         if a.start < now {
             return Err(AdminError::Invalid("the appointment is in the past".into()));
         }
@@ -221,12 +236,12 @@ impl Pfs {
             .store
             .patient(&a.patient_id)
             .await?
-            .ok_or_else(|| AdminError::NotFound(format!("patient {}", a.patient_id)))?;
+            .ok_or_else(|| AdminError::NotFound("patient".into()))?;
         let practice = self
             .store
             .practice(&patient.ods)
             .await?
-            .ok_or_else(|| AdminError::NotFound(format!("practice {}", patient.ods)))?;
+            .ok_or_else(|| AdminError::NotFound("practice".into()))?;
         let log = RecordAccess {
             patient_id: patient.id,
             at: now,
@@ -236,7 +251,7 @@ impl Pfs {
             method: "Practice".to_owned(),
         };
         if !self.store.cancel_appointment(&a.id, now, &log).await? {
-            return Err(AdminError::NotFound(format!("appointment {id}")));
+            return Err(AdminError::NotFound("appointment".into()));
         }
         Ok(())
     }

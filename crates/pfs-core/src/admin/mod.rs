@@ -2,6 +2,9 @@
 //!
 //! One file per feature area, `admin/<area>.rs`, with that area's types and its `impl Pfs`
 //! block; this file holds what they share: [`AdminError`] and the input helpers.
+//!
+//! Error texts name the field or the kind of thing, never the value that was sent: a bad value
+//! can be large, or hold the very characters that made it bad.
 
 use crate::StoreError;
 
@@ -19,7 +22,7 @@ pub use patient::NewPatient;
 pub use practice::NewPractice;
 pub use service::ServiceState;
 
-/// What a practice-side operation can fail with.
+/// What a practice-side operation can fail with. Texts name fields and kinds, never values.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AdminError {
     /// The named thing does not exist.
@@ -61,10 +64,45 @@ fn ods_code(ods: &str) -> String {
     ods.trim().to_ascii_uppercase()
 }
 
-fn non_empty(what: &str, v: &str) -> Result<(), AdminError> {
+fn non_empty(what: &'static str, v: &str) -> Result<(), AdminError> {
     if v.trim().is_empty() {
         Err(AdminError::Invalid(format!("{what} must not be empty")))
     } else {
         Ok(())
+    }
+}
+
+/// Refuses text XML 1.0 cannot carry: control characters other than tab, line feed and carriage
+/// return, U+FFFE and U+FFFF. Whatever the practice side stores may be written into replies (a
+/// practice's address goes into every `AuthenticateReply` of its patients), so such a character
+/// is refused here, with `422`, rather than replaced on the way out. The error names `field`,
+/// never the value.
+pub fn xml_safe(field: &'static str, value: &str) -> Result<(), AdminError> {
+    if pfs_wire::xml::is_xml_text(value) {
+        Ok(())
+    } else {
+        Err(AdminError::Invalid(format!(
+            "{field} contains a control character or another character XML cannot carry"
+        )))
+    }
+}
+
+/// [`xml_safe`] for an optional field.
+fn xml_safe_opt(field: &'static str, value: Option<&str>) -> Result<(), AdminError> {
+    value.map_or(Ok(()), |v| xml_safe(field, v))
+}
+
+/// Refuses a date outside the years the wire carries (`pfs_wire::scalar::MIN_YEAR` to
+/// `MAX_YEAR`), so that nothing stored can overflow date arithmetic or fail to be written.
+fn supported_date(field: &'static str, d: chrono::NaiveDate) -> Result<(), AdminError> {
+    use chrono::Datelike;
+    if pfs_wire::scalar::is_supported_year(d.year()) {
+        Ok(())
+    } else {
+        Err(AdminError::Invalid(format!(
+            "{field} must be in the years {} to {}",
+            pfs_wire::scalar::MIN_YEAR,
+            pfs_wire::scalar::MAX_YEAR
+        )))
     }
 }

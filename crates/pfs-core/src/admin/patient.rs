@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::{AdminError, non_empty, ods_code};
+use super::{AdminError, non_empty, ods_code, supported_date, xml_safe, xml_safe_opt};
 use crate::model::*;
 use crate::secrets::{Attempt, with_fresh_id};
 use crate::{Pfs, StoreError, nhs};
@@ -43,12 +43,18 @@ impl Pfs {
         non_empty("firstName", &p.first_name)?;
         non_empty("lastName", &p.last_name)?;
         non_empty("address", &p.address)?;
+        xml_safe_opt("title", p.title.as_deref())?;
+        xml_safe("firstName", &p.first_name)?;
+        xml_safe("lastName", &p.last_name)?;
+        xml_safe("gender", &p.gender)?;
+        xml_safe("address", &p.address)?;
+        supported_date("dateOfBirth", p.date_of_birth)?;
         if p.date_of_birth > crate::uktime::uk_date(self.clock.now()) {
             return Err(AdminError::Invalid("dateOfBirth is in the future".into()));
         }
         let ods = ods_code(&p.ods);
         if self.store.practice(&ods).await?.is_none() {
-            return Err(AdminError::NotFound(format!("practice {ods}")));
+            return Err(AdminError::NotFound("practice".into()));
         }
         let new = Patient {
             id: String::new(),

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{AdminError, non_empty, ods_code};
+use super::{AdminError, non_empty, ods_code, xml_safe, xml_safe_opt};
 use crate::Pfs;
 use crate::model::*;
 
@@ -32,11 +32,15 @@ impl Pfs {
         }
         non_empty("name", &p.name)?;
         non_empty("address", &p.address)?;
+        xml_safe("name", &p.name)?;
+        xml_safe("address", &p.address)?;
+        let settings = p.settings.unwrap_or_default();
+        check_settings(&settings)?;
         let practice = Practice {
             ods,
             name: p.name.trim().to_owned(),
             address: p.address.trim().to_owned(),
-            settings: p.settings.unwrap_or_default(),
+            settings,
         };
         self.store.insert_practice(&practice).await?;
         Ok(practice)
@@ -54,22 +58,36 @@ impl Pfs {
         settings: PracticeSettings,
     ) -> Result<Practice, AdminError> {
         let ods = &ods_code(ods);
-        if !(1..=365).contains(&settings.booking_window_days) {
-            return Err(AdminError::Invalid(
-                "bookingWindowDays must be 1 to 365".into(),
-            ));
-        }
-        if settings.cancellation_cutoff_minutes > 7 * 24 * 60 {
-            return Err(AdminError::Invalid(
-                "cancellationCutoffMinutes must be at most 10080 (a week)".into(),
-            ));
-        }
+        check_settings(&settings)?;
         if !self.store.update_practice_settings(ods, &settings).await? {
-            return Err(AdminError::NotFound(format!("practice {ods}")));
+            return Err(AdminError::NotFound("practice".into()));
         }
         self.store
             .practice(ods)
             .await?
-            .ok_or_else(|| AdminError::NotFound(format!("practice {ods}")))
+            .ok_or_else(|| AdminError::NotFound("practice".into()))
     }
+}
+
+/// The rules every stored `PracticeSettings` keeps, whether given with a new practice or later.
+fn check_settings(settings: &PracticeSettings) -> Result<(), AdminError> {
+    if !(1..=365).contains(&settings.booking_window_days) {
+        return Err(AdminError::Invalid(
+            "bookingWindowDays must be 1 to 365".into(),
+        ));
+    }
+    if settings.cancellation_cutoff_minutes > 7 * 24 * 60 {
+        return Err(AdminError::Invalid(
+            "cancellationCutoffMinutes must be at most 10080 (a week)".into(),
+        ));
+    }
+    xml_safe_opt("bookingGuidance", settings.booking_guidance.as_deref())?;
+    xml_safe_opt(
+        "medicationRequestConfirmation",
+        settings.medication_request_confirmation.as_deref(),
+    )?;
+    xml_safe_opt(
+        "medicationGuidance",
+        settings.medication_guidance.as_deref(),
+    )
 }

@@ -1,6 +1,6 @@
 //! Providers: third-party apps, registered by client certificate fingerprint.
 
-use super::{AdminError, non_empty};
+use super::{AdminError, non_empty, xml_safe};
 use crate::Pfs;
 use crate::model::*;
 use crate::secrets::random_bytes;
@@ -14,6 +14,8 @@ impl Pfs {
         trusted_identity: bool,
     ) -> Result<Provider, AdminError> {
         non_empty("name", name)?;
+        xml_safe("name", name)?;
+        xml_safe("fingerprint", fingerprint)?;
         let provider = Provider {
             id: hex::encode(random_bytes::<8>()),
             name: name.trim().to_owned(),
@@ -36,7 +38,7 @@ impl Pfs {
         if self.store.revoke_provider(id, self.clock.now()).await? {
             Ok(())
         } else {
-            Err(AdminError::NotFound(format!("provider {id}")))
+            Err(AdminError::NotFound("provider".into()))
         }
     }
 }

@@ -14,7 +14,7 @@ impl Pfs {
         }
         for id in [grantee_id, patient_id] {
             if self.store.patient(id).await?.is_none() {
-                return Err(AdminError::NotFound(format!("patient {id}")));
+                return Err(AdminError::NotFound("patient".into()));
             }
         }
         Ok(self

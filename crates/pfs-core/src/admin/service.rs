@@ -37,7 +37,7 @@ impl Pfs {
         match (ods, patient_id) {
             (_, Some(pid)) => {
                 if self.store.patient(pid).await?.is_none() {
-                    return Err(AdminError::NotFound(format!("patient {pid}")));
+                    return Err(AdminError::NotFound("patient".into()));
                 }
                 Ok(self
                     .store
@@ -47,7 +47,7 @@ impl Pfs {
             (Some(ods), None) => {
                 let ods = &ods_code(ods);
                 if self.store.practice(ods).await?.is_none() {
-                    return Err(AdminError::NotFound(format!("practice {ods}")));
+                    return Err(AdminError::NotFound("practice".into()));
                 }
                 Ok(self
                     .store
@@ -64,7 +64,7 @@ impl Pfs {
             .store
             .patient(patient_id)
             .await?
-            .ok_or_else(|| AdminError::NotFound(format!("patient {patient_id}")))?;
+            .ok_or_else(|| AdminError::NotFound("patient".into()))?;
         let practice = self.store.practice_services(&patient.ods).await?;
         let own = self.store.patient_services(&patient.id).await?;
         Ok(services::SERVICES

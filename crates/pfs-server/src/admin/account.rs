@@ -8,7 +8,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
 
-use super::{AdminState, ApiError, ApiResult};
+use super::{AdminState, ApiError, ApiResult, without_values};
 
 pub(super) fn routes() -> Router<Arc<AdminState>> {
     Router::new()
@@ -31,8 +31,13 @@ async fn issue_account(
     let body: IssueAccount = if body.iter().all(u8::is_ascii_whitespace) {
         IssueAccount::default()
     } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string()))?
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                without_values(&e.to_string()),
+            )
+        })?
     };
     Ok(Json(
         state

@@ -78,7 +78,7 @@ impl From<AdminError> for ApiError {
 type ApiResult<T> = Result<Json<T>, ApiError>;
 
 /// A JSON request body whose rejections (bad JSON, missing fields, wrong content type) use the
-/// API's error shape rather than axum's plain text.
+/// API's error shape rather than axum's plain text, without the values serde quotes.
 pub struct ApiJson<T>(pub T);
 
 impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for ApiJson<T> {
@@ -88,7 +88,52 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<
         <Json<T> as axum::extract::FromRequest<S>>::from_request(req, state)
             .await
             .map(|Json(v)| ApiJson(v))
-            .map_err(|r| ApiError(r.status(), "invalid", r.body_text()))
+            .map_err(|r| ApiError(r.status(), "invalid", without_values(&r.body_text())))
+    }
+}
+
+/// serde's and axum's texts quote the value they could not use (`invalid type: string "…",
+/// expected u32`, ``unknown variant `…` ``); an error body must not send it back (it can be
+/// large, or hold the characters that made it bad). Keeps the words, the position and the
+/// names the code itself supplies (``missing field `x` ``, what was expected); every other
+/// quoted value becomes `…`. At most 300 characters.
+fn without_values(text: &str) -> String {
+    const MAX_CHARS: usize = 300;
+    let mut out = String::with_capacity(text.len().min(MAX_CHARS));
+    let mut chars = text.chars();
+    let mut after_expected = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                let mut escaped = false;
+                for d in chars.by_ref() {
+                    match d {
+                        _ if escaped => escaped = false,
+                        '\\' => escaped = true,
+                        '"' => break,
+                        _ => {}
+                    }
+                }
+                out.push_str("\"…\"");
+            }
+            '`' => {
+                let keep = after_expected || out.ends_with("missing field ");
+                let quoted: String = chars.by_ref().take_while(|d| *d != '`').collect();
+                out.push('`');
+                out.push_str(if keep { &quoted } else { "…" });
+                out.push('`');
+            }
+            _ => out.push(c),
+        }
+        after_expected = after_expected || out.ends_with("expected");
+    }
+    match out.char_indices().nth(MAX_CHARS) {
+        Some((cut, _)) => {
+            out.truncate(cut);
+            out.push('…');
+            out
+        }
+        None => out,
     }
 }
 
@@ -264,4 +309,41 @@ async fn handle(
         .headers_mut()
         .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_values;
+
+    #[test]
+    fn rejection_texts_lose_their_values() {
+        for (text, want) in [
+            (
+                "Failed to deserialize the JSON body into the target type: address: invalid type: string \"a \\\"quoted\\\" value\", expected u32 at line 1 column 40",
+                "Failed to deserialize the JSON body into the target type: address: invalid type: string \"…\", expected u32 at line 1 column 40",
+            ),
+            (
+                "invalid value: integer `-5`, expected u32",
+                "invalid value: integer `…`, expected u32",
+            ),
+            (
+                "unknown variant `huge`, expected one of `on`, `off`",
+                "unknown variant `…`, expected one of `on`, `off`",
+            ),
+            (
+                "Failed to deserialize the JSON body into the target type: missing field `nhsNumber` at line 1 column 2",
+                "Failed to deserialize the JSON body into the target type: missing field `nhsNumber` at line 1 column 2",
+            ),
+            (
+                "EOF while parsing a string at line 1 column 9",
+                "EOF while parsing a string at line 1 column 9",
+            ),
+        ] {
+            assert_eq!(without_values(text), want);
+        }
+        let long = format!("invalid type: map, expected {}", "x".repeat(1000));
+        assert_eq!(without_values(&long).chars().count(), 301);
+        let unclosed = format!("invalid type: string \"{}", "v".repeat(1000));
+        assert_eq!(without_values(&unclosed), "invalid type: string \"…\"");
+    }
 }

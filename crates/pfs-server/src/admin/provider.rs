@@ -45,6 +45,8 @@ async fn add_provider(
     State(state): State<Arc<AdminState>>,
     ApiJson(body): ApiJson<AddProvider>,
 ) -> Result<(StatusCode, Json<ProviderCredentials>), ApiError> {
+    // The name goes into the certificate made below: check it before anything is made.
+    pfs_core::admin::xml_safe("name", &body.name)?;
     let (cert_pem, key_pem) = match body.cert_pem {
         Some(pem) => (pem, None),
         None => {

@@ -1144,3 +1144,319 @@ async fn services_switches_for_practice_and_patient() {
     );
     session.logoff().await.unwrap();
 }
+
+// ---------------------------------------------------------------------------------------------
+// Text that replies carry: only characters XML allows, and errors that never echo a value
+// ---------------------------------------------------------------------------------------------
+
+/// A value with a control character; long, so that an echo in the error body would show.
+fn with_control(c: char) -> String {
+    format!("1 High Street{c}{}", "x".repeat(20_000))
+}
+
+/// A 422 that names `field` and repeats nothing of the value; the whole body stays small.
+#[track_caller]
+fn refused_naming(r: (u16, Value), field: &str) {
+    let body = api_error(r, 422, "invalid");
+    let message = body["message"].as_str().unwrap();
+    assert!(message.contains(field), "{message}");
+    assert!(!message.contains("High Street"), "{message}");
+    assert!(body.to_string().len() < 500, "{body}");
+}
+
+#[tokio::test]
+async fn a_control_character_in_a_practice_address_is_refused_and_nothing_is_stored() {
+    let t = TestServer::start().await.unwrap();
+    for c in ['\u{1}', '\0', '\u{1B}', '\u{B}', '\u{FFFE}', '\u{FFFF}'] {
+        refused_naming(
+            t.admin(
+                "POST",
+                "/api/practices",
+                Some(json!({"ods": "Z9001", "name": "Bad Surgery", "address": with_control(c)})),
+            )
+            .await
+            .unwrap(),
+            "address",
+        );
+    }
+    refused_naming(
+        t.admin(
+            "POST",
+            "/api/practices",
+            Some(json!({"ods": "Z9001", "name": "Bad\u{7}Surgery", "address": "1 Road"})),
+        )
+        .await
+        .unwrap(),
+        "name",
+    );
+    let list = status(t.admin("GET", "/api/practices", None).await.unwrap(), 200);
+    assert!(
+        list.as_array().unwrap().iter().all(|p| p["ods"] != "Z9001"),
+        "{list}"
+    );
+    // Tab, line feed and carriage return are text XML carries (written as references).
+    status(
+        t.admin(
+            "POST",
+            "/api/practices",
+            Some(json!({"ods": "Z9001", "name": "Good Surgery", "address": "1 Road\r\n\tLeeds"})),
+        )
+        .await
+        .unwrap(),
+        201,
+    );
+}
+
+#[tokio::test]
+async fn every_stored_text_field_refuses_control_characters() {
+    let t = TestServer::start().await.unwrap();
+    let bad = with_control('\u{1}');
+    let settings = |field: &str| {
+        let mut s = json!({"bookingWindowDays": 56});
+        s[field] = json!(bad);
+        s
+    };
+    // Practice settings, with a new practice and later.
+    for field in [
+        "bookingGuidance",
+        "medicationRequestConfirmation",
+        "medicationGuidance",
+    ] {
+        refused_naming(
+            t.admin(
+                "POST",
+                "/api/practices",
+                Some(json!({"ods": "Z9002", "name": "N", "address": "A", "settings": settings(field)})),
+            )
+            .await
+            .unwrap(),
+            field,
+        );
+        refused_naming(
+            t.admin(
+                "PUT",
+                &format!("/api/practices/{DEMO_ODS}/settings"),
+                Some(settings(field)),
+            )
+            .await
+            .unwrap(),
+            field,
+        );
+    }
+    // Patients.
+    for field in ["title", "firstName", "lastName", "gender", "address"] {
+        let mut p = patient_json(DEMO_ODS, &nhs_number(40), "Clean", "1980-01-01");
+        p[field] = json!(bad);
+        refused_naming(
+            t.admin("POST", "/api/patients", Some(p)).await.unwrap(),
+            field,
+        );
+    }
+    // Appointment sessions.
+    let session = json!({
+        "sessionType": "Morning surgery",
+        "staffDetails": "Dr A Jones",
+        "location": "Main site",
+        "slotType": "Routine",
+        "start": "2027-06-04T09:00",
+        "slotMinutes": 10,
+        "slotCount": 6,
+    });
+    for field in ["sessionType", "staffDetails", "location", "slotType"] {
+        let mut s = session.clone();
+        s[field] = json!(bad);
+        refused_naming(
+            t.admin(
+                "POST",
+                &format!("/api/practices/{DEMO_ODS}/sessions"),
+                Some(s),
+            )
+            .await
+            .unwrap(),
+            field,
+        );
+    }
+    // Contact details of an online account, and a provider's name.
+    let pid = t.patient_id(&t.account("Jones").nhs_number).await.unwrap();
+    for field in ["email", "mobile"] {
+        refused_naming(
+            t.admin(
+                "POST",
+                &format!("/api/patients/{pid}/account"),
+                Some(json!({ field: bad })),
+            )
+            .await
+            .unwrap(),
+            field,
+        );
+    }
+    refused_naming(
+        t.admin("POST", "/api/providers", Some(json!({"name": bad})))
+            .await
+            .unwrap(),
+        "name",
+    );
+
+    // Nothing of it was stored.
+    let practices = status(t.admin("GET", "/api/practices", None).await.unwrap(), 200);
+    let text = practices.to_string();
+    assert!(
+        !text.contains("Z9002") && !text.contains("\\u0001"),
+        "{text}"
+    );
+    let patients = status(t.admin("GET", "/api/patients", None).await.unwrap(), 200);
+    assert!(!patients.to_string().contains("\\u0001"));
+    let providers = status(t.admin("GET", "/api/providers", None).await.unwrap(), 200);
+    assert_eq!(providers.as_array().unwrap().len(), 1, "{providers}");
+    let sessions = status(
+        t.admin(
+            "GET",
+            &format!("/api/practices/{DEMO_ODS}/sessions?from=2027-06-01&to=2027-06-30"),
+            None,
+        )
+        .await
+        .unwrap(),
+        200,
+    );
+    assert!(!sessions.to_string().contains("\\u0001"), "{sessions}");
+}
+
+#[tokio::test]
+async fn admin_dates_stay_in_the_years_the_wire_carries() {
+    let t = TestServer::start().await.unwrap();
+    for dob in ["1850-01-01", "9999-12-31"] {
+        refused_naming(
+            t.admin(
+                "POST",
+                "/api/patients",
+                Some(patient_json(DEMO_ODS, &nhs_number(41), "Old", dob)),
+            )
+            .await
+            .unwrap(),
+            "dateOfBirth",
+        );
+    }
+    // A session far in the future is refused (it used to overflow date arithmetic).
+    let r = t
+        .admin(
+            "POST",
+            &format!("/api/practices/{DEMO_ODS}/sessions"),
+            Some(json!({
+                "sessionType": "Late", "staffDetails": "Dr B", "location": "Main site",
+                "slotType": "Routine", "start": "+262142-12-31T09:00",
+                "slotMinutes": 10, "slotCount": 6,
+            })),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.0, 422, "{}", r.1);
+    // Listing from (nearly) the last date chrono knows used to panic while adding 56 days.
+    for from in ["%2B262142-12-31", "9999-01-01", "1800-01-01"] {
+        refused_naming(
+            t.admin(
+                "GET",
+                &format!("/api/practices/{DEMO_ODS}/sessions?from={from}"),
+                None,
+            )
+            .await
+            .unwrap(),
+            "from",
+        );
+    }
+    status(t.admin("GET", "/api/practices", None).await.unwrap(), 200);
+}
+
+#[tokio::test]
+async fn admin_json_errors_do_not_echo_the_value() {
+    let t = TestServer::start().await.unwrap();
+    let huge = "v".repeat(50_000);
+    for body in [
+        json!({"ods": "Z9003", "name": "N", "address": "A", "settings": {"bookingWindowDays": huge}}),
+        json!({"ods": 5, "name": huge, "address": "A"}),
+    ] {
+        let (code, _, text) = admin_raw(
+            &t,
+            "POST",
+            "/api/practices",
+            Some("application/json"),
+            &body.to_string(),
+        )
+        .await;
+        assert_eq!(code, 422, "{text:.300}");
+        assert!(!text.contains("vvvvvvvvvv"), "{text:.300}");
+        assert!(text.len() < 1000, "{text:.300}");
+    }
+    // The same for the optional body of issuing an account.
+    let pid = t.patient_id(&t.account("Jones").nhs_number).await.unwrap();
+    let (code, _, text) = admin_raw(
+        &t,
+        "POST",
+        &format!("/api/patients/{pid}/account"),
+        Some("application/json"),
+        &json!({"email": 12345678}).to_string(),
+    )
+    .await;
+    assert_eq!(code, 422, "{text}");
+    assert!(!text.contains("12345678"), "{text}");
+}
+
+/// A value stored before validation existed (written here straight into the store) never
+/// makes a reply unreadable: it goes out with U+FFFD in place of the character XML forbids.
+#[tokio::test]
+async fn a_bad_value_already_in_the_database_is_written_as_a_replacement_character() {
+    let t = TestServer::start().await.unwrap();
+    let practice = pfs_core::model::Practice {
+        ods: "Z9004".into(),
+        name: "Old\u{1B}[31m Surgery".into(),
+        address: "1 High Street\u{1}".into(),
+        settings: Default::default(),
+    };
+    t.server
+        .pfs
+        .store()
+        .insert_practice(&practice)
+        .await
+        .unwrap();
+    let nhs = nhs_number(42);
+    let dob = "1980-02-14";
+    let patient = add_patient(&t, "Z9004", &nhs, "Legacy", dob).await;
+    let pid = patient["id"].as_str().unwrap().to_owned();
+    let issued = issue(&t, &pid).await;
+    let account_id = issued["accountId"].as_str().unwrap().to_owned();
+    let key = issued["linkageKey"].as_str().unwrap().to_owned();
+    let client = t.client();
+    let linked = client
+        .link_account(register("Z9004", "Legacy", dob, &account_id, &key))
+        .await
+        .unwrap();
+    let passphrase = linked.passphrase.unwrap();
+    // Through the SDK: the reply parses.
+    client
+        .authenticate("Z9004", &account_id, &passphrase)
+        .await
+        .unwrap();
+    // And raw: well-formed, with the replacement character where the control characters were.
+    let body = pfs_wire::Authenticate {
+        header: pfs_wire::Header::new(Some("Z9004".into())),
+        account_id: account_id.clone(),
+        passphrase,
+        provider_id: t.demo.provider_id.clone(),
+        application: pfs_wire::Application {
+            name: "testkit".into(),
+            version: "1".into(),
+            provider_id: t.demo.provider_id.clone(),
+            device_type: "testkit".into(),
+        },
+    };
+    let r = client
+        .raw("Authenticate", None, pfs_wire::WireMessage::encode(&body))
+        .await
+        .unwrap();
+    assert!(!r.is_error(), "{}", r.body);
+    assert!(!r.body.contains('\u{1}') && !r.body.contains('\u{1B}'));
+    let reply = <pfs_wire::AuthenticateReply as pfs_wire::WireMessage>::decode(r.body.as_bytes())
+        .expect("the reply is well-formed XML");
+    let site = &reply.registration[0];
+    assert_eq!(site.address, "1 High Street\u{FFFD}");
+    assert_eq!(site.unit_name, "Old\u{FFFD}[31m Surgery");
+}

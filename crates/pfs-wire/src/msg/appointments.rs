@@ -18,7 +18,7 @@ use crate::codec::{DecodeError, Fields, WireMessage, per_patient_request};
 use crate::scalar::{
     Guid, UpperYesNo, format_booking, format_request_time, format_wall_clock, parse_wall_clock,
 };
-use crate::xml::Element;
+use crate::xml::{Element, Limits};
 
 /// The accepted form of a request time, in words (for [`DecodeError::Invalid`]).
 const REQUEST_TIME: &str = "a UK wall-clock date-time such as 2024-06-03T14:07:12.3Z";
@@ -537,7 +537,15 @@ impl WireMessage for RequestSystmOnlineMessagesReply {
 // ---------------------------------------------------------------------------------------------
 
 per_patient_request!(ListSlots => ListSlotsReply);
-per_patient_request!(BookAppointment => BookAppointmentReply);
+// `notes` is the patient's own words: values up to 8 KiB are read, so that an over-long reason
+// gets the friendly `9011` (the rule is 500 characters, up to 2,000 bytes) rather than `9001`.
+per_patient_request!(
+    BookAppointment => BookAppointmentReply,
+    LIMITS = Limits {
+        max_value_bytes: 8 * 1024,
+        ..Limits::REQUEST
+    }
+);
 per_patient_request!(ViewAppointments => ViewAppointmentsReply);
 per_patient_request!(CancelAppointment => CancelAppointmentReply);
 per_patient_request!(RequestSystmOnlineMessages => RequestSystmOnlineMessagesReply);
