@@ -47,6 +47,12 @@ pub enum DomainError {
         /// Seconds until an attempt will be checked again.
         retry_after_secs: i64,
     },
+    /// Too many linkage-key checks are waiting, for everyone or for this provider.
+    #[error("too many linkage-key checks are waiting; retry after {retry_after_secs} seconds")]
+    Busy {
+        /// Seconds to wait before trying again.
+        retry_after_secs: i64,
+    },
     /// The linkage key has expired or the account has ended.
     #[error("{0}")]
     RegistrationEnded(&'static str),
@@ -144,6 +150,10 @@ impl DomainError {
             RateLimited { .. } => (
                 codes::RATE_LIMITED,
                 "Too many attempts. Please wait a few minutes and try again.",
+            ),
+            Busy { .. } => (
+                codes::RATE_LIMITED,
+                "The service is busy. Please try again in a moment.",
             ),
             RegistrationEnded(_) => (
                 codes::REGISTRATION_ENDED,

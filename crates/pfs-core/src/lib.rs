@@ -32,7 +32,7 @@ pub use config::Config;
 pub use error::DomainError;
 pub use model::{Prefetch, Provider};
 pub use operation::Access;
-pub use secrets::{Kdf, KdfParams, Pepper};
+pub use secrets::{Kdf, KdfBusy, KdfHold, KdfParams, KdfQueue, KdfTicket, Pepper};
 pub use session::ActiveSession;
 pub use store::{
     AccessLogStore, AccountStore, AppointmentStore, HealthStore, PatientStore, PracticeStore,
@@ -78,7 +78,14 @@ impl Pfs {
         pepper: Pepper,
         config: Config,
     ) -> Result<Self, String> {
-        let kdf = Kdf::new(config.kdf, config.kdf_concurrency)?;
+        let kdf = Kdf::new(
+            config.kdf,
+            config.kdf_concurrency,
+            KdfQueue {
+                total: config.kdf_queue,
+                per_provider: config.kdf_queue_per_provider,
+            },
+        )?;
         let provider_failures = linkage::FailureBudget::new(
             config.provider_link_failures_per_minute,
             config.provider_link_failure_burst,
@@ -106,6 +113,11 @@ impl Pfs {
     /// The settings.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The linkage-key hasher (its counters and hold are for tests and metrics).
+    pub fn kdf(&self) -> &Kdf {
+        &self.kdf
     }
 
     /// The registered, unrevoked provider whose client certificate has this fingerprint.

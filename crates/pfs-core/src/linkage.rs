@@ -18,7 +18,7 @@ use crate::model::{
     LinkAttempt, LinkBackoff, LinkageKeyRecord, OnlineAccount, Patient, Provider, ProviderLink,
 };
 use crate::operation::{Access, Call, Operation};
-use crate::secrets::{Attempt, new_linkage_key, new_passphrase, with_fresh_id};
+use crate::secrets::{Attempt, KdfBusy, KdfTicket, new_linkage_key, new_passphrase, with_fresh_id};
 use crate::{Pfs, StoreError, nhs, uktime};
 
 impl Operation for LinkAccount {
@@ -45,6 +45,7 @@ impl Pfs {
             } => self.register(caller, m, account_id, linkage_key).await,
             LinkVariant::Retrieve { nhs_number } => {
                 self.require_trusted(caller, variant)?;
+                let ticket = self.hash_ticket(caller)?;
                 let patient = self.match_patient(m, nhs_number).await?;
                 let Some(account) = self.store.account_for_patient(&patient.id).await? else {
                     // The real API answers "found, but no online account" with blank fields.
@@ -55,7 +56,7 @@ impl Pfs {
                         "the online account has ended",
                     ));
                 }
-                let key = self.issue_linkage_key(&account.id).await?;
+                let key = self.issue_key(&account.id, Some(ticket)).await?;
                 Ok(LinkAccountReply {
                     uuid: None,
                     account_id: Some(account.id),
@@ -69,11 +70,12 @@ impl Pfs {
                 mobile_no,
             } => {
                 self.require_trusted(caller, variant)?;
+                let ticket = self.hash_ticket(caller)?;
                 let patient = self.match_patient(m, nhs_number).await?;
                 let account = self
                     .open_account(&patient, email_address.clone(), mobile_no.clone())
                     .await?;
-                let key = self.issue_linkage_key(&account.id).await?;
+                let key = self.issue_key(&account.id, Some(ticket)).await?;
                 let passphrase = self.link_provider(&account.id, caller).await?;
                 Ok(LinkAccountReply {
                     uuid: None,
@@ -97,6 +99,9 @@ impl Pfs {
         // cannot all pass a budget that has room for one. It is given back unless the key is
         // checked and found wrong.
         let failure = self.provider_failures.reserve(&caller.id, now)?;
+        // Then a place in the hashing queue, before the store counts the attempt: a busy answer
+        // counts as no attempt at all.
+        let ticket = self.hash_ticket(caller)?;
         // The pair's back-off is checked and this attempt counted as a failure in one store
         // statement, so concurrent attempts cannot all pass it either.
         let attempt = self
@@ -117,7 +122,11 @@ impl Pfs {
         let (account, key) = (account?, key?);
         let matched = self
             .kdf
-            .verify(linkage_key, key.as_ref().map(|k| k.key_hash.as_str()))
+            .verify(
+                ticket,
+                linkage_key,
+                key.as_ref().map(|k| k.key_hash.as_str()),
+            )
             .await
             .map_err(DomainError::Unavailable)?;
         let (Some(account), Some(key), true) = (account, key, matched) else {
@@ -152,6 +161,15 @@ impl Pfs {
             passphrase: Some(passphrase),
             passphrase_to_link: None,
         })
+    }
+
+    /// A place in the hashing queue for one of `caller`'s hashes, or `9008` "busy" at once.
+    fn hash_ticket(&self, caller: &Provider) -> Result<KdfTicket, DomainError> {
+        self.kdf
+            .admit(&caller.id)
+            .map_err(|KdfBusy| DomainError::Busy {
+                retry_after_secs: 1,
+            })
     }
 
     /// The per-(account id, provider) back-off rule, from the settings.
@@ -256,15 +274,26 @@ impl Pfs {
         opened.ok_or_else(|| DomainError::Unavailable("could not allocate an account id".into()))
     }
 
-    /// Issues the account's linkage key, replacing any earlier one.
+    /// Issues the account's linkage key, replacing any earlier one: the practice side's work,
+    /// never refused as busy.
     pub(crate) async fn issue_linkage_key(
         &self,
         account_id: &str,
     ) -> Result<SecretString, DomainError> {
+        self.issue_key(account_id, None).await
+    }
+
+    /// Issues the account's linkage key, replacing any earlier one; hashed as the ticket's
+    /// provider's work, or the practice side's without one.
+    async fn issue_key(
+        &self,
+        account_id: &str,
+        ticket: Option<KdfTicket>,
+    ) -> Result<SecretString, DomainError> {
         let key = new_linkage_key();
         let key_hash = self
             .kdf
-            .hash(&key)
+            .hash(ticket, &key)
             .await
             .map_err(DomainError::Unavailable)?;
         let now = self.clock.now();
