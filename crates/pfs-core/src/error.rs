@@ -53,6 +53,14 @@ pub enum DomainError {
         /// Seconds to wait before trying again.
         retry_after_secs: i64,
     },
+    /// A field is longer than its documented maximum (characters).
+    #[error("{field} is longer than {max} characters")]
+    FieldTooLong {
+        /// The field's name on the wire.
+        field: &'static str,
+        /// Its maximum length.
+        max: usize,
+    },
     /// The linkage key has expired or the account has ended.
     #[error("{0}")]
     RegistrationEnded(&'static str),
@@ -155,6 +163,7 @@ impl DomainError {
                 codes::RATE_LIMITED,
                 "The service is busy. Please try again in a moment.",
             ),
+            FieldTooLong { .. } => (codes::INVALID_FIELD, CHECK_LINKAGE_DETAILS),
             RegistrationEnded(_) => (
                 codes::REGISTRATION_ENDED,
                 "Your online account details have expired or ended. Please ask your GP practice for new ones.",

@@ -21,6 +21,10 @@ use crate::operation::{Access, Call, Operation};
 use crate::secrets::{Attempt, KdfBusy, KdfTicket, new_linkage_key, new_passphrase, with_fresh_id};
 use crate::{Pfs, StoreError, nhs, uktime};
 
+/// The longest `accountId` a register request may send, in characters (real account ids have
+/// nine digits). A longer one is refused with `9004` before any store or hash work.
+pub const MAX_ACCOUNT_ID_CHARS: usize = 64;
+
 impl Operation for LinkAccount {
     const ACCESS: Access = Access::Provider;
     async fn run(&self, pfs: &Pfs, call: &Call<'_>) -> Result<LinkAccountReply, DomainError> {
@@ -94,6 +98,14 @@ impl Pfs {
         account_id: &str,
         linkage_key: &SecretString,
     ) -> Result<LinkAccountReply, DomainError> {
+        // The length rule is public, so an over-long id is told so; it gets no store or hash
+        // work and leaves no throttle row behind.
+        if account_id.chars().count() > MAX_ACCOUNT_ID_CHARS {
+            return Err(DomainError::FieldTooLong {
+                field: "accountId",
+                max: MAX_ACCOUNT_ID_CHARS,
+            });
+        }
         let now = self.clock.now();
         // One failure of the provider's budget is reserved before any work: concurrent attempts
         // cannot all pass a budget that has room for one. It is given back unless the key is
