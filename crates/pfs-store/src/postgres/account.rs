@@ -212,11 +212,24 @@ impl AccountStore for PostgresStore {
                     .await
             })
             .await?;
-        if let Some(row) = counted {
-            return Ok(LinkAttempt::Admitted(throttle_row(&row)?));
+        if let Some(row) = &counted {
+            let c = Cols::new(row, "link_throttles");
+            let state = LinkThrottle {
+                failures: c.get::<i64>(1, "failures").and_then(|f| {
+                    u32::try_from(f).map_err(|_| c.corrupt("failures", "out of range"))
+                })?,
+                locked_until: c.opt_instant(2, "locked_until")?,
+            };
+            if c.get(0, "admitted")? {
+                return Ok(LinkAttempt::Admitted(state));
+            }
+            if let Some(locked_until) = state.locked_until.filter(|u| *u > now) {
+                return Ok(LinkAttempt::Refused { locked_until });
+            }
         }
-        // Refused: the row was locked when the statement saw it, committed. A later statement
-        // sees that lock (or the row cleared by a correct key meanwhile: then try again soon).
+        // Refused by a lock committed after the statement's snapshot was taken (a concurrent
+        // attempt's), which the snapshot's copy of the row does not show yet: a later statement
+        // sees it (or the row cleared by a correct key meanwhile: then try again soon).
         let found = query_opt(
             &self.db,
             "link_throttles",
@@ -259,25 +272,34 @@ impl AccountStore for PostgresStore {
 }
 
 /// `reserve_link_attempt`'s one statement: `$1` account id, `$2` provider id, `$3` now, `$4`
-/// the failure that starts the first lock, `$5` the first lock and `$6` the longest (ms). It
-/// counts the attempt and returns the new state unless the row is locked, in which case it
-/// changes nothing and returns no row. The lock is [`LinkBackoff::lock_after`] in SQL.
+/// the failure that starts the first lock, `$5` the first lock and `$6` the longest (ms). The
+/// `INSERT … ON CONFLICT … DO UPDATE … RETURNING` counts the attempt unless the row is locked,
+/// in which case it changes nothing and returns no row. The lock is [`LinkBackoff::lock_after`]
+/// in SQL. One row comes back: `(true, new state)` when counted, else `(false, the row as the
+/// statement's snapshot shows it)`, whose lock is the one that refused the attempt unless a
+/// concurrent attempt committed it after the snapshot was taken.
 ///
 /// Concurrent attempts on one pair queue on the row's lock; each then sees the row as the one
 /// before it left it (`ON CONFLICT` reads the latest committed version, not the statement's
 /// snapshot), so no two count from the same state.
 const RESERVE_LINK_ATTEMPT: &str = "
-    INSERT INTO link_throttles AS t
-        (account_id, provider_id, failures, locked_until, last_failure_at)
-    VALUES (
-        $1, $2, 1,
-        CASE WHEN $4::bigint <= 1 THEN $3::bigint + LEAST($5::bigint, $6::bigint) END,
-        $3
+    WITH counted AS (
+        INSERT INTO link_throttles AS t
+            (account_id, provider_id, failures, locked_until, last_failure_at)
+        VALUES (
+            $1, $2, 1,
+            CASE WHEN $4::bigint <= 1 THEN $3::bigint + LEAST($5::bigint, $6::bigint) END,
+            $3
+        )
+        ON CONFLICT (account_id, provider_id) DO UPDATE SET
+            failures = t.failures + 1,
+            locked_until = CASE WHEN t.failures + 1 >= $4
+                THEN $3 + LEAST($5 << LEAST(t.failures + 1 - $4, 20)::integer, $6) END,
+            last_failure_at = $3
+        WHERE t.locked_until IS NULL OR t.locked_until <= $3
+        RETURNING failures, locked_until
     )
-    ON CONFLICT (account_id, provider_id) DO UPDATE SET
-        failures = t.failures + 1,
-        locked_until = CASE WHEN t.failures + 1 >= $4
-            THEN $3 + LEAST($5 << LEAST(t.failures + 1 - $4, 20)::integer, $6) END,
-        last_failure_at = $3
-    WHERE t.locked_until IS NULL OR t.locked_until <= $3
-    RETURNING failures, locked_until";
+    SELECT true AS admitted, failures, locked_until FROM counted
+    UNION ALL
+    SELECT false, failures, locked_until FROM link_throttles
+    WHERE account_id = $1 AND provider_id = $2 AND NOT EXISTS (SELECT 1 FROM counted)";
