@@ -3,8 +3,12 @@
 //!
 //! Brute force is held back twice: per (account id, provider) with exponential back-off, and per
 //! provider with a budget of failures. Both are keyed by provider, so an attacker can only slow
-//! down their own provider's attempts, never lock a patient out of another app. An unknown
-//! account and a wrong key get the same answer after the same argon2 work.
+//! down their own provider's attempts, never lock a patient out of another app. Both are
+//! reserved before any argon2 work (the back-off in one store statement that also counts the
+//! attempt), so concurrent attempts cannot all pass them; a hash also needs a place in the
+//! bounded, per-provider hashing queue, or the request is answered "busy" at once. An unknown
+//! account and a wrong key get the same answer after the same argon2 work. The rules in full:
+//! docs/operations.md, "Linkage throttling".
 
 use std::collections::HashMap;
 use std::sync::Mutex;
