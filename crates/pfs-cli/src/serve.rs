@@ -71,6 +71,16 @@ pub struct Args {
     /// names none (`sslrootcert`); `sslmode` in the URL says how much is checked.
     #[arg(long, env = "PFS_DATABASE_CA")]
     database_ca: Option<PathBuf>,
+    /// Linkage-key hashes waiting or running at once, for all providers; over it `LinkAccount`
+    /// is answered busy (9008) at once.
+    #[arg(long, env = "PFS_KDF_QUEUE", default_value_t = 64)]
+    kdf_queue: usize,
+    /// Linkage-key hashes waiting or running at once for one provider.
+    #[arg(long, env = "PFS_KDF_QUEUE_PER_PROVIDER", default_value_t = 8)]
+    kdf_queue_per_provider: usize,
+    /// Hours after its last failure that an unlocked linkage throttle is forgotten.
+    #[arg(long, env = "PFS_LINK_THROTTLE_RETENTION_HOURS", default_value_t = 24)]
+    link_throttle_retention_hours: i64,
     /// Seed a demo practice, synthetic patients and a demo provider (its private key written to
     /// DATA_DIR/demo/) into a new database: a sandbox, never for real patients.
     #[arg(long, env = "PFS_DEMO")]
@@ -144,6 +154,18 @@ pub async fn run(a: Args) -> Result<()> {
     opts.core.idle_timeout = chrono::Duration::minutes(a.idle_timeout_minutes);
     opts.core.session_lifetime = chrono::Duration::hours(a.session_lifetime_hours);
     opts.core.linkage_key_ttl = chrono::Duration::days(a.linkage_key_days);
+    anyhow::ensure!(a.kdf_queue > 0, "--kdf-queue must be at least 1");
+    anyhow::ensure!(
+        a.kdf_queue_per_provider > 0,
+        "--kdf-queue-per-provider must be at least 1"
+    );
+    anyhow::ensure!(
+        a.link_throttle_retention_hours > 0,
+        "--link-throttle-retention-hours must be positive"
+    );
+    opts.core.kdf_queue = a.kdf_queue;
+    opts.core.kdf_queue_per_provider = a.kdf_queue_per_provider;
+    opts.core.link_throttle_retention = chrono::Duration::hours(a.link_throttle_retention_hours);
     opts.limits.max_body_bytes = a.max_body_bytes;
     for (flag, value) in [
         ("--header-timeout-ms", a.header_timeout_ms),

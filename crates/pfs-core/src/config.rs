@@ -18,6 +18,13 @@ pub struct Config {
     /// Most linkage-key hashes computed at once (default 1, so that hashing never takes more
     /// than one core from request handling).
     pub kdf_concurrency: usize,
+    /// Most linkage-key hashes admitted at once, waiting or running, for all providers together
+    /// (default 64, about 1.2 s of work at the default cost on one thread). A `LinkAccount` that
+    /// finds no place is answered `9008` ("busy, try again shortly") at once.
+    pub kdf_queue: usize,
+    /// Most linkage-key hashes admitted at once for one provider (default 8), so that one
+    /// provider cannot take the whole queue; the threads serve the providers in turn.
+    pub kdf_queue_per_provider: usize,
     /// Consecutive failures for one (account, provider) before back-off starts (default 5).
     pub link_failures_before_backoff: u32,
     /// First back-off; doubles with each further failure (default 30 seconds).
@@ -28,6 +35,11 @@ pub struct Config {
     pub provider_link_failures_per_minute: u32,
     /// Failed linkage attempts one provider may make in a burst (default 120).
     pub provider_link_failure_burst: u32,
+    /// The failure state of an (account id, provider) pair is forgotten by housekeeping once
+    /// no back-off is in force and its last failure is this old (default 24 hours; keep it
+    /// longer than `link_backoff_max`, so that the back-off keeps doubling while someone keeps
+    /// guessing).
+    pub link_throttle_retention: Duration,
 }
 
 impl Default for Config {
@@ -38,11 +50,14 @@ impl Default for Config {
             linkage_key_ttl: Duration::days(14),
             kdf: KdfParams::default(),
             kdf_concurrency: 1,
+            kdf_queue: 64,
+            kdf_queue_per_provider: 8,
             link_failures_before_backoff: 5,
             link_backoff_base: Duration::seconds(30),
             link_backoff_max: Duration::minutes(15),
             provider_link_failures_per_minute: 60,
             provider_link_failure_burst: 120,
+            link_throttle_retention: Duration::hours(24),
         }
     }
 }

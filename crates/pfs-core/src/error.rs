@@ -58,6 +58,20 @@ pub enum DomainError {
         /// Seconds until an attempt will be checked again.
         retry_after_secs: i64,
     },
+    /// Too many linkage-key checks are waiting, for everyone or for this provider.
+    #[error("too many linkage-key checks are waiting; retry after {retry_after_secs} seconds")]
+    Busy {
+        /// Seconds to wait before trying again.
+        retry_after_secs: i64,
+    },
+    /// A field is longer than its documented maximum (characters).
+    #[error("{field} is longer than {max} characters")]
+    FieldTooLong {
+        /// The field's name on the wire.
+        field: &'static str,
+        /// Its maximum length.
+        max: usize,
+    },
     /// The linkage key has expired or the account has ended.
     #[error("{0}")]
     RegistrationEnded(&'static str),
@@ -163,10 +177,11 @@ impl DomainError {
                 codes::RATE_LIMITED,
                 "Too many attempts. Please wait a few minutes and try again.",
             ),
-            TooManyInFlight(_) => (
+            TooManyInFlight(_) | Busy { .. } => (
                 codes::RATE_LIMITED,
                 "The service is busy. Please try again in a moment.",
             ),
+            FieldTooLong { .. } => (codes::INVALID_FIELD, CHECK_LINKAGE_DETAILS),
             RegistrationEnded(_) => (
                 codes::REGISTRATION_ENDED,
                 "Your online account details have expired or ended. Please ask your GP practice for new ones.",

@@ -24,6 +24,7 @@ mod version;
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use pfs_wire::{API_VERSION, DecodeError, Element, Guid, Header, Request, sniff_uuid};
 use secrecy::SecretString;
 
@@ -32,7 +33,7 @@ pub use config::Config;
 pub use error::DomainError;
 pub use model::{Prefetch, Provider};
 pub use operation::Access;
-pub use secrets::{Kdf, KdfParams, Pepper};
+pub use secrets::{Kdf, KdfBusy, KdfHold, KdfParams, KdfQueue, KdfTicket, Pepper};
 pub use session::ActiveSession;
 pub use store::{
     AccessLogStore, AccountStore, AppointmentStore, HealthStore, PatientStore, PracticeStore,
@@ -60,6 +61,15 @@ pub struct Served {
     pub provider: Option<String>,
 }
 
+/// What [`Pfs::housekeeping`] deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Housekeeping {
+    /// Sessions.
+    pub sessions: u64,
+    /// (account id, provider) linkage failure states.
+    pub link_throttles: u64,
+}
+
 /// The PFS service: the store, the clock, the secrets and the rules.
 pub struct Pfs {
     store: Arc<dyn Store>,
@@ -78,7 +88,14 @@ impl Pfs {
         pepper: Pepper,
         config: Config,
     ) -> Result<Self, String> {
-        let kdf = Kdf::new(config.kdf, config.kdf_concurrency)?;
+        let kdf = Kdf::new(
+            config.kdf,
+            config.kdf_concurrency,
+            KdfQueue {
+                total: config.kdf_queue,
+                per_provider: config.kdf_queue_per_provider,
+            },
+        )?;
         let provider_failures = linkage::FailureBudget::new(
             config.provider_link_failures_per_minute,
             config.provider_link_failure_burst,
@@ -106,6 +123,30 @@ impl Pfs {
     /// The settings.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The linkage-key hasher (its counters and hold are for tests and metrics).
+    pub fn kdf(&self) -> &Kdf {
+        &self.kdf
+    }
+
+    /// Deletes what can no longer matter, as of `now`; for a once-a-minute task:
+    ///
+    /// * sessions that ended, or were last used, longer ago than the larger of the idle
+    ///   timeout and the session lifetime;
+    /// * the linkage failure state of (account id, provider) pairs with no back-off in force
+    ///   and no failure for [`Config::link_throttle_retention`].
+    ///
+    /// Both are tried even if the first fails; the first error is returned.
+    pub async fn housekeeping(&self, now: DateTime<Utc>) -> StoreResult<Housekeeping> {
+        let session_cut = now - self.config.idle_timeout.max(self.config.session_lifetime);
+        let sessions = self.store.purge_sessions(session_cut).await;
+        let throttle_cut = now - self.config.link_throttle_retention;
+        let link_throttles = self.store.purge_link_throttles(now, throttle_cut).await;
+        Ok(Housekeeping {
+            sessions: sessions?,
+            link_throttles: link_throttles?,
+        })
     }
 
     /// The registered, unrevoked provider whose client certificate has this fingerprint.

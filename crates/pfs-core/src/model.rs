@@ -2,7 +2,7 @@
 //!
 //! Plain data; the [`crate::Store`] persists it and pfs-core's operations give it meaning.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A third-party provider (an app supplier) identified by its client certificate.
@@ -194,10 +194,58 @@ pub struct SessionRecord {
 /// Failed linkage attempts for one (account id, provider) pair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LinkThrottle {
-    /// Consecutive failures.
+    /// Consecutive failures. An attempt counts as a failure from the moment it is admitted
+    /// (see [`crate::store::AccountStore::reserve_link_attempt`]) until it succeeds.
     pub failures: u32,
     /// No attempt is checked before this instant.
     pub locked_until: Option<DateTime<Utc>>,
+}
+
+/// The back-off rule for one (account id, provider) pair, handed to the store so that it can
+/// apply it in the same statement that counts a failure.
+///
+/// The failure that reaches `threshold` locks the pair for `base`; each further one doubles
+/// the lock, up to `max` (the doubling stops after 20 steps).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkBackoff {
+    /// The failure that starts the first lock (0 counts as 1).
+    pub threshold: u32,
+    /// The first lock.
+    pub base: Duration,
+    /// The longest lock.
+    pub max: Duration,
+}
+
+impl LinkBackoff {
+    /// The most doublings of `base`.
+    pub const MAX_DOUBLINGS: u32 = 20;
+
+    /// [`LinkBackoff::threshold`], at least 1.
+    pub fn first_locking_failure(&self) -> u32 {
+        self.threshold.max(1)
+    }
+
+    /// How long the pair is locked after its `failures`-th consecutive failure.
+    pub fn lock_after(&self, failures: u32) -> Option<Duration> {
+        let threshold = self.first_locking_failure();
+        (failures >= threshold).then(|| {
+            let doublings = (failures - threshold).min(Self::MAX_DOUBLINGS);
+            (self.base * (1i32 << doublings)).min(self.max)
+        })
+    }
+}
+
+/// The outcome of [`crate::store::AccountStore::reserve_link_attempt`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkAttempt {
+    /// No back-off was in force: the attempt may be checked, and it has already been counted
+    /// as a failure. The pair's state after counting it.
+    Admitted(LinkThrottle),
+    /// A back-off is in force: the attempt must not be checked and was not counted.
+    Refused {
+        /// When the back-off ends (at the latest: `now` when the lock was cleared meanwhile).
+        locked_until: DateTime<Utc>,
+    },
 }
 
 /// A service switch: practice-wide (patient `None`) or for one patient.

@@ -9,7 +9,9 @@
 //! Every generated secret uses an alphabet that HTML decoding leaves unchanged (clients
 //! HTML-decode `passphraseToLink`).
 
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -184,23 +186,213 @@ impl Default for KdfParams {
 /// Work for a hashing thread; it gets the thread's reusable argon2 memory.
 type KdfJob = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
 
-/// Hashes and checks linkage keys with argon2id on a fixed pool of `concurrency` threads.
+/// How many linkage-key checks may be admitted to the hashing threads at once (see
+/// [`Kdf::admit`]): waiting or running, for all providers together and for one provider. The
+/// defaults are in [`crate::Config`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KdfQueue {
+    /// For all providers together.
+    pub total: usize,
+    /// For one provider, so that one provider can never take the whole queue.
+    pub per_provider: usize,
+}
+
+/// The hashing queue is full, for everyone or for this provider: answer at once instead of
+/// waiting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KdfBusy;
+
+/// The lane of the practice side's hashes (keys issued through the admin API, the decoy): not
+/// admitted, so never refused, and never counted against a provider. Provider ids are never
+/// empty.
+const PRACTICE_LANE: &str = "";
+
+/// Hashes and checks linkage keys with argon2id on a fixed pool of `concurrency` threads, fed
+/// by a bounded queue that is fair across providers.
 ///
 /// A fixed pool (rather than tokio's blocking pool) bounds both the cores and the memory that
 /// hashing can take: each thread keeps one argon2 buffer (19 MiB by default) and reuses it, so a
 /// burst of linkage attempts cannot leave freed buffers behind in the allocator.
+///
+/// Each provider's work is a lane of its own. A provider's attempt first takes a place
+/// ([`Kdf::admit`]); there are at most [`KdfQueue::total`] places, at most
+/// [`KdfQueue::per_provider`] of them for one provider, and when there is none the attempt is
+/// refused at once ([`KdfBusy`]) instead of waiting behind everyone else's. The place is held
+/// until its hash is done. The threads take the lanes' work in turn (round robin), so a
+/// provider's hash waits behind at most one hash of each other busy provider, however much work
+/// that provider has queued.
 #[derive(Clone)]
 pub struct Kdf {
     argon2: Argon2<'static>,
-    jobs: std::sync::mpsc::Sender<KdfJob>,
+    pool: Arc<Pool>,
+    /// Closes the pool when the last clone is gone (the threads and tickets hold only `pool`).
+    _open: Arc<OpenPool>,
     /// A hash of a random key, checked when an account has no key so that an unknown account
     /// costs the same time as a wrong key.
     decoy: Arc<str>,
 }
 
+/// A place in the hashing queue for one of a provider's hashes, from [`Kdf::admit`]; given back
+/// when its hash is done, or when it is dropped unused.
+#[must_use = "dropping the ticket gives the place back"]
+pub struct KdfTicket {
+    pool: Arc<Pool>,
+    lane: Arc<str>,
+}
+
+impl std::fmt::Debug for KdfTicket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The lane is a provider id, which is a credential.
+        f.write_str("KdfTicket")
+    }
+}
+
+impl Drop for KdfTicket {
+    fn drop(&mut self) {
+        let mut state = self.pool.lock();
+        state.admitted -= 1;
+        if let Some(lane) = state.lanes.get_mut(&self.lane) {
+            lane.admitted -= 1;
+            if lane.admitted == 0 && lane.jobs.is_empty() {
+                state.lanes.remove(&self.lane);
+            }
+        }
+    }
+}
+
+/// Keeps the hashing threads from starting another hash while it lives; see [`Kdf::hold`].
+#[must_use = "the threads resume when the hold is dropped"]
+pub struct KdfHold {
+    pool: Arc<Pool>,
+}
+
+impl Drop for KdfHold {
+    fn drop(&mut self) {
+        self.pool.lock().holds -= 1;
+        self.pool.ready.notify_all();
+    }
+}
+
+/// The queue the hashing threads take their work from.
+struct Pool {
+    state: std::sync::Mutex<PoolState>,
+    /// Signalled when work arrives, a hold ends or the pool closes.
+    ready: std::sync::Condvar,
+    limits: KdfQueue,
+    /// Hashes computed so far.
+    computed: AtomicU64,
+}
+
+#[derive(Default)]
+struct PoolState {
+    lanes: HashMap<Arc<str>, Lane>,
+    /// The lanes that have work waiting, in the order they get their next turn.
+    turns: VecDeque<Arc<str>>,
+    /// Tickets out, all lanes together.
+    admitted: usize,
+    /// [`KdfHold`]s alive.
+    holds: usize,
+    closed: bool,
+}
+
+/// One provider's (or the practice side's) work.
+#[derive(Default)]
+struct Lane {
+    /// Tickets out.
+    admitted: usize,
+    /// Work waiting for a thread, oldest first.
+    jobs: VecDeque<KdfJob>,
+}
+
+impl Pool {
+    fn lock(&self) -> std::sync::MutexGuard<'_, PoolState> {
+        // The state stays consistent even if a holder panicked: every change is a few plain
+        // writes with nothing in between that can panic.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues `job` in `lane`. On a closed pool the job is dropped (its caller then hears that
+    /// the pool is closed).
+    fn submit(&self, lane: &Arc<str>, job: KdfJob) {
+        let mut state = self.lock();
+        if state.closed {
+            drop(state);
+            drop(job); // outside the lock: dropping a job gives back its ticket
+            return;
+        }
+        let entry = state.lanes.entry(lane.clone()).or_default();
+        entry.jobs.push_back(job);
+        if entry.jobs.len() == 1 {
+            state.turns.push_back(lane.clone());
+        }
+        drop(state);
+        self.ready.notify_one();
+    }
+
+    /// The next job, in turn; `None` once the pool is closed.
+    fn next_job(&self) -> Option<KdfJob> {
+        let mut state = self.lock();
+        loop {
+            if state.closed {
+                return None;
+            }
+            if state.holds == 0
+                && let Some(job) = state.take_turn()
+            {
+                return Some(job);
+            }
+            state = self.ready.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+impl PoolState {
+    /// The oldest job of the lane whose turn it is; the lane goes to the back of the line if it
+    /// has more.
+    fn take_turn(&mut self) -> Option<KdfJob> {
+        while let Some(id) = self.turns.pop_front() {
+            let Some(lane) = self.lanes.get_mut(&id) else {
+                continue;
+            };
+            let job = lane.jobs.pop_front();
+            if !lane.jobs.is_empty() {
+                self.turns.push_back(id);
+            } else if lane.admitted == 0 {
+                self.lanes.remove(&id);
+            }
+            if job.is_some() {
+                return job;
+            }
+        }
+        None
+    }
+}
+
+/// Closes the pool when dropped: the threads stop and queued work is dropped (its callers hear
+/// that the pool is closed).
+struct OpenPool(Arc<Pool>);
+
+impl Drop for OpenPool {
+    fn drop(&mut self) {
+        let mut state = self.0.lock();
+        state.closed = true;
+        state.turns.clear();
+        let queued: Vec<KdfJob> = state
+            .lanes
+            .values_mut()
+            .flat_map(|lane| lane.jobs.drain(..))
+            .collect();
+        drop(state);
+        // Outside the lock: dropping a job gives back its ticket, which takes the lock.
+        drop(queued);
+        self.0.ready.notify_all();
+    }
+}
+
 impl Kdf {
-    /// A KDF with these parameters and at most `concurrency` hashes at once.
-    pub fn new(params: KdfParams, concurrency: usize) -> Result<Self, String> {
+    /// A KDF with these parameters, at most `concurrency` hashes at once, and at most `queue`
+    /// hashes admitted.
+    pub fn new(params: KdfParams, concurrency: usize, queue: KdfQueue) -> Result<Self, String> {
         let p = Params::new(
             params.memory_kib,
             params.iterations,
@@ -209,24 +401,24 @@ impl Kdf {
         )
         .map_err(|e| format!("invalid argon2 parameters: {e}"))?;
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, p);
-        let (jobs, queue) = std::sync::mpsc::channel::<KdfJob>();
-        let queue = Arc::new(std::sync::Mutex::new(queue));
+        let pool = Arc::new(Pool {
+            state: std::sync::Mutex::new(PoolState::default()),
+            ready: std::sync::Condvar::new(),
+            limits: KdfQueue {
+                total: queue.total.max(1),
+                per_provider: queue.per_provider.max(1),
+            },
+            computed: AtomicU64::new(0),
+        });
+        let open = Arc::new(OpenPool(pool.clone()));
         for i in 0..concurrency.max(1) {
-            let queue = queue.clone();
+            let pool = pool.clone();
             std::thread::Builder::new()
                 .name(format!("pfs-kdf-{i}"))
                 .spawn(move || {
                     let mut memory = Vec::new();
-                    loop {
-                        // The lock is held only while waiting for the next job.
-                        let job = match queue.lock() {
-                            Ok(q) => q.recv(),
-                            Err(_) => return,
-                        };
-                        match job {
-                            Ok(job) => job(&mut memory),
-                            Err(_) => return, // every Kdf was dropped
-                        }
+                    while let Some(job) = pool.next_job() {
+                        job(&mut memory);
                     }
                 })
                 .map_err(|e| format!("cannot start a hashing thread: {e}"))?;
@@ -234,51 +426,138 @@ impl Kdf {
         // The decoy is made on the pool too, so no thread but the pool's ever holds a buffer.
         let (tx, rx) = std::sync::mpsc::channel();
         let maker = argon2.clone();
-        jobs.send(Box::new(move |memory: &mut Vec<Block>| {
-            let _ = tx.send(hash_with(&maker, new_linkage_key().expose_secret(), memory));
-        }))
-        .map_err(|_| "the hashing pool did not start".to_owned())?;
+        pool.submit(
+            &Arc::from(PRACTICE_LANE),
+            Box::new(move |memory: &mut Vec<Block>| {
+                let _ = tx.send(hash_with(&maker, new_linkage_key().expose_secret(), memory));
+            }),
+        );
         let decoy = rx
             .recv()
             .map_err(|_| "the hashing pool did not start".to_owned())??;
         Ok(Kdf {
             argon2,
-            jobs,
+            pool,
+            _open: open,
             decoy: decoy.into(),
         })
     }
 
-    /// The argon2id PHC string of a linkage key (normalised first).
-    pub async fn hash(&self, key: &SecretString) -> Result<String, String> {
+    /// A place in the queue for one hash of `provider_id`'s, or [`KdfBusy`] at once when the
+    /// queue is full for everyone or for this provider. Take it before doing any other work for
+    /// the hash, and hand it to [`Kdf::verify`] or [`Kdf::hash`].
+    pub fn admit(&self, provider_id: &str) -> Result<KdfTicket, KdfBusy> {
+        let limits = self.pool.limits;
+        let mut state = self.pool.lock();
+        if state.admitted >= limits.total {
+            return Err(KdfBusy);
+        }
+        let lane = match state.lanes.get_key_value(provider_id) {
+            Some((_, lane)) if lane.admitted >= limits.per_provider => return Err(KdfBusy),
+            Some((id, _)) => id.clone(),
+            None => Arc::from(provider_id),
+        };
+        state.lanes.entry(lane.clone()).or_default().admitted += 1;
+        state.admitted += 1;
+        Ok(KdfTicket {
+            pool: self.pool.clone(),
+            lane,
+        })
+    }
+
+    /// The argon2id PHC string of a linkage key (normalised first). With a ticket the hash is
+    /// that provider's work; without, the practice side's (never refused, counted against no
+    /// provider).
+    pub async fn hash(
+        &self,
+        ticket: Option<KdfTicket>,
+        key: &SecretString,
+    ) -> Result<String, String> {
         let key = normalise_linkage_key(key.expose_secret());
         let argon2 = self.argon2.clone();
-        self.run(move |memory| hash_with(&argon2, &key, memory))
+        self.run(ticket, move |memory| hash_with(&argon2, &key, memory))
             .await?
     }
 
     /// Whether `key` matches `stored` (a PHC string); with `None`, checks against a decoy so the
     /// time taken does not reveal that there was nothing to check.
-    pub async fn verify(&self, key: &SecretString, stored: Option<&str>) -> Result<bool, String> {
+    pub async fn verify(
+        &self,
+        ticket: KdfTicket,
+        key: &SecretString,
+        stored: Option<&str>,
+    ) -> Result<bool, String> {
         let real = stored.is_some();
         let stored = stored.map_or_else(|| self.decoy.to_string(), str::to_owned);
         let key = normalise_linkage_key(key.expose_secret());
         let matched = self
-            .run(move |memory| verify_with(&key, &stored, memory).unwrap_or(false))
+            .run(Some(ticket), move |memory| {
+                verify_with(&key, &stored, memory).unwrap_or(false)
+            })
             .await?;
         Ok(real && matched)
     }
 
+    /// How many hashes and checks the threads have computed since start (not counting the
+    /// decoy made at start): for tests and metrics.
+    pub fn computed(&self) -> u64 {
+        self.pool.computed.load(Ordering::Relaxed)
+    }
+
+    /// How many places of the queue are taken (hashes admitted, waiting or running): for tests
+    /// and metrics.
+    pub fn admitted(&self) -> usize {
+        self.pool.lock().admitted
+    }
+
+    /// Keeps the threads from starting another hash until the returned hold is dropped (a hash
+    /// already started finishes). For tests that need a full queue without racing the threads.
+    pub fn hold(&self) -> KdfHold {
+        self.pool.lock().holds += 1;
+        KdfHold {
+            pool: self.pool.clone(),
+        }
+    }
+
     async fn run<T: Send + 'static>(
         &self,
+        ticket: Option<KdfTicket>,
         f: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
     ) -> Result<T, String> {
+        self.start(ticket, f)
+            .await
+            .map_err(|_| "the hashing pool is closed".to_owned())
+    }
+
+    /// Queues `f` in the ticket's lane (the practice lane without one); its answer arrives on
+    /// the receiver. The ticket is given back when `f` is done, skipped or dropped unrun; `f`
+    /// is skipped if nobody waits for its answer any more.
+    fn start<T: Send + 'static>(
+        &self,
+        ticket: Option<KdfTicket>,
+        f: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
+    ) -> tokio::sync::oneshot::Receiver<T> {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        self.jobs
-            .send(Box::new(move |memory: &mut Vec<Block>| {
-                let _ = tx.send(f(memory));
-            }))
-            .map_err(|_| "the hashing pool is closed".to_owned())?;
-        rx.await.map_err(|_| "a hashing task failed".to_owned())
+        let lane = ticket
+            .as_ref()
+            .map_or_else(|| Arc::from(PRACTICE_LANE), |t| t.lane.clone());
+        let pool = Arc::downgrade(&self.pool);
+        self.pool.submit(
+            &lane,
+            Box::new(move |memory: &mut Vec<Block>| {
+                if tx.is_closed() {
+                    return; // the request was abandoned: nothing to compute for
+                }
+                let answer = f(memory);
+                if let Some(pool) = pool.upgrade() {
+                    pool.computed.fetch_add(1, Ordering::Relaxed);
+                }
+                // The place is free before the answer arrives.
+                drop(ticket);
+                let _ = tx.send(answer);
+            }),
+        );
+        rx
     }
 }
 
@@ -372,30 +651,41 @@ mod tests {
         assert!(!a.verify_passphrase(&p, "not hex"));
     }
 
+    fn cheap() -> KdfParams {
+        KdfParams {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+        }
+    }
+
+    fn queue(total: usize, per_provider: usize) -> KdfQueue {
+        KdfQueue {
+            total,
+            per_provider,
+        }
+    }
+
     #[tokio::test]
     async fn linkage_keys_verify_after_normalising() {
-        let kdf = Kdf::new(
-            KdfParams {
-                memory_kib: 64,
-                iterations: 1,
-                parallelism: 1,
-            },
-            1,
-        )
-        .unwrap();
+        let kdf = Kdf::new(cheap(), 1, queue(4, 2)).unwrap();
         let key = SecretString::from("abcde-12345-fghjk");
-        let stored = kdf.hash(&key).await.unwrap();
+        let stored = kdf.hash(None, &key).await.unwrap();
         assert!(stored.starts_with("$argon2id$"));
-        let typed = SecretString::from(" ABCDE-12345-FGHJK ");
-        assert!(kdf.verify(&typed, Some(&stored)).await.unwrap());
-        let run_together = SecretString::from("abcde12345fghjk");
-        assert!(kdf.verify(&run_together, Some(&stored)).await.unwrap());
-        assert!(
-            !kdf.verify(&SecretString::from("wrong"), Some(&stored))
-                .await
-                .unwrap()
-        );
-        assert!(!kdf.verify(&key, None).await.unwrap());
+        let check = |key: &'static str, stored: Option<&str>| {
+            let stored = stored.map(str::to_owned);
+            let kdf = kdf.clone();
+            async move {
+                let ticket = kdf.admit("p").unwrap();
+                kdf.verify(ticket, &SecretString::from(key), stored.as_deref())
+                    .await
+                    .unwrap()
+            }
+        };
+        assert!(check(" ABCDE-12345-FGHJK ", Some(&stored)).await);
+        assert!(check("abcde12345fghjk", Some(&stored)).await);
+        assert!(!check("wrong", Some(&stored)).await);
+        assert!(!check("abcde-12345-fghjk", None).await);
         // Parameters travel in the PHC string: a KDF with other settings still verifies.
         let other = Kdf::new(
             KdfParams {
@@ -404,14 +694,100 @@ mod tests {
                 parallelism: 1,
             },
             2,
+            queue(4, 2),
         )
         .unwrap();
-        assert!(other.verify(&key, Some(&stored)).await.unwrap());
+        let ticket = other.admit("p").unwrap();
+        assert!(other.verify(ticket, &key, Some(&stored)).await.unwrap());
+        let ticket = other.admit("p").unwrap();
+        let argon2i = "$argon2i$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaA";
+        assert!(!other.verify(ticket, &key, Some(argon2i)).await.unwrap());
+        // A ticketed hash is the provider's work; each check and hash is counted.
+        let ticket = other.admit("p").unwrap();
+        other.hash(Some(ticket), &key).await.unwrap();
+        assert_eq!(other.computed(), 3, "two checks and a hash");
+        assert_eq!(other.admitted(), 0, "every place was given back");
+    }
+
+    #[tokio::test]
+    async fn the_queue_is_bounded_per_provider_and_in_all() {
+        let kdf = Kdf::new(cheap(), 1, queue(3, 2)).unwrap();
+        let a1 = kdf.admit("a").unwrap();
+        let a2 = kdf.admit("a").unwrap();
+        assert_eq!(kdf.admit("a").unwrap_err(), KdfBusy, "a's share is taken");
+        let b1 = kdf.admit("b").expect("another provider still gets a place");
+        assert_eq!(kdf.admit("c").unwrap_err(), KdfBusy, "the queue is full");
+        assert_eq!(kdf.admitted(), 3);
+        // A ticket dropped unused gives its place back; a used one once its hash is done.
+        drop(a1);
+        let c1 = kdf.admit("c").unwrap();
         assert!(
-            !other
-                .verify(&key, Some("$argon2i$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaA"))
+            !kdf.verify(a2, &SecretString::from("x"), None)
                 .await
                 .unwrap()
         );
+        let a3 = kdf.admit("a").unwrap();
+        assert_eq!(kdf.admitted(), 3);
+        drop((b1, c1, a3));
+        assert_eq!(kdf.admitted(), 0);
+        // The practice side's hashes need no place and are never refused.
+        let held = [kdf.admit("a").unwrap(), kdf.admit("b").unwrap()];
+        let _c = kdf.admit("c").unwrap();
+        kdf.hash(None, &SecretString::from("y")).await.unwrap();
+        drop(held);
+    }
+
+    #[tokio::test]
+    async fn providers_take_turns() {
+        let kdf = Kdf::new(cheap(), 1, queue(8, 4)).unwrap();
+        let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let hold = kdf.hold();
+        let mut answers = Vec::new();
+        for name in ["a1", "a2", "a3", "b1", "a4", "b2", "c1"] {
+            let ticket = kdf.admit(&name[..1]).unwrap();
+            let order = order.clone();
+            answers.push(kdf.start(Some(ticket), move |_| {
+                order.lock().unwrap().push(name);
+            }));
+        }
+        assert!(order.lock().unwrap().is_empty(), "held");
+        drop(hold);
+        for answer in answers {
+            answer.await.unwrap();
+        }
+        // Each provider's work in its own order, the providers in turn.
+        assert_eq!(
+            *order.lock().unwrap(),
+            ["a1", "b1", "c1", "a2", "b2", "a3", "a4"]
+        );
+    }
+
+    #[tokio::test]
+    async fn abandoned_checks_are_skipped_and_give_their_place_back() {
+        let kdf = Kdf::new(cheap(), 1, queue(2, 2)).unwrap();
+        let before = kdf.computed();
+        let hold = kdf.hold();
+        let ticket = kdf.admit("a").unwrap();
+        let answer = kdf.start(Some(ticket), |_| ());
+        drop(answer); // the request went away
+        let kept = kdf.admit("a").unwrap();
+        let done = kdf.start(Some(kept), |_| ());
+        drop(hold);
+        done.await.unwrap();
+        assert_eq!(kdf.computed(), before + 1, "only the awaited job ran");
+        assert_eq!(kdf.admitted(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_dropped_kdf_closes_its_queue() {
+        let kdf = Kdf::new(cheap(), 1, queue(2, 2)).unwrap();
+        let hold = kdf.hold();
+        let ticket = kdf.admit("a").unwrap();
+        let answer = kdf.start(Some(ticket), |_| ());
+        let pool = kdf.pool.clone();
+        drop(kdf);
+        assert!(answer.await.is_err(), "queued work is dropped");
+        drop(hold);
+        assert_eq!(pool.lock().admitted, 0, "and its place given back");
     }
 }

@@ -231,7 +231,8 @@ async fn open_store(opts: &ServeOptions, dir: &DataDir) -> Result<(Arc<dyn Store
     }
 }
 
-/// Deletes sessions that can no longer be used, once a minute.
+/// Once a minute: deletes sessions that can no longer be used and linkage throttles that have
+/// expired ([`Pfs::housekeeping`]).
 async fn housekeeping(pfs: Arc<Pfs>, mut shutdown: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
     loop {
@@ -239,10 +240,8 @@ async fn housekeeping(pfs: Arc<Pfs>, mut shutdown: watch::Receiver<bool>) {
             _ = tick.tick() => {}
             _ = shutdown.changed() => return,
         }
-        let config = pfs.config();
-        let before = pfs.clock().now() - config.idle_timeout.max(config.session_lifetime);
-        if let Err(e) = pfs.store().purge_sessions(before).await {
-            tracing::warn!(error = %e, "purging old sessions failed");
+        if let Err(e) = pfs.housekeeping(pfs.clock().now()).await {
+            tracing::warn!(error = %e, "housekeeping (old sessions, expired throttles) failed");
         }
     }
 }

@@ -2,7 +2,9 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use pfs_core::model::{LinkThrottle, LinkageKeyRecord, OnlineAccount, ProviderLink};
+use pfs_core::model::{
+    LinkAttempt, LinkBackoff, LinkThrottle, LinkageKeyRecord, OnlineAccount, ProviderLink,
+};
 use pfs_core::store::*;
 use tokio_postgres::Row;
 
@@ -178,12 +180,57 @@ impl AccountStore for PostgresStore {
         .await
     }
 
-    async fn link_throttle(
+    async fn reserve_link_attempt(
         &self,
         account_id: &str,
         provider_id: &str,
-    ) -> StoreResult<Option<LinkThrottle>> {
-        query_opt(
+        now: DateTime<Utc>,
+        backoff: &LinkBackoff,
+    ) -> StoreResult<LinkAttempt> {
+        let now_ms = ms(now);
+        let threshold = i64::from(backoff.first_locking_failure());
+        let (base_ms, max_ms) = (
+            backoff.base.num_milliseconds(),
+            backoff.max.num_milliseconds(),
+        );
+        let counted = self
+            .db
+            .write("link_throttles", async |c| {
+                let st = c.statement(RESERVE_LINK_ATTEMPT).await?;
+                c.client
+                    .query_opt(
+                        &st,
+                        &[
+                            &account_id,
+                            &provider_id,
+                            &now_ms,
+                            &threshold,
+                            &base_ms,
+                            &max_ms,
+                        ],
+                    )
+                    .await
+            })
+            .await?;
+        if let Some(row) = &counted {
+            let c = Cols::new(row, "link_throttles");
+            let state = LinkThrottle {
+                failures: c.get::<i64>(1, "failures").and_then(|f| {
+                    u32::try_from(f).map_err(|_| c.corrupt("failures", "out of range"))
+                })?,
+                locked_until: c.opt_instant(2, "locked_until")?,
+            };
+            if c.get(0, "admitted")? {
+                return Ok(LinkAttempt::Admitted(state));
+            }
+            if let Some(locked_until) = state.locked_until.filter(|u| *u > now) {
+                return Ok(LinkAttempt::Refused { locked_until });
+            }
+        }
+        // Refused by a lock committed after the statement's snapshot was taken (a concurrent
+        // attempt's), which the snapshot's copy of the row does not show yet: a later statement
+        // sees it (or the row cleared by a correct key meanwhile: then try again soon).
+        let found = query_opt(
             &self.db,
             "link_throttles",
             "SELECT failures, locked_until
@@ -191,32 +238,10 @@ impl AccountStore for PostgresStore {
             &[&account_id, &provider_id],
             throttle_row,
         )
-        .await
-    }
-
-    async fn put_link_throttle(
-        &self,
-        account_id: &str,
-        provider_id: &str,
-        throttle: &LinkThrottle,
-    ) -> StoreResult<()> {
-        execute(
-            &self.db,
-            "link_throttles",
-            "INSERT INTO link_throttles (account_id, provider_id, failures, locked_until)
-             VALUES ($1, $2, $3, $4)
-             ON CONFLICT (account_id, provider_id) DO UPDATE SET
-                 failures = excluded.failures,
-                 locked_until = excluded.locked_until",
-            &[
-                &account_id,
-                &provider_id,
-                &i64::from(throttle.failures),
-                &opt_ms(throttle.locked_until),
-            ],
-        )
         .await?;
-        Ok(())
+        Ok(LinkAttempt::Refused {
+            locked_until: found.and_then(|t| t.locked_until).unwrap_or(now),
+        })
     }
 
     async fn clear_link_throttle(&self, account_id: &str, provider_id: &str) -> StoreResult<()> {
@@ -229,4 +254,52 @@ impl AccountStore for PostgresStore {
         .await?;
         Ok(())
     }
+
+    async fn purge_link_throttles(
+        &self,
+        now: DateTime<Utc>,
+        before: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        execute(
+            &self.db,
+            "link_throttles",
+            "DELETE FROM link_throttles
+             WHERE (locked_until IS NULL OR locked_until <= $1) AND last_failure_at < $2",
+            &[&ms(now), &ms(before)],
+        )
+        .await
+    }
 }
+
+/// `reserve_link_attempt`'s one statement: `$1` account id, `$2` provider id, `$3` now, `$4`
+/// the failure that starts the first lock, `$5` the first lock and `$6` the longest (ms). The
+/// `INSERT … ON CONFLICT … DO UPDATE … RETURNING` counts the attempt unless the row is locked,
+/// in which case it changes nothing and returns no row. The lock is [`LinkBackoff::lock_after`]
+/// in SQL. One row comes back: `(true, new state)` when counted, else `(false, the row as the
+/// statement's snapshot shows it)`, whose lock is the one that refused the attempt unless a
+/// concurrent attempt committed it after the snapshot was taken.
+///
+/// Concurrent attempts on one pair queue on the row's lock; each then sees the row as the one
+/// before it left it (`ON CONFLICT` reads the latest committed version, not the statement's
+/// snapshot), so no two count from the same state.
+const RESERVE_LINK_ATTEMPT: &str = "
+    WITH counted AS (
+        INSERT INTO link_throttles AS t
+            (account_id, provider_id, failures, locked_until, last_failure_at)
+        VALUES (
+            $1, $2, 1,
+            CASE WHEN $4::bigint <= 1 THEN $3::bigint + LEAST($5::bigint, $6::bigint) END,
+            $3
+        )
+        ON CONFLICT (account_id, provider_id) DO UPDATE SET
+            failures = t.failures + 1,
+            locked_until = CASE WHEN t.failures + 1 >= $4
+                THEN $3 + LEAST($5 << LEAST(t.failures + 1 - $4, 20)::integer, $6) END,
+            last_failure_at = $3
+        WHERE t.locked_until IS NULL OR t.locked_until <= $3
+        RETURNING failures, locked_until
+    )
+    SELECT true AS admitted, failures, locked_until FROM counted
+    UNION ALL
+    SELECT false, failures, locked_until FROM link_throttles
+    WHERE account_id = $1 AND provider_id = $2 AND NOT EXISTS (SELECT 1 FROM counted)";

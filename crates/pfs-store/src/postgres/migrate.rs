@@ -29,6 +29,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "booking_function",
         include_str!("../../migrations/postgres/0003_booking_function.sql"),
     ),
+    (
+        4,
+        "accounts",
+        include_str!("../../migrations/postgres/0004_accounts.sql"),
+    ),
 ];
 
 /// Applies the migrations the database at `url` has not had, then disconnects: for operators

@@ -68,6 +68,10 @@ pub mod tls;
 
 pub use self::migrate::migrate;
 
+/// The most session-context reads one store queues for the database; a read beyond them is
+/// answered [`StoreError::Unavailable`] at once (see `batch.rs`).
+pub const SESSION_CONTEXT_QUEUE: usize = batch::QUEUE_CAPACITY;
+
 /// Tuning for [`connect`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostgresOptions {

@@ -3,7 +3,9 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use pfs_core::model::{LinkThrottle, LinkageKeyRecord, OnlineAccount, ProviderLink};
+use pfs_core::model::{
+    LinkAttempt, LinkBackoff, LinkThrottle, LinkageKeyRecord, OnlineAccount, ProviderLink,
+};
 use pfs_core::store::{AccountStore, StoreResult};
 use rusqlite::{Row, params};
 
@@ -189,48 +191,40 @@ impl AccountStore for SqliteStore {
         })
     }
 
-    async fn link_throttle(
+    async fn reserve_link_attempt(
         &self,
         account_id: &str,
         provider_id: &str,
-    ) -> StoreResult<Option<LinkThrottle>> {
-        self.read(|c| {
-            query_opt(
+        now: DateTime<Utc>,
+        backoff: &LinkBackoff,
+    ) -> StoreResult<LinkAttempt> {
+        let (now_ms, threshold, base_ms, max_ms) = backoff_params(now, backoff);
+        self.write(|c| {
+            let counted = query_opt(
+                c,
+                "link_throttles",
+                RESERVE_LINK_ATTEMPT,
+                params![account_id, provider_id, now_ms, threshold, base_ms, max_ms],
+                throttle_row,
+            )?;
+            if let Some(state) = counted {
+                return Ok(LinkAttempt::Admitted(state));
+            }
+            // Refused: the row is locked. The writer is ours until we return, so it is still
+            // there as the statement found it.
+            let found = query_opt(
                 c,
                 "link_throttles",
                 "SELECT failures, locked_until
                  FROM link_throttles WHERE account_id = ?1 AND provider_id = ?2",
                 [account_id, provider_id],
                 throttle_row,
-            )
+            )?;
+            Ok(LinkAttempt::Refused {
+                locked_until: found.and_then(|t| t.locked_until).unwrap_or(now),
+            })
         })
-    }
-
-    async fn put_link_throttle(
-        &self,
-        account_id: &str,
-        provider_id: &str,
-        throttle: &LinkThrottle,
-    ) -> StoreResult<()> {
-        self.write(|c| {
-            execute(
-                c,
-                "link_throttles",
-                "INSERT INTO link_throttles (account_id, provider_id, failures, locked_until)
-                 VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (account_id, provider_id) DO UPDATE SET
-                     failures = excluded.failures,
-                     locked_until = excluded.locked_until",
-                params![
-                    account_id,
-                    provider_id,
-                    i64::from(throttle.failures),
-                    opt_ms(throttle.locked_until)
-                ],
-            )
-        })
-        .await?;
-        Ok(())
+        .await
     }
 
     async fn clear_link_throttle(&self, account_id: &str, provider_id: &str) -> StoreResult<()> {
@@ -245,4 +239,48 @@ impl AccountStore for SqliteStore {
         .await?;
         Ok(())
     }
+
+    async fn purge_link_throttles(
+        &self,
+        now: DateTime<Utc>,
+        before: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let deleted = self
+            .write(|c| {
+                execute(
+                    c,
+                    "link_throttles",
+                    "DELETE FROM link_throttles
+                     WHERE (locked_until IS NULL OR locked_until <= ?1) AND last_failure_at < ?2",
+                    [ms(now), ms(before)],
+                )
+            })
+            .await?;
+        Ok(deleted as u64)
+    }
+}
+
+/// `reserve_link_attempt`'s one statement: `?1` account id, `?2` provider id, `?3` now, `?4`
+/// the failure that starts the first lock, `?5` the first lock and `?6` the longest (ms). It
+/// counts the attempt and returns the new state unless the row is locked, in which case it
+/// changes nothing and returns no row. The lock is [`LinkBackoff::lock_after`] in SQL.
+const RESERVE_LINK_ATTEMPT: &str = "
+    INSERT INTO link_throttles (account_id, provider_id, failures, locked_until, last_failure_at)
+    VALUES (?1, ?2, 1, CASE WHEN ?4 <= 1 THEN ?3 + min(?5, ?6) END, ?3)
+    ON CONFLICT (account_id, provider_id) DO UPDATE SET
+        failures = link_throttles.failures + 1,
+        locked_until = CASE WHEN link_throttles.failures + 1 >= ?4
+            THEN ?3 + min(?5 << min(link_throttles.failures + 1 - ?4, 20), ?6) END,
+        last_failure_at = ?3
+    WHERE link_throttles.locked_until IS NULL OR link_throttles.locked_until <= ?3
+    RETURNING failures, locked_until";
+
+/// The parameters of the back-off rule in milliseconds: (now, threshold, base, max).
+fn backoff_params(now: DateTime<Utc>, b: &LinkBackoff) -> (i64, i64, i64, i64) {
+    (
+        ms(now),
+        i64::from(b.first_locking_failure()),
+        b.base.num_milliseconds(),
+        b.max.num_milliseconds(),
+    )
 }

@@ -19,6 +19,11 @@ pub(super) const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0002_appointments.sql",
         include_str!("../../migrations/sqlite/0002_appointments.sql"),
     ),
+    (
+        3,
+        "0003_accounts.sql",
+        include_str!("../../migrations/sqlite/0003_accounts.sql"),
+    ),
 ];
 
 /// Applies the migrations the database has not had, all in one transaction.

@@ -1,7 +1,7 @@
 //! The durability pair, run by each backend around closing and re-opening its database.
 
 use pfs_core::Store;
-use pfs_core::model::{LinkThrottle, LinkageKeyRecord, ProviderLink, SessionRecord};
+use pfs_core::model::{LinkAttempt, LinkBackoff, LinkageKeyRecord, ProviderLink, SessionRecord};
 
 use super::{
     World, assert_account, assert_patients, patient, session, switch, t, world, world_data,
@@ -22,10 +22,12 @@ pub async fn durable_write(store: &dyn Store) {
     );
     store.set_linkage_key(&durable_key(&w)).await.unwrap();
     store.upsert_provider_link(&durable_link(&w)).await.unwrap();
-    store
-        .put_link_throttle(&w.account.id, &w.provider.id, &durable_throttle())
-        .await
-        .unwrap();
+    for _ in 0..2 {
+        store
+            .reserve_link_attempt(&w.account.id, &w.provider.id, t(14), &durable_backoff())
+            .await
+            .unwrap();
+    }
     store
         .grant_proxy(&w.patient.id, &p2.id, t(7))
         .await
@@ -79,12 +81,15 @@ pub async fn durable_check(store: &dyn Store) {
             .unwrap(),
         Some(durable_link(&w))
     );
+    // The pair is still locked (a refused attempt changes nothing, so this check can repeat).
     assert_eq!(
         store
-            .link_throttle(&w.account.id, &w.provider.id)
+            .reserve_link_attempt(&w.account.id, &w.provider.id, t(15), &durable_backoff())
             .await
             .unwrap(),
-        Some(durable_throttle())
+        LinkAttempt::Refused {
+            locked_until: t(14 + 3_600_000)
+        }
     );
     assert_patients(&store.proxy_patients(&w.patient.id).await.unwrap(), &[&p2]);
     assert_eq!(
@@ -117,10 +122,12 @@ fn durable_link(w: &World) -> ProviderLink {
     }
 }
 
-fn durable_throttle() -> LinkThrottle {
-    LinkThrottle {
-        failures: 2,
-        locked_until: Some(t(14)),
+/// Locks a pair for an hour from its second failure.
+fn durable_backoff() -> LinkBackoff {
+    LinkBackoff {
+        threshold: 2,
+        base: chrono::Duration::hours(1),
+        max: chrono::Duration::hours(1),
     }
 }
 

@@ -54,7 +54,9 @@ macro_rules! store_suite_cases {
             end_account_ends_its_sessions,
             linkage_key_is_replaced,
             provider_link_upsert,
-            link_throttle_put_get_clear,
+            link_attempts_back_off,
+            concurrent_link_attempts,
+            purge_link_throttles,
             proxy_grants,
             practice_service_switches,
             patient_service_switches,
@@ -152,7 +154,8 @@ struct World {
     account: OnlineAccount,
 }
 
-const MINUTE: i64 = 60_000;
+const SECOND: i64 = 1_000;
+const MINUTE: i64 = 60 * SECOND;
 const DAY: i64 = 24 * 60 * MINUTE;
 
 /// Appointment session `n` of practice `ods`: 12 slots of 10 minutes from `start`.

@@ -282,7 +282,7 @@ async fn adopts_a_database_migrated_by_sqlx() {
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .unwrap();
     // sqlx had applied 0001; opening applied the later migrations on top.
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
     let appointments: i64 = conn
         .query_row("SELECT count(*) FROM appointments", [], |row| row.get(0))
         .unwrap();

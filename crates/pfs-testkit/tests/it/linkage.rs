@@ -3,6 +3,7 @@
 
 use chrono::{Duration, NaiveDate};
 use pfs_client::{ExposeSecret, LinkRequest, SecretString};
+use pfs_store::pg_testing::{TestSchema, required_test_url};
 use pfs_testkit::{DemoAccount, TestServer};
 use pfs_wire::{Application, Header, LinkAccount, LinkAccountReply, LinkVariant};
 use serde_json::json;
@@ -983,4 +984,326 @@ async fn link_account_without_a_variant_is_9004() {
     );
     // None of those used up the key.
     t.link(&client, &ada).await.unwrap();
+}
+
+// --- throttling and bounded hashing, on both stores ----------------------------------------------
+
+/// Which store a throttling test runs on.
+#[derive(Clone, Copy)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A server on `backend` (PostgreSQL: a fresh schema of the test database, kept alive by the
+/// returned guard), with `adjust` applied to its options.
+async fn start_on(
+    backend: Backend,
+    adjust: impl FnOnce(&mut pfs_server::ServeOptions),
+) -> (Option<TestSchema>, TestServer) {
+    let schema = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(TestSchema::create(&required_test_url()).await),
+    };
+    let url = schema.as_ref().map(|s| s.url().to_owned());
+    let t = TestServer::start_with(|o| {
+        o.database = url;
+        adjust(o);
+    })
+    .await
+    .unwrap();
+    (schema, t)
+}
+
+/// Each named test as `linkage::sqlite::<name>` and `linkage::postgres::<name>` (ignored unless
+/// PostgreSQL tests are included), calling `<name>(Backend)`.
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[ignore = "needs PostgreSQL: set PFS_TEST_POSTGRES_URL and run with --include-ignored"]
+                async fn $name() {
+                    super::$name(super::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_stores!(
+    concurrent_wrong_keys_reach_argon2_at_most_the_threshold,
+    a_full_hashing_queue_is_busy_for_the_flooding_provider_only,
+    over_long_account_id_is_9004_before_any_work,
+    housekeeping_forgets_old_failures_but_keeps_a_lock,
+);
+
+/// The error code of a `LinkAccount` answer that must be an `Error`.
+fn code_of<T: std::fmt::Debug>(r: &Result<T, pfs_client::Error>) -> String {
+    match r {
+        Err(e @ pfs_client::Error::Pfs { .. }) => texts(e).0,
+        other => panic!("expected a PFS error, got {other:?}"),
+    }
+}
+
+/// What a `LinkAccount` answered "busy" looks like.
+#[track_caller]
+fn assert_busy(e: &pfs_client::Error) {
+    let (code, user, technical) = texts(e);
+    assert_eq!(code, "9008", "{e}");
+    assert_eq!(user, "The service is busy. Please try again in a moment.");
+    assert!(technical.ends_with("retry after 1 seconds"), "{technical}");
+}
+
+/// Waits (polling, with a generous bound) until `n` hashes are admitted to the queue.
+async fn until_admitted(t: &TestServer, n: usize) {
+    let kdf = t.server.pfs.kdf();
+    for _ in 0..3_000 {
+        if kdf.admitted() == n {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("{} hashes admitted, expected {n}", kdf.admitted());
+}
+
+/// 64 wrong keys at once for one account through one provider: only the attempts up to the
+/// one that starts the back-off (five) are checked, so only they reach argon2; every other is
+/// `9008` (locked, or busy when the provider's share of the queue was taken). The patient links
+/// at once through another app.
+async fn concurrent_wrong_keys_reach_argon2_at_most_the_threshold(backend: Backend) {
+    let (_schema, t) = start_on(backend, |_| {}).await;
+    let ada = t.account("Example").clone();
+    let client = t.client();
+    let other = t.client_for(&t.new_provider("Other app", true).await.unwrap());
+    let wrong = wrong_key(&ada);
+    let mut secrets = identifying(&ada);
+    secrets.push(wrong.clone());
+    let kdf = t.server.pfs.kdf();
+    let threshold = t.server.pfs.config().link_failures_before_backoff;
+    assert!(t.server.pfs.config().kdf_queue_per_provider >= threshold as usize);
+
+    let before = kdf.computed();
+    let attempts = (0..64).map(|_| client.link_account(register_with_key(&ada, &wrong)));
+    let results = futures_util::future::join_all(attempts).await;
+    let mut checked = 0u32;
+    for r in results {
+        let code = code_of(&r);
+        match code.as_str() {
+            "8" => checked += 1,
+            "9008" => {}
+            other => panic!("expected 8 or 9008, got {other}"),
+        }
+        expect_pfs(r, &code, &refs(&secrets));
+    }
+    // The first `kdf_queue_per_provider` (8) attempts to arrive get a place in the queue, so at
+    // least five reach the store, which admits exactly five.
+    assert_eq!(checked, threshold, "attempts checked");
+    assert_eq!(
+        kdf.computed() - before,
+        u64::from(checked),
+        "hashes computed"
+    );
+    assert_eq!(kdf.admitted(), 0);
+
+    // No victim lockout: the patient links through another provider at once.
+    let p = t.link(&other, &ada).await.unwrap();
+    other
+        .authenticate(&ada.organisation_code, &ada.account_id, &p)
+        .await
+        .unwrap()
+        .logoff()
+        .await
+        .unwrap();
+    // The flooding provider's pair is locked, for the right key too, and costs no hash.
+    let before = kdf.computed();
+    let e = expect_pfs(
+        client.link_account(TestServer::register(&ada)).await,
+        "9008",
+        &refs(&secrets),
+    );
+    assert!(texts(&e).2.contains("retry after 30 seconds"), "{e}");
+    assert_eq!(kdf.computed(), before);
+    t.server.shutdown().await;
+}
+
+/// With the hashing threads held, one provider fills its share of the queue: its further
+/// attempts are answered busy at once, while another provider still gets a place, and links
+/// once the threads resume.
+async fn a_full_hashing_queue_is_busy_for_the_flooding_provider_only(backend: Backend) {
+    let (_schema, t) = start_on(backend, |o| {
+        o.core.kdf_queue = 6;
+        o.core.kdf_queue_per_provider = 3;
+    })
+    .await;
+    let ada = t.account("Example").clone();
+    let flooder = t.client();
+    let other = t.client_for(&t.new_provider("Other app", true).await.unwrap());
+    let kdf = t.server.pfs.kdf();
+    let before = kdf.computed();
+    let hold = kdf.hold();
+
+    // Eight attempts on eight (unknown) account ids, so that no back-off applies: three take
+    // the provider's places, five are answered busy while nothing is hashed.
+    let (done, mut answers) = tokio::sync::mpsc::unbounded_channel();
+    for n in 0..8 {
+        let (flooder, done) = (flooder.clone(), done.clone());
+        let mut request = register_with_key(&ada, &wrong_key(&ada));
+        if let LinkVariant::Register { account_id, .. } = &mut request.variant {
+            *account_id = format!("{}", 300_000_000 + n);
+        }
+        tokio::spawn(async move {
+            let _ = done.send(flooder.link_account(request).await);
+        });
+    }
+    for _ in 0..5 {
+        let answer = answers.recv().await.expect("an answer");
+        assert_busy(&answer.expect_err("busy"));
+    }
+    assert_eq!(kdf.admitted(), 3, "the flooding provider holds its share");
+
+    // Another provider still gets a place: the real patient's link waits for the threads.
+    let linking = {
+        let other = other.clone();
+        let request = TestServer::register(&ada);
+        tokio::spawn(async move { other.link_account(request).await })
+    };
+    until_admitted(&t, 4).await;
+    // The flooding provider is still refused at once.
+    assert_busy(
+        &flooder
+            .link_account(register_with_key(&ada, &wrong_key(&ada)))
+            .await
+            .expect_err("busy"),
+    );
+    assert_eq!(kdf.computed(), before, "nothing hashed while held");
+
+    drop(hold);
+    let reply = linking.await.unwrap().expect("the other provider links");
+    let p = reply.passphrase.expect("passphrase");
+    other
+        .authenticate(&ada.organisation_code, &ada.account_id, &p)
+        .await
+        .unwrap()
+        .logoff()
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        let answer = answers.recv().await.expect("an answer");
+        assert_eq!(code_of(&answer), "8", "the queued attempts are checked");
+    }
+    assert_eq!(kdf.computed() - before, 4);
+    assert_eq!(kdf.admitted(), 0);
+    t.server.shutdown().await;
+}
+
+/// An `accountId` longer than 64 characters is `9004` without any hash or store work (so it
+/// never counts towards a back-off); 64 characters, counted as characters, is an ordinary
+/// attempt.
+async fn over_long_account_id_is_9004_before_any_work(backend: Backend) {
+    let (_schema, t) = start_on(backend, |_| {}).await;
+    let ada = t.account("Example").clone();
+    let client = t.client();
+    let kdf = t.server.pfs.kdf();
+    let with_id = |id: String| {
+        let mut request = register_with_key(&ada, &ada.linkage_key);
+        if let LinkVariant::Register { account_id, .. } = &mut request.variant {
+            *account_id = id;
+        }
+        request
+    };
+    let secrets = identifying(&ada);
+
+    let before = kdf.computed();
+    for long in ["1".repeat(65), "é".repeat(65), "1".repeat(10_000)] {
+        // More than the back-off threshold: none of them is counted.
+        for _ in 0..6 {
+            let e = expect_pfs(
+                client.link_account(with_id(long.clone())).await,
+                "9004",
+                &refs(&secrets),
+            );
+            let (_, user, technical) = texts(&e);
+            assert_eq!(technical, "accountId is longer than 64 characters");
+            assert_eq!(
+                user,
+                "There was a problem linking your account. Please check the details your GP practice gave you and try again."
+            );
+        }
+    }
+    assert_eq!(kdf.computed(), before, "no hash");
+
+    // At the limit it is an ordinary unknown account: checked against the decoy.
+    for at_limit in ["1".repeat(64), "é".repeat(64)] {
+        expect_pfs(
+            client.link_account(with_id(at_limit)).await,
+            "8",
+            &refs(&secrets),
+        );
+    }
+    assert_eq!(kdf.computed(), before + 2);
+    t.link(&client, &ada).await.unwrap();
+    t.server.shutdown().await;
+}
+
+/// Housekeeping forgets the failures of a pair that has not failed for the retention period and
+/// is not locked, and keeps a pair that is still locked.
+async fn housekeeping_forgets_old_failures_but_keeps_a_lock(backend: Backend) {
+    let (_schema, t) = start_on(backend, |o| {
+        o.core.link_throttle_retention = Duration::hours(1);
+        o.core.link_backoff_base = Duration::hours(2);
+        o.core.link_backoff_max = Duration::hours(2);
+    })
+    .await;
+    let ada = t.account("Example").clone();
+    let carl = t.account("Jones").clone();
+    let client = t.client();
+    let (ada_wrong, carl_wrong) = (wrong_key(&ada), wrong_key(&carl));
+    let fail = |a: &DemoAccount, wrong: &str, code: &'static str| {
+        let request = register_with_key(a, wrong);
+        let client = client.clone();
+        async move { assert_eq!(code_of(&client.link_account(request).await), code) }
+    };
+    // Four failures for Ada (no lock yet); five for Carl (locked for two hours).
+    for _ in 0..4 {
+        fail(&ada, &ada_wrong, "8").await;
+    }
+    for _ in 0..5 {
+        fail(&carl, &carl_wrong, "8").await;
+    }
+    fail(&carl, &carl_wrong, "9008").await;
+
+    t.clock.advance(Duration::minutes(61));
+    let swept = t.server.pfs.housekeeping(t.clock_now()).await.unwrap();
+    assert_eq!(swept.link_throttles, 1, "Ada's pair only");
+    assert_eq!(
+        t.server
+            .pfs
+            .housekeeping(t.clock_now())
+            .await
+            .unwrap()
+            .link_throttles,
+        0
+    );
+
+    // Ada's count starts afresh: four more failures and the fifth are ordinary, the sixth is
+    // held back. (Without the purge the first of them would have started the back-off.)
+    for _ in 0..5 {
+        fail(&ada, &ada_wrong, "8").await;
+    }
+    fail(&ada, &ada_wrong, "9008").await;
+    // Carl's pair is still locked, for the right key too.
+    assert_eq!(
+        code_of(&client.link_account(TestServer::register(&carl)).await),
+        "9008"
+    );
+    t.server.shutdown().await;
 }

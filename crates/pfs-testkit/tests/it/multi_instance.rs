@@ -1,9 +1,9 @@
 //! Several instances on one PostgreSQL database (the one named by `PFS_TEST_POSTGRES_URL`,
 //! each test in a schema of its own): a session opened on one instance works on another,
 //! revocation through one is seen by the other at once, and an unreachable or stalled database
-//! gives `9010` (and `/health` 503) until it returns, with no restart. The tests that need the
-//! database are ignored unless run with `--include-ignored` (or `--ignored`), and then fail when
-//! the variable is unset.
+//! gives `9010` (and `/health` 503) until it returns, with no restart, while the reads waiting
+//! for it stay bounded. The tests that need the database are ignored unless run with
+//! `--include-ignored` (or `--ignored`), and then fail when the variable is unset.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pfs_client::{Error, ExposeSecret};
+use pfs_core::StoreError;
 use pfs_store::pg_testing::{TestSchema, required_test_url};
 use pfs_testkit::TestServer;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -348,6 +349,67 @@ async fn stalled_database_gives_9010_and_recovers() {
     }
     assert!(recovered, "reads did not recover");
     session.logoff().await.expect("writes work again");
+    t.server.shutdown().await;
+}
+
+/// While the database is stalled, session-context reads queue only up to the queue's capacity
+/// (plus the two batches of 64 in flight): every read beyond is answered `Unavailable` at once,
+/// while the database is still stalled. The queued reads are answered once it returns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL: set PFS_TEST_POSTGRES_URL and run with --include-ignored"]
+async fn stalled_database_bounds_the_session_context_queue() {
+    let BehindRelay {
+        _schema,
+        relay,
+        t,
+        session,
+        ben,
+    } = behind_relay(Duration::from_secs(60)).await;
+    let store = t.server.pfs.store().clone();
+    let capacity = pfs_store::postgres::SESSION_CONTEXT_QUEUE;
+    let in_flight = 2 * 64;
+    let reads = 3 * capacity;
+
+    relay.stall();
+    let (done, mut answers) = tokio::sync::mpsc::unbounded_channel();
+    for _ in 0..reads {
+        let (store, done) = (store.clone(), done.clone());
+        tokio::spawn(async move {
+            let read = store
+                .session_context(&"0".repeat(64), None, pfs_core::Prefetch::Nothing)
+                .await;
+            let _ = done.send(read);
+        });
+    }
+    let is_full = |r: &Result<_, StoreError>| matches!(r, Err(StoreError::Unavailable(text)) if text.contains("too many reads are waiting"));
+    // Nothing reaches the database, so every answer now is a refusal of a full queue.
+    let refused_at_once = reads - capacity - in_flight;
+    // (The bound only keeps a queue without a limit from hanging the test.)
+    let bound = Duration::from_secs(30);
+    for n in 0..refused_at_once {
+        let answer = tokio::time::timeout(bound, answers.recv())
+            .await
+            .unwrap_or_else(|_| panic!("only {n} reads were refused while stalled"))
+            .expect("an answer");
+        assert!(is_full(&answer), "answer {n} while stalled: {answer:?}");
+    }
+
+    relay.unstall();
+    let (mut refused, mut answered) = (refused_at_once, 0);
+    for _ in refused_at_once..reads {
+        match answers.recv().await.expect("an answer") {
+            Ok(None) => answered += 1,
+            other if is_full(&other) => refused += 1,
+            other => panic!("expected no session or a full queue, got {other:?}"),
+        }
+    }
+    assert!(
+        answered <= capacity + in_flight,
+        "{answered} reads were queued"
+    );
+    assert_eq!(refused + answered, reads);
+    session.select_patient(&ben).await.expect("works again");
+    session.logoff().await.unwrap();
     t.server.shutdown().await;
 }
 
