@@ -6,6 +6,17 @@
 //! types; each area's module declares its operations next to their rules. Errors become `Error`
 //! replies in one place ([`DomainError::to_reply`]).
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::string_slice,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic
+    )
+)]
+
 pub mod admin;
 pub mod appointments;
 pub mod clock;

@@ -10,7 +10,10 @@ pub fn is_valid(s: &str) -> bool {
     if digits.len() != 10 || digits.iter().any(|d| *d > 9) {
         return false;
     }
-    check_digit(&digits[..9]) == Some(digits[9])
+    match digits.split_last() {
+        Some((last, nine)) => check_digit(nine) == Some(*last),
+        None => false,
+    }
 }
 
 /// The NHS number in its stored form: the ten digits without spaces.

@@ -25,6 +25,10 @@ use sha2::{Digest, Sha256};
 pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut buf = [0u8; N];
     // The OS generator failing is not recoverable and not caused by input.
+    #[allow(
+        clippy::expect_used,
+        reason = "no secret can be made without the OS generator"
+    )]
     getrandom::fill(&mut buf).expect("the operating system's random number generator failed");
     buf
 }
@@ -94,6 +98,10 @@ pub fn new_linkage_key() -> SecretString {
         if i > 0 && i % 5 == 0 {
             key.push('-');
         }
+        #[allow(
+            clippy::indexing_slicing,
+            reason = "b & 31 indexes a 32-entry alphabet"
+        )]
         key.push(KEY_ALPHABET[usize::from(b & 31)] as char);
     }
     SecretString::from(key)
@@ -138,6 +146,7 @@ impl Pepper {
     }
 
     fn mac(&self, passphrase: &str) -> Hmac<Sha256> {
+        #[allow(clippy::expect_used, reason = "HMAC accepts keys of any length")]
         let mut mac = Hmac::<Sha256>::new_from_slice(self.0.expose_secret())
             .expect("HMAC accepts keys of any length");
         mac.update(passphrase.as_bytes());
