@@ -35,7 +35,10 @@ fuzz_target!(|data: &[u8]| {
     let request = Request::builder()
         .method(method.clone())
         .uri(path)
-        .header(header::AUTHORIZATION, format!("Bearer {}", world.server.admin_token))
+        .header(
+            header::AUTHORIZATION,
+            format!("Bearer {}", world.server.admin_token),
+        )
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(world.fill(body)))
         .expect("request");
@@ -43,7 +46,12 @@ fuzz_target!(|data: &[u8]| {
     let (status, bytes) = world.runtime.block_on(async {
         let response = router.oneshot(request).await.expect("infallible");
         let status = response.status();
-        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
         (status, bytes)
     });
     assert!(!status.is_server_error(), "{status}");

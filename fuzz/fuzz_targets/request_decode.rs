@@ -12,7 +12,6 @@ fuzz_target!(|data: &[u8]| {
     let (message_type, body) = pfs_fuzz::split_type(data);
     if let Ok(request) = Request::decode(message_type, body) {
         let again = request.encode();
-        Request::decode(message_type, again.as_bytes())
-            .expect("an encoded request decodes again");
+        Request::decode(message_type, again.as_bytes()).expect("an encoded request decodes again");
     }
 });

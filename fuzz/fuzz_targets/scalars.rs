@@ -14,7 +14,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     if let Ok(t) = parse_wall_clock(text) {
-        for written in [format_wall_clock(t), format_booking(t), format_request_time(t)] {
+        for written in [
+            format_wall_clock(t),
+            format_booking(t),
+            format_request_time(t),
+        ] {
             let back = parse_wall_clock(&written).expect("a written time parses");
             // Replies carry one digit of a second's fraction; requests and bookings more.
             assert!((back - t).num_milliseconds().abs() < 1000, "{written}");

@@ -146,12 +146,12 @@ pub fn admin_router() -> axum::Router {
     let world = world();
     let ca = pfs_server::pki::PemPair {
         cert_pem: std::fs::read_to_string(world.server.data_dir.path("ca.pem")).expect("ca"),
-        key_pem: std::fs::read_to_string(world.server.data_dir.path("ca-key.pem"))
-            .expect("ca key"),
+        key_pem: std::fs::read_to_string(world.server.data_dir.path("ca-key.pem")).expect("ca key"),
     };
     pfs_server::admin::router(Arc::new(pfs_server::admin::AdminState {
         pfs: world.server.pfs.clone(),
         token: world.server.admin_token.clone(),
         ca,
+        counters: world.server.counters.clone(),
     }))
 }
