@@ -1223,7 +1223,7 @@ async fn over_long_account_id_is_9004_before_any_work(backend: Backend) {
     let secrets = identifying(&ada);
 
     let before = kdf.computed();
-    for long in ["1".repeat(65), "é".repeat(65), "1".repeat(10_000)] {
+    for long in ["1".repeat(65), "é".repeat(65), "1".repeat(1_000)] {
         // More than the back-off threshold: none of them is counted.
         for _ in 0..6 {
             let e = expect_pfs(
@@ -1239,6 +1239,13 @@ async fn over_long_account_id_is_9004_before_any_work(backend: Backend) {
             );
         }
     }
+    // Longer than any attribute value may be (1 024 bytes): refused while the body is read.
+    let e = expect_pfs(
+        client.link_account(with_id("1".repeat(10_000))).await,
+        "9001",
+        &refs(&secrets),
+    );
+    assert!(texts(&e).2.contains("longer than this message type allows"));
     assert_eq!(kdf.computed(), before, "no hash");
 
     // At the limit it is an ordinary unknown account: checked against the decoy.
