@@ -10,6 +10,8 @@
 #   PFS_BIN=/path/to/pfs scripts/bench.sh
 #                               # another build instead of this tree's (e.g. the previous
 #                               # commit's), for a comparison within one sitting
+#   SERVE_ARGS="--sqlite-synchronous full" scripts/bench.sh
+#                               # more arguments for `pfs serve`
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
@@ -29,7 +31,8 @@ if [ -n "${DATABASE:-}" ]; then
     psql -q "$DATABASE" -c 'DROP SCHEMA public CASCADE; CREATE SCHEMA public;'
     export PFS_DATABASE_URL="$DATABASE"
 fi
-"$PFS" serve --demo --log warn >serve.log 2>&1 &
+# shellcheck disable=SC2086 # SERVE_ARGS is split into arguments on purpose
+"$PFS" serve --demo --log warn ${SERVE_ARGS:-} >serve.log 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 50); do [ -f pfs-data/demo/accounts.json ] && [ -f pfs-data/admin-url ] && break; sleep 0.2; done
@@ -37,7 +40,7 @@ sleep 1
 
 export PFS_ENDPOINT=https://127.0.0.1:18443/tpp/
 store="embedded SQLite"; [ -n "${DATABASE:-}" ] && store="PostgreSQL $(psql -tA "$DATABASE" -c 'SHOW server_version')"
-echo "== machine: $(nproc) cores, $(uname -r); store: $store; binary: $PFS"
+echo "== machine: $(nproc) cores, $(uname -r); store: $store; binary: $PFS${SERVE_ARGS:+; serve $SERVE_ARGS}"
 echo "== idle RSS after first start (demo seeded): $(grep VmRSS /proc/$server/status | awk '{print $2, $3}')"
 "$PFS" bench patient-selected -c "$CONNECTIONS" -d "$DURATION"
 "$PFS" bench authenticate -c "$CONNECTIONS" -d "$DURATION"
@@ -47,7 +50,8 @@ echo "== idle RSS after first start (demo seeded): $(grep VmRSS /proc/$server/st
 "$PFS" bench book-appointment -c 8 -d "$DURATION"
 echo "== RSS after the runs: $(grep VmRSS /proc/$server/status | awk '{print $2, $3}')"
 kill $server; wait $server 2>/dev/null || true
-"$PFS" serve --demo --log warn >serve.log 2>&1 &
+# shellcheck disable=SC2086
+"$PFS" serve --demo --log warn ${SERVE_ARGS:-} >serve.log 2>&1 &
 server=$!
 sleep 3
 echo "== idle RSS after a restart: $(grep VmRSS /proc/$server/status | awk '{print $2, $3}')"

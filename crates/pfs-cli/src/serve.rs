@@ -58,6 +58,13 @@ pub struct Args {
     /// 16).
     #[arg(long, env = "PFS_DB_CONNECTIONS")]
     db_connections: Option<u32>,
+    /// SQLite: `normal` (a committed write survives a crash of the process) or `full` (it also
+    /// survives a power loss, at the cost of an fsync per commit).
+    #[arg(long, env = "PFS_SQLITE_SYNCHRONOUS", default_value = "normal",
+          value_parser = clap::builder::TypedValueParser::try_map(
+              clap::builder::PossibleValuesParser::new(["normal", "full"]),
+              |s| s.parse::<pfs_store::Synchronous>()))]
+    sqlite_synchronous: pfs_store::Synchronous,
     /// PostgreSQL: pipelined connections that this instance's reads share.
     #[arg(long, env = "PFS_DB_READ_CONNECTIONS", default_value_t = 1)]
     db_read_connections: u32,
@@ -193,6 +200,7 @@ pub async fn run(a: Args) -> Result<()> {
         "--db-read-connections must be at least 1"
     );
     opts.postgres.read_connections = a.db_read_connections;
+    opts.sqlite.synchronous = a.sqlite_synchronous;
     anyhow::ensure!(
         a.db_statement_timeout_ms > 0,
         "--db-statement-timeout-ms must be positive"

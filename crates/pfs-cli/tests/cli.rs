@@ -149,6 +149,9 @@ fn bad_arguments_are_explained() {
     let (ok, _, err) = pfs(&["admin", "patient", "list"], dir.path());
     assert!(!ok);
     assert!(err.contains("admin-url"), "{err}");
+    let (ok, _, err) = pfs(&["serve", "--sqlite-synchronous", "off"], dir.path());
+    assert!(!ok, "--sqlite-synchronous off was accepted");
+    assert!(err.contains("--sqlite-synchronous"), "{err}");
     for flag in [
         "--db-connections",
         "--db-read-connections",

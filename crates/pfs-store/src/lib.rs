@@ -19,4 +19,4 @@ pub mod sqlite;
 pub mod suite;
 
 pub use postgres::{PostgresOptions, PostgresStore};
-pub use sqlite::{SqliteOptions, SqliteStore};
+pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};

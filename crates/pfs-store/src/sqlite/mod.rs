@@ -52,6 +52,47 @@ pub struct SqliteOptions {
     /// How long a write waits for the writer connection, while other writes hold it, before
     /// failing with [`StoreError::Unavailable`] (default 30 s).
     pub acquire_timeout: Duration,
+    /// How far a committed write is on disk before the commit returns (default
+    /// [`Synchronous::Normal`]).
+    pub synchronous: Synchronous,
+}
+
+/// SQLite's `synchronous` setting for the writer connection, in WAL mode: what a committed
+/// transaction survives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Synchronous {
+    /// `NORMAL`: a commit appends to the WAL without waiting for the disk; the WAL is synced
+    /// at each checkpoint. Every committed transaction survives a crash of the process; an
+    /// operating-system crash or power loss can roll back the transactions committed since the
+    /// last sync (the database stays consistent either way).
+    #[default]
+    Normal,
+    /// `FULL`: every commit also waits for the WAL to reach the disk (one fsync per commit),
+    /// so committed transactions survive a power loss too.
+    Full,
+}
+
+impl Synchronous {
+    /// The pragma's value.
+    pub fn pragma_value(self) -> &'static str {
+        match self {
+            Synchronous::Normal => "NORMAL",
+            Synchronous::Full => "FULL",
+        }
+    }
+}
+
+impl std::str::FromStr for Synchronous {
+    type Err = String;
+
+    /// `normal` or `full`, in any case.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "normal" => Ok(Synchronous::Normal),
+            "full" => Ok(Synchronous::Full),
+            _ => Err(format!("expected normal or full, not {s:?}")),
+        }
+    }
 }
 
 impl Default for SqliteOptions {
@@ -60,6 +101,7 @@ impl Default for SqliteOptions {
             max_connections: 8,
             busy_timeout: Duration::from_secs(5),
             acquire_timeout: Duration::from_secs(30),
+            synchronous: Synchronous::Normal,
         }
     }
 }
@@ -92,10 +134,11 @@ impl std::fmt::Debug for SqliteStore {
 impl SqliteStore {
     /// Opens (creating if missing) the database file at `path` and brings its schema up to date.
     ///
-    /// Connections use WAL journaling, `synchronous = NORMAL`, enforced foreign keys and the
-    /// busy timeout from `opts`; read connections are `query_only`.
+    /// Connections use WAL journaling, enforced foreign keys and the busy timeout from `opts`;
+    /// the writer connection has `synchronous` as `opts` says; read connections are
+    /// `query_only`.
     pub async fn open(path: &Path, opts: SqliteOptions) -> StoreResult<SqliteStore> {
-        let mut writer = open_writer(path, opts.busy_timeout)?;
+        let mut writer = open_writer(path, opts.busy_timeout, opts.synchronous)?;
         migrate(&mut writer)?;
         let readers = Readers {
             path: path.to_owned(),
@@ -164,7 +207,11 @@ fn closed() -> StoreError {
 // --- connections -------------------------------------------------------------------------------
 
 /// Opens the writer connection, creating the file, and switches the database to WAL.
-fn open_writer(path: &Path, busy_timeout: Duration) -> StoreResult<Connection> {
+fn open_writer(
+    path: &Path,
+    busy_timeout: Duration,
+    synchronous: Synchronous,
+) -> StoreResult<Connection> {
     let err = map_err("database");
     let conn = Connection::open_with_flags(
         path,
@@ -182,7 +229,7 @@ fn open_writer(path: &Path, busy_timeout: Duration) -> StoreResult<Connection> {
             "database: cannot switch to WAL journaling".into(),
         ));
     }
-    conn.pragma_update(None, "synchronous", "NORMAL")
+    conn.pragma_update(None, "synchronous", synchronous.pragma_value())
         .map_err(&err)?;
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(&err)?;

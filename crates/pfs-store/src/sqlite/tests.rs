@@ -10,7 +10,7 @@ use super::migrate::{MIGRATIONS, migrate};
 use super::patient::patient_row;
 use super::proxy::PROXY_PATIENTS;
 use super::sql::{date_text, ms, query_all, transient, unique_key};
-use super::{open_reader, open_writer};
+use super::{SqliteOptions, SqliteStore, Synchronous, open_reader, open_writer};
 
 #[test]
 fn unique_key_names_columns_only() {
@@ -51,7 +51,7 @@ fn instants_are_milliseconds() {
 fn binding_new_values_does_not_reprepare() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("pfs.sqlite3");
-    let mut writer = open_writer(&path, Duration::from_secs(1)).unwrap();
+    let mut writer = open_writer(&path, Duration::from_secs(1), Synchronous::Normal).unwrap();
     migrate(&mut writer).unwrap();
     let reader = open_reader(&path, Duration::from_secs(1)).unwrap();
     for conn in [&writer, &reader] {
@@ -87,4 +87,43 @@ fn every_migration_file_is_embedded_in_order() {
             .expect("numeric prefix");
         assert_eq!(prefix, *version, "{name}: the version is the file's prefix");
     }
+}
+
+/// The writer connection, which makes every commit, runs with the `synchronous` setting asked
+/// for (SQLite reads it back as 1 for NORMAL, 2 for FULL), in WAL mode; the default is NORMAL.
+#[tokio::test]
+async fn the_writer_has_the_synchronous_setting_asked_for() {
+    assert_eq!(SqliteOptions::default().synchronous, Synchronous::Normal);
+    for (choice, level) in [(Synchronous::Normal, 1), (Synchronous::Full, 2)] {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = SqliteOptions {
+            synchronous: choice,
+            ..SqliteOptions::default()
+        };
+        let store = SqliteStore::open(&dir.path().join("pfs.sqlite3"), opts)
+            .await
+            .unwrap();
+        let (sync, journal) = store
+            .write(|c| {
+                let sync: i64 = c
+                    .pragma_query_value(None, "synchronous", |row| row.get(0))
+                    .unwrap();
+                let journal: String = c
+                    .pragma_query_value(None, "journal_mode", |row| row.get(0))
+                    .unwrap();
+                Ok((sync, journal))
+            })
+            .await
+            .unwrap();
+        assert_eq!(sync, level, "{choice:?}");
+        assert_eq!(journal, "wal", "{choice:?}");
+        store.close().await;
+    }
+}
+
+#[test]
+fn synchronous_is_read_from_its_name() {
+    assert_eq!("normal".parse(), Ok(Synchronous::Normal));
+    assert_eq!("FULL".parse(), Ok(Synchronous::Full));
+    assert!("off".parse::<Synchronous>().is_err());
 }
