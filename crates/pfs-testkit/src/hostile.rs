@@ -301,7 +301,7 @@ impl Target {
         }
         writer.abort();
         let label = outcome.check(case)?;
-        if !case.expect.iter().any(|e| *e == label) {
+        if !case.expect.contains(&label) {
             return Err(format!("got {label}, expected one of {:?}", case.expect));
         }
         if second {
