@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+pub mod hostile;
+
 use anyhow::{Context, Result, bail};
 use bytes::Bytes;
 use chrono::{NaiveDate, Utc};

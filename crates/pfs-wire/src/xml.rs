@@ -205,6 +205,13 @@ impl Element {
     pub fn parse_with(body: &[u8], limits: &Limits) -> Result<Element, XmlError> {
         let text = std::str::from_utf8(body).map_err(|_| XmlError::NotUtf8)?;
         let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
+        // quick-xml would skip a second mark as if it were the first: it is text before the root.
+        if text.starts_with('\u{FEFF}') {
+            return Err(XmlError::Malformed {
+                position: 3,
+                reason: Reason("text outside the root element"),
+            });
+        }
         // Every character of a document must be a `Char`: this one pass covers names, values,
         // text, comments, processing instructions and CDATA sections.
         if !is_xml_text(text) {
@@ -565,6 +572,19 @@ mod tests {
         assert_eq!(el.attrs, vec![("b".to_owned(), "1 & 2".to_owned())]);
         assert_eq!(el.first("C").unwrap().get("d"), Some("x"));
         assert_eq!(el.first("E").unwrap().text, "t<&");
+    }
+
+    #[test]
+    fn one_byte_order_mark_is_accepted_and_a_second_is_text_before_the_root() {
+        assert!(Element::parse("\u{FEFF}<A/>".as_bytes()).is_ok());
+        assert!(matches!(
+            Element::parse("\u{FEFF}\u{FEFF}<A/>".as_bytes()),
+            Err(XmlError::Malformed { .. })
+        ));
+        assert!(matches!(
+            Element::parse("<?xml version=\"1.0\"?>\u{FEFF}<A/>".as_bytes()),
+            Err(XmlError::Malformed { .. })
+        ));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 mod admin;
 mod appointments;
 mod first_run;
+mod hostile;
 mod linkage;
 mod multi_instance;
 mod session;
