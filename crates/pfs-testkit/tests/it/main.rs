@@ -4,6 +4,7 @@ mod admin;
 mod appointments;
 mod first_run;
 mod linkage;
+mod metrics;
 mod multi_instance;
 mod session;
 mod transport;
