@@ -189,7 +189,7 @@ pub async fn start(opts: ServeOptions) -> Result<RunningServer> {
         rx.clone(),
     )));
     tasks.push(tokio::spawn(metrics_upkeep(metrics.clone(), rx.clone())));
-    tasks.push(tokio::spawn(housekeeping(pfs.clone(), rx)));
+    tasks.push(tokio::spawn(housekeeping(pfs.clone(), metrics.clone(), rx)));
 
     Ok(RunningServer {
         pfs_addr,
@@ -266,16 +266,19 @@ async fn metrics_upkeep(metrics: Arc<Metrics>, mut shutdown: watch::Receiver<boo
 }
 
 /// Once a minute: deletes sessions that can no longer be used and linkage throttles that have
-/// expired ([`Pfs::housekeeping`]).
-async fn housekeeping(pfs: Arc<Pfs>, mut shutdown: watch::Receiver<bool>) {
+/// expired, and counts the live sessions for their gauge ([`Pfs::housekeeping`]).
+async fn housekeeping(pfs: Arc<Pfs>, metrics: Arc<Metrics>, mut shutdown: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             _ = shutdown.changed() => return,
         }
-        if let Err(e) = pfs.housekeeping(pfs.clock().now()).await {
-            tracing::warn!(error = %e, "housekeeping (old sessions, expired throttles) failed");
+        match pfs.housekeeping(pfs.clock().now()).await {
+            Ok(done) => metrics.live_sessions(done.live_sessions),
+            Err(e) => {
+                tracing::warn!(error = %e, "housekeeping (old sessions, expired throttles) failed")
+            }
         }
     }
 }

@@ -35,6 +35,7 @@ const PANICS: &str = "pfs_panics_caught_total";
 const STORE_SECONDS: &str = "pfs_store_call_duration_seconds";
 const KDF_QUEUE: &str = "pfs_kdf_queue_depth";
 const KDF_HASHES: &str = "pfs_kdf_hashes_total";
+const SESSIONS: &str = "pfs_sessions_live";
 
 static METADATA: metrics::Metadata<'static> =
     metrics::Metadata::new(module_path!(), metrics::Level::INFO, Some(module_path!()));
@@ -52,6 +53,7 @@ pub struct Metrics {
     panics: Counter,
     kdf_queue: Gauge,
     kdf_hashes: Counter,
+    sessions: Gauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -125,6 +127,12 @@ impl Metrics {
             None,
             "Linkage-key hashes and checks computed since the start",
         );
+        describe(
+            'g',
+            SESSIONS,
+            None,
+            "Sessions not ended and within the idle timeout and lifetime, in the whole store (all instances), as of the last housekeeping (once a minute)",
+        );
         let handle = recorder.handle();
         let durations = pfs_wire::REQUEST_TYPES
             .iter()
@@ -141,6 +149,7 @@ impl Metrics {
         let panics = recorder.register_counter(&Key::from_static_name(PANICS), &METADATA);
         let kdf_queue = recorder.register_gauge(&Key::from_static_name(KDF_QUEUE), &METADATA);
         let kdf_hashes = recorder.register_counter(&Key::from_static_name(KDF_HASHES), &METADATA);
+        let sessions = recorder.register_gauge(&Key::from_static_name(SESSIONS), &METADATA);
         Metrics {
             recorder,
             handle,
@@ -150,6 +159,7 @@ impl Metrics {
             panics,
             kdf_queue,
             kdf_hashes,
+            sessions,
         }
     }
 
@@ -175,6 +185,11 @@ impl Metrics {
         );
         counter.increment(1);
         requests.push((index, code, counter));
+    }
+
+    /// Sets the live-sessions gauge (from housekeeping's count).
+    pub(crate) fn live_sessions(&self, n: u64) {
+        self.sessions.set(n as f64);
     }
 
     /// The gauge of open PFS connections.

@@ -23,6 +23,9 @@ async fn metrics_count_requests_store_calls_and_connections_without_values() {
         .await
         .unwrap();
     let suid = session.suid().expose_secret().to_owned();
+    // What the housekeeping task sets the live-sessions gauge from.
+    let done = t.server.pfs.housekeeping(t.clock_now()).await.unwrap();
+    assert_eq!(done.live_sessions, 1);
     session.select_patient(&child_id).await.unwrap();
     // An Error: a PatientSelected on a session that does not exist.
     let refused = client
@@ -115,6 +118,7 @@ async fn metrics_count_requests_store_calls_and_connections_without_values() {
         count("pfs_kdf_hashes_total") >= 1.0,
         "the linkage key was checked"
     );
+    assert!(count("pfs_sessions_live") >= 0.0);
     assert!(text.contains("# TYPE pfs_request_duration_seconds histogram"));
     assert!(text.contains("# HELP pfs_requests_total "));
 
