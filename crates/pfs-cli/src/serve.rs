@@ -95,6 +95,21 @@ pub struct Args {
     /// Log filter (tracing syntax), e.g. `info` or `pfs_server=debug`.
     #[arg(long, env = "PFS_LOG", default_value = "info")]
     log: String,
+    /// Log line format: `text` (for people) or `json` (one JSON object per line, for log
+    /// collectors).
+    #[arg(long, env = "PFS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+/// The format of log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One line of text per event, its span's fields in front.
+    Text,
+    /// One JSON object per line: `timestamp`, `level`, `fields` (with `message`), and
+    /// `span`/`spans` holding the fields of the spans it happened in (a PFS request's `type`,
+    /// `provider`, `code`, `micros`).
+    Json,
 }
 
 /// Libraries whose verbose levels can carry request or database values (tokio-postgres logs
@@ -119,25 +134,38 @@ const QUIET_LIBRARIES: &[&str] = &[
 ];
 
 /// Sets up logging: `filter` (tracing syntax) for openpfs, [`QUIET_LIBRARIES`] at `warn` at
-/// most, colour only on a terminal.
-fn init_logging(filter: &str) -> Result<()> {
+/// most, in `format`; colour only for text on a terminal.
+fn init_logging(filter: &str, format: LogFormat) -> Result<()> {
     use std::io::IsTerminal;
     use tracing_subscriber::prelude::*;
     let quiet = tracing_subscriber::filter::filter_fn(|meta| {
         let library = meta.target().split("::").next().unwrap_or_default();
         *meta.level() <= tracing::Level::WARN || !QUIET_LIBRARIES.contains(&library)
     });
-    let layer = tracing_subscriber::fmt::layer()
-        .with_target(false)
-        .with_ansi(std::io::stdout().is_terminal())
-        .with_filter(quiet)
-        .with_filter(tracing_subscriber::EnvFilter::try_new(filter)?);
-    tracing_subscriber::registry().with(layer).init();
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)?;
+    let layer = tracing_subscriber::fmt::layer().with_target(false);
+    match format {
+        LogFormat::Text => {
+            let layer = layer
+                .with_ansi(std::io::stdout().is_terminal())
+                .with_filter(quiet)
+                .with_filter(filter);
+            tracing_subscriber::registry().with(layer).init();
+        }
+        LogFormat::Json => {
+            let layer = layer
+                .json()
+                .with_ansi(false)
+                .with_filter(quiet)
+                .with_filter(filter);
+            tracing_subscriber::registry().with(layer).init();
+        }
+    }
     Ok(())
 }
 
 pub async fn run(a: Args) -> Result<()> {
-    init_logging(&a.log)?;
+    init_logging(&a.log, a.log_format)?;
     anyhow::ensure!(
         a.idle_timeout_minutes > 0,
         "--idle-timeout-minutes must be positive"

@@ -351,3 +351,70 @@ fn session_at_trace_level(extra: &[&str]) {
         );
     }
 }
+
+/// `--log-format json`: every log line is one JSON object, and a PFS request's lines carry
+/// its span (message type, result code, time taken).
+#[test]
+fn json_logs_are_one_object_per_line_with_the_request_span() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(PFS)
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+        .args(["--admin-listen", "127.0.0.1:0"])
+        .args(["--log", "info,pfs_server=debug", "--log-format", "json"])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("pfs serve starts");
+    let stdout = child.stdout.take().unwrap();
+    let server = Server(child);
+    let (tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut endpoint = None;
+    let mut banner = Vec::new();
+    while let Ok(line) = lines.recv() {
+        if let Some(rest) = line.trim().strip_prefix("PFS endpoint") {
+            endpoint = rest.split_whitespace().next().map(|e| format!("{e}tpp/"));
+        }
+        let done = line.contains("pfs admin patient list");
+        banner.push(line);
+        if done {
+            break;
+        }
+    }
+    let endpoint = endpoint.expect("endpoint printed");
+    let (ok, out, err) = pfs(
+        &["call", "--endpoint", &endpoint, "CheckVersion"],
+        dir.path(),
+    );
+    assert!(ok, "{out}{err}");
+    drop(server);
+    let logged: Vec<String> = banner
+        .into_iter()
+        .filter(|l| l.starts_with('{'))
+        .chain(lines.iter())
+        .collect();
+    let mut requests = 0;
+    for line in &logged {
+        let v: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("not one JSON object ({e}): {line}"));
+        assert!(v["timestamp"].is_string(), "{line}");
+        assert!(v["level"].is_string(), "{line}");
+        assert!(v["fields"]["message"].is_string(), "{line}");
+        if v["fields"]["message"] == "request" {
+            requests += 1;
+            assert_eq!(v["level"], "DEBUG", "{line}");
+            assert_eq!(v["span"]["name"], "request", "{line}");
+            assert_eq!(v["span"]["type"], "CheckVersion", "{line}");
+            assert_eq!(v["span"]["code"], "0", "{line}");
+            assert!(v["span"]["micros"].is_u64(), "{line}");
+            assert!(v["span"]["provider"].is_string(), "{line}");
+        }
+    }
+    assert_eq!(requests, 1, "one request line\n{}", logged.join("\n"));
+}

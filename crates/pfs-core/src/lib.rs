@@ -79,6 +79,9 @@ pub struct Housekeeping {
     pub sessions: u64,
     /// (account id, provider) linkage failure states.
     pub link_throttles: u64,
+    /// Sessions still usable after the purge (not ended, within the idle timeout and the
+    /// lifetime): what the live-sessions gauge shows.
+    pub live_sessions: u64,
 }
 
 /// The PFS service: the store, the clock, the secrets and the rules.
@@ -146,17 +149,28 @@ impl Pfs {
     /// * sessions that ended, or were last used, longer ago than the larger of the idle
     ///   timeout and the session lifetime;
     /// * the linkage failure state of (account id, provider) pairs with no back-off in force
-    ///   and no failure for [`Config::link_throttle_retention`].
+    ///   and no failure for [`Config::link_throttle_retention`];
     ///
-    /// Both are tried even if the first fails; the first error is returned.
+    /// and then counts the sessions still live (one count over the sessions table, which the
+    /// purge keeps to the sessions of the last idle timeout or lifetime).
+    ///
+    /// All three are tried even if one fails; the first error is returned.
     pub async fn housekeeping(&self, now: DateTime<Utc>) -> StoreResult<Housekeeping> {
         let session_cut = now - self.config.idle_timeout.max(self.config.session_lifetime);
         let sessions = self.store.purge_sessions(session_cut).await;
         let throttle_cut = now - self.config.link_throttle_retention;
         let link_throttles = self.store.purge_link_throttles(now, throttle_cut).await;
+        let live_sessions = self
+            .store
+            .count_live_sessions(
+                now - self.config.idle_timeout,
+                now - self.config.session_lifetime,
+            )
+            .await;
         Ok(Housekeeping {
             sessions: sessions?,
             link_throttles: link_throttles?,
+            live_sessions: live_sessions?,
         })
     }
 

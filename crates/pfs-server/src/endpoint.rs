@@ -31,6 +31,10 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
+use tracing::Instrument;
+use tracing::field::Empty;
+
+use crate::metrics::{Metrics, OpenConnection};
 
 use crate::transport::{
     self, BodyError, Counters, Listener, RequestHook, RequestStart, Stamped, stopping,
@@ -82,6 +86,7 @@ struct Endpoint {
     limits: Limits,
     in_flight: InFlight,
     counters: Arc<Counters>,
+    metrics: Arc<Metrics>,
     hook: Option<RequestHook>,
 }
 
@@ -132,12 +137,15 @@ impl InFlight {
 ///
 /// A connection slot is taken before `accept`, so connections beyond
 /// [`Limits::max_connections`] wait in the kernel's accept queue until one closes.
+// What the listener shares with the rest of the server, passed as it is started.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn serve(
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
     pfs: Arc<Pfs>,
     limits: Limits,
     counters: Arc<Counters>,
+    metrics: Arc<Metrics>,
     hook: Option<RequestHook>,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -147,6 +155,7 @@ pub(crate) async fn serve(
         limits,
         in_flight: InFlight::new(limits.max_in_flight_per_provider),
         counters,
+        metrics,
         hook,
     });
     let slots = Arc::new(Semaphore::new(
@@ -203,6 +212,7 @@ async fn connection(
     mut shutdown: watch::Receiver<bool>,
     _slot: OwnedSemaphorePermit,
 ) {
+    let _open = OpenConnection::new(&endpoint.metrics);
     let limits = endpoint.limits;
     let _ = tcp.set_nodelay(true);
     let handshake = tokio::time::timeout(limits.handshake_timeout, acceptor.accept(tcp));
@@ -246,24 +256,42 @@ async fn connection(
     }
 }
 
-/// Handles a request; a panic in the handler is answered with `9010` and counted, and the
-/// connection goes on serving.
+/// Handles a request inside its span; a panic in the handler is answered with `9010` and
+/// counted, and the connection goes on serving.
+///
+/// The span (`request`, at `info`, so that warnings and errors logged while serving carry it)
+/// holds the message type (a known name or `unknown`), and once known the provider's name, the
+/// result code and the time taken in microseconds; never a header value, `suid` or body.
 async fn guarded(
     endpoint: &Endpoint,
     peer: &Peer,
     req: Request<Incoming>,
 ) -> Response<Full<Bytes>> {
     let started = peer.start.take();
-    match AssertUnwindSafe(handle(endpoint, peer, req, started))
+    let timer = Instant::now();
+    let sent_type = req.headers().get("type").and_then(|v| v.to_str().ok());
+    let message_type = known_type(sent_type.map(str::trim));
+    let span = tracing::info_span!(
+        "request",
+        r#type = message_type,
+        provider = Empty,
+        code = Empty,
+        micros = Empty
+    );
+    let handled = AssertUnwindSafe(handle(endpoint, peer, req, started, timer))
         .catch_unwind()
-        .await
-    {
+        .instrument(span.clone())
+        .await;
+    match handled {
         Ok(response) => response,
         Err(_) => {
             endpoint.counters.panic_caught();
+            let _entered = span.enter();
             // The panic message went to standard error through the panic hook; it is not
             // repeated here, since it might quote request data.
             tracing::error!("a PFS request handler panicked; answered 9010");
+            let code = DomainError::InternalFault.code(None).code;
+            done(endpoint, Some(message_type), None, None, code, timer);
             error_response(&DomainError::InternalFault, None, None)
         }
     }
@@ -274,8 +302,8 @@ async fn handle(
     peer: &Peer,
     req: Request<Incoming>,
     started: tokio::time::Instant,
+    timer: Instant,
 ) -> Response<Full<Bytes>> {
-    let timer = Instant::now();
     let limits = endpoint.limits;
     if let Some(hook) = &endpoint.hook {
         hook(Listener::Pfs, req.headers());
@@ -289,7 +317,8 @@ async fn handle(
         let headers = response.headers_mut();
         headers.insert(header::ALLOW, HeaderValue::from_static("POST"));
         headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
-        log_request(
+        done(
+            endpoint,
             None,
             None,
             None,
@@ -315,7 +344,8 @@ async fn handle(
     // The provider's in-flight cap is checked before the body is read.
     let Ok(_slot) = peer.slots.try_acquire() else {
         let e = DomainError::TooManyInFlight(limits.max_in_flight_per_provider);
-        log_request(
+        done(
+            endpoint,
             message_type.as_deref(),
             None,
             None,
@@ -383,7 +413,8 @@ async fn handle(
     let uuid = served.uuid;
     let mut response = match served.result {
         Ok(reply) => {
-            log_request(
+            done(
+                endpoint,
                 message_type.as_deref(),
                 uuid,
                 served.provider.as_deref(),
@@ -404,7 +435,8 @@ async fn handle(
                 // Store errors name tables and keys, never values: safe to log in full.
                 tracing::error!(%detail, "request failed inside the server");
             }
-            log_request(
+            done(
+                endpoint,
                 message_type.as_deref(),
                 uuid,
                 served.provider.as_deref(),
@@ -422,21 +454,30 @@ async fn handle(
     response
 }
 
-/// One debug line per request. The `type` header is logged only when it names a known
-/// message; anything else a client sends there is logged as `unknown`.
-fn log_request(
+/// A request answered: counted in the metrics, its result recorded in its span, and one
+/// debug line. The `type` header is counted and logged only when it names a known message;
+/// anything else a client sends there is `unknown`.
+fn done(
+    endpoint: &Endpoint,
     message_type: Option<&str>,
     uuid: Option<Guid>,
     provider: Option<&str>,
-    error_code: &str,
+    error_code: &'static str,
     timer: Instant,
 ) {
+    let took = timer.elapsed();
+    endpoint.metrics.request(message_type, error_code, took);
+    let span = tracing::Span::current();
+    let micros = took.as_micros() as u64;
+    if let Some(provider) = provider {
+        span.record("provider", provider);
+    }
+    span.record("code", error_code);
+    span.record("micros", micros);
     tracing::debug!(
-        r#type = known_type(message_type),
         uuid = %uuid.map(|g| g.to_string()).unwrap_or_default(),
-        provider = provider.unwrap_or("-"),
         error_code,
-        micros = timer.elapsed().as_micros() as u64,
+        micros,
         "request"
     );
 }

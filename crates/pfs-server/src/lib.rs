@@ -7,6 +7,7 @@ pub mod admin;
 pub mod datadir;
 pub mod demo;
 pub mod endpoint;
+pub mod metrics;
 pub mod pki;
 pub mod tls;
 pub mod transport;
@@ -24,6 +25,7 @@ use tokio::sync::watch;
 pub use datadir::DataDir;
 pub use demo::DemoAccount;
 pub use endpoint::Limits;
+pub use metrics::Metrics;
 pub use transport::{Counters, Listener, RequestHook};
 
 /// How to run a server.
@@ -96,6 +98,8 @@ pub struct RunningServer {
     pub pfs: Arc<Pfs>,
     /// Counters (panics caught), as `GET /health` reports them.
     pub counters: Arc<Counters>,
+    /// This server's metrics, as `GET /metrics` renders them.
+    pub metrics: Arc<Metrics>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -128,7 +132,8 @@ pub async fn start(opts: ServeOptions) -> Result<RunningServer> {
     let pepper = dir.pepper()?;
     let admin_token = dir.admin_token()?;
 
-    let (store, fresh) = open_store(&opts, &dir).await?;
+    let metrics = Arc::new(Metrics::new());
+    let (store, fresh) = open_store(&opts, &dir, &metrics).await?;
     let pfs = Arc::new(
         Pfs::new(store, opts.clock.clone(), pepper, opts.core.clone())
             .map_err(anyhow::Error::msg)?,
@@ -165,6 +170,7 @@ pub async fn start(opts: ServeOptions) -> Result<RunningServer> {
         pfs.clone(),
         opts.limits,
         counters.clone(),
+        metrics.clone(),
         opts.request_hook.clone(),
         rx.clone(),
     )));
@@ -173,6 +179,7 @@ pub async fn start(opts: ServeOptions) -> Result<RunningServer> {
         token: admin_token.clone(),
         ca,
         counters: counters.clone(),
+        metrics: metrics.clone(),
     });
     tasks.push(tokio::spawn(admin::serve(
         admin_listener,
@@ -181,7 +188,8 @@ pub async fn start(opts: ServeOptions) -> Result<RunningServer> {
         opts.request_hook.clone(),
         rx.clone(),
     )));
-    tasks.push(tokio::spawn(housekeeping(pfs.clone(), rx)));
+    tasks.push(tokio::spawn(metrics_upkeep(metrics.clone(), rx.clone())));
+    tasks.push(tokio::spawn(housekeeping(pfs.clone(), metrics.clone(), rx)));
 
     Ok(RunningServer {
         pfs_addr,
@@ -192,6 +200,7 @@ pub async fn start(opts: ServeOptions) -> Result<RunningServer> {
         empty,
         pfs,
         counters,
+        metrics,
         shutdown,
         tasks,
     })
@@ -202,11 +211,19 @@ pub async fn start(opts: ServeOptions) -> Result<RunningServer> {
 /// A SQLite database is new when its file did not exist; a PostgreSQL one when it has no
 /// practices yet, so the first instance started on an empty database seeds it and the others
 /// (and later restarts) do not.
-async fn open_store(opts: &ServeOptions, dir: &DataDir) -> Result<(Arc<dyn Store>, bool)> {
+async fn open_store(
+    opts: &ServeOptions,
+    dir: &DataDir,
+    metrics: &Metrics,
+) -> Result<(Arc<dyn Store>, bool)> {
     match &opts.database {
         None => {
             let fresh = !dir.database().exists();
-            let store = SqliteStore::open(&dir.database(), opts.sqlite.clone())
+            let sqlite = SqliteOptions {
+                timers: metrics.store_timers("sqlite"),
+                ..opts.sqlite.clone()
+            };
+            let store = SqliteStore::open(&dir.database(), sqlite)
                 .await
                 .with_context(|| {
                     format!("cannot open the database {}", dir.database().display())
@@ -215,7 +232,11 @@ async fn open_store(opts: &ServeOptions, dir: &DataDir) -> Result<(Arc<dyn Store
         }
         Some(url) if pfs_store::postgres::is_postgres_url(url) => {
             // The URL may hold a password: it stays out of the messages.
-            let store = pfs_store::postgres::connect(url, opts.postgres.clone())
+            let postgres = PostgresOptions {
+                timers: metrics.store_timers("postgres"),
+                ..opts.postgres.clone()
+            };
+            let store = pfs_store::postgres::connect(url, postgres)
                 .await
                 .context("cannot open the PostgreSQL database")?;
             let fresh = store
@@ -231,17 +252,33 @@ async fn open_store(opts: &ServeOptions, dir: &DataDir) -> Result<(Arc<dyn Store
     }
 }
 
+/// Every 5 seconds: moves the histograms' recent samples into their buckets, so that they do
+/// not pile up in memory when nobody scrapes `/metrics` for a while.
+async fn metrics_upkeep(metrics: Arc<Metrics>, mut shutdown: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        metrics.upkeep();
+    }
+}
+
 /// Once a minute: deletes sessions that can no longer be used and linkage throttles that have
-/// expired ([`Pfs::housekeeping`]).
-async fn housekeeping(pfs: Arc<Pfs>, mut shutdown: watch::Receiver<bool>) {
+/// expired, and counts the live sessions for their gauge ([`Pfs::housekeeping`]).
+async fn housekeeping(pfs: Arc<Pfs>, metrics: Arc<Metrics>, mut shutdown: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             _ = shutdown.changed() => return,
         }
-        if let Err(e) = pfs.housekeeping(pfs.clock().now()).await {
-            tracing::warn!(error = %e, "housekeeping (old sessions, expired throttles) failed");
+        match pfs.housekeeping(pfs.clock().now()).await {
+            Ok(done) => metrics.live_sessions(done.live_sessions),
+            Err(e) => {
+                tracing::warn!(error = %e, "housekeeping (old sessions, expired throttles) failed")
+            }
         }
     }
 }

@@ -17,6 +17,8 @@ pub mod pg_testing;
 pub mod postgres;
 pub mod sqlite;
 pub mod suite;
+pub mod timing;
 
 pub use postgres::{PostgresOptions, PostgresStore};
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
+pub use timing::StoreTimers;

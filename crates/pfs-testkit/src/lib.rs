@@ -293,6 +293,24 @@ impl TestServer {
         Ok((status, value))
     }
 
+    /// A `GET` on the admin API returning the status and the body as text (for `/metrics`),
+    /// with `token` as the bearer token (none: no `Authorization` header).
+    pub async fn admin_text(&self, path: &str, token: Option<&str>) -> Result<(u16, String)> {
+        let http =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build_http::<Full<Bytes>>();
+        let mut req = http::Request::builder()
+            .method("GET")
+            .uri(format!("http://{}{path}", self.server.admin_addr));
+        if let Some(token) = token {
+            req = req.header("authorization", format!("Bearer {token}"));
+        }
+        let res = http.request(req.body(Full::new(Bytes::new()))?).await?;
+        let status = res.status().as_u16();
+        let bytes = res.into_body().collect().await?.to_bytes();
+        Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
+    }
+
     /// Registers a new provider through the admin API.
     pub async fn new_provider(&self, name: &str, trusted_identity: bool) -> Result<Credentials> {
         let (status, v) = self

@@ -34,4 +34,11 @@ pub trait SessionStore: Send + Sync {
     async fn end_session(&self, suid_hash: &str, at: DateTime<Utc>) -> StoreResult<bool>;
     /// Deletes sessions that ended or were last seen before `before`; returns how many.
     async fn purge_sessions(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+    /// How many sessions have not ended, were last seen after `seen_after` and were created
+    /// after `created_after`: the sessions still usable (for the live-sessions gauge).
+    async fn count_live_sessions(
+        &self,
+        seen_after: DateTime<Utc>,
+        created_after: DateTime<Utc>,
+    ) -> StoreResult<u64>;
 }

@@ -53,6 +53,8 @@ pub struct AdminState {
     pub ca: PemPair,
     /// The server's counters, reported by `/health`.
     pub counters: Arc<Counters>,
+    /// The server's metrics, rendered by `/metrics`.
+    pub metrics: Arc<crate::Metrics>,
 }
 
 /// An admin API failure: a status and a JSON body `{"error": kind, "message": text}`.
@@ -151,8 +153,14 @@ pub fn router(state: Arc<AdminState>) -> Router {
             state.clone(),
             require_token,
         ));
+    // `/metrics` takes the same token as the API: request volumes by message type and result
+    // are the practice side's business, and Prometheus sends a bearer token from a file.
+    let metrics = Router::new().route("/metrics", get(metrics)).route_layer(
+        axum::middleware::from_fn_with_state(state.clone(), require_token),
+    );
     Router::new()
         .route("/health", get(health))
+        .merge(metrics)
         .nest("/api", api)
         .with_state(state)
 }
@@ -178,6 +186,19 @@ async fn require_token(
         .into_response();
     }
     next.run(req).await
+}
+
+/// The Prometheus text exposition of this server's metrics (docs/operations.md, "Monitoring").
+async fn metrics(State(state): State<Arc<AdminState>>) -> Response {
+    let text = state.metrics.render(&state.pfs, &state.counters);
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
 }
 
 async fn health(State(state): State<Arc<AdminState>>) -> Response {

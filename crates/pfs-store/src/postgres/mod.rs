@@ -49,6 +49,7 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 
 use self::migrate::migrate_with;
 use self::sql::{map_err, present, query_opt};
+use crate::timing::{StoreTimers, Timed};
 
 mod access_log;
 mod account;
@@ -89,6 +90,9 @@ pub struct PostgresOptions {
     /// The CA that signed the database server's certificate (PEM), for URLs that name none
     /// (`sslrootcert`); see [`tls`] for what each `sslmode` checks.
     pub ca_file: Option<PathBuf>,
+    /// Where each read's and write's latency is recorded (default: nowhere). A batch of
+    /// session-context reads is one read.
+    pub timers: StoreTimers,
 }
 
 impl Default for PostgresOptions {
@@ -99,6 +103,7 @@ impl Default for PostgresOptions {
             acquire_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(5),
             ca_file: None,
+            timers: StoreTimers::noop(),
         }
     }
 }
@@ -225,6 +230,7 @@ struct Db {
     readers: Vec<tokio::sync::Mutex<Option<Arc<Conn>>>>,
     next_reader: AtomicUsize,
     writers: Pool<WritePool>,
+    timers: StoreTimers,
 }
 
 type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
@@ -257,6 +263,7 @@ impl Db {
         sql: &'static str,
         params: Params<'_>,
     ) -> StoreResult<Vec<Row>> {
+        let _timed = Timed::start(&self.timers.read);
         let (i, conn) = self.reader(table).await?;
         let work = async {
             let st = conn.statement(sql).await?;
@@ -281,6 +288,7 @@ impl Db {
         table: &'static str,
         work: impl AsyncFnOnce(&Conn) -> Result<T, tokio_postgres::Error>,
     ) -> StoreResult<T> {
+        let _timed = Timed::start(&self.timers.write);
         let conn = self.writers.get().await.map_err(|e| pool_error(table, e))?;
         let result = match tokio::time::timeout(self.answer_deadline, work(&conn)).await {
             Ok(answer) => answer.map_err(map_err(table)),
@@ -358,6 +366,7 @@ pub async fn connect(url: &str, opts: PostgresOptions) -> StoreResult<PostgresSt
         readers,
         next_reader: AtomicUsize::new(0),
         writers,
+        timers: opts.timers,
     });
     tracing::debug!("postgres store open");
     Ok(PostgresStore {

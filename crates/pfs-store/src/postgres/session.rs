@@ -168,4 +168,21 @@ impl SessionStore for PostgresStore {
         )
         .await
     }
+
+    async fn count_live_sessions(
+        &self,
+        seen_after: DateTime<Utc>,
+        created_after: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let count = query_opt(
+            &self.db,
+            "sessions",
+            "SELECT count(*) FROM sessions \
+             WHERE ended_at IS NULL AND last_seen_at > $1 AND created_at > $2",
+            &[&ms(seen_after), &ms(created_after)],
+            |row| Cols::new(row, "sessions").get::<i64>(0, "count"),
+        )
+        .await?;
+        Ok(count.map_or(0, |n| u64::try_from(n).unwrap_or(0)))
+    }
 }

@@ -19,6 +19,7 @@ use pfs_core::store::*;
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
 
+use crate::timing::{StoreTimers, Timed};
 use migrate::migrate;
 use sql::{map_err, present, query_opt};
 
@@ -52,6 +53,8 @@ pub struct SqliteOptions {
     /// How long a write waits for the writer connection, while other writes hold it, before
     /// failing with [`StoreError::Unavailable`] (default 30 s).
     pub acquire_timeout: Duration,
+    /// Where each read's and write's latency is recorded (default: nowhere).
+    pub timers: StoreTimers,
     /// How far a committed write is on disk before the commit returns (default
     /// [`Synchronous::Normal`]).
     pub synchronous: Synchronous,
@@ -101,6 +104,7 @@ impl Default for SqliteOptions {
             max_connections: 8,
             busy_timeout: Duration::from_secs(5),
             acquire_timeout: Duration::from_secs(30),
+            timers: StoreTimers::noop(),
             synchronous: Synchronous::Normal,
         }
     }
@@ -120,6 +124,7 @@ struct Inner {
     /// How long a write waits for `writer`.
     acquire_timeout: Duration,
     readers: Readers,
+    timers: StoreTimers,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -154,6 +159,7 @@ impl SqliteStore {
                 writer: tokio::sync::Mutex::new(Some(writer)),
                 acquire_timeout: opts.acquire_timeout,
                 readers,
+                timers: opts.timers,
             }),
         })
     }
@@ -180,12 +186,14 @@ impl SqliteStore {
 
     /// Runs `f` on a read connection, inline.
     fn read<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let _timed = Timed::start(&self.inner.timers.read);
         let conn = self.inner.readers.get()?;
         f(conn.conn())
     }
 
     /// Runs `f` on the writer connection once it is free, inline.
     async fn write<T>(&self, f: impl FnOnce(&mut Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let _timed = Timed::start(&self.inner.timers.write);
         let writer = &self.inner.writer;
         let mut guard = match writer.try_lock() {
             Ok(guard) => guard,

@@ -163,4 +163,22 @@ impl SessionStore for SqliteStore {
             .await?;
         Ok(u64::try_from(deleted).unwrap_or(u64::MAX))
     }
+
+    async fn count_live_sessions(
+        &self,
+        seen_after: DateTime<Utc>,
+        created_after: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let count = self.read(|c| {
+            query_opt(
+                c,
+                "sessions",
+                "SELECT count(*) FROM sessions \
+                 WHERE ended_at IS NULL AND last_seen_at > ?1 AND created_at > ?2",
+                params![ms(seen_after), ms(created_after)],
+                |row| Cols::new(row, "sessions").get::<i64>(0, "count"),
+            )
+        })?;
+        Ok(count.map_or(0, |n| u64::try_from(n).unwrap_or(0)))
+    }
 }

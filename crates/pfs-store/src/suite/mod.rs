@@ -68,6 +68,7 @@ macro_rules! store_suite_cases {
             touch_session,
             end_session,
             purge_sessions,
+            count_live_sessions,
             concurrent_session_inserts,
             appointment_sessions_round_trip,
             book_appointment_round_trip,

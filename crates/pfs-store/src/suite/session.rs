@@ -367,6 +367,40 @@ pub async fn purge_sessions(store: &dyn Store) {
     assert_eq!(store.purge_sessions(t(30_000)).await.unwrap(), 4);
 }
 
+/// `count_live_sessions` counts the sessions not ended, seen after the first cut and created
+/// after the second, both strictly.
+pub async fn count_live_sessions(store: &dyn Store) {
+    let w = world(store, 1).await;
+    assert_eq!(store.count_live_sessions(t(0), t(0)).await.unwrap(), 0);
+    let at = |n: u32, created: i64, last_seen: i64, ended: Option<i64>| SessionRecord {
+        last_seen_at: t(last_seen),
+        ended_at: ended.map(t),
+        ..session(n, &w.provider.id, &w.account, t(created))
+    };
+    for s in [
+        at(1, 5_000, 20_000, None),         // live
+        at(2, 6_000, 15_001, None),         // live
+        at(3, 5_000, 15_000, None),         // seen exactly at the cut: idle
+        at(4, 5_000, 9_000, None),          // idle
+        at(5, 5_000, 20_000, Some(20_000)), // ended
+        at(6, 1_000, 20_000, None),         // created exactly at the cut: too old
+        at(7, 500, 20_000, None),           // too old
+    ] {
+        store.insert_session(&s).await.unwrap();
+    }
+    assert_eq!(
+        store
+            .count_live_sessions(t(15_000), t(1_000))
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(store.count_live_sessions(t(0), t(0)).await.unwrap(), 6);
+    assert_eq!(store.count_live_sessions(t(0), t(500)).await.unwrap(), 5);
+    assert_eq!(store.count_live_sessions(t(0), t(1_000)).await.unwrap(), 4);
+    assert_eq!(store.count_live_sessions(t(20_000), t(0)).await.unwrap(), 0);
+}
+
 /// 32 concurrent `insert_session` calls all succeed and all read back, also concurrently.
 pub async fn concurrent_session_inserts(store: &dyn Store) {
     let w = world(store, 1).await;
