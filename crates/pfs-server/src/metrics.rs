@@ -47,7 +47,10 @@ pub struct Metrics {
     /// Request duration by message type: one per known type, in [`pfs_wire::REQUEST_TYPES`]
     /// order, then `unknown`.
     durations: Vec<Histogram>,
-    /// Request counters by (type index, result code), registered as they are first seen.
+    /// Successful requests by message type, in the same order as `durations`: registered up
+    /// front so that the common case takes no lock.
+    successes: Vec<Counter>,
+    /// Failed requests by (type index, result code), registered as they are first seen.
     requests: Mutex<Vec<(usize, &'static str, Counter)>>,
     connections: Gauge,
     panics: Counter,
@@ -145,6 +148,9 @@ impl Metrics {
                 )
             })
             .collect();
+        let successes = (0..=pfs_wire::REQUEST_TYPES.len())
+            .map(|index| request_counter(&recorder, index, "0"))
+            .collect();
         let connections = recorder.register_gauge(&Key::from_static_name(CONNECTIONS), &METADATA);
         let panics = recorder.register_counter(&Key::from_static_name(PANICS), &METADATA);
         let kdf_queue = recorder.register_gauge(&Key::from_static_name(KDF_QUEUE), &METADATA);
@@ -154,6 +160,7 @@ impl Metrics {
             recorder,
             handle,
             durations,
+            successes,
             requests: Mutex::new(Vec::new()),
             connections,
             panics,
@@ -168,21 +175,18 @@ impl Metrics {
     pub(crate) fn request(&self, message_type: Option<&str>, code: &'static str, took: Duration) {
         let index = type_index(message_type);
         self.durations[index].record(took.as_secs_f64());
+        if code == "0"
+            && let Some(counter) = self.successes.get(index)
+        {
+            counter.increment(1);
+            return;
+        }
         let mut requests = self.requests.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((_, _, counter)) = requests.iter().find(|(i, c, _)| *i == index && *c == code) {
             counter.increment(1);
             return;
         }
-        let counter = self.recorder.register_counter(
-            &Key::from_parts(
-                REQUESTS,
-                vec![
-                    Label::from_static_parts("type", type_name(index)),
-                    Label::from_static_parts("code", code),
-                ],
-            ),
-            &METADATA,
-        );
+        let counter = request_counter(&self.recorder, index, code);
         counter.increment(1);
         requests.push((index, code, counter));
     }
@@ -231,6 +235,20 @@ impl Metrics {
         self.kdf_hashes.absolute(pfs.kdf().computed());
         self.handle.render()
     }
+}
+
+/// The request counter of (message type `index`, result `code`).
+fn request_counter(recorder: &PrometheusRecorder, index: usize, code: &'static str) -> Counter {
+    recorder.register_counter(
+        &Key::from_parts(
+            REQUESTS,
+            vec![
+                Label::from_static_parts("type", type_name(index)),
+                Label::from_static_parts("code", code),
+            ],
+        ),
+        &METADATA,
+    )
 }
 
 /// The position of a message type in [`pfs_wire::REQUEST_TYPES`], or one past the end for
