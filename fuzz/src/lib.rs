@@ -153,5 +153,6 @@ pub fn admin_router() -> axum::Router {
         token: world.server.admin_token.clone(),
         ca,
         counters: world.server.counters.clone(),
+        metrics: world.server.metrics.clone(),
     }))
 }
