@@ -159,6 +159,8 @@ fn bad_arguments_are_explained() {
         "--request-timeout-ms",
         "--max-connections",
         "--max-in-flight-per-provider",
+        "--kdf-queue",
+        "--kdf-queue-per-provider",
     ] {
         let (ok, _, err) = pfs(&["serve", flag, "0"], dir.path());
         assert!(!ok, "{flag} 0 was accepted");
