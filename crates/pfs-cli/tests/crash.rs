@@ -24,13 +24,14 @@
 //! The PostgreSQL test is ignored unless run with `--include-ignored` (or `--ignored`), and
 //! then fails when `PFS_TEST_POSTGRES_URL` is unset.
 
+mod common;
+
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, NaiveDateTime};
@@ -821,8 +822,8 @@ impl Server {
             .spawn()
             .expect("pfs serve starts");
         let (tx, output) = mpsc::channel();
-        forward_lines(child.stdout.take().unwrap(), tx.clone());
-        forward_lines(child.stderr.take().unwrap(), tx);
+        common::forward_lines(child.stdout.take().unwrap(), tx.clone());
+        common::forward_lines(child.stderr.take().unwrap(), tx);
         let mut server = Server {
             child,
             data_dir: data_dir.to_owned(),
@@ -836,30 +837,7 @@ impl Server {
     /// Reads the start-up summary up to its line `database …`, printed once the process has
     /// seeded (if it does) and listens; returns the endpoint it names.
     fn wait_for_endpoint(&self) -> String {
-        let deadline = Instant::now() + STARTUP;
-        let mut printed = String::new();
-        let mut endpoint = None;
-        loop {
-            let line = match self
-                .output
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            {
-                Ok(line) => line,
-                Err(RecvTimeoutError::Timeout) => {
-                    panic!("pfs serve did not start within {STARTUP:?}:\n{printed}")
-                }
-                Err(RecvTimeoutError::Disconnected) => panic!("pfs serve exited:\n{printed}"),
-            };
-            let line = line.trim();
-            if let Some(rest) = line.strip_prefix("PFS endpoint") {
-                endpoint = rest.split_whitespace().next().map(str::to_owned);
-            }
-            if line.starts_with("database") {
-                return endpoint.unwrap_or_else(|| panic!("no endpoint printed:\n{printed}"));
-            }
-            printed.push_str(line);
-            printed.push('\n');
-        }
+        common::wait_for_endpoint(&self.output, STARTUP)
     }
 
     /// A client of this process for `provider`, with a connection of its own.
@@ -914,16 +892,6 @@ impl Drop for Server {
             }
         }
     }
-}
-
-/// Sends each line of `stream` to `tx`, and keeps reading after the receiver is gone so that
-/// the process never blocks on a full pipe.
-fn forward_lines(stream: impl Read + Send + 'static, tx: Sender<String>) {
-    std::thread::spawn(move || {
-        for line in BufReader::new(stream).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
 }
 
 /// A provider's credentials as the demo seed writes them.

@@ -4,7 +4,8 @@
 //! before. The bound is generous (64 MiB over the baseline): this is a leak and blow-up guard,
 //! not a measurement. The figures are printed.
 
-use std::io::{BufRead, BufReader, Read};
+mod common;
+
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
@@ -31,14 +32,6 @@ impl Drop for Process {
             }
         }
     }
-}
-
-fn forward_lines(stream: impl Read + Send + 'static, tx: mpsc::Sender<String>) {
-    std::thread::spawn(move || {
-        for line in BufReader::new(stream).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
 }
 
 /// `VmRSS` of `pid`, in KiB.
@@ -78,8 +71,8 @@ async fn hostile_corpus_against_pfs_serve_and_memory_returns_near_its_baseline()
         .spawn()
         .expect("pfs serve starts");
     let (tx, output) = mpsc::channel();
-    forward_lines(child.stdout.take().unwrap(), tx.clone());
-    forward_lines(child.stderr.take().unwrap(), tx);
+    common::forward_lines(child.stdout.take().unwrap(), tx.clone());
+    common::forward_lines(child.stderr.take().unwrap(), tx);
     let process = Process { child, output };
 
     // The start-up summary names the endpoint; its last line is `database …`.
