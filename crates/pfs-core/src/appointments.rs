@@ -18,13 +18,9 @@ use pfs_wire::{
 };
 
 use crate::error::DomainError;
-use crate::model::{
-    Appointment, AppointmentSession, BookOutcome, Patient, PatientContext, Practice, Prefetch,
-    Provider, RecordAccess,
-};
+use crate::model::{Appointment, AppointmentSession, BookOutcome, PatientContext, Prefetch};
 use crate::operation::{Access, Call, Operation};
 use crate::secrets::{Attempt, with_fresh_id};
-use crate::session::ActiveSession;
 use crate::uktime::{to_instant, to_wall_clock};
 use crate::{Pfs, StoreError};
 
@@ -116,35 +112,6 @@ impl Operation for RequestSystmOnlineMessages {
 }
 
 impl Pfs {
-    /// The entry of the patient's access log for an online action (written by the store with
-    /// the action itself).
-    async fn online_access(
-        &self,
-        s: &ActiveSession,
-        caller: &Provider,
-        patient: &Patient,
-        practice: &Practice,
-        access_type: &str,
-    ) -> Result<RecordAccess, DomainError> {
-        let user = if s.record.online_user_id == patient.id {
-            patient.display_name()
-        } else {
-            self.store
-                .patient(&s.record.online_user_id)
-                .await?
-                .map(|u| u.display_name())
-                .unwrap_or_else(|| "Online user".to_owned())
-        };
-        Ok(RecordAccess {
-            patient_id: patient.id.clone(),
-            at: self.clock.now(),
-            accessed_by: format!("{user} via {}", caller.name),
-            organisation: practice.name.clone(),
-            access_type: access_type.to_owned(),
-            method: "Online".to_owned(),
-        })
-    }
-
     pub(crate) async fn list_slots(
         &self,
         call: &Call<'_>,

@@ -114,6 +114,37 @@ pub enum DomainError {
     /// No live appointment of the selected patient with that id.
     #[error("apptId names no live appointment of the selected patient")]
     AppointmentNotFound,
+    /// A medication order's `notes` is longer than the practice's maximum (characters).
+    #[error("notes is longer than the practice's maximum of {0} characters")]
+    OrderNotesTooLong(u32),
+    /// A medication order names more courses than the practice's maximum.
+    #[error("the order names more than the practice's maximum of {0} courses")]
+    TooManyMedications(u32),
+    /// The session has not fetched the patient's medication list.
+    #[error(
+        "this session has not fetched the patient's medication list since selecting the patient; send ListRepeatMedication (or ListAcuteMedication) first"
+    )]
+    MedicationListNotFetched,
+    /// The practice changed the courses since the session fetched the list.
+    #[error(
+        "the patient's medication list changed after this session fetched it; send ListRepeatMedication (or ListAcuteMedication) again"
+    )]
+    MedicationListChanged,
+    /// A `drugId` is not a current course of the patient with that `type`.
+    #[error("a Medication/@drugId names no current course of the patient with that type")]
+    UnknownCourse,
+    /// A course cannot be ordered now (the text says why).
+    #[error("{0}")]
+    CourseNotRequestable(&'static str),
+    /// A course already has an outstanding request.
+    #[error("a course named in the order already has an outstanding request")]
+    AlreadyRequested,
+    /// No prescription request of the selected patient with that id.
+    #[error("requestId names no prescription request of the selected patient")]
+    PrescriptionRequestNotFound,
+    /// The request is no longer `Requested`.
+    #[error("the prescription request is {0}, not Requested, so it can no longer change")]
+    PrescriptionRequestActioned(&'static str),
     /// The store failed; nothing was changed.
     #[error("the service is temporarily unavailable")]
     Unavailable(String),
@@ -222,6 +253,42 @@ impl DomainError {
             AppointmentNotFound => (
                 codes::APPOINTMENT_NOT_FOUND,
                 "This appointment could not be found. It may already have been cancelled.",
+            ),
+            OrderNotesTooLong(_) => (
+                codes::NOTES_TOO_LONG,
+                "Your note to the practice is too long. Please shorten it.",
+            ),
+            TooManyMedications(_) => (
+                codes::TOO_MANY_MEDICATIONS,
+                "You have chosen too many medicines for one request. Please order fewer at a time.",
+            ),
+            MedicationListNotFetched => (
+                codes::MEDICATION_LIST_NOT_FETCHED,
+                "Please view your medication list again before ordering.",
+            ),
+            MedicationListChanged => (
+                codes::MEDICATION_LIST_CHANGED,
+                "Your medication list has changed. Please view your medication list again before ordering.",
+            ),
+            UnknownCourse => (
+                codes::UNKNOWN_COURSE,
+                "One of the medicines requested is not recognised. Please choose from your current medication list.",
+            ),
+            CourseNotRequestable(_) => (
+                codes::COURSE_NOT_REQUESTABLE,
+                "One of the medications requested is no longer available. Please contact your GP practice.",
+            ),
+            AlreadyRequested => (
+                codes::ALREADY_REQUESTED,
+                "One of the medicines has already been requested and is waiting for your GP practice.",
+            ),
+            PrescriptionRequestNotFound => (
+                codes::PRESCRIPTION_REQUEST_NOT_FOUND,
+                "This prescription request could not be found.",
+            ),
+            PrescriptionRequestActioned(_) => (
+                codes::PRESCRIPTION_REQUEST_ACTIONED,
+                "Your GP practice has already dealt with this request, or it was cancelled, so it can no longer be changed.",
             ),
             Unavailable(_) | InternalFault => (
                 codes::SERVICE_UNAVAILABLE,

@@ -23,6 +23,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod linkage;
+pub mod medication;
 pub mod model;
 pub mod nhs;
 mod operation;
@@ -47,8 +48,9 @@ pub use operation::Access;
 pub use secrets::{Kdf, KdfBusy, KdfHold, KdfParams, KdfQueue, KdfTicket, Pepper};
 pub use session::ActiveSession;
 pub use store::{
-    AccessLogStore, AccountStore, AppointmentStore, HealthStore, PatientStore, PracticeStore,
-    ProviderStore, ProxyStore, ServiceStore, SessionStore, Store, StoreError, StoreResult,
+    AccessLogStore, AccountStore, AppointmentStore, HealthStore, MedicationStore, PatientStore,
+    PracticeStore, ProviderStore, ProxyStore, ServiceStore, SessionStore, Store, StoreError,
+    StoreResult,
 };
 
 /// Every API version served; `CheckVersion` lists them and other versions are refused.

@@ -43,6 +43,12 @@ pub struct PracticeSettings {
     pub medication_request_confirmation: Option<String>,
     /// Medication guidance (`Medication`).
     pub medication_guidance: Option<String>,
+    /// Whether patients may order acute courses online (default no: only repeats).
+    pub acute_requests_allowed: bool,
+    /// Most courses one medication order may name (default 10).
+    pub max_medications_per_request: u32,
+    /// Longest note on a medication order, in characters (default 500).
+    pub max_medication_notes: u32,
 }
 
 impl Default for PracticeSettings {
@@ -55,6 +61,9 @@ impl Default for PracticeSettings {
             booking_guidance: None,
             medication_request_confirmation: None,
             medication_guidance: None,
+            acute_requests_allowed: false,
+            max_medications_per_request: 10,
+            max_medication_notes: 500,
         }
     }
 }
@@ -379,4 +388,175 @@ pub struct SessionContext {
     ///
     /// [`Store::patient_appointments`]: crate::AppointmentStore::patient_appointments
     pub appointments: Option<Vec<(Appointment, AppointmentSession)>>,
+}
+
+/// A course of medication the practice prescribes: what `ListRepeatMedication` and
+/// `ListAcuteMedication` list and `RequestMedication` orders.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MedicationCourse {
+    /// Course id (digits), the wire's `drugId`.
+    pub id: String,
+    /// The patient it is prescribed for.
+    pub patient_id: String,
+    /// Drug name, e.g. `Amlodipine 5mg tablets`.
+    pub drug: String,
+    /// Dosage and quantity, e.g. `One daily - 28 tablet`.
+    pub details: String,
+    /// `Repeat` or `Acute`.
+    #[serde(with = "wire_text")]
+    pub course_type: CourseType,
+    /// Whether the practice lets the patient order it online.
+    pub requestable: bool,
+    /// Whether the patient sees it online at all.
+    pub online_visible: bool,
+    /// When the course started.
+    pub started_on: NaiveDate,
+    /// When the practice stopped it; a stopped course is no longer listed or orderable.
+    pub stopped_on: Option<NaiveDate>,
+    /// When it was last issued.
+    pub last_issued_at: Option<DateTime<Utc>>,
+    /// Issues since the course was last authorised.
+    pub issue_count: u32,
+    /// Most issues one authorisation allows (`None`: no limit). With all used, the course is
+    /// not requestable until the practice re-authorises it.
+    pub max_issues: Option<u32>,
+}
+
+impl MedicationCourse {
+    /// Whether the course is current: started by `today` and not stopped.
+    pub fn is_current(&self, today: NaiveDate) -> bool {
+        self.started_on <= today && self.stopped_on.is_none_or(|s| s > today)
+    }
+
+    /// Whether its authorisation has issues left.
+    pub fn has_issues_left(&self) -> bool {
+        self.max_issues.is_none_or(|max| self.issue_count < max)
+    }
+}
+
+impl std::fmt::Debug for MedicationCourse {
+    // A drug name says much about a patient's health: print ids and flags only.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MedicationCourse")
+            .field("id", &self.id)
+            .field("patient_id", &self.patient_id)
+            .field("course_type", &self.course_type)
+            .field("requestable", &self.requestable)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A patient's courses as the store holds them, with what the integrity rule needs.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MedicationList {
+    /// The list's version: it changes whenever the practice adds, stops or changes one of the
+    /// patient's courses (or issues one), never when a patient orders.
+    pub version: i64,
+    /// Every course of the patient (stopped and hidden ones too), by drug name then id, each
+    /// with the id of its outstanding request, if it has one.
+    pub courses: Vec<(MedicationCourse, Option<String>)>,
+    /// The version this list had when the asking session last fetched it for this patient;
+    /// `None` if it has not.
+    pub seen_version: Option<i64>,
+}
+
+/// A course's type (the wire's `type`).
+pub use pfs_wire::CourseType;
+/// Where a prescription request stands (the wire's `status`).
+pub use pfs_wire::RequestStatus as PrescriptionStatus;
+
+/// One course of a prescription request, with its name when it was requested.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrescriptionItem {
+    /// The course.
+    pub course_id: String,
+    /// The drug's name when it was requested.
+    pub drug: String,
+    /// The course's type.
+    #[serde(with = "wire_text")]
+    pub course_type: CourseType,
+}
+
+/// A patient's request for one or more courses.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrescriptionRequest {
+    /// Request id (digits), the wire's `requestId`.
+    pub id: String,
+    /// The patient the courses are for.
+    pub patient_id: String,
+    /// Who asked: the online user id.
+    pub requested_by: String,
+    /// When.
+    pub requested_at: DateTime<Utc>,
+    /// The patient's note to the practice.
+    pub notes: Option<String>,
+    /// Where it stands.
+    #[serde(with = "wire_text")]
+    pub status: PrescriptionStatus,
+    /// When the status last changed.
+    pub status_at: DateTime<Utc>,
+    /// The practice's comment when it issued or rejected the request.
+    pub practice_comment: Option<String>,
+    /// The courses, in the order they were requested.
+    pub items: Vec<PrescriptionItem>,
+}
+
+impl std::fmt::Debug for PrescriptionRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PrescriptionRequest")
+            .field("id", &self.id)
+            .field("patient_id", &self.patient_id)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What happened to an order or an amendment in the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderOutcome {
+    /// Stored.
+    Stored,
+    /// The patient's medication list is no longer at the version the order was checked
+    /// against: nothing was written.
+    ListChanged,
+    /// Another request for one of the courses is outstanding: nothing was written.
+    AlreadyRequested,
+    /// (Amendments only) the request is no longer `Requested`: nothing was written.
+    Actioned(PrescriptionStatus),
+    /// (Amendments only) no such request: nothing was written.
+    NotFound,
+}
+
+/// Serde for the wire's enums by their wire text (`Repeat`, `Issued`, …).
+mod wire_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub trait WireText: Sized + std::str::FromStr {
+        fn text(&self) -> &'static str;
+    }
+
+    impl WireText for pfs_wire::CourseType {
+        fn text(&self) -> &'static str {
+            self.as_str()
+        }
+    }
+
+    impl WireText for pfs_wire::RequestStatus {
+        fn text(&self) -> &'static str {
+            self.as_str()
+        }
+    }
+
+    pub fn serialize<T: WireText, S: Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(v.text())
+    }
+
+    pub fn deserialize<'de, T: WireText, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse()
+            .map_err(|_| serde::de::Error::custom("not one of the accepted values"))
+    }
 }

@@ -14,7 +14,7 @@ use secrecy::ExposeSecret;
 use crate::error::DomainError;
 use crate::model::{
     Appointment, AppointmentSession, Patient, PatientContext, Practice, Prefetch, Provider,
-    SessionRecord,
+    RecordAccess, SessionRecord,
 };
 use crate::operation::{Access, Call, Operation};
 use crate::secrets::{new_suid, suid_hash};
@@ -366,5 +366,36 @@ pub fn person(p: &Patient) -> Person {
             address: p.address.clone(),
             address_type: Some("Home".to_owned()),
         }),
+    }
+}
+
+impl Pfs {
+    /// The entry of the patient's access log for an online action (written by the store with
+    /// the action itself).
+    pub(crate) async fn online_access(
+        &self,
+        s: &ActiveSession,
+        caller: &Provider,
+        patient: &Patient,
+        practice: &Practice,
+        access_type: &str,
+    ) -> Result<RecordAccess, DomainError> {
+        let user = if s.record.online_user_id == patient.id {
+            patient.display_name()
+        } else {
+            self.store
+                .patient(&s.record.online_user_id)
+                .await?
+                .map(|u| u.display_name())
+                .unwrap_or_else(|| "Online user".to_owned())
+        };
+        Ok(RecordAccess {
+            patient_id: patient.id.clone(),
+            at: self.clock.now(),
+            accessed_by: format!("{user} via {}", caller.name),
+            organisation: practice.name.clone(),
+            access_type: access_type.to_owned(),
+            method: "Online".to_owned(),
+        })
     }
 }

@@ -19,6 +19,10 @@ pub struct Code {
 /// The longest `BookAppointment/@notes` accepted, in characters.
 pub const MAX_APPOINTMENT_NOTES: usize = 500;
 
+/// The default longest `notes` of a medication order, in characters (a practice may set
+/// another).
+pub const DEFAULT_MAX_MEDICATION_NOTES: usize = 500;
+
 macro_rules! codes {
     ($($(#[$doc:meta])* $ident:ident = $code:literal, $messages:literal;)*) => {
         $( $(#[$doc])* pub const $ident: Code = Code { code: $code, name: stringify!($ident), messages: $messages }; )*
@@ -37,7 +41,7 @@ codes! {
     START_DATE_IN_PAST = "5", "BookAppointment, CancelAppointment";
     /// The patient is not one the user may act for (never granted, or the grant was withdrawn);
     /// later services also answer it when switched off for the patient or practice.
-    NO_ACCESS = "6", "PatientSelected, ListServiceAccesses, ListSlots, BookAppointment, ViewAppointments, CancelAppointment";
+    NO_ACCESS = "6", "PatientSelected, ListServiceAccesses, ListSlots, BookAppointment, ViewAppointments, CancelAppointment, ListRepeatMedication, ListAcuteMedication, RequestMedication, GetPrescriptionRequests, AmendPrescriptionRequest";
     /// The patient already holds the practice's maximum number of future appointments.
     APPOINTMENT_LIMIT_REACHED = "7", "BookAppointment";
     /// Unknown account or wrong linkage key (the same answer for both).
@@ -85,11 +89,30 @@ codes! {
     PATIENT_NOT_SELECTED = "9009", "every per-patient message";
     /// The server cannot reach its database or hit an internal fault; nothing was changed.
     SERVICE_UNAVAILABLE = "9010", "any";
-    /// `notes` is longer than [`MAX_APPOINTMENT_NOTES`] characters.
-    NOTES_TOO_LONG = "9011", "BookAppointment";
+    /// `notes` is longer than [`MAX_APPOINTMENT_NOTES`] characters (booking) or than the
+    /// practice's maximum for a medication order (default [`DEFAULT_MAX_MEDICATION_NOTES`]).
+    NOTES_TOO_LONG = "9011", "BookAppointment, RequestMedication, AmendPrescriptionRequest";
     /// `apptId` names no live appointment of the selected patient (unknown, cancelled, or
     /// another patient's: one answer for all).
     APPOINTMENT_NOT_FOUND = "9012", "CancelAppointment";
+    /// This session has not fetched the patient's medication list (`ListRepeatMedication` or
+    /// `ListAcuteMedication`) since it selected the patient.
+    MEDICATION_LIST_NOT_FETCHED = "9013", "RequestMedication, AmendPrescriptionRequest";
+    /// The practice changed the patient's courses after this session last fetched the list.
+    MEDICATION_LIST_CHANGED = "9014", "RequestMedication, AmendPrescriptionRequest";
+    /// A `drugId` names no current course of the patient (or not with that `type`).
+    UNKNOWN_COURSE = "9015", "RequestMedication, AmendPrescriptionRequest";
+    /// A course may not be ordered now: the practice made it unrequestable, its issues are
+    /// used up, or it is acute and the practice takes no acute requests.
+    COURSE_NOT_REQUESTABLE = "9016", "RequestMedication, AmendPrescriptionRequest";
+    /// A course already has an outstanding request (this wins over "not requestable").
+    ALREADY_REQUESTED = "9017", "RequestMedication, AmendPrescriptionRequest";
+    /// More courses than the practice's maximum per request.
+    TOO_MANY_MEDICATIONS = "9018", "RequestMedication, AmendPrescriptionRequest";
+    /// `requestId` names no prescription request of the selected patient.
+    PRESCRIPTION_REQUEST_NOT_FOUND = "9019", "AmendPrescriptionRequest";
+    /// The request is no longer `Requested` (issued, rejected or cancelled): it cannot change.
+    PRESCRIPTION_REQUEST_ACTIONED = "9020", "AmendPrescriptionRequest";
 }
 
 #[cfg(test)]

@@ -33,6 +33,13 @@ pub use msg::appointments::{
 pub use msg::common::{API_VERSION, Application, Header, PatientScope, Person, PersonAddress};
 pub use msg::error::ErrorReply;
 pub use msg::linkage::{LinkAccount, LinkAccountReply, LinkVariant};
+pub use msg::medication::{
+    AmendAction, AmendPrescriptionRequest, AmendPrescriptionRequestReply, CourseType,
+    GetPrescriptionRequests, GetPrescriptionRequestsReply, ListAcuteMedication,
+    ListAcuteMedicationReply, ListRepeatMedication, ListRepeatMedicationReply,
+    MAX_WIRE_MEDICATIONS, Medication, MedicationItem, PrescriptionRequest, RequestMedication,
+    RequestMedicationReply, RequestStatus, RequestedMedication,
+};
 pub use msg::services::{ListServiceAccesses, ListServiceAccessesReply, ServiceAccess};
 pub use msg::session::{
     Authenticate, AuthenticateReply, Logoff, LogoffReply, PatientAccess, PatientSelected,
@@ -61,6 +68,11 @@ macro_rules! for_each_request {
             ViewAppointments,
             CancelAppointment,
             RequestSystmOnlineMessages,
+            ListRepeatMedication,
+            ListAcuteMedication,
+            RequestMedication,
+            GetPrescriptionRequests,
+            AmendPrescriptionRequest,
         }
     };
 }

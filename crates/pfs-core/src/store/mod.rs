@@ -11,6 +11,7 @@ use async_trait::async_trait;
 mod access_log;
 mod account;
 mod appointment;
+mod medication;
 mod patient;
 mod practice;
 mod provider;
@@ -21,6 +22,7 @@ mod session;
 pub use access_log::AccessLogStore;
 pub use account::AccountStore;
 pub use appointment::AppointmentStore;
+pub use medication::MedicationStore;
 pub use patient::PatientStore;
 pub use practice::PracticeStore;
 pub use provider::ProviderStore;
@@ -77,5 +79,6 @@ store_of_areas!(
     ServiceStore,
     SessionStore,
     AppointmentStore,
+    MedicationStore,
     AccessLogStore,
 );

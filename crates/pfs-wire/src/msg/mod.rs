@@ -4,6 +4,7 @@ pub mod appointments;
 pub mod common;
 pub mod error;
 pub mod linkage;
+pub mod medication;
 pub mod services;
 pub mod session;
 pub mod version;
