@@ -24,6 +24,11 @@ pub(super) const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0003_accounts.sql",
         include_str!("../../migrations/sqlite/0003_accounts.sql"),
     ),
+    (
+        4,
+        "0004_medication.sql",
+        include_str!("../../migrations/sqlite/0004_medication.sql"),
+    ),
 ];
 
 /// Applies the migrations the database has not had, all in one transaction.

@@ -174,6 +174,8 @@ fn referenced(table: &str) -> &'static str {
         "appointment_sessions" => "practice",
         "appointments" => "appointment session or patient",
         "record_accesses" => "patient",
+        "medication_courses" | "medication_versions" => "patient",
+        "prescription_requests" => "patient or course",
         _ => "referenced row",
     }
 }

@@ -32,6 +32,9 @@ pub async fn practices_round_trip(store: &dyn Store) {
         booking_guidance: Some("Book routine appointments up to 4 weeks ahead.".into()),
         medication_request_confirmation: Some("Allow 2 working days.".into()),
         medication_guidance: Some("Order a week before you run out.".into()),
+        acute_requests_allowed: true,
+        max_medications_per_request: 4,
+        max_medication_notes: 200,
     };
     assert!(
         store
