@@ -924,6 +924,36 @@ fn every_request_type_round_trips_through_request_encode() {
                 r#"<RequestSystmOnlineMessages apiVersion="1" uuid="{UUID}" unitId="X12345" patientId="1" onlineUserId="1"/>"#
             ),
         ),
+        (
+            "ListRepeatMedication",
+            format!(
+                r#"<ListRepeatMedication apiVersion="1" uuid="{UUID}" unitId="X12345" patientId="1" onlineUserId="1"/>"#
+            ),
+        ),
+        (
+            "ListAcuteMedication",
+            format!(
+                r#"<ListAcuteMedication apiVersion="1" uuid="{UUID}" unitId="X12345" patientId="1" onlineUserId="1"/>"#
+            ),
+        ),
+        (
+            "RequestMedication",
+            format!(
+                r#"<RequestMedication apiVersion="1" uuid="{UUID}" unitId="X12345" patientId="1" onlineUserId="1" notes="Thanks"><Medication drugId="4" type="Repeat"/></RequestMedication>"#
+            ),
+        ),
+        (
+            "GetPrescriptionRequests",
+            format!(
+                r#"<GetPrescriptionRequests apiVersion="1" uuid="{UUID}" unitId="X12345" patientId="1" onlineUserId="1" startDate="2024-01-05T00:00:00.0Z"/>"#
+            ),
+        ),
+        (
+            "AmendPrescriptionRequest",
+            format!(
+                r#"<AmendPrescriptionRequest apiVersion="1" uuid="{UUID}" unitId="X12345" patientId="1" onlineUserId="1" requestId="5" action="Cancel"/>"#
+            ),
+        ),
     ];
     assert_eq!(samples.len(), pfs_wire::REQUEST_TYPES.len());
     for (ty, body) in samples {

@@ -9,6 +9,13 @@ use chrono::{Days, NaiveDate, NaiveDateTime, NaiveTime};
 use pfs_wire::scalar::{MAX_YEAR, MIN_YEAR, parse_date, parse_wall_clock};
 use pfs_wire::xml::is_xml_char;
 use pfs_wire::{
+    AmendAction, AmendPrescriptionRequest, AmendPrescriptionRequestReply, CourseType,
+    GetPrescriptionRequests, GetPrescriptionRequestsReply, ListAcuteMedication,
+    ListAcuteMedicationReply, ListRepeatMedication, ListRepeatMedicationReply, Medication,
+    MedicationItem, PrescriptionRequest, RequestMedication, RequestMedicationReply, RequestStatus,
+    RequestedMedication,
+};
+use pfs_wire::{
     Application, Appointment, AuthenticateReply, BookAppointment, BookAppointmentReply,
     CancelAppointment, CancelAppointmentReply, CheckVersion, CheckVersionReply, Element,
     ErrorReply, Guid, Header, LinkAccount, LinkAccountReply, LinkVariant, ListServiceAccesses,
@@ -328,6 +335,117 @@ request_round_trip! {
     request_systm_online_messages: (header(), scope())
         .prop_map(|(header, scope)| RequestSystmOnlineMessages { header, scope })
         => RequestSystmOnlineMessages;
+    list_repeat_medication: (header(), scope())
+        .prop_map(|(header, scope)| ListRepeatMedication { header, scope })
+        => ListRepeatMedication;
+    list_acute_medication: (header(), scope())
+        .prop_map(|(header, scope)| ListAcuteMedication { header, scope })
+        => ListAcuteMedication;
+    request_medication: (header(), scope(), opt_text(), order())
+        .prop_map(|(header, scope, notes, medications)| RequestMedication {
+            header, scope, notes, medications,
+        }) => RequestMedication;
+    get_prescription_requests: (
+        header(),
+        scope(),
+        prop::option::of(wall_clock_tenths()),
+        prop::option::of(wall_clock_tenths()),
+    )
+        .prop_map(|(header, scope, start_date, end_date)| GetPrescriptionRequests {
+            header, scope, start_date, end_date,
+        }) => GetPrescriptionRequests;
+    amend_prescription_request: (header(), scope(), text(), opt_text(), order(), any::<bool>())
+        .prop_map(|(header, scope, request_id, notes, items, cancel)| AmendPrescriptionRequest {
+            header,
+            scope,
+            request_id,
+            action: if cancel { AmendAction::Cancel } else { AmendAction::Amend },
+            notes,
+            medications: if cancel { Vec::new() } else { items },
+        }) => AmendPrescriptionRequest;
+}
+
+fn course_type() -> impl Strategy<Value = CourseType> {
+    prop::sample::select(vec![CourseType::Repeat, CourseType::Acute])
+}
+
+/// An order's items: at least one, no id twice.
+fn order() -> impl Strategy<Value = Vec<MedicationItem>> {
+    prop::collection::vec((text(), course_type()), 1..5).prop_map(|items| {
+        let mut out: Vec<MedicationItem> = Vec::new();
+        for (drug_id, course_type) in items {
+            if out.iter().all(|i| i.drug_id != drug_id) {
+                out.push(MedicationItem {
+                    drug_id,
+                    course_type,
+                });
+            }
+        }
+        out
+    })
+}
+
+fn medication() -> impl Strategy<Value = Medication> {
+    (
+        text(),
+        course_type(),
+        text_or_empty(),
+        text_or_empty(),
+        any::<bool>(),
+    )
+        .prop_map(|(drug_id, course_type, drug, details, r)| Medication {
+            drug_id,
+            course_type,
+            drug,
+            details,
+            requestable: YesNo(r),
+        })
+}
+
+fn prescription_request() -> impl Strategy<Value = PrescriptionRequest> {
+    let status = prop::sample::select(vec![
+        RequestStatus::Requested,
+        RequestStatus::Issued,
+        RequestStatus::Rejected,
+        RequestStatus::Cancelled,
+    ]);
+    let item = (text(), text_or_empty(), course_type()).prop_map(|(drug_id, drug, course_type)| {
+        RequestedMedication {
+            drug_id,
+            drug,
+            course_type,
+        }
+    });
+    (
+        text(),
+        wall_clock(),
+        status,
+        wall_clock(),
+        opt_text(),
+        opt_text(),
+        few(item),
+    )
+        .prop_map(
+            |(
+                request_id,
+                date_requested,
+                status,
+                status_date,
+                notes,
+                practice_comment,
+                medications,
+            )| {
+                PrescriptionRequest {
+                    request_id,
+                    date_requested,
+                    status,
+                    status_date,
+                    notes,
+                    practice_comment,
+                    medications,
+                }
+            },
+        )
 }
 
 proptest! {
@@ -493,6 +611,23 @@ reply_round_trip! {
             RequestSystmOnlineMessagesReply {
                 scope, uuid, book_appointments, request_medication_confirmation, medication,
             }
+        });
+    list_repeat_medication_reply: (opt_scope(), opt_guid(), few(medication()))
+        .prop_map(|(scope, uuid, medications)| ListRepeatMedicationReply { scope, uuid, medications });
+    list_acute_medication_reply: (opt_scope(), opt_guid(), few(medication()))
+        .prop_map(|(scope, uuid, medications)| ListAcuteMedicationReply { scope, uuid, medications });
+    request_medication_reply: (opt_scope(), opt_guid(), opt_text(), opt_text())
+        .prop_map(|(scope, uuid, message, request_id)| RequestMedicationReply {
+            scope, uuid, message, request_id,
+        });
+    get_prescription_requests_reply: (opt_scope(), opt_guid(), few(prescription_request()))
+        .prop_map(|(scope, uuid, requests)| GetPrescriptionRequestsReply { scope, uuid, requests });
+    amend_prescription_request_reply: (opt_scope(), opt_guid(), text(), any::<bool>())
+        .prop_map(|(scope, uuid, request_id, cancelled)| AmendPrescriptionRequestReply {
+            scope,
+            uuid,
+            request_id,
+            status: if cancelled { RequestStatus::Cancelled } else { RequestStatus::Requested },
         });
     error_reply: (text(), text_or_empty(), text_or_empty(), opt_guid())
         .prop_map(|(error_code, user_friendly_message, technical_message, uuid)| ErrorReply {
