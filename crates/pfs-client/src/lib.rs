@@ -43,6 +43,7 @@ mod builder;
 mod client;
 mod error;
 mod link;
+mod medication;
 mod session;
 
 pub use builder::{ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
