@@ -179,6 +179,12 @@ add("huge-value", "element-name-500000", [f'<CheckVersion>{MAPP}<{MARKER}', rep(
 # BookAppointment allows 8 192 bytes so that long notes get 9011.
 add("huge-value", "BookAppointment-notes-8192", [f'<BookAppointment {COMMON} sessionId="1" startDate="2030-01-01T09:00:00Z" endDate="2030-01-01T09:10:00Z" notes="{MARKER}', rep("n", 8192 - len(MARKER)), '"/>'], ["E:9011"], type_="BookAppointment", suid="VALID")
 add("huge-value", "BookAppointment-notes-8193", [f'<BookAppointment {COMMON} sessionId="1" startDate="2030-01-01T09:00:00Z" endDate="2030-01-01T09:10:00Z" notes="{MARKER}', rep("n", 8193 - len(MARKER)), '"/>'], MALFORMED, type_="BookAppointment", suid="VALID")
+# An order's notes are checked before anything else about the order.
+add("huge-value", "RequestMedication-notes-8192", [f'<RequestMedication {COMMON} notes="{MARKER}', rep("n", 8192 - len(MARKER)), '"><Medication drugId="1" type="Repeat"/></RequestMedication>'], ["E:9011"], type_="RequestMedication", suid="VALID")
+add("huge-value", "RequestMedication-notes-8193", [f'<RequestMedication {COMMON} notes="{MARKER}', rep("n", 8193 - len(MARKER)), '"><Medication drugId="1" type="Repeat"/></RequestMedication>'], MALFORMED, type_="RequestMedication", suid="VALID")
+add("huge-value", "RequestMedication-100-items", [f'<RequestMedication {COMMON}>', {"numbered": '<Medication drugId="{i}" type="Repeat"/>', "times": 100}, '</RequestMedication>'], ["E:9018"], type_="RequestMedication", suid="VALID")
+add("huge-value", "RequestMedication-101-items", [f'<RequestMedication {COMMON}>', {"numbered": '<Medication drugId="{i}" type="Repeat"/>', "times": 101}, '</RequestMedication>'], MALFORMED, type_="RequestMedication", suid="VALID")
+add("huge-value", "RequestMedication-same-drug-twice", [f'<RequestMedication {COMMON}><Medication drugId="1" type="Repeat"/><Medication drugId="1" type="Repeat"/></RequestMedication>'], ["E:9004"], type_="RequestMedication", suid="VALID")
 add("huge-value", "BookAppointment-notes-501-chars", [f'<BookAppointment {COMMON} sessionId="1" startDate="2030-01-01T09:00:00Z" endDate="2030-01-01T09:10:00Z" notes="{MARKER}', rep("é", 501 - len(MARKER)), '"/>'], ["E:9011"], type_="BookAppointment", suid="VALID")
 add("huge-value", "accountId-65", [f'<LinkAccount apiVersion="1" organisationCode="@@ODS@@" lastName="X" dateOfBirth="1980-02-14" accountId="{MARKER}', rep("1", 65 - len(MARKER)), f'" passphrase="k">{APP}</LinkAccount>'], ["E:9004"], type_="LinkAccount")
 
@@ -313,6 +319,7 @@ date_attrs = [
     ("ListSlots", "startDate", lambda v: f'<ListSlots {COMMON} startDate="{v}" numberOfDays="7"/>', "VALID"),
     ("BookAppointment", "startDate", lambda v: f'<BookAppointment {COMMON} sessionId="1" startDate="{v}" endDate="2030-01-01T09:10:00Z"/>', "VALID"),
     ("BookAppointment", "endDate", lambda v: f'<BookAppointment {COMMON} sessionId="1" startDate="2030-01-01T09:00:00Z" endDate="{v}"/>', "VALID"),
+    ("GetPrescriptionRequests", "startDate", lambda v: f'<GetPrescriptionRequests {COMMON} startDate="{v}"/>', "VALID"),
 ]
 for t, attr, make, suid in date_attrs:
     for i, v in enumerate(absurd_dates):
@@ -320,7 +327,10 @@ for t, attr, make, suid in date_attrs:
         expect = ["E:9004"]
         if re.fullmatch(r"2024-06-03T14:07:12[+-]\d\d:\d\d", v):
             # The offset is decoration (wire-format.md, Times): any digits are read, and ignored.
-            expect = ["E:9004", {"LinkAccount": "E:8", "ListSlots": "OK", "BookAppointment": "E:1102"}[t]]
+            expect = ["E:9004", {"LinkAccount": "E:8", "ListSlots": "OK", "BookAppointment": "E:1102", "GetPrescriptionRequests": "OK"}[t]]
+        if t == "GetPrescriptionRequests" and not v.strip():
+            # An optional attribute left empty is absent: the default window applies.
+            expect = ["OK"]
         # Only fragments the server's own texts cannot contain (they show date formats).
         distinctive = re.search(r"[^0-9T:.+\-Z ]", v) and len(v) > 3
         add("dates-numbers", f"{t}-{attr}-{i}-{v[:30]}", [make(e)], expect, type_=t, suid=suid, forbid=[v] if distinctive else None)
@@ -338,7 +348,7 @@ payloads = [
     "../../etc/passwd", "..\\..\\windows\\win.ini", "%00", "1%00", "%2e%2e%2f%2e%2e%2fetc%2fpasswd", "file:///etc/passwd",
     "${jndi:ldap://127.0.0.1/a}", "{{7*7}}", "*", "%", "_", "1 OR 1", "\u202e1", "9" * 200,
 ]
-BUSINESS = ["E:3", "E:5", "E:6", "E:7", "E:8", "E:9", "E:40", "E:509", "E:512", "E:513", "E:553", "E:554", "E:555", "E:1102", "E:1103", "E:9004", "E:9007", "E:9008", "E:9009", "E:9011", "E:9012"]
+BUSINESS = ["E:3", "E:5", "E:6", "E:7", "E:8", "E:9", "E:40", "E:509", "E:512", "E:513", "E:553", "E:554", "E:555", "E:1102", "E:1103", "E:9004", "E:9007", "E:9008", "E:9009", "E:9011", "E:9012", "E:9013", "E:9014", "E:9015", "E:9016", "E:9017", "E:9018", "E:9019", "E:9020"]
 
 
 def esc(v):
@@ -360,6 +370,11 @@ id_targets = [
     ("CancelAppointment", "apptId", lambda v: f'<CancelAppointment {COMMON} apptId="{v}"/>', "VALID", ["E:9012", "E:9004"]),
     ("ViewAppointments", "onlineUserId", lambda v: f'<ViewAppointments apiVersion="1" patientId="@@PATIENT@@" onlineUserId="{v}" futureAppointments="Y"/>', "VALID", ["E:9009", "E:9004"]),
     ("RequestSystmOnlineMessages", "patientId", lambda v: f'<RequestSystmOnlineMessages apiVersion="1" patientId="{v}" onlineUserId="@@USER@@"/>', "VALID", ["E:6", "E:9009", "E:9004"]),
+    ("ListRepeatMedication", "patientId", lambda v: f'<ListRepeatMedication apiVersion="1" patientId="{v}" onlineUserId="@@USER@@"/>', "VALID", ["E:6", "E:9009", "E:9004"]),
+    # The runner's session has not fetched the list: 9013 comes before the course is looked up.
+    ("RequestMedication", "drugId", lambda v: f'<RequestMedication {COMMON}><Medication drugId="{v}" type="Repeat"/></RequestMedication>', "VALID", ["E:9013", "E:9015", "E:9004"]),
+    ("GetPrescriptionRequests", "patientId", lambda v: f'<GetPrescriptionRequests apiVersion="1" patientId="{v}" onlineUserId="@@USER@@"/>', "VALID", ["E:6", "E:9009", "E:9004"]),
+    ("AmendPrescriptionRequest", "requestId", lambda v: f'<AmendPrescriptionRequest {COMMON} requestId="{v}" action="Cancel"/>', "VALID", ["E:9019", "E:9004"]),
 ]
 for t, attr, make, suid, expect in id_targets:
     for i, v in enumerate(payloads):

@@ -22,12 +22,12 @@ const WALL_CLOCK: &str = "a UK wall-clock date-time such as 2024-06-04T09:00:00.
 /// `Error`).
 pub const MAX_WIRE_MEDICATIONS: usize = 100;
 
-/// Parsing limits of the two messages that carry an order: room for
-/// [`MAX_WIRE_MEDICATIONS`] items and for notes well past the documented maximum (500
-/// characters, up to 2,000 bytes), so that an over-long note gets its own friendly `Error`
-/// rather than `9001`.
+/// Parsing limits of the two messages that carry an order: the root and
+/// [`MAX_WIRE_MEDICATIONS`] items, and notes well past the documented maximum (500 characters,
+/// up to 2,000 bytes), so that an over-long note gets its own friendly `Error` rather than
+/// `9001`.
 const ORDER_LIMITS: Limits = Limits {
-    max_elements: MAX_WIRE_MEDICATIONS + 8,
+    max_elements: MAX_WIRE_MEDICATIONS + 1,
     max_attributes: 3 * MAX_WIRE_MEDICATIONS + 64,
     max_value_bytes: 8 * 1024,
     ..Limits::REQUEST
