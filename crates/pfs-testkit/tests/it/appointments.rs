@@ -17,14 +17,14 @@ use crate::session::{DECLARATION, XMLNS, error_body, expect_pfs, new_uuid, ok_bo
 const ODS: &str = "Y99001";
 
 /// A linked demo account that can open sessions again later (e.g. after the clock moved).
-struct User {
-    client: Client,
-    account: DemoAccount,
-    passphrase: SecretString,
+pub(crate) struct User {
+    pub(crate) client: Client,
+    pub(crate) account: DemoAccount,
+    pub(crate) passphrase: SecretString,
 }
 
 impl User {
-    async fn new(t: &TestServer, last_name: &str) -> User {
+    pub(crate) async fn new(t: &TestServer, last_name: &str) -> User {
         let client = t.client();
         let account = t.account(last_name).clone();
         let passphrase = t.link(&client, &account).await.unwrap();
@@ -35,7 +35,7 @@ impl User {
         }
     }
 
-    async fn session(&self) -> Session {
+    pub(crate) async fn session(&self) -> Session {
         self.client
             .authenticate(
                 &self.account.organisation_code,
@@ -89,7 +89,7 @@ async fn add_session(
 }
 
 /// Changes some of the demo practice's settings (the rest keep their values).
-async fn set_settings(t: &TestServer, changes: Value) {
+pub(crate) async fn set_settings(t: &TestServer, changes: Value) {
     let (_, all) = t.admin("GET", "/api/practices", None).await.unwrap();
     let mut settings = all
         .as_array()
@@ -124,7 +124,10 @@ async fn free_slots(s: &Session, t: &TestServer, id: &str) -> Vec<(NaiveDateTime
         .unwrap_or_default()
 }
 
-async fn accesses(t: &TestServer, patient_id: &str) -> Vec<pfs_core::model::RecordAccess> {
+pub(crate) async fn accesses(
+    t: &TestServer,
+    patient_id: &str,
+) -> Vec<pfs_core::model::RecordAccess> {
     let now = t.clock_now();
     t.server
         .pfs

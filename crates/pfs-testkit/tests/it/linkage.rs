@@ -3,7 +3,6 @@
 
 use chrono::{Duration, NaiveDate};
 use pfs_client::{ExposeSecret, LinkRequest, SecretString};
-use pfs_store::pg_testing::{TestSchema, required_test_url};
 use pfs_testkit::{DemoAccount, TestServer};
 use pfs_wire::{Application, Header, LinkAccount, LinkAccountReply, LinkVariant};
 use serde_json::json;
@@ -988,56 +987,7 @@ async fn link_account_without_a_variant_is_9004() {
 
 // --- throttling and bounded hashing, on both stores ----------------------------------------------
 
-/// Which store a throttling test runs on.
-#[derive(Clone, Copy)]
-enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// A server on `backend` (PostgreSQL: a fresh schema of the test database, kept alive by the
-/// returned guard), with `adjust` applied to its options.
-async fn start_on(
-    backend: Backend,
-    adjust: impl FnOnce(&mut pfs_server::ServeOptions),
-) -> (Option<TestSchema>, TestServer) {
-    let schema = match backend {
-        Backend::Sqlite => None,
-        Backend::Postgres => Some(TestSchema::create(&required_test_url()).await),
-    };
-    let url = schema.as_ref().map(|s| s.url().to_owned());
-    let t = TestServer::start_with(|o| {
-        o.database = url;
-        adjust(o);
-    })
-    .await
-    .unwrap();
-    (schema, t)
-}
-
-/// Each named test as `linkage::sqlite::<name>` and `linkage::postgres::<name>` (ignored unless
-/// PostgreSQL tests are included), calling `<name>(Backend)`.
-macro_rules! on_both_stores {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                #[ignore = "needs PostgreSQL: set PFS_TEST_POSTGRES_URL and run with --include-ignored"]
-                async fn $name() {
-                    super::$name(super::Backend::Postgres).await;
-                }
-            )*
-        }
-    };
-}
+use crate::stores::{Backend, start_on};
 
 on_both_stores!(
     concurrent_wrong_keys_reach_argon2_at_most_the_threshold,
