@@ -22,6 +22,7 @@ pub mod appointments;
 pub mod clock;
 pub mod config;
 pub mod error;
+mod group_commit;
 pub mod linkage;
 pub mod medication;
 pub mod model;
@@ -94,6 +95,7 @@ pub struct Pfs {
     pepper: Pepper,
     kdf: Kdf,
     provider_failures: linkage::FailureBudget,
+    medication_views: group_commit::GroupCommit<model::MedicationView>,
 }
 
 impl Pfs {
@@ -123,6 +125,7 @@ impl Pfs {
             pepper,
             kdf,
             provider_failures,
+            medication_views: group_commit::GroupCommit::new(medication::write_views),
         })
     }
 

@@ -21,13 +21,16 @@ use pfs_wire::{
 
 use crate::error::DomainError;
 use crate::model::{
-    MedicationCourse, MedicationList, OrderOutcome, PatientContext, PracticeSettings,
-    PrescriptionItem, PrescriptionRequest, PrescriptionStatus,
+    MedicationCourse, MedicationList, MedicationView, OrderOutcome, PatientContext,
+    PracticeSettings, PrescriptionItem, PrescriptionRequest, PrescriptionStatus,
 };
 use crate::operation::{Access, Call, Operation};
 use crate::secrets::{Attempt, with_fresh_id};
 use crate::uktime::{to_instant, to_wall_clock, uk_date};
-use crate::{Pfs, StoreError};
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::{Pfs, Store, StoreError, StoreResult};
 
 /// The service key every medication message is switched by.
 pub const PRESCRIPTIONS_SERVICE: &str = "repeat-prescriptions";
@@ -237,9 +240,13 @@ impl Pfs {
         let log = self
             .online_access(s, call.caller, patient, practice, "Viewed medication")
             .await?;
-        self.store
-            .record_medication_view(&s.record.suid_hash, &patient.id, list.version, &log)
-            .await?;
+        let view = MedicationView {
+            suid_hash: s.record.suid_hash.clone(),
+            patient_id: patient.id.clone(),
+            version: list.version,
+            log,
+        };
+        self.medication_views.write(&self.store, view).await?;
         Ok(out)
     }
 
@@ -407,6 +414,14 @@ impl Pfs {
             status,
         })
     }
+}
+
+/// Writes a group of list views (see [`crate::group_commit`]).
+pub(crate) fn write_views<'a>(
+    store: &'a dyn Store,
+    views: &'a [MedicationView],
+) -> Pin<Box<dyn Future<Output = StoreResult<()>> + Send + 'a>> {
+    store.record_medication_views(views)
 }
 
 /// A stored request as the wire shows it.

@@ -463,6 +463,19 @@ pub struct MedicationList {
 
 /// A course's type (the wire's `type`).
 pub use pfs_wire::CourseType;
+/// That a session fetched a patient's medication list at a version, with its access-log entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MedicationView {
+    /// The session (SHA-256 of its suid).
+    pub suid_hash: String,
+    /// The patient whose list it is.
+    pub patient_id: String,
+    /// The version of the list the session was shown.
+    pub version: i64,
+    /// The access-log entry for the read.
+    pub log: RecordAccess,
+}
+
 /// Where a prescription request stands (the wire's `status`).
 pub use pfs_wire::RequestStatus as PrescriptionStatus;
 

@@ -31,15 +31,11 @@ pub trait MedicationStore: Send + Sync {
         patient_id: &str,
         suid_hash: Option<&str>,
     ) -> StoreResult<MedicationList>;
-    /// Records that the session fetched the patient's list at `version`, and appends `log` to
-    /// the access log, in one transaction. The record goes when the session is purged.
-    async fn record_medication_view(
-        &self,
-        suid_hash: &str,
-        patient_id: &str,
-        version: i64,
-        log: &RecordAccess,
-    ) -> StoreResult<()>;
+    /// Records, for each view, that its session fetched the patient's list at its version
+    /// (replacing what that session had fetched for that patient) and appends its access-log
+    /// entry: all in one transaction. A view of a session that no longer exists records
+    /// nothing but its log entry. The records go when their session is purged.
+    async fn record_medication_views(&self, views: &[MedicationView]) -> StoreResult<()>;
     /// Stores a new `Requested` request and appends `log`, in one transaction, if the patient's
     /// list is still at `version` ([`OrderOutcome::ListChanged`] otherwise) and none of its
     /// courses has an outstanding request ([`OrderOutcome::AlreadyRequested`]); nothing is

@@ -5,8 +5,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use pfs_core::model::{
-    MedicationCourse, MedicationList, OrderOutcome, PrescriptionRequest, PrescriptionStatus,
-    RecordAccess,
+    MedicationCourse, MedicationList, MedicationView, OrderOutcome, PrescriptionRequest,
+    PrescriptionStatus, RecordAccess,
 };
 use pfs_core::store::{MedicationStore, StoreError, StoreResult};
 
@@ -32,13 +32,7 @@ impl MedicationStore for PostgresStore {
     async fn medication_list(&self, _: &str, _: Option<&str>) -> StoreResult<MedicationList> {
         missing()
     }
-    async fn record_medication_view(
-        &self,
-        _: &str,
-        _: &str,
-        _: i64,
-        _: &RecordAccess,
-    ) -> StoreResult<()> {
+    async fn record_medication_views(&self, _: &[MedicationView]) -> StoreResult<()> {
         missing()
     }
     async fn request_medication(

@@ -7,8 +7,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use pfs_core::model::{
-    MedicationCourse, MedicationList, OrderOutcome, PrescriptionItem, PrescriptionRequest,
-    PrescriptionStatus, RecordAccess,
+    MedicationCourse, MedicationList, MedicationView, OrderOutcome, PrescriptionItem,
+    PrescriptionRequest, PrescriptionStatus, RecordAccess,
 };
 use pfs_core::store::{MedicationStore, StoreError, StoreResult};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
@@ -318,24 +318,21 @@ impl MedicationStore for SqliteStore {
         })
     }
 
-    async fn record_medication_view(
-        &self,
-        suid_hash: &str,
-        patient_id: &str,
-        version: i64,
-        log: &RecordAccess,
-    ) -> StoreResult<()> {
+    async fn record_medication_views(&self, views: &[MedicationView]) -> StoreResult<()> {
         self.write(|c| {
             let tx = c.transaction().map_err(map_err("medication_list_views"))?;
-            execute(
-                &tx,
-                "medication_list_views",
-                "INSERT INTO medication_list_views (suid_hash, patient_id, version)
-                 VALUES (?1, ?2, ?3)
-                 ON CONFLICT (suid_hash, patient_id) DO UPDATE SET version = excluded.version",
-                params![suid_hash, patient_id, version],
-            )?;
-            insert_record_access(&tx, log)?;
+            for view in views {
+                // A session purged since its request was checked records nothing.
+                execute(
+                    &tx,
+                    "medication_list_views",
+                    "INSERT INTO medication_list_views (suid_hash, patient_id, version)
+                     SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM sessions WHERE suid_hash = ?1)
+                     ON CONFLICT (suid_hash, patient_id) DO UPDATE SET version = excluded.version",
+                    params![view.suid_hash, view.patient_id, view.version],
+                )?;
+                insert_record_access(&tx, &view.log)?;
+            }
             tx.commit().map_err(map_err("medication_list_views"))
         })
         .await
