@@ -18,6 +18,8 @@ use serde::Deserialize;
 
 use crate::call::Connection;
 
+mod medication;
+
 /// Options of `pfs bench`.
 #[derive(clap::Args)]
 pub struct Args {
@@ -29,6 +31,8 @@ pub struct Args {
         "check-version",
         "view-appointments",
         "book-appointment",
+        "list-repeat-medication",
+        "request-medication",
     ])]
     scenario: String,
     /// Concurrent connections (one worker each).
@@ -47,10 +51,15 @@ pub struct Args {
     /// future appointments per patient and adds patients through its admin API.
     #[arg(long, default_value = "pfs-data")]
     data_dir: std::path::PathBuf,
-    /// `book-appointment`: how many patients the bookings are spread over (the demo patients
-    /// plus patients added for the run), so that no patient piles up thousands of bookings.
+    /// `book-appointment`, `request-medication`: how many patients the writes are spread over
+    /// (the demo patients plus patients added for the run), so that no patient piles up
+    /// thousands of bookings or courses.
     #[arg(long, default_value_t = 64)]
     patients: usize,
+    /// `request-medication`: courses added to each patient for the run (each order takes one;
+    /// a worker that runs out stops early, which the report shows as fewer orders).
+    #[arg(long, default_value_t = 200)]
+    courses: usize,
     #[command(flatten)]
     conn: Connection,
 }
@@ -76,6 +85,15 @@ struct Job {
     slots: Vec<(String, String, String)>,
     bookers: Vec<Booker>,
     turn: usize,
+    /// `request-medication`: (index into `bookers`, course id), one order each.
+    orders: Vec<(usize, String)>,
+}
+
+/// One request of an operation: its type, suid and body.
+struct Step {
+    message_type: &'static str,
+    suid: Option<String>,
+    body: String,
 }
 
 /// A patient with an open session of their own.
@@ -94,7 +112,22 @@ impl Job {
             slots: Vec::new(),
             bookers: Vec::new(),
             turn: 0,
+            orders: Vec::new(),
         }
+    }
+
+    /// The requests of the next operation (one, or for `request-medication` the list fetch and
+    /// the order), or `None` when the worker has run out of slots or courses.
+    fn next_op(&mut self) -> Option<Vec<Step>> {
+        if self.message_type == "RequestMedication" {
+            return medication::next_order(self);
+        }
+        let body = self.next_body()?;
+        Some(vec![Step {
+            message_type: self.message_type,
+            suid: self.suid.clone(),
+            body,
+        }])
     }
 
     /// The next body, or `None` when a booking worker has run out of slots.
@@ -200,7 +233,10 @@ pub async fn run(a: Args) -> Result<()> {
     // Bookings are spread over many patients, as real bookings are (each booking counts the
     // patient's own future appointments); each worker books for its own share of them.
     let mut bookers = Vec::new();
-    if a.scenario == "book-appointment" {
+    if matches!(
+        a.scenario.as_str(),
+        "book-appointment" | "request-medication"
+    ) {
         let mut to_link = accounts.clone();
         let extra = a.patients.saturating_sub(accounts.len());
         to_link.extend(add_patients(&a, &account.organisation_code, extra).await?);
@@ -230,6 +266,14 @@ pub async fn run(a: Args) -> Result<()> {
 
     let mut jobs = Vec::with_capacity(a.connections);
     for i in 0..a.connections {
+        if a.scenario == "request-medication" {
+            jobs.push(medication::order_job(
+                &account.organisation_code,
+                &bookers,
+                i,
+            ));
+            continue;
+        }
         if !bookers.is_empty() {
             let first = &bookers[i % bookers.len()];
             let template = Element::new("BookAppointment")
@@ -269,6 +313,7 @@ pub async fn run(a: Args) -> Result<()> {
                 let auth: pfs_wire::AuthenticateReply = reply.decode()?;
                 let (message_type, extra): (&'static str, &[(&str, &str)]) = match scenario {
                     "view-appointments" => ("ViewAppointments", &[("futureAppointments", "Y")]),
+                    "list-repeat-medication" => ("ListRepeatMedication", &[]),
                     _ => ("PatientSelected", &[]),
                 };
                 let mut template = Element::new(message_type)
@@ -290,6 +335,9 @@ pub async fn run(a: Args) -> Result<()> {
         "book-appointment" => deal_slots(&a, &setup, &mut jobs).await?,
         // Something to view: the patient holds three future appointments.
         "view-appointments" => book_a_few(&setup, &jobs[0], 3).await?,
+        // The figure: a patient with 12 current repeat courses.
+        "list-repeat-medication" => medication::give_courses(&a, &setup, &jobs[0], 12).await?,
+        "request-medication" => medication::deal_courses(&a, &bookers, &mut jobs).await?,
         _ => {}
     }
 
@@ -372,8 +420,10 @@ pub async fn run(a: Args) -> Result<()> {
             background_count as f64 / elapsed
         );
     }
-    if a.scenario == "book-appointment" {
-        check_no_double_bookings(&a).await?;
+    match a.scenario.as_str() {
+        "book-appointment" => check_no_double_bookings(&a).await?,
+        "request-medication" => medication::check_no_double_orders(&a).await?,
+        _ => {}
     }
     if failures > 0 {
         bail!("{failures} requests failed");
@@ -391,20 +441,28 @@ async fn worker(
     let mut failures = 0;
     let mut job = job;
     while !stop.load(Ordering::Relaxed) {
-        let Some(body) = job.next_body() else {
+        let Some(steps) = job.next_op() else {
             break;
         };
         let t = Instant::now();
-        let reply = client
-            .raw(job.message_type, job.suid.as_deref(), body)
-            .await;
+        let mut ok = true;
+        for step in steps {
+            let reply = client
+                .raw(step.message_type, step.suid.as_deref(), step.body)
+                .await;
+            if !matches!(reply, Ok(r) if !r.is_error()) {
+                ok = false;
+                break;
+            }
+        }
         let micros = t.elapsed().as_micros() as u64;
         if !recording.load(Ordering::Relaxed) {
             continue;
         }
-        match reply {
-            Ok(r) if !r.is_error() => hist.record(micros.max(1))?,
-            _ => failures += 1,
+        if ok {
+            hist.record(micros.max(1))?;
+        } else {
+            failures += 1;
         }
     }
     Ok((hist, failures))
