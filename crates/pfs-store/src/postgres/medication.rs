@@ -1,81 +1,520 @@
 //! Medication courses, list versions and prescription requests: [`MedicationStore`].
 //!
-//! PLACEHOLDER: every method fails until the PostgreSQL implementation lands.
+//! A course change is one statement (the course written, then the patient's list version
+//! moved, in a data-modifying CTE). An order, an amendment and the settling of a request are
+//! each one call of a PL/pgSQL function of migration 0005, which says how the version check and
+//! the writes stay one transaction and how `outstanding_courses`' primary key decides between
+//! concurrent orders of a course. The functions answer their outcome as text, mapped here.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use pfs_core::model::{
-    MedicationCourse, MedicationList, MedicationView, OrderOutcome, PrescriptionRequest,
-    PrescriptionStatus, RecordAccess,
+    MedicationCourse, MedicationList, MedicationView, OrderOutcome, PrescriptionItem,
+    PrescriptionRequest, PrescriptionStatus, RecordAccess,
 };
 use pfs_core::store::{MedicationStore, StoreError, StoreResult};
+use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
 
-use super::PostgresStore;
+use super::{Params, PostgresStore};
+use super::sql::{AccessParams, Cols, date_text, execute, ms, opt_ms, query_all, query_opt};
 
-fn missing<T>() -> StoreResult<T> {
-    Err(StoreError::Other(
-        "medication: not implemented on PostgreSQL yet".into(),
-    ))
+/// Selects a course's columns (as read by `course_at`) from `medication_courses c`.
+macro_rules! select_courses {
+    ($rest:literal) => {
+        concat!(
+            "SELECT c.id, c.patient_id, c.drug, c.details, c.course_type, c.requestable,
+                    c.online_visible, to_char(c.started_on, 'YYYY-MM-DD'),
+                    to_char(c.stopped_on, 'YYYY-MM-DD'), c.last_issued_at, c.issue_count,
+                    c.max_issues
+             FROM medication_courses c ",
+            $rest
+        )
+    };
+}
+
+fn course_row(row: &Row) -> StoreResult<MedicationCourse> {
+    course_at(row, 0)
+}
+
+/// A course whose 12 columns start at `offset`.
+fn course_at(row: &Row, offset: usize) -> StoreResult<MedicationCourse> {
+    let c = Cols {
+        offset,
+        ..Cols::new(row, "medication_courses")
+    };
+    let count = |n: i64, name| u32::try_from(n).map_err(|_| c.corrupt(name, "out of range"));
+    let max_issues: Option<i64> = c.get(11, "max_issues")?;
+    Ok(MedicationCourse {
+        id: c.get(0, "id")?,
+        patient_id: c.get(1, "patient_id")?,
+        drug: c.get(2, "drug")?,
+        details: c.get(3, "details")?,
+        course_type: c
+            .get::<String>(4, "course_type")?
+            .parse()
+            .map_err(|_| c.corrupt("course_type", "not a course type"))?,
+        requestable: c.get(5, "requestable")?,
+        online_visible: c.get(6, "online_visible")?,
+        started_on: c.date(7, "started_on")?,
+        stopped_on: match c.get::<Option<String>>(8, "stopped_on")? {
+            None => None,
+            Some(_) => Some(c.date(8, "stopped_on")?),
+        },
+        last_issued_at: c.opt_instant(9, "last_issued_at")?,
+        issue_count: count(c.get(10, "issue_count")?, "issue_count")?,
+        max_issues: max_issues.map(|n| count(n, "max_issues")).transpose()?,
+    })
+}
+
+/// One row of [`MedicationStore::medication_list`]'s statement: the list's version, the
+/// version the session saw, and one course (if the patient has any) with its outstanding
+/// request.
+type ListRow = (i64, Option<i64>, Option<(MedicationCourse, Option<String>)>);
+
+fn list_row(row: &Row) -> StoreResult<ListRow> {
+    let versions = Cols::new(row, "medication_versions");
+    let version = versions.get(0, "version")?;
+    let seen = Cols::new(row, "medication_list_views").get(1, "version")?;
+    let course = match Cols::new(row, "medication_courses").get::<Option<String>>(2, "id")? {
+        None => None,
+        Some(_) => {
+            let outstanding = Cols::new(row, "outstanding_courses").get(14, "request_id")?;
+            Some((course_at(row, 2)?, outstanding))
+        }
+    };
+    Ok((version, seen, course))
+}
+
+/// Selects requests with their items, one row per item (as read by `request_item_row`), in
+/// the order `$order` gives (which must keep a request's rows together, by item position).
+/// Ids are compared bytewise (`COLLATE "C"`), as SQLite does, whatever the database's
+/// collation.
+macro_rules! request_rows {
+    ($where:literal, $order:literal) => {
+        concat!(
+            "SELECT r.id, r.patient_id, r.requested_by, r.requested_at, r.notes, r.status,
+                    r.status_at, r.practice_comment, i.course_id, i.drug, i.course_type
+             FROM prescription_requests r
+             JOIN prescription_request_items i ON i.request_id = r.id ",
+            $where,
+            " ORDER BY ",
+            $order
+        )
+    };
+}
+
+fn request_item_row(row: &Row) -> StoreResult<(PrescriptionRequest, PrescriptionItem)> {
+    let c = Cols::new(row, "prescription_requests");
+    let request = PrescriptionRequest {
+        id: c.get(0, "id")?,
+        patient_id: c.get(1, "patient_id")?,
+        requested_by: c.get(2, "requested_by")?,
+        requested_at: c.instant(3, "requested_at")?,
+        notes: c.get(4, "notes")?,
+        status: c
+            .get::<String>(5, "status")?
+            .parse()
+            .map_err(|_| c.corrupt("status", "not a request status"))?,
+        status_at: c.instant(6, "status_at")?,
+        practice_comment: c.get(7, "practice_comment")?,
+        items: Vec::new(),
+    };
+    let i = Cols::new(row, "prescription_request_items");
+    let item = PrescriptionItem {
+        course_id: i.get(8, "course_id")?,
+        drug: i.get(9, "drug")?,
+        course_type: i
+            .get::<String>(10, "course_type")?
+            .parse()
+            .map_err(|_| i.corrupt("course_type", "not a course type"))?,
+    };
+    Ok((request, item))
+}
+
+/// Folds item rows (a request's rows together) into requests.
+fn group_requests(rows: Vec<(PrescriptionRequest, PrescriptionItem)>) -> Vec<PrescriptionRequest> {
+    let mut out: Vec<PrescriptionRequest> = Vec::new();
+    for (request, item) in rows {
+        match out.last_mut() {
+            Some(last) if last.id == request.id => last.items.push(item),
+            _ => out.push(PrescriptionRequest {
+                items: vec![item],
+                ..request
+            }),
+        }
+    }
+    out
+}
+
+/// A request's items as the three arrays the functions take.
+struct ItemArrays<'a> {
+    course_ids: Vec<&'a str>,
+    drugs: Vec<&'a str>,
+    course_types: Vec<&'static str>,
+}
+
+impl<'a> ItemArrays<'a> {
+    fn new(items: &'a [PrescriptionItem]) -> Self {
+        ItemArrays {
+            course_ids: items.iter().map(|i| i.course_id.as_str()).collect(),
+            drugs: items.iter().map(|i| i.drug.as_str()).collect(),
+            course_types: items.iter().map(|i| i.course_type.as_str()).collect(),
+        }
+    }
+}
+
+/// Maps a function's outcome text to an [`OrderOutcome`].
+fn order_outcome(text: &str) -> StoreResult<OrderOutcome> {
+    let unexpected = || StoreError::Other("prescription_requests: unexpected outcome".into());
+    Ok(match text {
+        "stored" => OrderOutcome::Stored,
+        "list_changed" => OrderOutcome::ListChanged,
+        "already_requested" => OrderOutcome::AlreadyRequested,
+        "not_found" => OrderOutcome::NotFound,
+        _ => {
+            let status = text.strip_prefix("actioned:").ok_or_else(unexpected)?;
+            OrderOutcome::Actioned(status.parse().map_err(|_| unexpected())?)
+        }
+    })
+}
+
+/// Adds a course, then moves its patient's list to a new version (in that order: see the lock
+/// order in migration 0005).
+const INSERT_COURSE: &str = "WITH added AS (
+         INSERT INTO medication_courses (id, patient_id, drug, details, course_type,
+             requestable, online_visible, started_on, stopped_on, last_issued_at, issue_count,
+             max_issues)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::date, $9::text::date, $10, $11, $12)
+         RETURNING patient_id
+     )
+     INSERT INTO medication_versions (patient_id, version)
+     SELECT patient_id, 1 FROM added
+     ON CONFLICT (patient_id) DO UPDATE SET version = medication_versions.version + 1";
+
+/// Replaces a course, then moves its patient's list to a new version; no row changed if there
+/// is no such course (of that patient).
+const UPDATE_COURSE: &str = "WITH changed AS (
+         UPDATE medication_courses
+         SET drug = $3, details = $4, course_type = $5, requestable = $6,
+             online_visible = $7, started_on = $8::text::date, stopped_on = $9::text::date,
+             last_issued_at = $10, issue_count = $11, max_issues = $12
+         WHERE id = $1 AND patient_id = $2
+         RETURNING patient_id
+     )
+     INSERT INTO medication_versions (patient_id, version)
+     SELECT patient_id, 1 FROM changed
+     ON CONFLICT (patient_id) DO UPDATE SET version = medication_versions.version + 1";
+
+impl PostgresStore {
+    /// Runs one of the ordering functions of migration 0005 and maps its outcome.
+    async fn order_call(
+        &self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> StoreResult<OrderOutcome> {
+        let outcome: String = self
+            .db
+            .write("prescription_requests", async |c| {
+                let st = c.statement(sql).await?;
+                c.client.query_one(&st, params).await?.try_get(0)
+            })
+            .await?;
+        order_outcome(&outcome)
+    }
+
+    /// Runs [`INSERT_COURSE`] or [`UPDATE_COURSE`] (`$1..$12` the course's columns); the rows
+    /// it changed.
+    async fn write_course(&self, sql: &'static str, course: &MedicationCourse) -> StoreResult<u64> {
+        let started = date_text(course.started_on);
+        let stopped = course.stopped_on.map(date_text);
+        let last = opt_ms(course.last_issued_at);
+        let count = i64::from(course.issue_count);
+        let max = course.max_issues.map(i64::from);
+        let course_type = course.course_type.as_str();
+        let params: [&(dyn ToSql + Sync); 12] = [
+            &course.id,
+            &course.patient_id,
+            &course.drug,
+            &course.details,
+            &course_type,
+            &course.requestable,
+            &course.online_visible,
+            &started,
+            &stopped,
+            &last,
+            &count,
+            &max,
+        ];
+        execute(&self.db, "medication_courses", sql, &params).await
+    }
 }
 
 #[async_trait]
 impl MedicationStore for PostgresStore {
-    async fn insert_course(&self, _: &MedicationCourse) -> StoreResult<()> {
-        missing()
+    async fn insert_course(&self, course: &MedicationCourse) -> StoreResult<()> {
+        self.write_course(INSERT_COURSE, course).await?;
+        Ok(())
     }
-    async fn update_course(&self, _: &MedicationCourse) -> StoreResult<bool> {
-        missing()
+
+    async fn update_course(&self, course: &MedicationCourse) -> StoreResult<bool> {
+        Ok(self.write_course(UPDATE_COURSE, course).await? > 0)
     }
-    async fn course(&self, _: &str) -> StoreResult<Option<MedicationCourse>> {
-        missing()
+
+    async fn course(&self, id: &str) -> StoreResult<Option<MedicationCourse>> {
+        query_opt(
+            &self.db,
+            "medication_courses",
+            select_courses!("WHERE c.id = $1"),
+            &[&id],
+            course_row,
+        )
+        .await
     }
-    async fn medication_list(&self, _: &str, _: Option<&str>) -> StoreResult<MedicationList> {
-        missing()
+
+    async fn medication_list(
+        &self,
+        patient_id: &str,
+        suid_hash: Option<&str>,
+    ) -> StoreResult<MedicationList> {
+        // One statement, so one snapshot for the courses, their claims and the versions; a
+        // patient without courses still gives the one row with the versions.
+        let sql = "SELECT h.version, h.seen,
+                    c.id, c.patient_id, c.drug, c.details, c.course_type, c.requestable,
+                    c.online_visible, to_char(c.started_on, 'YYYY-MM-DD'),
+                    to_char(c.stopped_on, 'YYYY-MM-DD'), c.last_issued_at, c.issue_count,
+                    c.max_issues, o.request_id
+             FROM (SELECT coalesce((SELECT version FROM medication_versions
+                                    WHERE patient_id = $1), 0) AS version,
+                          (SELECT version FROM medication_list_views
+                           WHERE suid_hash = $2 AND patient_id = $1) AS seen) h
+             LEFT JOIN medication_courses c ON c.patient_id = $1
+             LEFT JOIN outstanding_courses o ON o.course_id = c.id";
+        let rows = query_all(
+            &self.db,
+            "medication_courses",
+            sql,
+            &[&patient_id, &suid_hash],
+            list_row,
+        )
+        .await?;
+        let mut list = MedicationList::default();
+        for (version, seen, course) in rows {
+            list.version = version;
+            list.seen_version = seen;
+            list.courses.extend(course);
+        }
+        // By drug then id, bytewise as SQLite compares them, whatever the database's
+        // collation (which would put "amlodipine" before "Atenolol").
+        list.courses
+            .sort_by(|(a, _), (b, _)| (&a.drug, &a.id).cmp(&(&b.drug, &b.id)));
+        Ok(list)
     }
-    async fn record_medication_views(&self, _: &[MedicationView]) -> StoreResult<()> {
-        missing()
+
+    async fn record_medication_views(&self, views: &[MedicationView]) -> StoreResult<()> {
+        // One statement for the whole group. A session may appear twice in a group (two reads
+        // at once): only its later view is recorded, since one statement cannot update a row
+        // twice. A view of a session purged meanwhile records nothing but its log entry.
+        let sql = "WITH viewed AS (
+                 INSERT INTO medication_list_views (suid_hash, patient_id, version)
+                 SELECT v.suid_hash, v.patient_id, v.version
+                 FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v(suid_hash, patient_id, version)
+                 WHERE EXISTS (SELECT 1 FROM sessions s WHERE s.suid_hash = v.suid_hash)
+                 ON CONFLICT (suid_hash, patient_id) DO UPDATE SET version = EXCLUDED.version
+             )
+             INSERT INTO record_accesses
+                 (patient_id, at_ms, accessed_by, organisation, access_type, method)
+             SELECT * FROM unnest($4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[],
+                                  $9::text[])";
+        let mut latest: Vec<&MedicationView> = Vec::with_capacity(views.len());
+        for v in views.iter().rev() {
+            if !latest
+                .iter()
+                .any(|l| l.suid_hash == v.suid_hash && l.patient_id == v.patient_id)
+            {
+                latest.push(v);
+            }
+        }
+        let suids: Vec<&str> = latest.iter().map(|v| v.suid_hash.as_str()).collect();
+        let patients: Vec<&str> = latest.iter().map(|v| v.patient_id.as_str()).collect();
+        let versions: Vec<i64> = latest.iter().map(|v| v.version).collect();
+        let log = |f: fn(&RecordAccess) -> &str| -> Vec<&str> {
+            views.iter().map(|v| f(&v.log)).collect()
+        };
+        let (log_patients, by, organisations, types, methods) = (
+            log(|l| &l.patient_id),
+            log(|l| &l.accessed_by),
+            log(|l| &l.organisation),
+            log(|l| &l.access_type),
+            log(|l| &l.method),
+        );
+        let at: Vec<i64> = views.iter().map(|v| ms(v.log.at)).collect();
+        let params: Params = &[
+            &suids,
+            &patients,
+            &versions,
+            &log_patients,
+            &at,
+            &by,
+            &organisations,
+            &types,
+            &methods,
+        ];
+        execute(&self.db, "medication_list_views", sql, params).await?;
+        Ok(())
     }
+
     async fn request_medication(
         &self,
-        _: &PrescriptionRequest,
-        _: i64,
-        _: &RecordAccess,
+        request: &PrescriptionRequest,
+        version: i64,
+        log: &RecordAccess,
     ) -> StoreResult<OrderOutcome> {
-        missing()
+        let sql = "SELECT pfs_request_medication($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
+                                                 $12, $13, $14, $15, $16, $17, $18)";
+        let r = request;
+        let (requested_at, status_at) = (ms(r.requested_at), ms(r.status_at));
+        let status = r.status.as_str();
+        let items = ItemArrays::new(&r.items);
+        let log = AccessParams::new(log);
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![
+            &r.id,
+            &r.patient_id,
+            &r.requested_by,
+            &requested_at,
+            &r.notes,
+            &status,
+            &status_at,
+            &r.practice_comment,
+            &items.course_ids,
+            &items.drugs,
+            &items.course_types,
+            &version,
+        ];
+        params.extend(log.params());
+        self.order_call(sql, &params).await
     }
+
     async fn amend_prescription_request(
         &self,
-        _: &PrescriptionRequest,
-        _: i64,
-        _: &RecordAccess,
+        request: &PrescriptionRequest,
+        version: i64,
+        log: &RecordAccess,
     ) -> StoreResult<OrderOutcome> {
-        missing()
+        let sql = "SELECT pfs_amend_prescription_request($1, $2, $3, $4, $5, $6, $7, $8, $9,
+                                                         $10, $11, $12, $13, $14)";
+        let r = request;
+        let status_at = ms(r.status_at);
+        let items = ItemArrays::new(&r.items);
+        let log = AccessParams::new(log);
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![
+            &r.id,
+            &r.patient_id,
+            &r.notes,
+            &status_at,
+            &items.course_ids,
+            &items.drugs,
+            &items.course_types,
+            &version,
+        ];
+        params.extend(log.params());
+        self.order_call(sql, &params).await
     }
+
     async fn settle_prescription_request(
         &self,
-        _: &str,
-        _: PrescriptionStatus,
-        _: Option<&str>,
-        _: DateTime<Utc>,
-        _: &RecordAccess,
+        id: &str,
+        status: PrescriptionStatus,
+        comment: Option<&str>,
+        at: DateTime<Utc>,
+        log: &RecordAccess,
     ) -> StoreResult<OrderOutcome> {
-        missing()
+        let sql = "SELECT pfs_settle_prescription_request($1, $2, $3, $4, $5, $6, $7, $8, $9,
+                                                          $10)";
+        let (status, at) = (status.as_str(), ms(at));
+        let log = AccessParams::new(log);
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&id, &status, &comment, &at];
+        params.extend(log.params());
+        self.order_call(sql, &params).await
     }
-    async fn prescription_request(&self, _: &str) -> StoreResult<Option<PrescriptionRequest>> {
-        missing()
+
+    async fn prescription_request(&self, id: &str) -> StoreResult<Option<PrescriptionRequest>> {
+        let rows = query_all(
+            &self.db,
+            "prescription_requests",
+            request_rows!("WHERE r.id = $1", "i.position"),
+            &[&id],
+            request_item_row,
+        )
+        .await?;
+        Ok(group_requests(rows).into_iter().next())
     }
+
     async fn prescription_requests(
         &self,
-        _: &str,
-        _: DateTime<Utc>,
-        _: DateTime<Utc>,
+        patient_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
     ) -> StoreResult<Vec<PrescriptionRequest>> {
-        missing()
+        let rows = query_all(
+            &self.db,
+            "prescription_requests",
+            request_rows!(
+                "WHERE r.patient_id = $1 AND r.requested_at >= $2 AND r.requested_at < $3",
+                "r.requested_at DESC, r.id COLLATE \"C\" DESC, i.position"
+            ),
+            &[&patient_id, &ms(from), &ms(to)],
+            request_item_row,
+        )
+        .await?;
+        Ok(group_requests(rows))
     }
+
     async fn pending_prescription_requests(
         &self,
-        _: &str,
+        ods: &str,
     ) -> StoreResult<Vec<PrescriptionRequest>> {
-        missing()
+        let rows = query_all(
+            &self.db,
+            "prescription_requests",
+            request_rows!(
+                "JOIN patients p ON p.id = r.patient_id
+                 WHERE r.status = 'Requested' AND p.ods = $1",
+                "r.requested_at, r.id COLLATE \"C\", i.position"
+            ),
+            &[&ods],
+            request_item_row,
+        )
+        .await?;
+        Ok(group_requests(rows))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_map_and_unknown_text_is_an_error() {
+        assert_eq!(order_outcome("stored").unwrap(), OrderOutcome::Stored);
+        assert_eq!(
+            order_outcome("list_changed").unwrap(),
+            OrderOutcome::ListChanged
+        );
+        assert_eq!(
+            order_outcome("already_requested").unwrap(),
+            OrderOutcome::AlreadyRequested
+        );
+        assert_eq!(order_outcome("not_found").unwrap(), OrderOutcome::NotFound);
+        assert_eq!(
+            order_outcome("actioned:Issued").unwrap(),
+            OrderOutcome::Actioned(PrescriptionStatus::Issued)
+        );
+        for bad in ["", "booked", "actioned:", "actioned:Lost", "Issued"] {
+            assert!(
+                matches!(order_outcome(bad), Err(StoreError::Other(_))),
+                "{bad:?}"
+            );
+        }
     }
 }

@@ -34,6 +34,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "accounts",
         include_str!("../../migrations/postgres/0004_accounts.sql"),
     ),
+    (
+        5,
+        "medication",
+        include_str!("../../migrations/postgres/0005_medication.sql"),
+    ),
 ];
 
 /// Applies the migrations the database at `url` has not had, then disconnects: for operators

@@ -13,8 +13,8 @@
 //! * **Writes take a pooled connection of their own** (deadpool, default at most 16). A write
 //!   may wait for a row lock and its commit waits for the disk, and neither should hold up the
 //!   reads queued behind it. Every write is one statement (a multi-step one is a single
-//!   statement with data-modifying CTEs, or the booking function of migration 0003), so there
-//!   are no client-side transactions to keep open.
+//!   statement with data-modifying CTEs, or a PL/pgSQL function: booking in migration 0003,
+//!   ordering medication in 0005), so there are no client-side transactions to keep open.
 //!
 //! Every connection gets the store's `statement_timeout` when it is opened, so a statement stuck
 //! behind a lock fails with [`StoreError::Unavailable`] instead of holding a request forever,

@@ -183,6 +183,9 @@ fn referenced(table: &str) -> &'static str {
         "appointment_sessions" => "practice",
         "appointments" => "appointment session or patient",
         "record_accesses" => "patient",
+        "medication_courses" | "medication_versions" => "patient",
+        "medication_list_views" => "session or patient",
+        "prescription_requests" => "patient or course",
         _ => "referenced row",
     }
 }
@@ -207,6 +210,16 @@ pub(super) fn unique_key(constraint: &str) -> Option<&'static str> {
         "appointment_sessions_pkey" => "appointment_sessions.id",
         "appointments_pkey" => "appointments.id",
         "appointments_slot_key" => "appointments.session_id, appointments.start_ms",
+        "medication_courses_pkey" => "medication_courses.id",
+        "medication_versions_pkey" => "medication_versions.patient_id",
+        "medication_list_views_pkey" => {
+            "medication_list_views.suid_hash, medication_list_views.patient_id"
+        }
+        "prescription_requests_pkey" => "prescription_requests.id",
+        "prescription_request_items_pkey" => {
+            "prescription_request_items.request_id, prescription_request_items.position"
+        }
+        "outstanding_courses_pkey" => "outstanding_courses.course_id",
         _ => return None,
     })
 }

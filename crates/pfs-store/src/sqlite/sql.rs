@@ -175,6 +175,7 @@ fn referenced(table: &str) -> &'static str {
         "appointments" => "appointment session or patient",
         "record_accesses" => "patient",
         "medication_courses" | "medication_versions" => "patient",
+        "medication_list_views" => "session or patient",
         "prescription_requests" => "patient or course",
         _ => "referenced row",
     }

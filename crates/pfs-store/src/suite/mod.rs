@@ -9,8 +9,9 @@
 //! Instants used here have millisecond precision: backends store milliseconds.
 //!
 //! The cases live in one file per store area (`suite/<area>.rs`: provider, practice, patient,
-//! account, proxy, service, session, appointment, access_log) and are re-exported here, so each
-//! is `pfs_store::suite::<case>`; the shared fixtures and assertion helpers are in this file.
+//! account, proxy, service, session, appointment, medication, access_log) and are re-exported
+//! here, so each is `pfs_store::suite::<case>`; the shared fixtures and assertion helpers are in
+//! this file.
 //! A test (`tests/it/suite_complete.rs`) fails when a `pub async fn` of `suite/` is missing
 //! from [`store_suite_cases!`](crate::store_suite_cases) or the list names a case that does
 //! not exist.
@@ -78,6 +79,16 @@ macro_rules! store_suite_cases {
             practice_appointments_range,
             record_accesses_round_trip,
             concurrent_bookings_of_one_slot,
+            medication_courses_round_trip,
+            medication_list_version_moves_with_course_changes,
+            medication_list_order_and_views,
+            medication_order_list_changed,
+            medication_order_already_requested,
+            concurrent_medication_orders_of_one_course,
+            amend_prescription_request_cases,
+            settle_prescription_request_cases,
+            prescription_requests_window_and_pending,
+            purge_sessions_removes_medication_views,
         }
     };
 }
@@ -361,6 +372,7 @@ async fn appointment_world(store: &dyn Store) -> (World, AppointmentSession, Pat
 mod access_log;
 mod account;
 mod appointment;
+mod medication;
 mod patient;
 mod practice;
 mod provider;
@@ -371,6 +383,7 @@ mod session;
 pub use access_log::*;
 pub use account::*;
 pub use appointment::*;
+pub use medication::*;
 pub use patient::*;
 pub use practice::*;
 pub use provider::*;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use pfs_core::model::PracticeSettings;
 use pfs_core::store::*;
 
-use crate::fixtures::practice;
+use crate::fixtures::{patient, practice, t};
 use pfs_store::pg_testing::{TestSchema, required_test_url};
 use pfs_store::{PostgresOptions, PostgresStore, postgres, suite};
 use sqlx_core::connection::Connection;
@@ -146,4 +146,97 @@ async fn unreachable_database_is_unavailable() {
     .expect_err("nothing listens there");
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
     assert!(!err.to_string().contains("secret-password"));
+}
+
+/// An order waits for a course change under way (another connection holding the patient's
+/// list version row, as a course change does until it commits), then checks the version the
+/// change left: `ListChanged` if it committed, stored if it rolled back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: set PFS_TEST_POSTGRES_URL and run with --include-ignored"]
+async fn an_order_waits_for_a_course_change_under_way() {
+    use pfs_core::model::{
+        CourseType, MedicationCourse, OrderOutcome, PrescriptionItem, PrescriptionRequest,
+        PrescriptionStatus, RecordAccess,
+    };
+
+    let (schema, store) = fresh(PostgresOptions::default()).await;
+    store.insert_practice(&practice("X00001")).await.unwrap();
+    store
+        .insert_patient(&patient("1000001", "X00001"))
+        .await
+        .unwrap();
+    let course = MedicationCourse {
+        id: "600001".into(),
+        patient_id: "1000001".into(),
+        drug: "Amlodipine 5mg tablets".into(),
+        details: "One daily - 28 tablet".into(),
+        course_type: CourseType::Repeat,
+        requestable: true,
+        online_visible: true,
+        started_on: chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap(),
+        stopped_on: None,
+        last_issued_at: None,
+        issue_count: 0,
+        max_issues: None,
+    };
+    store.insert_course(&course).await.unwrap();
+    let version = store
+        .medication_list("1000001", None)
+        .await
+        .unwrap()
+        .version;
+    let request = |id: &str| PrescriptionRequest {
+        id: id.into(),
+        patient_id: "1000001".into(),
+        requested_by: "1000001".into(),
+        requested_at: t(0),
+        notes: None,
+        status: PrescriptionStatus::Requested,
+        status_at: t(0),
+        practice_comment: None,
+        items: vec![PrescriptionItem {
+            course_id: course.id.clone(),
+            drug: course.drug.clone(),
+            course_type: course.course_type,
+        }],
+    };
+    let log = RecordAccess {
+        patient_id: "1000001".into(),
+        at: t(0),
+        accessed_by: "Ada".into(),
+        organisation: "Riverside Surgery".into(),
+        access_type: "Requested medication".into(),
+        method: "Online".into(),
+    };
+    let bump = "INSERT INTO medication_versions (patient_id, version) VALUES ('1000001', 1)
+                ON CONFLICT (patient_id) DO UPDATE SET version = medication_versions.version + 1";
+
+    let mut other = PgConnection::connect(schema.url()).await.unwrap();
+    for (id, end, want) in [
+        ("900001", "COMMIT", OrderOutcome::ListChanged),
+        ("900002", "ROLLBACK", OrderOutcome::Stored),
+    ] {
+        let checked = store
+            .medication_list("1000001", None)
+            .await
+            .unwrap()
+            .version;
+        other.execute("BEGIN").await.unwrap();
+        other.execute(bump).await.unwrap();
+        let ordering = tokio::spawn({
+            let (store, request, log) = (store.clone(), request(id), log.clone());
+            async move { store.request_medication(&request, checked, &log).await }
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(
+            !ordering.is_finished(),
+            "the order waits for the course change"
+        );
+        other.execute(end).await.unwrap();
+        assert_eq!(ordering.await.unwrap().unwrap(), want, "after {end}");
+    }
+    let list = store.medication_list("1000001", None).await.unwrap();
+    assert_eq!(list.version, version + 1);
+    assert_eq!(list.courses[0].1.as_deref(), Some("900002"));
+    store.close().await;
 }
