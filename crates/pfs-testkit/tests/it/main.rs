@@ -5,6 +5,7 @@ mod appointments;
 mod first_run;
 mod hostile;
 mod linkage;
+mod medication_admin;
 mod metrics;
 mod multi_instance;
 mod session;
