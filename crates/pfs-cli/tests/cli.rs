@@ -95,6 +95,94 @@ fn serve_then_call_and_admin() {
     let patients: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert!(patients.as_array().unwrap().len() >= 8);
 
+    // Medication: a course through its life, the request listings, the settings flags.
+    let patient = patients[0]["id"].as_str().unwrap().to_owned();
+    let json = |args: &[&str]| {
+        let (ok, out, err) = pfs(args, dir.path());
+        assert!(ok, "{args:?}: {err}");
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()
+    };
+    let course = json(&[
+        "admin",
+        "course",
+        "add",
+        &patient,
+        "--drug",
+        "Amlodipine 5mg tablets",
+        "--details",
+        "One to be taken each day - 28 tablet",
+        "--max-issues",
+        "6",
+    ]);
+    assert_eq!(course["courseType"], "Repeat");
+    assert_eq!(course["maxIssues"], 6);
+    let id = course["id"].as_str().unwrap().to_owned();
+    let changed = json(&[
+        "admin",
+        "course",
+        "change",
+        &id,
+        "--max-issues",
+        "none",
+        "--requestable",
+        "false",
+    ]);
+    assert!(changed["maxIssues"].is_null(), "{changed}");
+    assert_eq!(changed["requestable"], false);
+    let re = json(&["admin", "course", "reauthorise", &id, "--max-issues", "3"]);
+    assert_eq!(re["maxIssues"], 3);
+    let stopped = json(&["admin", "course", "stop", &id]);
+    assert!(stopped["stoppedOn"].is_string(), "{stopped}");
+    let listed = json(&["admin", "course", "list", &patient]);
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == id.as_str())
+    );
+    let acute = json(&[
+        "admin",
+        "course",
+        "add",
+        &patient,
+        "--drug",
+        "Amoxicillin 500mg capsules",
+        "--details",
+        "One three times a day - 15 capsule",
+        "--type",
+        "acute",
+        "--hidden",
+    ]);
+    assert_eq!(acute["courseType"], "Acute");
+    assert_eq!(acute["onlineVisible"], false);
+    assert_eq!(
+        json(&["admin", "prescription", "pending", "Y99001"]),
+        serde_json::json!([])
+    );
+    assert!(json(&["admin", "prescription", "list", &patient]).is_array());
+    let (ok, _, err) = pfs(
+        &["admin", "prescription", "issue", "404404", "--comment", "x"],
+        dir.path(),
+    );
+    assert!(!ok);
+    assert!(err.contains("404"), "{err}");
+    let practice = json(&[
+        "admin",
+        "practice",
+        "settings",
+        "Y99001",
+        "--acute-requests-allowed",
+        "true",
+        "--max-medications-per-request",
+        "4",
+        "--max-medication-notes",
+        "800",
+    ]);
+    assert_eq!(practice["settings"]["acuteRequestsAllowed"], true);
+    assert_eq!(practice["settings"]["maxMedicationsPerRequest"], 4);
+    assert_eq!(practice["settings"]["maxMedicationNotes"], 800);
+
     let (ok, _, err) = pfs(
         &["admin", "--token", "wrong", "patient", "list"],
         dir.path(),

@@ -6,8 +6,11 @@ use std::fs;
 use anyhow::{Context, Result};
 use chrono::{Datelike, NaiveDate, Weekday};
 use pfs_core::Pfs;
-use pfs_core::admin::{NewAppointmentSession, NewPatient, NewPractice};
-use pfs_core::model::PracticeSettings;
+use pfs_core::admin::{NewAppointmentSession, NewCourse, NewPatient, NewPractice};
+use pfs_core::model::{
+    CourseType, MedicationCourse, OrderOutcome, PracticeSettings, PrescriptionItem,
+    PrescriptionRequest, PrescriptionStatus, RecordAccess,
+};
 use secrecy::ExposeSecret;
 use serde::Serialize;
 
@@ -234,11 +237,456 @@ async fn seed_sessions(pfs: &Pfs) -> Result<()> {
     Ok(())
 }
 
+/// One demo course: drug, dosage and quantity, type, orderable online, days since it started,
+/// most issues per authorisation.
+struct DemoCourse {
+    drug: &'static str,
+    details: &'static str,
+    course_type: CourseType,
+    requestable: bool,
+    started_days_ago: u64,
+    max_issues: Option<u32>,
+}
+
+const fn repeat(
+    drug: &'static str,
+    details: &'static str,
+    requestable: bool,
+    started_days_ago: u64,
+    max_issues: u32,
+) -> DemoCourse {
+    DemoCourse {
+        drug,
+        details,
+        course_type: CourseType::Repeat,
+        requestable,
+        started_days_ago,
+        max_issues: Some(max_issues),
+    }
+}
+
+const fn acute(drug: &'static str, details: &'static str, started_days_ago: u64) -> DemoCourse {
+    DemoCourse {
+        drug,
+        details,
+        course_type: CourseType::Acute,
+        // Orderable only when the practice takes acute requests online (it does not by default).
+        requestable: true,
+        started_days_ago,
+        max_issues: Some(1),
+    }
+}
+
+/// Every demo patient's courses, by index into `PEOPLE`: at least two orderable repeats, one
+/// repeat the practice does not let them order online (a review is due, or it is a medicine
+/// the practice issues only after a consultation) and one acute course. The first two repeats
+/// carry the account holders' request history.
+const COURSES: &[&[DemoCourse]] = &[
+    // Ada
+    &[
+        repeat(
+            "Levothyroxine 50microgram tablets",
+            "One to be taken each morning - 28 tablet",
+            true,
+            900,
+            12,
+        ),
+        repeat(
+            "Sertraline 50mg tablets",
+            "One to be taken each day - 28 tablet",
+            true,
+            400,
+            6,
+        ),
+        repeat(
+            "Zopiclone 3.75mg tablets",
+            "One to be taken at night when required - 14 tablet",
+            false,
+            200,
+            3,
+        ),
+        acute(
+            "Amoxicillin 500mg capsules",
+            "One to be taken three times a day - 15 capsule",
+            40,
+        ),
+    ],
+    // Ben (a child)
+    &[
+        repeat(
+            "Beclometasone 50micrograms/dose inhaler",
+            "Two puffs to be inhaled twice a day - 200 dose",
+            true,
+            500,
+            12,
+        ),
+        repeat(
+            "Salbutamol 100micrograms/dose inhaler",
+            "Two puffs to be inhaled when required - 200 dose",
+            true,
+            500,
+            12,
+        ),
+        repeat(
+            "Cetirizine 1mg/ml oral solution",
+            "5ml to be taken once a day - 200 ml",
+            false,
+            300,
+            6,
+        ),
+        acute(
+            "Paracetamol 120mg/5ml oral suspension",
+            "10ml to be taken up to four times a day when required - 100 ml",
+            20,
+        ),
+    ],
+    // Carl
+    &[
+        repeat(
+            "Amlodipine 5mg tablets",
+            "One to be taken each day - 28 tablet",
+            true,
+            700,
+            12,
+        ),
+        repeat(
+            "Atorvastatin 20mg tablets",
+            "One to be taken at night - 28 tablet",
+            true,
+            700,
+            12,
+        ),
+        repeat(
+            "Ramipril 5mg capsules",
+            "One to be taken each day - 28 capsule",
+            false,
+            150,
+            6,
+        ),
+        acute(
+            "Naproxen 500mg tablets",
+            "One to be taken twice a day with food - 14 tablet",
+            60,
+        ),
+    ],
+    // Dina
+    &[
+        repeat(
+            "Microgynon 30 tablets",
+            "One to be taken each day for 21 days, then 7 days break - 63 tablet",
+            true,
+            600,
+            4,
+        ),
+        repeat(
+            "Salbutamol 100micrograms/dose inhaler",
+            "Two puffs to be inhaled when required - 200 dose",
+            true,
+            1200,
+            12,
+        ),
+        repeat(
+            "Propranolol 10mg tablets",
+            "One to be taken twice a day when required - 56 tablet",
+            false,
+            250,
+            6,
+        ),
+        acute(
+            "Nitrofurantoin 100mg modified-release capsules",
+            "One to be taken twice a day - 6 capsule",
+            25,
+        ),
+    ],
+    // Evan
+    &[
+        repeat(
+            "Metformin 500mg tablets",
+            "One to be taken twice a day with meals - 56 tablet",
+            true,
+            1500,
+            12,
+        ),
+        repeat(
+            "Lansoprazole 30mg capsules",
+            "One to be taken each morning - 28 capsule",
+            true,
+            800,
+            12,
+        ),
+        repeat(
+            "Bisoprolol 2.5mg tablets",
+            "One to be taken each morning - 28 tablet",
+            false,
+            120,
+            6,
+        ),
+        acute(
+            "Flucloxacillin 500mg capsules",
+            "One to be taken four times a day - 28 capsule",
+            75,
+        ),
+    ],
+    // Fay
+    &[
+        repeat(
+            "Fexofenadine 120mg tablets",
+            "One to be taken each day - 30 tablet",
+            true,
+            400,
+            12,
+        ),
+        repeat(
+            "Salbutamol 100micrograms/dose inhaler",
+            "Two puffs to be inhaled when required - 200 dose",
+            true,
+            900,
+            12,
+        ),
+        repeat(
+            "Citalopram 20mg tablets",
+            "One to be taken each day - 28 tablet",
+            false,
+            180,
+            6,
+        ),
+        acute(
+            "Clarithromycin 500mg tablets",
+            "One to be taken twice a day - 14 tablet",
+            50,
+        ),
+    ],
+    // George
+    &[
+        repeat(
+            "Amlodipine 5mg tablets",
+            "One to be taken each day - 28 tablet",
+            true,
+            2000,
+            12,
+        ),
+        repeat(
+            "Tamsulosin 400microgram modified-release capsules",
+            "One to be taken each day - 28 capsule",
+            true,
+            1100,
+            12,
+        ),
+        repeat(
+            "Co-codamol 30mg/500mg tablets",
+            "Two to be taken up to four times a day when required - 100 tablet",
+            false,
+            300,
+            3,
+        ),
+        acute(
+            "Prednisolone 5mg tablets",
+            "Six to be taken each morning for 5 days - 30 tablet",
+            90,
+        ),
+    ],
+    // Hana
+    &[
+        repeat(
+            "Ferrous fumarate 210mg tablets",
+            "One to be taken twice a day - 56 tablet",
+            true,
+            365,
+            6,
+        ),
+        repeat(
+            "Omeprazole 20mg gastro-resistant capsules",
+            "One to be taken each day - 28 capsule",
+            true,
+            650,
+            12,
+        ),
+        repeat(
+            "Sumatriptan 50mg tablets",
+            "One to be taken at the onset of a migraine - 6 tablet",
+            false,
+            220,
+            6,
+        ),
+        acute(
+            "Trimethoprim 200mg tablets",
+            "One to be taken twice a day for 3 days - 6 tablet",
+            30,
+        ),
+    ],
+    // Ian
+    &[
+        repeat(
+            "Ramipril 2.5mg capsules",
+            "One to be taken each day - 28 capsule",
+            true,
+            1000,
+            12,
+        ),
+        repeat(
+            "Simvastatin 40mg tablets",
+            "One to be taken at night - 28 tablet",
+            true,
+            1000,
+            12,
+        ),
+        repeat(
+            "Amitriptyline 10mg tablets",
+            "One to be taken at night - 28 tablet",
+            false,
+            140,
+            6,
+        ),
+        acute(
+            "Amoxicillin 500mg capsules",
+            "One to be taken three times a day - 15 capsule",
+            45,
+        ),
+    ],
+];
+
+/// An account holder's request history: (index of the course ordered, days ago it was
+/// ordered, the patient's note, how it was settled, the practice's comment).
+type DemoRequest = (
+    usize,
+    i64,
+    Option<&'static str>,
+    PrescriptionStatus,
+    &'static str,
+);
+const REQUEST_HISTORY: &[DemoRequest] = &[
+    (
+        0,
+        35,
+        None,
+        PrescriptionStatus::Issued,
+        "Issued to your nominated pharmacy. Please allow 2 working days before collecting.",
+    ),
+    (
+        1,
+        21,
+        Some("Running low, I have about a week left."),
+        PrescriptionStatus::Rejected,
+        "A medication review is due. Please book an appointment with the practice pharmacist before this can be issued.",
+    ),
+];
+
+/// Prescribes every demo patient's courses.
+async fn seed_courses(pfs: &Pfs, patient_id: &str, person: usize) -> Result<Vec<MedicationCourse>> {
+    let today = pfs_core::uktime::uk_date(pfs.clock().now());
+    let mut added = Vec::new();
+    for c in COURSES.get(person).copied().unwrap_or_default() {
+        let course = pfs
+            .add_course(
+                patient_id,
+                NewCourse {
+                    drug: c.drug.into(),
+                    details: c.details.into(),
+                    course_type: c.course_type.as_str().into(),
+                    requestable: c.requestable,
+                    online_visible: true,
+                    started_on: Some(today - chrono::Days::new(c.started_days_ago)),
+                    max_issues: c.max_issues,
+                },
+            )
+            .await
+            .context("seeding a demo medication course")?;
+        added.push(course);
+    }
+    Ok(added)
+}
+
+/// Stores an account holder's request history through the store, as orders from the demo app
+/// that the practice then settled, so that no course is left with an outstanding request.
+async fn seed_requests(pfs: &Pfs, person: &Synthetic, courses: &[MedicationCourse]) -> Result<()> {
+    let store = pfs.store();
+    let now = pfs.clock().now();
+    for &(index, days_ago, notes, status, comment) in REQUEST_HISTORY {
+        let course = courses.get(index).context("a demo request's course")?;
+        let requested_at = now - chrono::Duration::days(days_ago);
+        let settled_at = requested_at + chrono::Duration::hours(26);
+        let version = store
+            .medication_list(&course.patient_id, None)
+            .await
+            .context("reading a demo medication list")?
+            .version;
+        let log = |at, access_type: &str, method: &str, by: String| RecordAccess {
+            patient_id: course.patient_id.clone(),
+            at,
+            accessed_by: by,
+            organisation: DEMO_PRACTICE_NAME.into(),
+            access_type: access_type.into(),
+            method: method.into(),
+        };
+        let ordered = log(
+            requested_at,
+            "Requested medication",
+            "Online",
+            format!(
+                "{} {} {} via {DEMO_PROVIDER_NAME}",
+                person.title, person.first, person.last
+            ),
+        );
+        let mut stored = None;
+        for _ in 0..8 {
+            let request = PrescriptionRequest {
+                id: pfs_core::secrets::random_digits(9),
+                patient_id: course.patient_id.clone(),
+                requested_by: course.patient_id.clone(),
+                requested_at,
+                notes: notes.map(str::to_owned),
+                status: PrescriptionStatus::Requested,
+                status_at: requested_at,
+                practice_comment: None,
+                items: vec![PrescriptionItem {
+                    course_id: course.id.clone(),
+                    drug: course.drug.clone(),
+                    course_type: course.course_type,
+                }],
+            };
+            match store.request_medication(&request, version, &ordered).await {
+                Ok(OrderOutcome::Stored) => {
+                    stored = Some(request.id);
+                    break;
+                }
+                Ok(other) => anyhow::bail!("a demo medication request was refused: {other:?}"),
+                Err(pfs_core::StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e).context("seeding a demo medication request"),
+            }
+        }
+        let id = stored.context("could not allocate a demo request id")?;
+        let access_type = if status == PrescriptionStatus::Issued {
+            "Issued prescription"
+        } else {
+            "Rejected prescription request"
+        };
+        let settled = log(
+            settled_at,
+            access_type,
+            "Practice",
+            DEMO_PRACTICE_NAME.into(),
+        );
+        let outcome = store
+            .settle_prescription_request(&id, status, Some(comment), settled_at, &settled)
+            .await
+            .context("settling a demo medication request")?;
+        if outcome != OrderOutcome::Stored {
+            anyhow::bail!("a demo medication request could not be settled: {outcome:?}");
+        }
+    }
+    Ok(())
+}
+
+/// The demo practice's name.
+const DEMO_PRACTICE_NAME: &str = "Riverside Surgery";
+/// The demo provider's name.
+const DEMO_PROVIDER_NAME: &str = "openpfs demo app";
+
 /// Seeds the demo practice, its patients and a demo provider, and writes `DATA_DIR/demo/`.
 pub async fn seed(pfs: &Pfs, dir: &DataDir, ca: &PemPair) -> Result<Vec<DemoAccount>> {
     pfs.add_practice(NewPractice {
         ods: DEMO_ODS.into(),
-        name: "Riverside Surgery".into(),
+        name: DEMO_PRACTICE_NAME.into(),
         address: "1 High Street, Leeds, LS1 4AP".into(),
         settings: Some(PracticeSettings {
             booking_guidance: Some(
@@ -307,10 +755,23 @@ pub async fn seed(pfs: &Pfs, dir: &DataDir, ca: &PemPair) -> Result<Vec<DemoAcco
         });
     }
 
-    let client = pki::new_client_cert(ca, "openpfs demo app")?;
+    // Medication for every account holder and every patient someone acts for; history for
+    // the account holders.
+    for (i, p) in PEOPLE.iter().enumerate() {
+        let dependant = PROXIES.iter().any(|&(_, patient)| patient == i);
+        if !p.online && !dependant {
+            continue;
+        }
+        let courses = seed_courses(pfs, &ids[i], i).await?;
+        if p.online {
+            seed_requests(pfs, p, &courses).await?;
+        }
+    }
+
+    let client = pki::new_client_cert(ca, DEMO_PROVIDER_NAME)?;
     let provider = pfs
         .add_provider(
-            "openpfs demo app",
+            DEMO_PROVIDER_NAME,
             &pki::fingerprint_pem(&client.cert_pem)?,
             true,
         )

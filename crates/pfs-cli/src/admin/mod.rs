@@ -15,6 +15,7 @@ use serde_json::Value;
 
 mod account;
 mod appointment;
+mod medication;
 mod patient;
 mod practice;
 mod provider;
@@ -63,6 +64,12 @@ enum What {
     /// Booked appointments.
     #[command(subcommand)]
     Appointment(appointment::AppointmentCmd),
+    /// Medication courses a patient is prescribed.
+    #[command(subcommand)]
+    Course(medication::CourseCmd),
+    /// Prescription requests patients send, and issuing or rejecting them.
+    #[command(subcommand)]
+    Prescription(medication::PrescriptionCmd),
     /// Whether the server and its database answer.
     Health,
 }
@@ -79,6 +86,8 @@ pub async fn run(a: Args) -> Result<()> {
         What::Service(cmd) => service::run(&api, cmd).await?,
         What::Session(cmd) => appointment::run_session(&api, cmd).await?,
         What::Appointment(cmd) => appointment::run(&api, cmd).await?,
+        What::Course(cmd) => medication::run_course(&api, cmd).await?,
+        What::Prescription(cmd) => medication::run_prescription(&api, cmd).await?,
     };
     if !out.is_null() {
         println!("{}", serde_json::to_string_pretty(&out)?);

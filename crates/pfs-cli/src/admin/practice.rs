@@ -50,6 +50,15 @@ pub(super) enum PracticeCmd {
         /// Medication guidance ("" clears it).
         #[arg(long)]
         medication_guidance: Option<String>,
+        /// Whether patients may order acute courses online.
+        #[arg(long)]
+        acute_requests_allowed: Option<bool>,
+        /// Most courses one medication order may name (1 to 100).
+        #[arg(long)]
+        max_medications_per_request: Option<u32>,
+        /// Longest note on a medication order, in characters (1 to 2000).
+        #[arg(long)]
+        max_medication_notes: Option<u32>,
     },
 }
 
@@ -79,6 +88,9 @@ pub(super) async fn run(api: &Api, cmd: PracticeCmd) -> Result<Value> {
             booking_guidance,
             medication_request_confirmation,
             medication_guidance,
+            acute_requests_allowed,
+            max_medications_per_request,
+            max_medication_notes,
         } => {
             let practices = api.send("GET", "/api/practices", None).await?;
             let mut settings = practices
@@ -110,6 +122,15 @@ pub(super) async fn run(api: &Api, cmd: PracticeCmd) -> Result<Value> {
                     medication_request_confirmation.map(text),
                 ),
                 ("medicationGuidance", medication_guidance.map(text)),
+                (
+                    "acuteRequestsAllowed",
+                    acute_requests_allowed.map(|v| json!(v)),
+                ),
+                (
+                    "maxMedicationsPerRequest",
+                    max_medications_per_request.map(|v| json!(v)),
+                ),
+                ("maxMedicationNotes", max_medication_notes.map(|v| json!(v))),
             ];
             for (key, value) in changes {
                 if let Some(v) = value {

@@ -10,6 +10,7 @@ use crate::StoreError;
 
 mod account;
 mod appointment;
+mod medication;
 mod patient;
 mod practice;
 mod provider;
@@ -18,6 +19,7 @@ mod service;
 
 pub use account::IssuedAccount;
 pub use appointment::{AppointmentView, NewAppointmentSession, SessionView, parse_wall_clock};
+pub use medication::{CourseChange, CourseView, NewCourse};
 pub use patient::NewPatient;
 pub use practice::NewPractice;
 pub use service::ServiceState;

@@ -81,6 +81,16 @@ fn check_settings(settings: &PracticeSettings) -> Result<(), AdminError> {
             "cancellationCutoffMinutes must be at most 10080 (a week)".into(),
         ));
     }
+    if !(1..=100).contains(&settings.max_medications_per_request) {
+        return Err(AdminError::Invalid(
+            "maxMedicationsPerRequest must be 1 to 100".into(),
+        ));
+    }
+    if !(1..=2000).contains(&settings.max_medication_notes) {
+        return Err(AdminError::Invalid(
+            "maxMedicationNotes must be 1 to 2000".into(),
+        ));
+    }
     xml_safe_opt("bookingGuidance", settings.booking_guidance.as_deref())?;
     xml_safe_opt(
         "medicationRequestConfirmation",

@@ -37,6 +37,7 @@ use crate::transport::{
 
 mod account;
 mod appointment;
+mod medication;
 mod patient;
 mod practice;
 mod provider;
@@ -94,6 +95,21 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<
     }
 }
 
+/// A JSON body a route may also be sent without: an empty (or blank) body is `T::default()`;
+/// a body that does not decode is refused with `422` and the API's error shape.
+fn optional_body<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            without_values(&e.to_string()),
+        )
+    })
+}
+
 /// serde's and axum's texts quote the value they could not use (`invalid type: string "…",
 /// expected u32`, ``unknown variant `…` ``); an error body must not send it back (it can be
 /// large, or hold the characters that made it bad). Keeps the words, the position and the
@@ -145,6 +161,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .merge(provider::routes())
         .merge(practice::routes())
         .merge(appointment::routes())
+        .merge(medication::routes())
         .merge(patient::routes())
         .merge(account::routes())
         .merge(proxy::routes())

@@ -16,8 +16,8 @@ use pfs_core::store::{MedicationStore, StoreError, StoreResult};
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
-use super::{Params, PostgresStore};
 use super::sql::{AccessParams, Cols, date_text, execute, ms, opt_ms, query_all, query_opt};
+use super::{Params, PostgresStore};
 
 /// Selects a course's columns (as read by `course_at`) from `medication_courses c`.
 macro_rules! select_courses {

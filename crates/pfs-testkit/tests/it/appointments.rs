@@ -124,7 +124,8 @@ async fn free_slots(s: &Session, t: &TestServer, id: &str) -> Vec<(NaiveDateTime
         .unwrap_or_default()
 }
 
-pub(crate) async fn accesses(
+/// The patient's whole access log.
+pub(crate) async fn all_accesses(
     t: &TestServer,
     patient_id: &str,
 ) -> Vec<pfs_core::model::RecordAccess> {
@@ -139,6 +140,23 @@ pub(crate) async fn accesses(
         )
         .await
         .unwrap()
+}
+
+/// The patient's access log entries about appointments (the demo seed also leaves a
+/// medication request history in the log, which these tests do not look at).
+async fn accesses(t: &TestServer, patient_id: &str) -> Vec<pfs_core::model::RecordAccess> {
+    all_accesses(t, patient_id)
+        .await
+        .into_iter()
+        .filter(|a| {
+            ![
+                "Requested medication",
+                "Issued prescription",
+                "Rejected prescription request",
+            ]
+            .contains(&a.access_type.as_str())
+        })
+        .collect()
 }
 
 #[tokio::test]

@@ -30,6 +30,7 @@ mod first_run;
 mod hostile;
 mod linkage;
 mod medication;
+mod medication_admin;
 mod metrics;
 mod multi_instance;
 mod session;

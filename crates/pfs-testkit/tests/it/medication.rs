@@ -16,7 +16,7 @@ use pfs_testkit::TestServer;
 use pfs_wire::{Medication, YesNo};
 use serde_json::json;
 
-use crate::appointments::{User, accesses, set_settings};
+use crate::appointments::{User, all_accesses as accesses, set_settings};
 use crate::session::{DECLARATION, XMLNS, error_body, expect_pfs, new_uuid, ok_body};
 use crate::stores::{Backend, start_on};
 
