@@ -22,10 +22,11 @@ use pfs_wire::{
 use crate::error::DomainError;
 use crate::model::{
     MedicationCourse, MedicationList, MedicationView, OrderOutcome, PatientContext,
-    PracticeSettings, PrescriptionItem, PrescriptionRequest, PrescriptionStatus,
+    PracticeSettings, Prefetch, PrescriptionItem, PrescriptionRequest, PrescriptionStatus,
 };
 use crate::operation::{Access, Call, Operation};
 use crate::secrets::{Attempt, with_fresh_id};
+use crate::session::ActiveSession;
 use crate::uktime::{to_instant, to_wall_clock, uk_date};
 use std::future::Future;
 use std::pin::Pin;
@@ -65,6 +66,7 @@ fn listed(course: &MedicationCourse, today: NaiveDate) -> bool {
 
 impl Operation for ListRepeatMedication {
     const ACCESS: Access = Access::Service(PRESCRIPTIONS_SERVICE);
+    const PREFETCH: Prefetch = Prefetch::Medication;
     async fn run(
         &self,
         pfs: &Pfs,
@@ -79,6 +81,7 @@ impl Operation for ListRepeatMedication {
 
 impl Operation for ListAcuteMedication {
     const ACCESS: Access = Access::Service(PRESCRIPTIONS_SERVICE);
+    const PREFETCH: Prefetch = Prefetch::Medication;
     async fn run(
         &self,
         pfs: &Pfs,
@@ -93,6 +96,7 @@ impl Operation for ListAcuteMedication {
 
 impl Operation for RequestMedication {
     const ACCESS: Access = Access::Service(PRESCRIPTIONS_SERVICE);
+    const PREFETCH: Prefetch = Prefetch::Medication;
     async fn run(&self, pfs: &Pfs, call: &Call<'_>) -> Result<RequestMedicationReply, DomainError> {
         pfs.request_medication(call, self).await
     }
@@ -111,6 +115,7 @@ impl Operation for GetPrescriptionRequests {
 
 impl Operation for AmendPrescriptionRequest {
     const ACCESS: Access = Access::Service(PRESCRIPTIONS_SERVICE);
+    const PREFETCH: Prefetch = Prefetch::Medication;
     async fn run(
         &self,
         pfs: &Pfs,
@@ -206,6 +211,24 @@ fn refusal(outcome: OrderOutcome) -> Result<(), DomainError> {
 }
 
 impl Pfs {
+    /// The patient's medication list as this session sees it: read with the session when the
+    /// request asked for it ([`Prefetch::Medication`]), else from the store.
+    async fn medication_list_of(
+        &self,
+        s: &ActiveSession,
+        patient_id: &str,
+    ) -> Result<MedicationList, DomainError> {
+        let prefetched = s.named_as(patient_id).and_then(|n| n.medication.clone());
+        Ok(match prefetched {
+            Some(list) => list,
+            None => {
+                self.store
+                    .medication_list(patient_id, Some(&s.record.suid_hash))
+                    .await?
+            }
+        })
+    }
+
     /// The patient's listed courses of one type, as the wire shows them; records that this
     /// session fetched the list (and in the access log, that the patient's medication was
     /// viewed).
@@ -218,10 +241,7 @@ impl Pfs {
         let PatientContext {
             patient, practice, ..
         } = call.patient()?;
-        let list = self
-            .store
-            .medication_list(&patient.id, Some(&s.record.suid_hash))
-            .await?;
+        let list = self.medication_list_of(s, &patient.id).await?;
         let today = uk_date(self.clock.now());
         let out = list
             .courses
@@ -262,10 +282,7 @@ impl Pfs {
         let settings = &practice.settings;
         let notes = order_notes(&m.notes, settings)?;
         let now = self.clock.now();
-        let list = self
-            .store
-            .medication_list(&patient.id, Some(&s.record.suid_hash))
-            .await?;
+        let list = self.medication_list_of(s, &patient.id).await?;
         let items = check_order(&m.medications, &list, settings, uk_date(now), None)?;
         let log = self
             .online_access(s, call.caller, patient, practice, "Requested medication")
@@ -381,10 +398,7 @@ impl Pfs {
             AmendAction::Amend => {
                 let settings = &practice.settings;
                 let notes = order_notes(&m.notes, settings)?;
-                let list = self
-                    .store
-                    .medication_list(&patient.id, Some(&s.record.suid_hash))
-                    .await?;
+                let list = self.medication_list_of(s, &patient.id).await?;
                 let items = check_order(
                     &m.medications,
                     &list,

@@ -368,6 +368,9 @@ pub enum Prefetch {
     Nothing,
     /// The named patient's live appointments (`ViewAppointments`).
     Appointments,
+    /// The named patient's medication list with the version this session last fetched (the
+    /// medication messages).
+    Medication,
 }
 
 /// What an in-session request reads before it starts, in one store call: its session, the
@@ -388,6 +391,11 @@ pub struct SessionContext {
     ///
     /// [`Store::patient_appointments`]: crate::AppointmentStore::patient_appointments
     pub appointments: Option<Vec<(Appointment, AppointmentSession)>>,
+    /// With [`Prefetch::Medication`] and a named patient who exists: that patient's medication
+    /// list as [`Store::medication_list`] returns it for this session.
+    ///
+    /// [`Store::medication_list`]: crate::MedicationStore::medication_list
+    pub medication: Option<MedicationList>,
 }
 
 /// A course of medication the practice prescribes: what `ListRepeatMedication` and

@@ -13,8 +13,8 @@ use secrecy::ExposeSecret;
 
 use crate::error::DomainError;
 use crate::model::{
-    Appointment, AppointmentSession, Patient, PatientContext, Practice, Prefetch, Provider,
-    RecordAccess, SessionRecord,
+    Appointment, AppointmentSession, MedicationList, Patient, PatientContext, Practice, Prefetch,
+    Provider, RecordAccess, SessionRecord,
 };
 use crate::operation::{Access, Call, Operation};
 use crate::secrets::{new_suid, suid_hash};
@@ -52,6 +52,9 @@ pub struct NamedPatient {
     /// The patient's live appointments, when the request's [`Prefetch`] asked for them and the
     /// patient exists.
     pub appointments: Option<Vec<(Appointment, AppointmentSession)>>,
+    /// The patient's medication list, when the request's [`Prefetch`] asked for it and the
+    /// patient exists.
+    pub medication: Option<MedicationList>,
 }
 
 impl Operation for Authenticate {
@@ -134,6 +137,7 @@ impl Pfs {
             context: found.patient,
             proxy_grant: found.proxy_grant,
             appointments: found.appointments,
+            medication: found.medication,
         });
         Ok((found.provider, ActiveSession { record, named }))
     }

@@ -169,7 +169,7 @@ async fn serve(db: Arc<Db>, mut waiting: mpsc::Receiver<Waiting>) {
         let (plain, with_appointments): (Vec<_>, Vec<_>) = batch
             .drain(..)
             .filter(|w| !w.reply.is_closed())
-            .partition(|w| w.prefetch == Prefetch::Nothing);
+            .partition(|w| w.prefetch != Prefetch::Appointments);
         let db = db.clone();
         tokio::spawn(async move {
             // One statement per kind of read, both in flight at once.
@@ -197,8 +197,8 @@ async fn answer(db: &Db, group: Vec<Waiting>, prefetch: Prefetch) {
         .map(|w| w.patient_id.as_deref().filter(|id| !id.contains('\0')))
         .collect();
     let sql = match prefetch {
-        Prefetch::Nothing => session_contexts_sql!(),
         Prefetch::Appointments => session_contexts_with_appointments_sql!(),
+        Prefetch::Nothing | Prefetch::Medication => session_contexts_sql!(),
     };
     let params: Params = &[&suid_hashes, &patient_ids];
     let found = match db.read("sessions", sql, params).await {

@@ -35,6 +35,7 @@ pub(super) fn session_context_row(row: &Row) -> StoreResult<SessionContext> {
         patient,
         proxy_grant: c.get(29, "proxy grant")?,
         appointments: None,
+        medication: None,
     })
 }
 
@@ -126,8 +127,19 @@ impl SessionStore for PostgresStore {
         patient_id: Option<&str>,
         prefetch: Prefetch,
     ) -> StoreResult<Option<SessionContext>> {
-        // Read together with whatever other requests are waiting (see `batch`).
-        self.contexts.read(suid_hash, patient_id, prefetch).await
+        // Read together with whatever other requests are waiting (see `batch`); a medication
+        // list is one more read after it.
+        let mut found = self.contexts.read(suid_hash, patient_id, prefetch).await?;
+        if let Some(context) = found.as_mut()
+            && prefetch == Prefetch::Medication
+            && let Some(patient) = &context.patient
+        {
+            let list = self
+                .medication_list(&patient.patient.id, Some(suid_hash))
+                .await?;
+            context.medication = Some(list);
+        }
+        Ok(found)
     }
 
     async fn touch_session(

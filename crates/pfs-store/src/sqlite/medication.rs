@@ -116,6 +116,45 @@ fn group_requests(rows: Vec<(PrescriptionRequest, PrescriptionItem)>) -> Vec<Pre
     out
 }
 
+// Shared: session.rs prefetches it in session_context.
+/// A patient's courses with their claims, the list version and, for `suid_hash`, the version
+/// that session last fetched; the caller holds a read transaction.
+pub(super) fn read_medication_list(
+    c: &Connection,
+    patient_id: &str,
+    suid_hash: Option<&str>,
+) -> StoreResult<MedicationList> {
+    let courses = query_all(
+        c,
+        "medication_courses",
+        "SELECT c.id, c.patient_id, c.drug, c.details, c.course_type, c.requestable,
+                c.online_visible, c.started_on, c.stopped_on, c.last_issued_at,
+                c.issue_count, c.max_issues, o.request_id
+         FROM medication_courses c
+         LEFT JOIN outstanding_courses o ON o.course_id = c.id
+         WHERE c.patient_id = ?1
+         ORDER BY c.drug, c.id",
+        [patient_id],
+        course_with_outstanding_row,
+    )?;
+    let version = version_of(c, patient_id)?;
+    let seen_version = match suid_hash {
+        None => None,
+        Some(hash) => query_opt(
+            c,
+            "medication_list_views",
+            "SELECT version FROM medication_list_views WHERE suid_hash = ?1 AND patient_id = ?2",
+            [hash, patient_id],
+            |row| Cols::new(row, "medication_list_views").get::<i64>(0, "version"),
+        )?,
+    };
+    Ok(MedicationList {
+        version,
+        courses,
+        seen_version,
+    })
+}
+
 fn version_of(c: &Connection, patient_id: &str) -> StoreResult<i64> {
     Ok(query_opt(
         c,
@@ -285,36 +324,7 @@ impl MedicationStore for SqliteStore {
             let tx = c
                 .unchecked_transaction()
                 .map_err(map_err("medication_courses"))?;
-            let courses = query_all(
-                &tx,
-                "medication_courses",
-                "SELECT c.id, c.patient_id, c.drug, c.details, c.course_type, c.requestable,
-                        c.online_visible, c.started_on, c.stopped_on, c.last_issued_at,
-                        c.issue_count, c.max_issues, o.request_id
-                 FROM medication_courses c
-                 LEFT JOIN outstanding_courses o ON o.course_id = c.id
-                 WHERE c.patient_id = ?1
-                 ORDER BY c.drug, c.id",
-                [patient_id],
-                course_with_outstanding_row,
-            )?;
-            let version = version_of(&tx, patient_id)?;
-            let seen_version = match suid_hash {
-                None => None,
-                Some(hash) => query_opt(
-                    &tx,
-                    "medication_list_views",
-                    "SELECT version FROM medication_list_views
-                     WHERE suid_hash = ?1 AND patient_id = ?2",
-                    [hash, patient_id],
-                    |row| Cols::new(row, "medication_list_views").get::<i64>(0, "version"),
-                )?,
-            };
-            Ok(MedicationList {
-                version,
-                courses,
-                seen_version,
-            })
+            read_medication_list(&tx, patient_id, suid_hash)
         })
     }
 

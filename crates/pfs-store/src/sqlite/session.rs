@@ -8,6 +8,7 @@ use rusqlite::{Row, params};
 
 use super::SqliteStore;
 use super::appointment::read_patient_appointments;
+use super::medication::read_medication_list;
 use super::patient::read_patient_context;
 use super::provider::provider_at;
 use super::proxy::read_has_proxy;
@@ -106,12 +107,19 @@ impl SessionStore for SqliteStore {
                 }
                 _ => None,
             };
+            let medication = match (&patient, prefetch) {
+                (Some(p), Prefetch::Medication) => {
+                    Some(read_medication_list(&tx, &p.patient.id, Some(suid_hash))?)
+                }
+                _ => None,
+            };
             Ok(Some(SessionContext {
                 session,
                 provider,
                 patient,
                 proxy_grant,
                 appointments,
+                medication,
             }))
         })
     }

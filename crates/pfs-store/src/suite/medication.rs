@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use pfs_core::model::MedicationView;
 use pfs_core::model::{
-    CourseType, MedicationCourse, MedicationList, OrderOutcome, PrescriptionItem,
+    CourseType, MedicationCourse, MedicationList, OrderOutcome, Prefetch, PrescriptionItem,
     PrescriptionRequest, PrescriptionStatus, RecordAccess, SessionRecord,
 };
 use pfs_core::{Store, StoreError, StoreResult};
@@ -1064,6 +1064,42 @@ pub async fn purge_sessions_removes_medication_views(store: &dyn Store) {
     // The hash can start a new session with no view recorded.
     store.insert_session(&idle).await.unwrap();
     assert_eq!(seen(&idle).await, None);
+}
+
+/// The in-session read brings the named patient's medication list, as `medication_list`
+/// gives it for that session, when asked to, and nothing otherwise.
+pub async fn session_context_prefetches_the_medication_list(store: &dyn Store) {
+    let (w, _) = medication_world(store).await;
+    let p = &w.patient.id;
+    let s = medication_session(store, &w, 1).await;
+    let v = version(store, p).await;
+    let log = record_access(p, t(20), "Viewed medication");
+    store
+        .record_medication_views(&[view(&s.suid_hash, p, v, &log)])
+        .await
+        .unwrap();
+    let direct = store.medication_list(p, Some(&s.suid_hash)).await.unwrap();
+    assert_eq!(direct.seen_version, Some(v));
+    let context = store
+        .session_context(&s.suid_hash, Some(p), Prefetch::Medication)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(context.medication, Some(direct));
+    assert_eq!(context.appointments, None);
+    let plain = store
+        .session_context(&s.suid_hash, Some(p), Prefetch::Nothing)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(plain.medication, None);
+    // No such patient: nothing to prefetch.
+    let nobody = store
+        .session_context(&s.suid_hash, Some("9999999"), Prefetch::Medication)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(nobody.medication, None);
 }
 
 /// A view of `patient_id`'s list at `version` by session `suid_hash`, logged as `log`.

@@ -89,6 +89,7 @@ macro_rules! store_suite_cases {
             settle_prescription_request_cases,
             prescription_requests_window_and_pending,
             purge_sessions_removes_medication_views,
+            session_context_prefetches_the_medication_list,
         }
     };
 }
