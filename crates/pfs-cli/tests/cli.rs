@@ -413,6 +413,44 @@ fn session_at_trace_level(extra: &[&str]) {
         }
         call(&args, Some(&suid));
     }
+    // Ben's repeat medication: the list, then an order of a course he may order, sent as a
+    // body file since the courses are child elements.
+    let mut args = vec!["ListRepeatMedication"];
+    args.extend_from_slice(&scope);
+    let (list, _) = call(&args, Some(&suid));
+    let course = list
+        .split("<Medication ")
+        .skip(1)
+        .find(|m| m.contains(r#"requestable="y""#))
+        .map(|m| attr(&format!(" {m}"), "drugId"))
+        .expect("a requestable course");
+    let order = dir.path().join("order.xml");
+    std::fs::write(
+        &order,
+        format!(
+            r#"<RequestMedication apiVersion="1" uuid="6f1c9a2e-5b3d-4c7e-8a90-1b2c3d4e5f60" unitId="{}" patientId="{ben}" onlineUserId="{user}"><Medication drugId="{course}" type="Repeat"/></RequestMedication>"#,
+            text(&ada["organisationCode"])
+        ),
+    )
+    .unwrap();
+    let (ordered, _) = call(
+        &["RequestMedication", "-f", order.to_str().unwrap()],
+        Some(&suid),
+    );
+    assert!(ordered.contains("<RequestMedicationReply"), "{ordered}");
+    let mut args = vec!["GetPrescriptionRequests"];
+    args.extend_from_slice(&scope);
+    let (history, _) = call(&args, Some(&suid));
+    assert!(
+        history.contains(&format!(r#"drugId="{course}""#)),
+        "{history}"
+    );
+    // A drug name says much about a patient: it must stay out of the logs too.
+    let drug = list
+        .split("<Medication ")
+        .find(|m| m.contains(&format!(r#"drugId="{course}""#)))
+        .map(|m| attr(&format!(" {m}"), "drug"))
+        .expect("the course's name");
     call(&["Logoff"], Some(&suid));
     drop(server);
 
@@ -420,7 +458,13 @@ fn session_at_trace_level(extra: &[&str]) {
     let logged = printed
         + &std::fs::read_to_string(&log_path).unwrap()
         + &lines.iter().collect::<Vec<_>>().join("\n");
-    for message in ["LinkAccount", "Authenticate", "ViewAppointments", "Logoff"] {
+    for message in [
+        "LinkAccount",
+        "Authenticate",
+        "ViewAppointments",
+        "RequestMedication",
+        "Logoff",
+    ] {
         assert!(
             logged.contains(&format!("type=\"{message}\"")),
             "no log line for {message}: is logging on?\n{logged}"
@@ -434,6 +478,7 @@ fn session_at_trace_level(extra: &[&str]) {
         text(&ada["dateOfBirth"]),
         text(&ada["nhsNumber"]),
         ben_nhs,
+        drug,
     ] {
         assert!(
             !logged.contains(&secret),

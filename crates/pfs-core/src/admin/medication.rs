@@ -194,11 +194,41 @@ impl Pfs {
         Ok(course)
     }
 
+    /// The access-log entry of a practice action on `patient_id`'s record: by the practice
+    /// (its name; "Practice staff" if the patient has no practice), method `Practice`.
+    async fn practice_access(
+        &self,
+        patient_id: &str,
+        access_type: &str,
+    ) -> Result<RecordAccess, AdminError> {
+        let practice = match self.store.patient(patient_id).await? {
+            Some(p) => self.store.practice(&p.ods).await?,
+            None => None,
+        };
+        let (accessed_by, organisation) = match practice {
+            Some(p) => (p.name.clone(), p.name),
+            None => ("Practice staff".to_owned(), String::new()),
+        };
+        Ok(RecordAccess {
+            patient_id: patient_id.to_owned(),
+            at: self.clock.now(),
+            accessed_by,
+            organisation,
+            access_type: access_type.to_owned(),
+            method: "Practice".to_owned(),
+        })
+    }
+
+    /// Stores a changed course with its access-log entry.
     async fn store_course_change(
         &self,
         course: MedicationCourse,
+        access_type: &str,
     ) -> Result<MedicationCourse, AdminError> {
-        if !self.store.update_course(&course).await? {
+        let log = self
+            .practice_access(&course.patient_id, access_type)
+            .await?;
+        if !self.store.update_course(&course, &log).await? {
             return Err(AdminError::NotFound("course".into()));
         }
         Ok(course)
@@ -235,10 +265,14 @@ impl Pfs {
             issue_count: 0,
             max_issues: c.max_issues,
         };
+        let log = self
+            .practice_access(&new.patient_id, "Prescribed medication")
+            .await?;
+        let log = &log;
         let added = with_fresh_id(COURSE_ID_DIGITS, |id| {
             let course = MedicationCourse { id, ..new.clone() };
             async move {
-                match self.store.insert_course(&course).await {
+                match self.store.insert_course(&course, log).await {
                     Ok(()) => Ok(Attempt::Done(course)),
                     Err(StoreError::Conflict(_)) => Ok(Attempt::IdTaken),
                     Err(e) => Err(AdminError::from(e)),
@@ -280,7 +314,7 @@ impl Pfs {
         if let Some(max) = change.max_issues {
             course.max_issues = max;
         }
-        self.store_course_change(course).await
+        self.store_course_change(course, "Changed medication").await
     }
 
     /// Stops a course on `on` (default today's UK date); from that day the patient no longer
@@ -299,7 +333,7 @@ impl Pfs {
             ));
         }
         course.stopped_on = Some(on);
-        self.store_course_change(course).await
+        self.store_course_change(course, "Stopped medication").await
     }
 
     /// Re-authorises a course: its issue count goes back to 0, and with `max_issues` given
@@ -317,7 +351,8 @@ impl Pfs {
         if let Some(max) = max_issues {
             course.max_issues = max;
         }
-        self.store_course_change(course).await
+        self.store_course_change(course, "Re-authorised medication")
+            .await
     }
 
     /// Every course of a patient (stopped and hidden ones too), by drug name, with its
@@ -411,23 +446,10 @@ impl Pfs {
         if request.status != PrescriptionStatus::Requested {
             return Err(actioned(request.status));
         }
-        let practice = match self.store.patient(&request.patient_id).await? {
-            Some(p) => self.store.practice(&p.ods).await?,
-            None => None,
-        };
         let now = self.clock.now();
-        let (accessed_by, organisation) = match practice {
-            Some(p) => (p.name.clone(), p.name),
-            None => ("Practice staff".to_owned(), String::new()),
-        };
-        let log = RecordAccess {
-            patient_id: request.patient_id.clone(),
-            at: now,
-            accessed_by,
-            organisation,
-            access_type: access_type.to_owned(),
-            method: "Practice".to_owned(),
-        };
+        let log = self
+            .practice_access(&request.patient_id, access_type)
+            .await?;
         match self
             .store
             .settle_prescription_request(

@@ -16,12 +16,19 @@ use crate::model::*;
 /// course exactly one is stored.
 #[async_trait]
 pub trait MedicationStore: Send + Sync {
-    /// Adds a course and moves the patient's list to a new version; `Conflict` if the id
-    /// exists, `NotFound` if the patient does not.
-    async fn insert_course(&self, course: &MedicationCourse) -> StoreResult<()>;
-    /// Replaces a course (matched by id; its patient cannot change) and moves the patient's
-    /// list to a new version; false if there is no such course.
-    async fn update_course(&self, course: &MedicationCourse) -> StoreResult<bool>;
+    /// Adds a course, moves the patient's list to a new version and appends `log` to the
+    /// access log, in one transaction; `Conflict` if the id exists, `NotFound` if the patient
+    /// does not.
+    async fn insert_course(&self, course: &MedicationCourse, log: &RecordAccess)
+    -> StoreResult<()>;
+    /// Replaces a course (matched by id; its patient cannot change), moves the patient's list
+    /// to a new version and appends `log`, in one transaction; false (and nothing written) if
+    /// there is no such course.
+    async fn update_course(
+        &self,
+        course: &MedicationCourse,
+        log: &RecordAccess,
+    ) -> StoreResult<bool>;
     /// The course with this id.
     async fn course(&self, id: &str) -> StoreResult<Option<MedicationCourse>>;
     /// A patient's courses with their list version and, when `suid_hash` is given, the version

@@ -187,10 +187,14 @@ const INSERT_COURSE: &str = "WITH added AS (
              max_issues)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::date, $9::text::date, $10, $11, $12)
          RETURNING patient_id
+     ),
+     versioned AS (
+         INSERT INTO medication_versions (patient_id, version)
+         SELECT patient_id, 1 FROM added
+         ON CONFLICT (patient_id) DO UPDATE SET version = medication_versions.version + 1
      )
-     INSERT INTO medication_versions (patient_id, version)
-     SELECT patient_id, 1 FROM added
-     ON CONFLICT (patient_id) DO UPDATE SET version = medication_versions.version + 1";
+     INSERT INTO record_accesses (patient_id, at_ms, accessed_by, organisation, access_type, method)
+     SELECT $13, $14, $15, $16, $17, $18 FROM added";
 
 /// Replaces a course, then moves its patient's list to a new version; no row changed if there
 /// is no such course (of that patient).
@@ -201,10 +205,14 @@ const UPDATE_COURSE: &str = "WITH changed AS (
              last_issued_at = $10, issue_count = $11, max_issues = $12
          WHERE id = $1 AND patient_id = $2
          RETURNING patient_id
+     ),
+     versioned AS (
+         INSERT INTO medication_versions (patient_id, version)
+         SELECT patient_id, 1 FROM changed
+         ON CONFLICT (patient_id) DO UPDATE SET version = medication_versions.version + 1
      )
-     INSERT INTO medication_versions (patient_id, version)
-     SELECT patient_id, 1 FROM changed
-     ON CONFLICT (patient_id) DO UPDATE SET version = medication_versions.version + 1";
+     INSERT INTO record_accesses (patient_id, at_ms, accessed_by, organisation, access_type, method)
+     SELECT $13, $14, $15, $16, $17, $18 FROM changed";
 
 impl PostgresStore {
     /// Runs one of the ordering functions of migration 0005 and maps its outcome.
@@ -223,16 +231,22 @@ impl PostgresStore {
         order_outcome(&outcome)
     }
 
-    /// Runs [`INSERT_COURSE`] or [`UPDATE_COURSE`] (`$1..$12` the course's columns); the rows
-    /// it changed.
-    async fn write_course(&self, sql: &'static str, course: &MedicationCourse) -> StoreResult<u64> {
+    /// Runs [`INSERT_COURSE`] or [`UPDATE_COURSE`] (`$1..$12` the course's columns, `$13..$18`
+    /// the log entry's); the courses it changed.
+    async fn write_course(
+        &self,
+        sql: &'static str,
+        course: &MedicationCourse,
+        log: &RecordAccess,
+    ) -> StoreResult<u64> {
         let started = date_text(course.started_on);
         let stopped = course.stopped_on.map(date_text);
         let last = opt_ms(course.last_issued_at);
         let count = i64::from(course.issue_count);
         let max = course.max_issues.map(i64::from);
         let course_type = course.course_type.as_str();
-        let params: [&(dyn ToSql + Sync); 12] = [
+        let log = AccessParams::new(log);
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![
             &course.id,
             &course.patient_id,
             &course.drug,
@@ -246,19 +260,28 @@ impl PostgresStore {
             &count,
             &max,
         ];
+        params.extend(log.params());
         execute(&self.db, "medication_courses", sql, &params).await
     }
 }
 
 #[async_trait]
 impl MedicationStore for PostgresStore {
-    async fn insert_course(&self, course: &MedicationCourse) -> StoreResult<()> {
-        self.write_course(INSERT_COURSE, course).await?;
+    async fn insert_course(
+        &self,
+        course: &MedicationCourse,
+        log: &RecordAccess,
+    ) -> StoreResult<()> {
+        self.write_course(INSERT_COURSE, course, log).await?;
         Ok(())
     }
 
-    async fn update_course(&self, course: &MedicationCourse) -> StoreResult<bool> {
-        Ok(self.write_course(UPDATE_COURSE, course).await? > 0)
+    async fn update_course(
+        &self,
+        course: &MedicationCourse,
+        log: &RecordAccess,
+    ) -> StoreResult<bool> {
+        Ok(self.write_course(UPDATE_COURSE, course, log).await? > 0)
     }
 
     async fn course(&self, id: &str) -> StoreResult<Option<MedicationCourse>> {

@@ -235,7 +235,11 @@ fn request_state(tx: &Connection, id: &str) -> StoreResult<Option<(PrescriptionS
 
 #[async_trait]
 impl MedicationStore for SqliteStore {
-    async fn insert_course(&self, course: &MedicationCourse) -> StoreResult<()> {
+    async fn insert_course(
+        &self,
+        course: &MedicationCourse,
+        log: &RecordAccess,
+    ) -> StoreResult<()> {
         self.write(|c| {
             let tx = immediate(c)?;
             execute(
@@ -261,12 +265,17 @@ impl MedicationStore for SqliteStore {
                 ],
             )?;
             bump_version(&tx, &course.patient_id)?;
+            insert_record_access(&tx, log)?;
             tx.commit().map_err(map_err("medication_courses"))
         })
         .await
     }
 
-    async fn update_course(&self, course: &MedicationCourse) -> StoreResult<bool> {
+    async fn update_course(
+        &self,
+        course: &MedicationCourse,
+        log: &RecordAccess,
+    ) -> StoreResult<bool> {
         self.write(|c| {
             let tx = immediate(c)?;
             let changed = execute(
@@ -296,6 +305,7 @@ impl MedicationStore for SqliteStore {
                 return Ok(false);
             }
             bump_version(&tx, &course.patient_id)?;
+            insert_record_access(&tx, log)?;
             tx.commit().map_err(map_err("medication_courses"))?;
             Ok(true)
         })

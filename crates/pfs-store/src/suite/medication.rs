@@ -36,6 +36,11 @@ fn course(n: u32, patient_id: &str, drug: &str) -> MedicationCourse {
     }
 }
 
+/// The access-log entry of a practice change to course `c`.
+pub(crate) fn course_log(c: &MedicationCourse) -> RecordAccess {
+    record_access(&c.patient_id, t(0), "Prescribed medication")
+}
+
 fn item(c: &MedicationCourse) -> PrescriptionItem {
     PrescriptionItem {
         course_id: c.id.clone(),
@@ -150,7 +155,10 @@ async fn medication_world(store: &dyn Store) -> (World, [MedicationCourse; 3]) {
         course(3, p, "Amoxicillin 500mg capsules"),
     ];
     for c in &courses {
-        store.insert_course(c).await.expect("course");
+        store
+            .insert_course(c, &course_log(c))
+            .await
+            .expect("course");
     }
     (w, courses)
 }
@@ -181,15 +189,23 @@ pub async fn medication_courses_round_trip(store: &dyn Store) {
         max_issues: None,
         ..course(3, p, "Amoxicillin 500mg capsules")
     };
-    store.insert_course(&full).await.unwrap();
-    store.insert_course(&bare).await.unwrap();
+    store
+        .insert_course(&full, &course_log(&full))
+        .await
+        .unwrap();
+    store
+        .insert_course(&bare, &course_log(&bare))
+        .await
+        .unwrap();
     assert_eq!(store.course(&full.id).await.unwrap(), Some(full.clone()));
     assert_eq!(store.course(&bare.id).await.unwrap(), Some(bare.clone()));
     assert_eq!(store.course("699999").await.unwrap(), None);
+    // Each change is logged with it.
+    assert_eq!(log_len(store, p).await, 2);
 
     let again = course(1, p, "Warfarin 1mg tablets");
     assert_conflict(
-        store.insert_course(&again).await,
+        store.insert_course(&again, &course_log(&again)).await,
         Some("medication_courses.id"),
         &["Warfarin"],
     );
@@ -197,7 +213,7 @@ pub async fn medication_courses_round_trip(store: &dyn Store) {
 
     let orphan = course(9, "9999999", "Aspirin 75mg tablets");
     assert!(matches!(
-        store.insert_course(&orphan).await,
+        store.insert_course(&orphan, &course_log(&orphan)).await,
         Err(StoreError::NotFound(_))
     ));
     assert_eq!(store.course(&orphan.id).await.unwrap(), None);
@@ -215,20 +231,37 @@ pub async fn medication_courses_round_trip(store: &dyn Store) {
         max_issues: None,
         ..full.clone()
     };
-    assert!(store.update_course(&changed).await.unwrap());
+    assert!(
+        store
+            .update_course(&changed, &course_log(&changed))
+            .await
+            .unwrap()
+    );
     assert_eq!(store.course(&full.id).await.unwrap(), Some(changed.clone()));
     let restored = MedicationCourse {
         max_issues: Some(12),
         ..full.clone()
     };
-    assert!(store.update_course(&restored).await.unwrap());
+    assert!(
+        store
+            .update_course(&restored, &course_log(&restored))
+            .await
+            .unwrap()
+    );
     assert_eq!(
         store.course(&full.id).await.unwrap(),
         Some(restored.clone())
     );
 
-    assert!(!store.update_course(&orphan).await.unwrap());
+    assert!(
+        !store
+            .update_course(&orphan, &course_log(&orphan))
+            .await
+            .unwrap()
+    );
     assert_eq!(store.course(&orphan.id).await.unwrap(), None);
+    // Two changes logged; the refused insert and update wrote nothing.
+    assert_eq!(log_len(store, p).await, 4);
     // A course's patient cannot change.
     let other = patient(2, &w.practice.ods);
     store.insert_patient(&other).await.unwrap();
@@ -236,7 +269,12 @@ pub async fn medication_courses_round_trip(store: &dyn Store) {
         patient_id: other.id.clone(),
         ..restored.clone()
     };
-    assert!(!store.update_course(&moved).await.unwrap());
+    assert!(
+        !store
+            .update_course(&moved, &course_log(&moved))
+            .await
+            .unwrap()
+    );
     assert_eq!(store.course(&full.id).await.unwrap(), Some(restored));
     assert_eq!(version(store, &other.id).await, 0);
     assert!(list(store, &other.id).await.courses.is_empty());
@@ -254,9 +292,9 @@ pub async fn medication_list_version_moves_with_course_changes(store: &dyn Store
 
     let c1 = course(1, p, "Amlodipine 5mg tablets");
     let c2 = course(2, p, "Simvastatin 20mg tablets");
-    store.insert_course(&c1).await.unwrap();
+    store.insert_course(&c1, &course_log(&c1)).await.unwrap();
     let v1 = version(store, p).await;
-    store.insert_course(&c2).await.unwrap();
+    store.insert_course(&c2, &course_log(&c2)).await.unwrap();
     let v2 = version(store, p).await;
     assert!(v1 != 0 && v2 != v1, "{v1} then {v2}");
 
@@ -264,18 +302,26 @@ pub async fn medication_list_version_moves_with_course_changes(store: &dyn Store
         requestable: false,
         ..c2.clone()
     };
-    assert!(store.update_course(&changed).await.unwrap());
+    assert!(
+        store
+            .update_course(&changed, &course_log(&changed))
+            .await
+            .unwrap()
+    );
     let v3 = version(store, p).await;
     assert!(v3 != v2 && v3 != v1, "{v2} then {v3}");
-    assert!(store.update_course(&c2).await.unwrap());
+    assert!(store.update_course(&c2, &course_log(&c2)).await.unwrap());
     let v = version(store, p).await;
     assert!(![v1, v2, v3].contains(&v), "{v3} then {v}");
 
     // Failed writes move nothing.
-    assert!(store.insert_course(&c1).await.is_err());
+    assert!(store.insert_course(&c1, &course_log(&c1)).await.is_err());
     assert!(
         !store
-            .update_course(&course(7, p, "Aspirin 75mg tablets"))
+            .update_course(
+                &course(7, p, "Aspirin 75mg tablets"),
+                &course_log(&course(7, p, "Aspirin 75mg tablets"))
+            )
             .await
             .unwrap()
     );
@@ -368,10 +414,13 @@ pub async fn medication_list_order_and_views(store: &dyn Store) {
         course(6, p, "Atenolol 25mg tablets"),
     ];
     for c in &courses {
-        store.insert_course(c).await.unwrap();
+        store.insert_course(c, &course_log(c)).await.unwrap();
     }
     store
-        .insert_course(&course(7, &other.id, "Aspirin 75mg tablets"))
+        .insert_course(
+            &course(7, &other.id, "Aspirin 75mg tablets"),
+            &course_log(&course(7, &other.id, "Aspirin 75mg tablets")),
+        )
         .await
         .unwrap();
     let v = version(store, p).await;
@@ -911,7 +960,7 @@ pub async fn prescription_requests_window_and_pending(store: &dyn Store) {
     let o2 = course(12, &other.id, "Ramipril 5mg capsules");
     let e1 = course(13, &elsewhere.id, "Metformin 500mg tablets");
     for c in [&o1, &o2, &e1] {
-        store.insert_course(c).await.unwrap();
+        store.insert_course(c, &course_log(c)).await.unwrap();
     }
     let v = version(store, p).await;
     let vo = version(store, &other.id).await;

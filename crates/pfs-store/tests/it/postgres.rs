@@ -179,7 +179,15 @@ async fn an_order_waits_for_a_course_change_under_way() {
         issue_count: 0,
         max_issues: None,
     };
-    store.insert_course(&course).await.unwrap();
+    let prescribed = RecordAccess {
+        patient_id: "1000001".into(),
+        at: t(0),
+        accessed_by: "Practice staff".into(),
+        organisation: "Practice".into(),
+        access_type: "Prescribed medication".into(),
+        method: "Practice".into(),
+    };
+    store.insert_course(&course, &prescribed).await.unwrap();
     let version = store
         .medication_list("1000001", None)
         .await

@@ -2,16 +2,13 @@
 //! GetPrescriptionRequests and AmendPrescriptionRequest, over real mutual TLS, through the SDK
 //! and as raw XML, on both stores.
 //!
-//! Each test gives a demo patient courses of its own (the demo seed gives them others; tests
-//! look only at their own ids). The practice's actions go through the store, as the practice
-//! side does.
+//! Each test gives a demo patient courses of its own through the admin API (the demo seed gives
+//! them others; tests look only at their own ids), and the practice acts through it too.
 
 use chrono::{Duration, NaiveDate, Timelike};
 use pfs_client::{ExposeSecret, Session};
-use pfs_core::model::{
-    CourseType, MedicationCourse, OrderOutcome, PrescriptionStatus, RecordAccess,
-};
-use pfs_core::uktime::{to_wall_clock, uk_date};
+use pfs_core::model::CourseType;
+use pfs_core::uktime::to_wall_clock;
 use pfs_testkit::TestServer;
 use pfs_wire::{Medication, YesNo};
 use serde_json::json;
@@ -22,68 +19,41 @@ use crate::stores::{Backend, start_on};
 
 const ODS: &str = "Y99001";
 
-/// Course ids of one test, from a range the demo seed does not use.
-fn course_id(n: u32) -> String {
-    format!("88000{n:04}")
-}
-
-/// Adds a course for `patient_id`, as the practice does; returns its id.
+/// The practice prescribes a course for `patient_id` through the admin API (six issues
+/// authorised, started today); returns its id. `n` only keeps the call sites readable.
 async fn add_course(
     t: &TestServer,
     patient_id: &str,
-    n: u32,
+    _n: u32,
     drug: &str,
     course_type: CourseType,
     requestable: bool,
 ) -> String {
-    let id = course_id(n);
-    let course = MedicationCourse {
-        id: id.clone(),
-        patient_id: patient_id.to_owned(),
-        drug: drug.to_owned(),
-        details: "One to be taken each day - 28 tablet".to_owned(),
-        course_type,
-        requestable,
-        online_visible: true,
-        started_on: uk_date(t.clock_now()) - chrono::Days::new(60),
-        stopped_on: None,
-        last_issued_at: None,
-        issue_count: 0,
-        max_issues: Some(6),
-    };
-    t.server.pfs.store().insert_course(&course).await.unwrap();
-    id
-}
-
-/// The practice changes a course with `change`.
-async fn change_course(t: &TestServer, id: &str, change: impl FnOnce(&mut MedicationCourse)) {
-    let store = t.server.pfs.store();
-    let mut course = store.course(id).await.unwrap().unwrap();
-    change(&mut course);
-    assert!(store.update_course(&course).await.unwrap());
-}
-
-/// The practice issues or rejects a request.
-async fn settle(t: &TestServer, request_id: &str, status: PrescriptionStatus, comment: &str) {
-    let store = t.server.pfs.store();
-    let request = store
-        .prescription_request(request_id)
-        .await
-        .unwrap()
-        .unwrap();
-    let log = RecordAccess {
-        patient_id: request.patient_id.clone(),
-        at: t.clock_now(),
-        accessed_by: "Practice staff".into(),
-        organisation: "Riverside Surgery".into(),
-        access_type: "Issued prescription".into(),
-        method: "Practice".into(),
-    };
-    let outcome = store
-        .settle_prescription_request(request_id, status, Some(comment), t.clock_now(), &log)
+    let (status, v) = t
+        .admin(
+            "POST",
+            &format!("/api/patients/{patient_id}/courses"),
+            Some(json!({
+                "drug": drug,
+                "details": "One to be taken each day - 28 tablet",
+                "courseType": course_type.as_str(),
+                "requestable": requestable,
+                "maxIssues": 6,
+            })),
+        )
         .await
         .unwrap();
-    assert_eq!(outcome, OrderOutcome::Stored);
+    assert_eq!(status, 201, "{v}");
+    v["id"].as_str().unwrap().to_owned()
+}
+
+/// A practice action on a course or request through the admin API (`path` under `/api`).
+async fn practice(t: &TestServer, method: &str, path: &str, body: serde_json::Value) {
+    let (status, v) = t
+        .admin(method, &format!("/api{path}"), Some(body))
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{path}: {v}");
 }
 
 fn find<'a>(list: &'a [Medication], id: &str) -> &'a Medication {
@@ -209,6 +179,7 @@ async fn order_list_history_cancel(backend: Backend) {
         .map(|a| a.access_type)
         .collect();
     for kind in [
+        "Prescribed medication",
         "Viewed medication",
         "Requested medication",
         "Cancelled medication request",
@@ -334,7 +305,13 @@ async fn refused_orders_store_nothing(backend: Backend) {
         .unwrap();
     assert_eq!(request_count(&t, &s).await, requests + 1);
     // Outstanding wins over not requestable: the practice makes `a` unrequestable too.
-    change_course(&t, &a, |c| c.requestable = false).await;
+    practice(
+        &t,
+        "PATCH",
+        &format!("/courses/{a}"),
+        json!({"requestable": false}),
+    )
+    .await;
     s.list_repeat_medication().await.unwrap();
     expect_pfs(s.request_medication(&[repeat(&a)], None).await, "9017", &[]);
     // Acute requests once the practice takes them.
@@ -372,8 +349,7 @@ async fn practice_changes_need_a_fresh_list(backend: Backend) {
     s.list_repeat_medication().await.unwrap();
 
     // The practice stops b: ordering a is refused until the list is fetched again.
-    let today = uk_date(t.clock_now());
-    change_course(&t, &b, |c| c.stopped_on = Some(today)).await;
+    practice(&t, "POST", &format!("/courses/{b}/stop"), json!({})).await;
     let e = expect_pfs(s.request_medication(&[repeat(&a)], None).await, "9014", &[]);
     assert!(e.to_string().contains("view your medication list"), "{e}");
     let repeats = s.list_repeat_medication().await.unwrap().medications;
@@ -398,7 +374,14 @@ async fn practice_changes_need_a_fresh_list(backend: Backend) {
     );
 
     // Once issued the request cannot change, and issuing changed the course (one more issue).
-    settle(&t, &id, PrescriptionStatus::Issued, "Sent to your pharmacy").await;
+    let comment = json!({"comment": "Sent to your pharmacy"});
+    practice(
+        &t,
+        "POST",
+        &format!("/prescription-requests/{id}/issue"),
+        comment,
+    )
+    .await;
     expect_pfs(s.cancel_prescription_request(&id).await, "9020", &[]);
     expect_pfs(
         s.amend_prescription_request(&id, &[repeat(&a)], None).await,
@@ -419,13 +402,28 @@ async fn practice_changes_need_a_fresh_list(backend: Backend) {
     expect_pfs(s.request_medication(&[repeat(&a)], None).await, "9014", &[]);
     let course = t.server.pfs.store().course(&a).await.unwrap().unwrap();
     assert_eq!(course.issue_count, 1);
+    // Every practice action is in the patient's access log, as the practice's.
+    let log = accesses(&t, &me).await;
+    for kind in ["Stopped medication", "Issued prescription"] {
+        assert!(
+            log.iter()
+                .any(|e| e.access_type == kind && e.method == "Practice"),
+            "{kind} missing"
+        );
+    }
 
     // With all its issues used, a course is not requestable until re-authorised.
-    change_course(&t, &a, |c| c.max_issues = Some(1)).await;
+    practice(
+        &t,
+        "PATCH",
+        &format!("/courses/{a}"),
+        json!({"maxIssues": 1}),
+    )
+    .await;
     let repeats = s.list_repeat_medication().await.unwrap().medications;
     assert_eq!(find(&repeats, &a).requestable, YesNo(false));
     expect_pfs(s.request_medication(&[repeat(&a)], None).await, "9016", &[]);
-    change_course(&t, &a, |c| c.issue_count = 0).await;
+    practice(&t, "POST", &format!("/courses/{a}/reauthorise"), json!({})).await;
     s.list_repeat_medication().await.unwrap();
     s.request_medication(&[repeat(&a)], None).await.unwrap();
 }
