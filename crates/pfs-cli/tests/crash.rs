@@ -761,6 +761,8 @@ impl DbState {
             match access_type.as_str() {
                 "Booked appointment" => c[2] += 1,
                 "Cancelled appointment" => c[3] += 1,
+                // The demo seed's medication courses and history; this test writes none.
+                other if !other.ends_with("appointment") => {}
                 other => panic!("unexpected access-log entry {other:?}"),
             }
         }
