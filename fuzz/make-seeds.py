@@ -44,6 +44,10 @@ admin = [
     (6, '{"enabled":true}'),
     (7, '{}'),
     (8, '{"name":"Fuzz app"}'),
+    (9, '{"drug":"Fuzz 5mg tablets","details":"One daily","courseType":"Repeat","requestable":true,"maxIssues":6}'),
+    (10, '{"requestable":false,"maxIssues":null}'),
+    (11, '{"comment":"Ready to collect"}'),
+    (1, '{"acuteRequestsAllowed":true,"maxMedicationsPerRequest":4,"maxMedicationNotes":200}'),
 ]
 for sel, body in admin:
     write("admin_json", f"r{sel}", bytes([sel]) + body.encode())

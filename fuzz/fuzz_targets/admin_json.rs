@@ -23,6 +23,9 @@ const ROUTES: &[(Method, &str)] = &[
     (Method::PUT, "/api/patients/$P/services/messaging"),
     (Method::POST, "/api/patients/$Q/account"),
     (Method::POST, "/api/providers"),
+    (Method::POST, "/api/patients/$P/courses"),
+    (Method::PATCH, "/api/courses/999999999"),
+    (Method::POST, "/api/prescription-requests/999999999/issue"),
 ];
 
 fuzz_target!(|data: &[u8]| {
