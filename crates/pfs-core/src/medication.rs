@@ -11,6 +11,9 @@
 //! order, so that each has its own code: notes and size, list fetched, list unchanged, every
 //! course known, none already requested (which wins over "not requestable"), all requestable.
 
+use std::future::Future;
+use std::pin::Pin;
+
 use chrono::{Duration, NaiveDate};
 use pfs_wire::{
     AmendAction, AmendPrescriptionRequest, AmendPrescriptionRequestReply, CourseType,
@@ -28,9 +31,6 @@ use crate::operation::{Access, Call, Operation};
 use crate::secrets::{Attempt, with_fresh_id};
 use crate::session::ActiveSession;
 use crate::uktime::{to_instant, to_wall_clock, uk_date};
-use std::future::Future;
-use std::pin::Pin;
-
 use crate::{Pfs, Store, StoreError, StoreResult};
 
 /// The service key every medication message is switched by.
