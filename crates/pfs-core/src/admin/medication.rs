@@ -71,8 +71,11 @@ pub struct CourseChange {
     pub max_issues: Option<Option<u32>>,
 }
 
-/// Tells a field sent as `null` (`Some(None)`) from one left out (`None`, by `default`).
-fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<T>, D::Error> {
+/// Tells a field sent as `null` (`Some(None)`) from one left out (`None`, by `default`): for
+/// `#[serde(default, deserialize_with = "present")]` on an `Option<Option<T>>`.
+pub fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
     T::deserialize(d).map(Some)
 }
 

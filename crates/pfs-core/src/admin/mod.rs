@@ -19,7 +19,7 @@ mod service;
 
 pub use account::IssuedAccount;
 pub use appointment::{AppointmentView, NewAppointmentSession, SessionView, parse_wall_clock};
-pub use medication::{CourseChange, CourseView, NewCourse};
+pub use medication::{CourseChange, CourseView, NewCourse, present};
 pub use patient::NewPatient;
 pub use practice::NewPractice;
 pub use service::ServiceState;

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::NaiveDate;
-use pfs_core::admin::{CourseChange, CourseView, NewCourse};
+use pfs_core::admin::{CourseChange, CourseView, NewCourse, present};
 use pfs_core::model::{MedicationCourse, PrescriptionRequest, PrescriptionStatus};
 use serde::Deserialize;
 
@@ -51,11 +51,6 @@ struct Stop {
 struct Reauthorise {
     #[serde(default, deserialize_with = "present")]
     max_issues: Option<Option<u32>>,
-}
-
-/// Tells `null` (`Some(None)`) from a field left out (`None`).
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<u32>>, D::Error> {
-    Option::<u32>::deserialize(d).map(Some)
 }
 
 #[derive(Deserialize, Default)]
