@@ -13,7 +13,7 @@
 
 use chrono::NaiveDateTime;
 
-use super::common::{Header, PatientScope};
+use super::common::{Header, PatientScope, reply_root};
 use crate::codec::{DecodeError, Fields, WireMessage, per_patient_request};
 use crate::scalar::{
     Guid, UpperYesNo, format_booking, format_request_time, format_wall_clock, parse_wall_clock,
@@ -26,17 +26,6 @@ const REQUEST_TIME: &str = "a UK wall-clock date-time such as 2024-06-03T14:07:1
 const BOOKING_TIME: &str = "a UK wall-clock date-time such as 2024-06-04T09:00:00+00:00";
 /// The accepted form of a reply time, in words.
 const REPLY_TIME: &str = "a UK wall-clock date-time such as 2024-06-04T09:00:00.0Z";
-
-/// Writes the reply attributes every appointment reply starts with: `patientId`,
-/// `onlineUserId` (when known) and `uuid`, in the order of the wire reference's examples.
-fn reply_root(root: &'static str, scope: Option<&PatientScope>, uuid: Option<Guid>) -> Element {
-    let el = Element::new(root);
-    let el = match scope {
-        Some(s) => s.write(el),
-        None => el,
-    };
-    el.opt_attr("uuid", uuid.map(|g| g.to_string()))
-}
 
 // ---------------------------------------------------------------------------------------------
 // ListSlots

@@ -184,3 +184,18 @@ impl Person {
         el
     }
 }
+
+/// The root of a per-patient reply with the attributes it starts with: `patientId` and
+/// `onlineUserId` (when known), then `uuid`, in the order of the wire reference's examples.
+pub(crate) fn reply_root(
+    root: &'static str,
+    scope: Option<&PatientScope>,
+    uuid: Option<Guid>,
+) -> Element {
+    let el = Element::new(root);
+    let el = match scope {
+        Some(s) => s.write(el),
+        None => el,
+    };
+    el.opt_attr("uuid", uuid.map(|g| g.to_string()))
+}

@@ -9,7 +9,7 @@
 
 use chrono::NaiveDateTime;
 
-use super::common::{Header, PatientScope};
+use super::common::{Header, PatientScope, reply_root};
 use crate::codec::{DecodeError, Fields, WireMessage, per_patient_request};
 use crate::scalar::{Guid, YesNo, format_request_time, format_wall_clock, parse_wall_clock};
 use crate::xml::{Element, Limits};
@@ -73,17 +73,6 @@ impl std::fmt::Display for CourseType {
 
 /// How `type` is described in errors.
 const COURSE_TYPE: &str = "Repeat or Acute";
-
-/// Writes the reply attributes every medication reply starts with: `patientId`,
-/// `onlineUserId` (when known) and `uuid`.
-fn reply_root(root: &'static str, scope: Option<&PatientScope>, uuid: Option<Guid>) -> Element {
-    let el = Element::new(root);
-    let el = match scope {
-        Some(s) => s.write(el),
-        None => el,
-    };
-    el.opt_attr("uuid", uuid.map(|g| g.to_string()))
-}
 
 /// Reads a request's header and scope and nothing else: the two list requests.
 fn read_scoped(el: &Element, root: &'static str) -> Result<(Header, PatientScope), DecodeError> {
