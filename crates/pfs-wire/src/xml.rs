@@ -526,8 +526,18 @@ fn push_name(name: &str, out: &mut String) {
 /// treat any match as an `Error`, so a success reply must never contain that text. A character
 /// XML 1.0 forbids (which no character reference can carry either) is written as U+FFFD.
 fn escape_into(raw: &str, out: &mut String) {
-    let mut last_word_end = 0usize; // index in `out` just after the last "errorCode" seen
-    for ch in raw.chars() {
+    let start = out.len();
+    let mut rest = raw;
+    // Runs of characters that need nothing are copied whole; the scan stops only at a byte
+    // `needs_care` marks. Each of those is ASCII or a lead byte, so it starts a character.
+    while let Some((plain, tail)) = rest
+        .bytes()
+        .position(needs_care)
+        .and_then(|at| rest.split_at_checked(at))
+    {
+        out.push_str(plain);
+        let mut chars = tail.chars();
+        let Some(ch) = chars.next() else { break };
         match ch {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
@@ -538,23 +548,35 @@ fn escape_into(raw: &str, out: &mut String) {
             '\n' => out.push_str("&#10;"),
             '\r' => out.push_str("&#13;"),
             '\t' => out.push_str("&#9;"),
-            '=' if follows_error_code(out, last_word_end) => out.push_str("&#61;"),
+            '=' if follows_error_code(out.get(start..).unwrap_or_default()) => {
+                out.push_str("&#61;")
+            }
             '\u{0}'..='\u{1F}' | '\u{FFFE}' | '\u{FFFF}' => out.push('\u{FFFD}'),
-            _ => out.push(ch),
+            // Any other `=`, and the other characters whose first byte is 0xEF.
+            other => out.push(other),
         }
-        // Only a word ending in `e` can be `errorCode`: keep the hot path to one comparison.
-        if ch == 'e' && out.ends_with("errorCode") {
-            last_word_end = out.len();
-        }
+        rest = chars.as_str();
     }
+    out.push_str(rest);
 }
 
-fn follows_error_code(out: &str, last_word_end: usize) -> bool {
-    if last_word_end == 0 {
-        return false;
+/// The bytes [`escape_into`] stops at: the C0 controls, the five markup characters, `=`, and
+/// 0xEF (the first byte of U+FFFE and U+FFFF).
+fn needs_care(b: u8) -> bool {
+    matches!(
+        b,
+        0..=0x1F | b'&' | b'<' | b'>' | b'"' | b'\'' | b'=' | 0xEF
+    )
+}
+
+/// Whether `written` (this value's escaped text so far) ends with `errorCode`, or with
+/// `errorCode` and one whitespace character: an `=` there would read as an error code.
+fn follows_error_code(written: &str) -> bool {
+    let mut chars = written.chars();
+    if chars.next_back().is_some_and(|last| !last.is_whitespace()) {
+        chars = written.chars();
     }
-    let between = out.get(last_word_end..).unwrap_or("");
-    between.chars().all(char::is_whitespace) && between.chars().count() <= 1
+    chars.as_str().ends_with("errorCode")
 }
 
 #[cfg(test)]
@@ -763,6 +785,75 @@ mod tests {
         assert!(!out.contains("errorCode="), "{out}");
         assert!(!out.contains("errorCode ="), "{out}");
         assert_eq!(Element::parse(out.as_bytes()).unwrap(), el);
+    }
+
+    /// The escaping as first written, one character at a time: the fast scan must agree with
+    /// it on every input.
+    fn escape_char_by_char(raw: &str) -> String {
+        let mut out = String::new();
+        let mut last_word_end = 0usize;
+        for ch in raw.chars() {
+            match ch {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '"' => out.push_str("&quot;"),
+                '\'' => out.push_str("&apos;"),
+                '\n' => out.push_str("&#10;"),
+                '\r' => out.push_str("&#13;"),
+                '\t' => out.push_str("&#9;"),
+                '=' if last_word_end != 0 && {
+                    let between = out.get(last_word_end..).unwrap_or_default();
+                    between.chars().all(char::is_whitespace) && between.chars().count() <= 1
+                } =>
+                {
+                    out.push_str("&#61;")
+                }
+                '\u{0}'..='\u{1F}' | '\u{FFFE}' | '\u{FFFF}' => out.push('\u{FFFD}'),
+                _ => out.push(ch),
+            }
+            if ch == 'e' && out.ends_with("errorCode") {
+                last_word_end = out.len();
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn escaping_edge_cases() {
+        for raw in [
+            "",
+            "plain",
+            "=errorCode",
+            "errorCode=",
+            "errorCode =",
+            "errorCode\u{a0}=",
+            "errorCode  =",
+            "errorCode\t=",
+            "xerrorCode==",
+            "a&b<c>d\"e'f",
+            "\u{0}\u{1f}\u{7f}\u{fffe}\u{ffff}\u{fffd}\u{efff}\u{f000}",
+            "caf\u{e9} \u{1f600}=",
+        ] {
+            let mut fast = String::new();
+            escape_into(raw, &mut fast);
+            assert_eq!(fast, escape_char_by_char(raw), "{raw:?}");
+        }
+        // Only this value's text counts: `errorCode` written before it does not.
+        let mut out = String::from("errorCode");
+        escape_into("=", &mut out);
+        assert_eq!(out, "errorCode=");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn escaping_agrees_with_the_char_by_char_form(
+            raw in "(errorCode|[=\\s&<>'\"a-e]|\\PC|[\u{0}-\u{1f}\u{fffe}\u{ffff}\u{e000}-\u{f000}]){0,24}"
+        ) {
+            let mut fast = String::new();
+            escape_into(&raw, &mut fast);
+            proptest::prop_assert_eq!(fast, escape_char_by_char(&raw));
+        }
     }
 
     #[test]

@@ -105,9 +105,7 @@ pub(super) fn opt_ms(at: Option<DateTime<Utc>>) -> Option<i64> {
     at.map(ms)
 }
 
-pub(super) fn date_text(date: NaiveDate) -> String {
-    date.format("%Y-%m-%d").to_string()
-}
+pub(super) use crate::dates::date_text;
 
 pub(super) struct Cols<'r> {
     pub(super) row: &'r Row,
@@ -159,7 +157,7 @@ impl<'r> Cols<'r> {
 
     pub(super) fn date(&self, idx: usize, column: &'static str) -> StoreResult<NaiveDate> {
         let text: String = self.get(idx, column)?;
-        NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| self.corrupt(column, "not a date"))
+        crate::dates::parse_date(&text).ok_or_else(|| self.corrupt(column, "not a date"))
     }
 }
 

@@ -67,9 +67,7 @@ pub(super) fn opt_ms(at: Option<DateTime<Utc>>) -> Option<i64> {
     at.map(ms)
 }
 
-pub(super) fn date_text(date: NaiveDate) -> String {
-    date.format("%Y-%m-%d").to_string()
-}
+pub(super) use crate::dates::date_text;
 
 /// Typed, error-mapped column access for one row of one table. Columns are read by position
 /// (the order of the SELECT list); the name is for error texts.
@@ -127,8 +125,8 @@ impl<'a, 'r> Cols<'a, 'r> {
     }
 
     pub(super) fn date(&self, idx: usize, column: &'static str) -> StoreResult<NaiveDate> {
-        NaiveDate::parse_from_str(self.text(idx, column)?, "%Y-%m-%d")
-            .map_err(|_| self.corrupt(column, "not a date"))
+        crate::dates::parse_date(self.text(idx, column)?)
+            .ok_or_else(|| self.corrupt(column, "not a date"))
     }
 }
 
