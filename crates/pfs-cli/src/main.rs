@@ -7,6 +7,12 @@ mod serve;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc instead of the system allocator: replies are built from many small strings, and
+/// glibc's malloc and free were over a quarter of a medication list's instructions
+/// (docs/benchmarks.md, "Medication reads and orders").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// openpfs: a stateful, faithful implementation of the PFS API.
 #[derive(Parser)]
 #[command(name = "pfs", version, about)]
