@@ -40,6 +40,11 @@ pub struct Config {
     /// longer than `link_backoff_max`, so that the back-off keeps doubling while someone keeps
     /// guessing).
     pub link_throttle_retention: Duration,
+    /// How long the access-log entries of list re-reads, which are written behind their
+    /// replies, may wait for company before they are committed (default 5 ms; see
+    /// `group_commit.rs`). Longer makes fewer, larger commits and a wider window of entries a
+    /// crash can lose.
+    pub write_behind_linger: Duration,
 }
 
 impl Default for Config {
@@ -58,6 +63,7 @@ impl Default for Config {
             provider_link_failures_per_minute: 60,
             provider_link_failure_burst: 120,
             link_throttle_retention: Duration::hours(24),
+            write_behind_linger: Duration::milliseconds(5),
         }
     }
 }

@@ -118,6 +118,10 @@ impl Pfs {
             config.provider_link_failures_per_minute,
             config.provider_link_failure_burst,
         );
+        let linger = config
+            .write_behind_linger
+            .to_std()
+            .map_err(|_| "the write-behind linger must not be negative".to_owned())?;
         Ok(Pfs {
             store,
             clock,
@@ -125,8 +129,15 @@ impl Pfs {
             pepper,
             kdf,
             provider_failures,
-            medication_views: group_commit::GroupCommit::new(medication::write_views),
+            medication_views: group_commit::GroupCommit::new(medication::write_views, linger),
         })
+    }
+
+    /// Returns once the writes queued behind their requests (the access-log entries of list
+    /// re-reads, see `group_commit.rs`) are committed. Whoever reads the access log calls this
+    /// first, so that it holds every read answered so far; the server calls it when it stops.
+    pub async fn flush_writes(&self) -> Result<(), StoreError> {
+        self.medication_views.flush(&self.store).await
     }
 
     /// The store.

@@ -11,6 +11,7 @@
 //! order, so that each has its own code: notes and size, list fetched, list unchanged, every
 //! course known, none already requested (which wins over "not requestable"), all requestable.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -213,25 +214,26 @@ fn refusal(outcome: OrderOutcome) -> Result<(), DomainError> {
 impl Pfs {
     /// The patient's medication list as this session sees it: read with the session when the
     /// request asked for it ([`Prefetch::Medication`]), else from the store.
-    async fn medication_list_of(
+    async fn medication_list_of<'a>(
         &self,
-        s: &ActiveSession,
+        s: &'a ActiveSession,
         patient_id: &str,
-    ) -> Result<MedicationList, DomainError> {
-        let prefetched = s.named_as(patient_id).and_then(|n| n.medication.clone());
+    ) -> Result<Cow<'a, MedicationList>, DomainError> {
+        let prefetched = s.named_as(patient_id).and_then(|n| n.medication.as_ref());
         Ok(match prefetched {
-            Some(list) => list,
-            None => {
+            Some(list) => Cow::Borrowed(list),
+            None => Cow::Owned(
                 self.store
                     .medication_list(patient_id, Some(&s.record.suid_hash))
-                    .await?
-            }
+                    .await?,
+            ),
         })
     }
 
     /// The patient's listed courses of one type, as the wire shows them; records that this
     /// session fetched the list (and in the access log, that the patient's medication was
-    /// viewed).
+    /// viewed). The first read of a version waits for that record, since an order depends on
+    /// it; a re-read only adds its log entry, written behind (see `group_commit.rs`).
     async fn list_medication(
         &self,
         call: &Call<'_>,
@@ -263,10 +265,16 @@ impl Pfs {
         let view = MedicationView {
             suid_hash: s.record.suid_hash.clone(),
             patient_id: patient.id.clone(),
-            version: list.version,
+            version: (list.seen_version != Some(list.version)).then_some(list.version),
             log,
         };
-        self.medication_views.write(&self.store, view).await?;
+        if view.version.is_some() {
+            self.medication_views.write(&self.store, view).await?;
+        } else {
+            self.medication_views
+                .write_behind(&self.store, view)
+                .await?;
+        }
         Ok(out)
     }
 

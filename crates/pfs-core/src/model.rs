@@ -478,8 +478,10 @@ pub struct MedicationView {
     pub suid_hash: String,
     /// The patient whose list it is.
     pub patient_id: String,
-    /// The version of the list the session was shown.
-    pub version: i64,
+    /// The version of the list the session was shown, when the session had not seen that
+    /// version before; `None` when it re-read a list it had already seen, which records only
+    /// the access-log entry (so a re-read writes one row, not two).
+    pub version: Option<i64>,
     /// The access-log entry for the read.
     pub log: RecordAccess,
 }

@@ -112,6 +112,9 @@ impl RunningServer {
         for t in self.tasks.drain(..) {
             let _ = t.await;
         }
+        if let Err(e) = self.pfs.flush_writes().await {
+            tracing::error!(error = %e, "access-log entries queued at shutdown were not written");
+        }
     }
 }
 

@@ -349,18 +349,19 @@ impl MedicationStore for PostgresStore {
                  (patient_id, at_ms, accessed_by, organisation, access_type, method)
              SELECT * FROM unnest($4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[],
                                   $9::text[])";
-        let mut latest: Vec<&MedicationView> = Vec::with_capacity(views.len());
+        let mut latest: Vec<(&MedicationView, i64)> = Vec::with_capacity(views.len());
         for v in views.iter().rev() {
+            let Some(version) = v.version else { continue };
             if !latest
                 .iter()
-                .any(|l| l.suid_hash == v.suid_hash && l.patient_id == v.patient_id)
+                .any(|(l, _)| l.suid_hash == v.suid_hash && l.patient_id == v.patient_id)
             {
-                latest.push(v);
+                latest.push((v, version));
             }
         }
-        let suids: Vec<&str> = latest.iter().map(|v| v.suid_hash.as_str()).collect();
-        let patients: Vec<&str> = latest.iter().map(|v| v.patient_id.as_str()).collect();
-        let versions: Vec<i64> = latest.iter().map(|v| v.version).collect();
+        let suids: Vec<&str> = latest.iter().map(|(v, _)| v.suid_hash.as_str()).collect();
+        let patients: Vec<&str> = latest.iter().map(|(v, _)| v.patient_id.as_str()).collect();
+        let versions: Vec<i64> = latest.iter().map(|&(_, version)| version).collect();
         let log = |f: fn(&RecordAccess) -> &str| -> Vec<&str> {
             views.iter().map(|v| f(&v.log)).collect()
         };

@@ -343,14 +343,17 @@ impl MedicationStore for SqliteStore {
             let tx = c.transaction().map_err(map_err("medication_list_views"))?;
             for view in views {
                 // A session purged since its request was checked records nothing.
-                execute(
-                    &tx,
-                    "medication_list_views",
-                    "INSERT INTO medication_list_views (suid_hash, patient_id, version)
-                     SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM sessions WHERE suid_hash = ?1)
-                     ON CONFLICT (suid_hash, patient_id) DO UPDATE SET version = excluded.version",
-                    params![view.suid_hash, view.patient_id, view.version],
-                )?;
+                if let Some(version) = view.version {
+                    execute(
+                        &tx,
+                        "medication_list_views",
+                        "INSERT INTO medication_list_views (suid_hash, patient_id, version)
+                         SELECT ?1, ?2, ?3
+                         WHERE EXISTS (SELECT 1 FROM sessions WHERE suid_hash = ?1)
+                         ON CONFLICT (suid_hash, patient_id) DO UPDATE SET version = excluded.version",
+                        params![view.suid_hash, view.patient_id, version],
+                    )?;
+                }
                 insert_record_access(&tx, &view.log)?;
             }
             tx.commit().map_err(map_err("medication_list_views"))

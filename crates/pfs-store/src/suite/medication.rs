@@ -539,6 +539,24 @@ pub async fn medication_list_order_and_views(store: &dyn Store) {
     assert_eq!(seen(&s2.suid_hash).await, Some(v - 2));
     assert_eq!(log_len(store, p).await, log_before + 7);
 
+    // A re-read of a list the session has seen logs the read and leaves the version as it is,
+    // also beside a view that records one.
+    let reread = MedicationView {
+        version: None,
+        ..view(&s2.suid_hash, p, v, &viewed_again)
+    };
+    store
+        .record_medication_views(std::slice::from_ref(&reread))
+        .await
+        .unwrap();
+    assert_eq!(seen(&s2.suid_hash).await, Some(v - 2));
+    store
+        .record_medication_views(&[view(&s2.suid_hash, p, v - 3, &viewed), reread])
+        .await
+        .unwrap();
+    assert_eq!(seen(&s2.suid_hash).await, Some(v - 3));
+    assert_eq!(log_len(store, p).await, log_before + 10);
+
     // Another patient's list holds only their course; an unknown patient's is empty at 0.
     let others = store
         .medication_list(&other.id, Some(&s2.suid_hash))
@@ -1175,7 +1193,7 @@ fn view(suid_hash: &str, patient_id: &str, version: i64, log: &RecordAccess) -> 
     MedicationView {
         suid_hash: suid_hash.to_owned(),
         patient_id: patient_id.to_owned(),
-        version,
+        version: Some(version),
         log: log.clone(),
     }
 }

@@ -130,6 +130,7 @@ pub(crate) async fn all_accesses(
     patient_id: &str,
 ) -> Vec<pfs_core::model::RecordAccess> {
     let now = t.clock_now();
+    t.server.pfs.flush_writes().await.unwrap();
     t.server
         .pfs
         .store()

@@ -609,7 +609,33 @@ async fn a_carer_orders_for_the_person_they_act_for(backend: Backend) {
     expect_pfs(s.select_patient(&stranger).await, "6", &[]);
 }
 
+/// Re-reads of a list the session has seen are logged behind their replies; a server that
+/// stops commits what it has queued, so every read is in the log after a restart.
+async fn list_rereads_are_logged_through_a_restart(backend: Backend) {
+    // Entries wait a minute for company: only the flush at shutdown can commit them in time.
+    let (_db, t) = start_on(backend, |o| {
+        o.core.write_behind_linger = chrono::Duration::seconds(60)
+    })
+    .await;
+    let user = User::new(&t, "Patel").await;
+    let s = user.session().await;
+    let me = s.online_user_id().to_owned();
+    let viewed = |log: Vec<pfs_core::model::RecordAccess>| {
+        log.iter()
+            .filter(|a| a.access_type == "Viewed medication")
+            .count()
+    };
+    let before = viewed(accesses(&t, &me).await);
+    for _ in 0..5 {
+        s.list_repeat_medication().await.unwrap();
+        s.list_acute_medication().await.unwrap();
+    }
+    let t = t.restart().await.unwrap();
+    assert_eq!(viewed(accesses(&t, &me).await), before + 10);
+}
+
 on_both_stores!(
+    list_rereads_are_logged_through_a_restart,
     order_list_history_cancel,
     refused_orders_store_nothing,
     practice_changes_need_a_fresh_list,

@@ -703,6 +703,7 @@ async fn requests_are_issued_or_rejected_once() {
     assert_eq!(pending, json!([]));
 
     // Both actions are in the patient's access log as the practice's.
+    t.server.pfs.flush_writes().await.unwrap();
     let log = t
         .server
         .pfs
