@@ -26,6 +26,8 @@ const ROUTES: &[(Method, &str)] = &[
     (Method::POST, "/api/patients/$P/courses"),
     (Method::PATCH, "/api/courses/999999999"),
     (Method::POST, "/api/prescription-requests/999999999/issue"),
+    (Method::PUT, "/api/patients/$P/demographics"),
+    (Method::POST, "/api/demographics-changes/999999999/reject"),
 ];
 
 fuzz_target!(|data: &[u8]| {

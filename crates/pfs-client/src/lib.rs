@@ -41,6 +41,7 @@
 mod appointments;
 mod builder;
 mod client;
+mod demographics;
 mod error;
 mod link;
 mod medication;
@@ -48,6 +49,7 @@ mod session;
 
 pub use builder::{ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
 pub use client::{Client, MAX_REPLY_BYTES, RawResponse, is_error_body};
+pub use demographics::DemographicsUpdate;
 pub use error::{Error, Result};
 pub use link::LinkRequest;
 pub use session::Session;

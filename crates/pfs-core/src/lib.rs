@@ -21,6 +21,7 @@ pub mod admin;
 pub mod appointments;
 pub mod clock;
 pub mod config;
+pub mod demographics;
 pub mod error;
 mod group_commit;
 pub mod linkage;
@@ -49,9 +50,9 @@ pub use operation::Access;
 pub use secrets::{Kdf, KdfBusy, KdfHold, KdfParams, KdfQueue, KdfTicket, Pepper};
 pub use session::ActiveSession;
 pub use store::{
-    AccessLogStore, AccountStore, AppointmentStore, HealthStore, MedicationStore, PatientStore,
-    PracticeStore, ProviderStore, ProxyStore, ServiceStore, SessionStore, Store, StoreError,
-    StoreResult,
+    AccessLogStore, AccountStore, AppointmentStore, DemographicsStore, HealthStore,
+    MedicationStore, PatientStore, PracticeStore, ProviderStore, ProxyStore, ServiceStore,
+    SessionStore, Store, StoreError, StoreResult,
 };
 
 /// Every API version served; `CheckVersion` lists them and other versions are refused.

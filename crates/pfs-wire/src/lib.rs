@@ -30,7 +30,15 @@ pub use msg::appointments::{
     ListSlots, ListSlotsReply, RequestSystmOnlineMessages, RequestSystmOnlineMessagesReply,
     Session, Slot, ViewAppointments, ViewAppointmentsReply,
 };
-pub use msg::common::{API_VERSION, Application, Header, PatientScope, Person, PersonAddress};
+pub use msg::common::{
+    API_VERSION, Address, Application, Header, PatientScope, Person, PersonAddress, PersonName,
+    TelephoneNumber, TelephoneType,
+};
+pub use msg::demographics::{
+    ChangeDemographics, ChangeDemographicsReply, ChangeStatus, DemographicsChange,
+    DemographicsPerson, MAX_WIRE_TELEPHONE_NUMBERS, RetrieveDemographics,
+    RetrieveDemographicsReply,
+};
 pub use msg::error::ErrorReply;
 pub use msg::linkage::{LinkAccount, LinkAccountReply, LinkVariant};
 pub use msg::medication::{
@@ -73,6 +81,8 @@ macro_rules! for_each_request {
             RequestMedication,
             GetPrescriptionRequests,
             AmendPrescriptionRequest,
+            RetrieveDemographics,
+            ChangeDemographics,
         }
     };
 }

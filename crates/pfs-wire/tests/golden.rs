@@ -954,6 +954,18 @@ fn every_request_type_round_trips_through_request_encode() {
                 r#"<AmendPrescriptionRequest apiVersion="1" uuid="{UUID}" unitId="X12345" patientId="1" onlineUserId="1" requestId="5" action="Cancel"/>"#
             ),
         ),
+        (
+            "RetrieveDemographics",
+            format!(
+                r#"<RetrieveDemographics apiVersion="1" uuid="{UUID}" unitId="X12345" patientId="1" onlineUserId="1"/>"#
+            ),
+        ),
+        (
+            "ChangeDemographics",
+            format!(
+                r#"<ChangeDemographics apiVersion="1" uuid="{UUID}" unitId="X12345" patientId="1" onlineUserId="1"><Address street="Mill Lane" postcode="LS6 3AA"/><TelephoneNumbers><TelephoneNumber number="07700900123" type="Mobile"/></TelephoneNumbers><EmailAddress address="ada@example.org"/></ChangeDemographics>"#
+            ),
+        ),
     ];
     assert_eq!(samples.len(), pfs_wire::REQUEST_TYPES.len());
     for (ty, body) in samples {

@@ -15,6 +15,7 @@ use serde_json::Value;
 
 mod account;
 mod appointment;
+mod demographics;
 mod medication;
 mod patient;
 mod practice;
@@ -70,6 +71,9 @@ enum What {
     /// Prescription requests patients send, and issuing or rejecting them.
     #[command(subcommand)]
     Prescription(medication::PrescriptionCmd),
+    /// Patients' contact details and the changes patients ask for online.
+    #[command(subcommand)]
+    Demographics(demographics::DemographicsCmd),
     /// Whether the server and its database answer.
     Health,
 }
@@ -88,6 +92,7 @@ pub async fn run(a: Args) -> Result<()> {
         What::Appointment(cmd) => appointment::run(&api, cmd).await?,
         What::Course(cmd) => medication::run_course(&api, cmd).await?,
         What::Prescription(cmd) => medication::run_prescription(&api, cmd).await?,
+        What::Demographics(cmd) => demographics::run(&api, cmd).await?,
     };
     if !out.is_null() {
         println!("{}", serde_json::to_string_pretty(&out)?);

@@ -10,6 +10,7 @@ use crate::StoreError;
 
 mod account;
 mod appointment;
+mod demographics;
 mod medication;
 mod patient;
 mod practice;
@@ -19,6 +20,7 @@ mod service;
 
 pub use account::IssuedAccount;
 pub use appointment::{AppointmentView, NewAppointmentSession, SessionView, parse_wall_clock};
+pub use demographics::{DemographicsView, NewContactDetails};
 pub use medication::{CourseChange, CourseView, NewCourse, present};
 pub use patient::NewPatient;
 pub use practice::NewPractice;

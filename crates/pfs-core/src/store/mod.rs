@@ -11,6 +11,7 @@ use async_trait::async_trait;
 mod access_log;
 mod account;
 mod appointment;
+mod demographics;
 mod medication;
 mod patient;
 mod practice;
@@ -22,6 +23,7 @@ mod session;
 pub use access_log::AccessLogStore;
 pub use account::AccountStore;
 pub use appointment::AppointmentStore;
+pub use demographics::DemographicsStore;
 pub use medication::MedicationStore;
 pub use patient::PatientStore;
 pub use practice::PracticeStore;
@@ -80,5 +82,6 @@ store_of_areas!(
     SessionStore,
     AppointmentStore,
     MedicationStore,
+    DemographicsStore,
     AccessLogStore,
 );

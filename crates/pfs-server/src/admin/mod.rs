@@ -37,6 +37,7 @@ use crate::transport::{
 
 mod account;
 mod appointment;
+mod demographics;
 mod medication;
 mod patient;
 mod practice;
@@ -162,6 +163,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .merge(practice::routes())
         .merge(appointment::routes())
         .merge(medication::routes())
+        .merge(demographics::routes())
         .merge(patient::routes())
         .merge(account::routes())
         .merge(proxy::routes())

@@ -55,6 +55,7 @@ mod access_log;
 mod account;
 mod appointment;
 mod batch;
+mod demographics;
 mod medication;
 mod migrate;
 mod patient;

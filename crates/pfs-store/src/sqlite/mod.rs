@@ -26,6 +26,7 @@ use sql::{map_err, present, query_opt};
 mod access_log;
 mod account;
 mod appointment;
+mod demographics;
 mod medication;
 mod migrate;
 mod patient;

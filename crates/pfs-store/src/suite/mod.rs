@@ -90,6 +90,9 @@ macro_rules! store_suite_cases {
             prescription_requests_window_and_pending,
             purge_sessions_removes_medication_views,
             session_context_prefetches_the_medication_list,
+            contact_details_round_trip,
+            demographics_changes_round_trip,
+            settle_demographics_change_cases,
         }
     };
 }
@@ -373,6 +376,7 @@ async fn appointment_world(store: &dyn Store) -> (World, AppointmentSession, Pat
 mod access_log;
 mod account;
 mod appointment;
+mod demographics;
 mod medication;
 mod patient;
 mod practice;
@@ -384,6 +388,7 @@ mod session;
 pub use access_log::*;
 pub use account::*;
 pub use appointment::*;
+pub use demographics::*;
 pub use medication::*;
 pub use patient::*;
 pub use practice::*;

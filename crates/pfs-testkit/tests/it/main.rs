@@ -26,6 +26,7 @@ macro_rules! on_both_stores {
 
 mod admin;
 mod appointments;
+mod demographics;
 mod first_run;
 mod hostile;
 mod linkage;

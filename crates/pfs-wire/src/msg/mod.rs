@@ -2,6 +2,7 @@
 
 pub mod appointments;
 pub mod common;
+pub mod demographics;
 pub mod error;
 pub mod linkage;
 pub mod medication;
