@@ -52,6 +52,10 @@ admin = [
     (12, '{"address":{"street":"Low Road","postcode":"GIR 0AA"},"telephones":[],"email":null}'),
     (13, '{"comment":"Please phone the surgery"}'),
     (1, '{"demographicsApproval":true}'),
+    (14, '{"ods":"FZ001","name":"Fuzz Pharmacy","street":"High Street","town":"Leeds","postcode":"LS1 4AP","telephone":"0113 496 0000"}'),
+    (15, 'ods_code,name,house_name_flat,street,village,town,county,postcode,telephone,status\nFZ002,"Fuzz, Chemist",1,Low Road,,Leeds,,ls1 1ab,,open\n'),
+    (16, '{"odsCode":"FZ001"}'),
+    (16, '{"odsCode":null}'),
 ]
 for sel, body in admin:
     write("admin_json", f"r{sel}", bytes([sel]) + body.encode())

@@ -45,6 +45,7 @@ mod demographics;
 mod error;
 mod link;
 mod medication;
+mod pharmacy;
 mod session;
 
 pub use builder::{ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
@@ -52,6 +53,7 @@ pub use client::{Client, MAX_REPLY_BYTES, RawResponse, is_error_body};
 pub use demographics::DemographicsUpdate;
 pub use error::{Error, Result};
 pub use link::LinkRequest;
+pub use pharmacy::PharmacySearch;
 pub use session::Session;
 
 /// The message types and codec this SDK speaks, re-exported for convenience.

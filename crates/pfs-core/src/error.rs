@@ -171,6 +171,15 @@ pub enum DomainError {
     /// A change carries nothing to change.
     #[error("ChangeDemographics must carry Address, TelephoneNumbers or EmailAddress")]
     NothingToChange,
+    /// A pharmacy search's `name` is too short or too long.
+    #[error("{0}")]
+    InvalidSearch(&'static str),
+    /// `odsCode` names no pharmacy of the directory.
+    #[error("odsCode names no pharmacy of the directory")]
+    PharmacyNotFound,
+    /// The pharmacy has closed.
+    #[error("the pharmacy named by odsCode has closed")]
+    PharmacyClosed,
     /// The store failed; nothing was changed.
     #[error("the service is temporarily unavailable")]
     Unavailable(String),
@@ -343,6 +352,18 @@ impl DomainError {
             NothingToChange => (
                 codes::NOTHING_TO_CHANGE,
                 "There is nothing to change. Please enter your new details.",
+            ),
+            InvalidSearch(_) => (
+                codes::INVALID_FIELD,
+                "Please enter between 2 and 100 characters of the pharmacy's name.",
+            ),
+            PharmacyNotFound => (
+                codes::PHARMACY_NOT_FOUND,
+                "This pharmacy could not be found. Please search again.",
+            ),
+            PharmacyClosed => (
+                codes::PHARMACY_CLOSED,
+                "This pharmacy has closed. Please choose another.",
             ),
             Unavailable(_) | InternalFault => (
                 codes::SERVICE_UNAVAILABLE,

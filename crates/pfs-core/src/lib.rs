@@ -29,6 +29,7 @@ pub mod medication;
 pub mod model;
 pub mod nhs;
 mod operation;
+pub mod pharmacy;
 pub mod secrets;
 pub mod services;
 pub mod session;
@@ -51,8 +52,8 @@ pub use secrets::{Kdf, KdfBusy, KdfHold, KdfParams, KdfQueue, KdfTicket, Pepper}
 pub use session::ActiveSession;
 pub use store::{
     AccessLogStore, AccountStore, AppointmentStore, DemographicsStore, HealthStore,
-    MedicationStore, PatientStore, PracticeStore, ProviderStore, ProxyStore, ServiceStore,
-    SessionStore, Store, StoreError, StoreResult,
+    MedicationStore, PatientStore, PharmacyStore, PracticeStore, ProviderStore, ProxyStore,
+    ServiceStore, SessionStore, Store, StoreError, StoreResult,
 };
 
 /// Every API version served; `CheckVersion` lists them and other versions are refused.

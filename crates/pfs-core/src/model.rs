@@ -741,6 +741,38 @@ pub struct ContactWrite {
     pub at: DateTime<Utc>,
 }
 
+/// A community pharmacy of the directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pharmacy {
+    /// ODS code, upper case (e.g. `FA123`): the wire's `odsCode`.
+    pub ods: String,
+    /// Name.
+    pub name: String,
+    /// Address (its postcode normalised).
+    pub address: PostalAddress,
+    /// Telephone number, normalised to its digits.
+    pub telephone: Option<String>,
+    /// When it closed; a closed pharmacy is not found by searches and cannot be nominated.
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+/// Where a postcode search looks: the area, district and sector of a postcode or outward code
+/// (see [`crate::pharmacy::PostcodeKey`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PharmacySearch {
+    /// Postcode area: the leading letters (`LS`).
+    pub area: String,
+    /// District number within the area (`LS6` → 6).
+    pub district: i32,
+    /// The outward code (`LS6`).
+    pub outward: String,
+    /// The sector (`LS6 3`), when a full postcode was given.
+    pub sector: Option<String>,
+    /// The full postcode, when given.
+    pub postcode: Option<String>,
+}
+
 /// Serde for the wire's enums by their wire text (`Repeat`, `Issued`, …).
 mod wire_text {
     use serde::{Deserialize, Deserializer, Serializer};

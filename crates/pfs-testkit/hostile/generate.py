@@ -385,6 +385,9 @@ id_targets = [
     ("RetrieveDemographics", "patientId", lambda v: f'<RetrieveDemographics apiVersion="1" patientId="{v}" onlineUserId="@@USER@@"/>', "VALID", ["E:6", "E:9009", "E:9004"]),
     ("ChangeDemographics", "postcode", lambda v: f'<ChangeDemographics {COMMON}><Address street="High Street" postcode="{v}"/></ChangeDemographics>', "VALID", ["E:9021", "E:9024", "E:9026"]),
     ("ChangeDemographics", "number", lambda v: f'<ChangeDemographics {COMMON}><TelephoneNumbers><TelephoneNumber number="{v}" type="Home"/></TelephoneNumbers></ChangeDemographics>', "VALID", ["E:9022", "E:9004"]),
+    ("RequestCommunityPharmacy", "postcode", lambda v: f'<RequestCommunityPharmacy {COMMON} postcode="{v}"/>', "VALID", ["E:9021", "OK"]),
+    ("RequestCommunityPharmacy", "name", lambda v: f'<RequestCommunityPharmacy {COMMON} name="{v}"/>', "VALID", ["OK", "E:9004"]),
+    ("UpdateCommunityPharmacy", "odsCode", lambda v: f'<UpdateCommunityPharmacy {COMMON} odsCode="{v}"/>', "VALID", ["E:9028", "E:9004"]),
     ("ChangeDemographics", "email", lambda v: f'<ChangeDemographics {COMMON}><EmailAddress address="{v}"/></ChangeDemographics>', "VALID", ["E:9023", "E:9024", "OK"]),
 ]
 for t, attr, make, suid, expect in id_targets:

@@ -41,7 +41,7 @@ codes! {
     START_DATE_IN_PAST = "5", "BookAppointment, CancelAppointment";
     /// The patient is not one the user may act for (never granted, or the grant was withdrawn);
     /// later services also answer it when switched off for the patient or practice.
-    NO_ACCESS = "6", "PatientSelected, ListServiceAccesses, ListSlots, BookAppointment, ViewAppointments, CancelAppointment, ListRepeatMedication, ListAcuteMedication, RequestMedication, GetPrescriptionRequests, AmendPrescriptionRequest, RetrieveDemographics, ChangeDemographics";
+    NO_ACCESS = "6", "PatientSelected, ListServiceAccesses, ListSlots, BookAppointment, ViewAppointments, CancelAppointment, ListRepeatMedication, ListAcuteMedication, RequestMedication, GetPrescriptionRequests, AmendPrescriptionRequest, RetrieveDemographics, ChangeDemographics, RequestCommunityPharmacy, UpdateCommunityPharmacy";
     /// The patient already holds the practice's maximum number of future appointments.
     APPOINTMENT_LIMIT_REACHED = "7", "BookAppointment";
     /// Unknown account or wrong linkage key (the same answer for both).
@@ -114,7 +114,7 @@ codes! {
     /// The request is no longer `Requested` (issued, rejected or cancelled): it cannot change.
     PRESCRIPTION_REQUEST_ACTIONED = "9020", "AmendPrescriptionRequest";
     /// A postcode is not a UK postcode (nor one of the special forms such as `GIR 0AA`).
-    INVALID_POSTCODE = "9021", "ChangeDemographics";
+    INVALID_POSTCODE = "9021", "ChangeDemographics, RequestCommunityPharmacy";
     /// A telephone number is not a UK number, or there are more numbers than the server keeps.
     INVALID_TELEPHONE_NUMBER = "9022", "ChangeDemographics";
     /// The e-mail address is not of the form local-part@domain.
@@ -127,6 +127,10 @@ codes! {
     ADDRESS_INCOMPLETE = "9026", "ChangeDemographics";
     /// The change carries none of `Address`, `TelephoneNumbers` and `EmailAddress`.
     NOTHING_TO_CHANGE = "9027", "ChangeDemographics";
+    /// `odsCode` names no pharmacy of the directory.
+    PHARMACY_NOT_FOUND = "9028", "UpdateCommunityPharmacy";
+    /// The pharmacy has closed: it cannot be nominated.
+    PHARMACY_CLOSED = "9029", "UpdateCommunityPharmacy";
 }
 
 /// The most telephone numbers a patient's record keeps.

@@ -48,6 +48,10 @@ pub use msg::medication::{
     MAX_WIRE_MEDICATIONS, Medication, MedicationItem, PrescriptionRequest, RequestMedication,
     RequestMedicationReply, RequestStatus, RequestedMedication,
 };
+pub use msg::pharmacy::{
+    PharmacyEntry, RequestCommunityPharmacy, RequestCommunityPharmacyReply,
+    UpdateCommunityPharmacy, UpdateCommunityPharmacyReply,
+};
 pub use msg::services::{ListServiceAccesses, ListServiceAccessesReply, ServiceAccess};
 pub use msg::session::{
     Authenticate, AuthenticateReply, Logoff, LogoffReply, PatientAccess, PatientSelected,
@@ -83,6 +87,8 @@ macro_rules! for_each_request {
             AmendPrescriptionRequest,
             RetrieveDemographics,
             ChangeDemographics,
+            RequestCommunityPharmacy,
+            UpdateCommunityPharmacy,
         }
     };
 }

@@ -966,6 +966,18 @@ fn every_request_type_round_trips_through_request_encode() {
                 r#"<ChangeDemographics apiVersion="1" uuid="{UUID}" unitId="X12345" patientId="1" onlineUserId="1"><Address street="Mill Lane" postcode="LS6 3AA"/><TelephoneNumbers><TelephoneNumber number="07700900123" type="Mobile"/></TelephoneNumbers><EmailAddress address="ada@example.org"/></ChangeDemographics>"#
             ),
         ),
+        (
+            "RequestCommunityPharmacy",
+            format!(
+                r#"<RequestCommunityPharmacy apiVersion="1" uuid="{UUID}" unitId="X12345" patientId="1" onlineUserId="1" postcode="LS6 3AA"/>"#
+            ),
+        ),
+        (
+            "UpdateCommunityPharmacy",
+            format!(
+                r#"<UpdateCommunityPharmacy apiVersion="1" uuid="{UUID}" unitId="X12345" patientId="1" onlineUserId="1" odsCode="FY906"/>"#
+            ),
+        ),
     ];
     assert_eq!(samples.len(), pfs_wire::REQUEST_TYPES.len());
     for (ty, body) in samples {

@@ -18,6 +18,7 @@ mod appointment;
 mod demographics;
 mod medication;
 mod patient;
+mod pharmacy;
 mod practice;
 mod provider;
 mod proxy;
@@ -74,6 +75,9 @@ enum What {
     /// Patients' contact details and the changes patients ask for online.
     #[command(subcommand)]
     Demographics(demographics::DemographicsCmd),
+    /// The community pharmacy directory and patients' nominated pharmacies.
+    #[command(subcommand)]
+    Pharmacy(pharmacy::PharmacyCmd),
     /// Whether the server and its database answer.
     Health,
 }
@@ -93,6 +97,7 @@ pub async fn run(a: Args) -> Result<()> {
         What::Course(cmd) => medication::run_course(&api, cmd).await?,
         What::Prescription(cmd) => medication::run_prescription(&api, cmd).await?,
         What::Demographics(cmd) => demographics::run(&api, cmd).await?,
+        What::Pharmacy(cmd) => pharmacy::run(&api, cmd).await?,
     };
     if !out.is_null() {
         println!("{}", serde_json::to_string_pretty(&out)?);
@@ -154,11 +159,22 @@ impl Api {
 
     async fn send(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value> {
         let body = body.map(|b| b.to_string()).unwrap_or_default();
+        self.send_text(method, path, "application/json", body).await
+    }
+
+    /// Sends `body` as it is, with `content_type`.
+    async fn send_text(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: String,
+    ) -> Result<Value> {
         let req = http::Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.base))
             .header("authorization", format!("Bearer {}", self.token))
-            .header("content-type", "application/json")
+            .header("content-type", content_type)
             .body(Full::new(Bytes::from(body)))?;
         let res = self
             .http

@@ -13,6 +13,7 @@ mod appointment;
 mod demographics;
 mod medication;
 mod patient;
+mod pharmacy;
 mod practice;
 mod provider;
 mod proxy;
@@ -23,6 +24,10 @@ pub use appointment::{AppointmentView, NewAppointmentSession, SessionView, parse
 pub use demographics::{DemographicsView, NewContactDetails};
 pub use medication::{CourseChange, CourseView, NewCourse, present};
 pub use patient::NewPatient;
+pub use pharmacy::{
+    ImportError, ImportSummary, LineError, NewPharmacy, PHARMACY_CSV_COLUMNS, check_pharmacy,
+    parse_pharmacy_csv,
+};
 pub use practice::NewPractice;
 pub use service::ServiceState;
 

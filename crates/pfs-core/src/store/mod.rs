@@ -14,6 +14,7 @@ mod appointment;
 mod demographics;
 mod medication;
 mod patient;
+mod pharmacy;
 mod practice;
 mod provider;
 mod proxy;
@@ -26,6 +27,7 @@ pub use appointment::AppointmentStore;
 pub use demographics::DemographicsStore;
 pub use medication::MedicationStore;
 pub use patient::PatientStore;
+pub use pharmacy::PharmacyStore;
 pub use practice::PracticeStore;
 pub use provider::ProviderStore;
 pub use proxy::ProxyStore;
@@ -83,5 +85,6 @@ store_of_areas!(
     AppointmentStore,
     MedicationStore,
     DemographicsStore,
+    PharmacyStore,
     AccessLogStore,
 );

@@ -40,6 +40,7 @@ mod appointment;
 mod demographics;
 mod medication;
 mod patient;
+mod pharmacy;
 mod practice;
 mod provider;
 mod proxy;
@@ -164,6 +165,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .merge(appointment::routes())
         .merge(medication::routes())
         .merge(demographics::routes())
+        .merge(pharmacy::routes())
         .merge(patient::routes())
         .merge(account::routes())
         .merge(proxy::routes())

@@ -27,3 +27,34 @@ CREATE TABLE demographics_changes (
 CREATE INDEX demographics_changes_patient_idx ON demographics_changes (patient_id, requested_at, seq);
 CREATE INDEX demographics_changes_pending_idx ON demographics_changes (requested_at)
     WHERE status = 'PendingApproval';
+
+-- The community pharmacy directory, as in migrations/sqlite/0005_demographics.sql.
+CREATE TABLE pharmacies (
+    ods             TEXT    NOT NULL,
+    name            TEXT    NOT NULL,
+    name_lower      TEXT    NOT NULL,
+    house_name_flat TEXT,
+    street          TEXT,
+    village         TEXT,
+    town            TEXT,
+    county          TEXT,
+    postcode        TEXT    NOT NULL,
+    area            TEXT    NOT NULL,
+    district        INTEGER NOT NULL,
+    outward         TEXT    NOT NULL,
+    sector          TEXT    NOT NULL,
+    telephone       TEXT,
+    closed_at       BIGINT,
+    CONSTRAINT pharmacies_pkey PRIMARY KEY (ods)
+);
+
+CREATE INDEX pharmacies_area_idx ON pharmacies (area, district) WHERE closed_at IS NULL;
+
+CREATE TABLE nominated_pharmacies (
+    patient_id   TEXT   NOT NULL REFERENCES patients (id),
+    ods          TEXT   NOT NULL REFERENCES pharmacies (ods),
+    nominated_at BIGINT NOT NULL,
+    CONSTRAINT nominated_pharmacies_pkey PRIMARY KEY (patient_id)
+);
+
+CREATE INDEX nominated_pharmacies_ods_idx ON nominated_pharmacies (ods);

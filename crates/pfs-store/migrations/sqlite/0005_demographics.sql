@@ -30,3 +30,35 @@ CREATE INDEX demographics_changes_patient_idx ON demographics_changes (patient_i
 -- pending_demographics_changes: the few changes still waiting.
 CREATE INDEX demographics_changes_pending_idx ON demographics_changes (requested_at)
     WHERE status = 'PendingApproval';
+
+-- The community pharmacy directory. area, district, outward and sector are derived from the
+-- postcode when a row is written (LS6 3AA: LS, 6, LS6, LS6 3), so that a postcode search is
+-- one indexed read of an area; name_lower serves the name search.
+CREATE TABLE pharmacies (
+    ods             TEXT    NOT NULL PRIMARY KEY,
+    name            TEXT    NOT NULL,
+    name_lower      TEXT    NOT NULL,
+    house_name_flat TEXT,
+    street          TEXT,
+    village         TEXT,
+    town            TEXT,
+    county          TEXT,
+    postcode        TEXT    NOT NULL,
+    area            TEXT    NOT NULL,
+    district        INTEGER NOT NULL,
+    outward         TEXT    NOT NULL,
+    sector          TEXT    NOT NULL,
+    telephone       TEXT,
+    closed_at       INTEGER
+) STRICT;
+
+-- pharmacies_near: the open pharmacies of one area.
+CREATE INDEX pharmacies_area_idx ON pharmacies (area, district) WHERE closed_at IS NULL;
+
+CREATE TABLE nominated_pharmacies (
+    patient_id   TEXT    NOT NULL PRIMARY KEY REFERENCES patients (id),
+    ods          TEXT    NOT NULL REFERENCES pharmacies (ods),
+    nominated_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX nominated_pharmacies_ods_idx ON nominated_pharmacies (ods);

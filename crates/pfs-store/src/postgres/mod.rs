@@ -59,6 +59,7 @@ mod demographics;
 mod medication;
 mod migrate;
 mod patient;
+mod pharmacy;
 mod practice;
 mod provider;
 mod proxy;

@@ -178,6 +178,7 @@ fn referenced(table: &str) -> &'static str {
         "medication_list_views" => "session or patient",
         "prescription_requests" => "patient or course",
         "contact_details" | "demographics_changes" => "patient",
+        "nominated_pharmacies" => "patient or pharmacy",
         _ => "referenced row",
     }
 }

@@ -93,6 +93,9 @@ macro_rules! store_suite_cases {
             contact_details_round_trip,
             demographics_changes_round_trip,
             settle_demographics_change_cases,
+            pharmacies_round_trip,
+            pharmacies_near_order,
+            nominated_pharmacy_cases,
         }
     };
 }
@@ -379,6 +382,7 @@ mod appointment;
 mod demographics;
 mod medication;
 mod patient;
+mod pharmacy;
 mod practice;
 mod provider;
 mod proxy;
@@ -391,6 +395,7 @@ pub use appointment::*;
 pub use demographics::*;
 pub use medication::*;
 pub use patient::*;
+pub use pharmacy::*;
 pub use practice::*;
 pub use provider::*;
 pub use proxy::*;

@@ -34,6 +34,7 @@ mod medication;
 mod medication_admin;
 mod metrics;
 mod multi_instance;
+mod pharmacy;
 mod session;
 mod stores;
 mod transport;

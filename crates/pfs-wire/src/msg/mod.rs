@@ -6,6 +6,7 @@ pub mod demographics;
 pub mod error;
 pub mod linkage;
 pub mod medication;
+pub mod pharmacy;
 pub mod services;
 pub mod session;
 pub mod version;
