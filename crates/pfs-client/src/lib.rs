@@ -38,6 +38,7 @@
 //! # }
 //! ```
 
+mod account_info;
 mod appointments;
 mod builder;
 mod client;

@@ -180,6 +180,9 @@ pub enum DomainError {
     /// The pharmacy has closed.
     #[error("the pharmacy named by odsCode has closed")]
     PharmacyClosed,
+    /// `providerId` names no application linked to the account.
+    #[error("providerId names no application linked to this online account")]
+    ApplicationNotLinked,
     /// The store failed; nothing was changed.
     #[error("the service is temporarily unavailable")]
     Unavailable(String),
@@ -364,6 +367,10 @@ impl DomainError {
             PharmacyClosed => (
                 codes::PHARMACY_CLOSED,
                 "This pharmacy has closed. Please choose another.",
+            ),
+            ApplicationNotLinked => (
+                codes::APPLICATION_NOT_LINKED,
+                "This app is not linked to your account.",
             ),
             Unavailable(_) | InternalFault => (
                 codes::SERVICE_UNAVAILABLE,

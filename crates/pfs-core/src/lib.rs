@@ -17,6 +17,7 @@
     )
 )]
 
+pub mod account_info;
 pub mod admin;
 pub mod appointments;
 pub mod clock;
@@ -51,9 +52,9 @@ pub use operation::Access;
 pub use secrets::{Kdf, KdfBusy, KdfHold, KdfParams, KdfQueue, KdfTicket, Pepper};
 pub use session::ActiveSession;
 pub use store::{
-    AccessLogStore, AccountStore, AppointmentStore, DemographicsStore, HealthStore,
-    MedicationStore, PatientStore, PharmacyStore, PracticeStore, ProviderStore, ProxyStore,
-    ServiceStore, SessionStore, Store, StoreError, StoreResult,
+    AccessLogStore, AccountInfoStore, AccountStore, AppointmentStore, DemographicsStore,
+    HealthStore, MedicationStore, PatientStore, PharmacyStore, PracticeStore, ProviderStore,
+    ProxyStore, ServiceStore, SessionStore, Store, StoreError, StoreResult,
 };
 
 /// Every API version served; `CheckVersion` lists them and other versions are refused.

@@ -773,6 +773,19 @@ pub struct PharmacySearch {
     pub postcode: Option<String>,
 }
 
+/// A third-party application linked to an online account: its provider and the link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkedApp {
+    /// The provider id (a credential: never sent to another provider).
+    pub provider_id: String,
+    /// The provider's name.
+    pub name: String,
+    /// When the application last linked.
+    pub linked_at: DateTime<Utc>,
+    /// When it last logged on (`Authenticate`), if it has since linking.
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
 /// Serde for the wire's enums by their wire text (`Repeat`, `Issued`, …).
 mod wire_text {
     use serde::{Deserialize, Deserializer, Serializer};

@@ -388,6 +388,8 @@ id_targets = [
     ("RequestCommunityPharmacy", "postcode", lambda v: f'<RequestCommunityPharmacy {COMMON} postcode="{v}"/>', "VALID", ["E:9021", "OK"]),
     ("RequestCommunityPharmacy", "name", lambda v: f'<RequestCommunityPharmacy {COMMON} name="{v}"/>', "VALID", ["OK", "E:9004"]),
     ("UpdateCommunityPharmacy", "odsCode", lambda v: f'<UpdateCommunityPharmacy {COMMON} odsCode="{v}"/>', "VALID", ["E:9028", "E:9004"]),
+    ("ResetOnlineAccount", "providerId", lambda v: f'<ResetOnlineAccount {COMMON} providerId="{v}"/>', "VALID", ["E:9030", "E:9004"]),
+    ("RequestAccountInformation", "onlineUserId", lambda v: f'<RequestAccountInformation apiVersion="1" patientId="@@PATIENT@@" onlineUserId="{v}"/>', "VALID", ["E:9009", "E:9004"]),
     ("ChangeDemographics", "email", lambda v: f'<ChangeDemographics {COMMON}><EmailAddress address="{v}"/></ChangeDemographics>', "VALID", ["E:9023", "E:9024", "OK"]),
 ]
 for t, attr, make, suid, expect in id_targets:

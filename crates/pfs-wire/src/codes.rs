@@ -41,7 +41,7 @@ codes! {
     START_DATE_IN_PAST = "5", "BookAppointment, CancelAppointment";
     /// The patient is not one the user may act for (never granted, or the grant was withdrawn);
     /// later services also answer it when switched off for the patient or practice.
-    NO_ACCESS = "6", "PatientSelected, ListServiceAccesses, ListSlots, BookAppointment, ViewAppointments, CancelAppointment, ListRepeatMedication, ListAcuteMedication, RequestMedication, GetPrescriptionRequests, AmendPrescriptionRequest, RetrieveDemographics, ChangeDemographics, RequestCommunityPharmacy, UpdateCommunityPharmacy";
+    NO_ACCESS = "6", "PatientSelected, ListServiceAccesses, ListSlots, BookAppointment, ViewAppointments, CancelAppointment, ListRepeatMedication, ListAcuteMedication, RequestMedication, GetPrescriptionRequests, AmendPrescriptionRequest, RetrieveDemographics, ChangeDemographics, RequestCommunityPharmacy, UpdateCommunityPharmacy, RequestAccountInformation, ResetOnlineAccount";
     /// The patient already holds the practice's maximum number of future appointments.
     APPOINTMENT_LIMIT_REACHED = "7", "BookAppointment";
     /// Unknown account or wrong linkage key (the same answer for both).
@@ -131,6 +131,8 @@ codes! {
     PHARMACY_NOT_FOUND = "9028", "UpdateCommunityPharmacy";
     /// The pharmacy has closed: it cannot be nominated.
     PHARMACY_CLOSED = "9029", "UpdateCommunityPharmacy";
+    /// `providerId` names no application linked to the account.
+    APPLICATION_NOT_LINKED = "9030", "ResetOnlineAccount";
 }
 
 /// The most telephone numbers a patient's record keeps.

@@ -25,6 +25,10 @@ pub mod xml;
 pub use codec::{
     DecodeError, MessageName, ReplyMessage, RequestMessage, WireMessage, check_root, sniff_uuid,
 };
+pub use msg::account::{
+    LinkedApplication, RequestAccountInformation, RequestAccountInformationReply,
+    ResetOnlineAccount, ResetOnlineAccountReply,
+};
 pub use msg::appointments::{
     Appointment, BookAppointment, BookAppointmentReply, CancelAppointment, CancelAppointmentReply,
     ListSlots, ListSlotsReply, RequestSystmOnlineMessages, RequestSystmOnlineMessagesReply,
@@ -89,6 +93,8 @@ macro_rules! for_each_request {
             ChangeDemographics,
             RequestCommunityPharmacy,
             UpdateCommunityPharmacy,
+            RequestAccountInformation,
+            ResetOnlineAccount,
         }
     };
 }

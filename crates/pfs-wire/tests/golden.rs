@@ -978,6 +978,18 @@ fn every_request_type_round_trips_through_request_encode() {
                 r#"<UpdateCommunityPharmacy apiVersion="1" uuid="{UUID}" unitId="X12345" patientId="1" onlineUserId="1" odsCode="FY906"/>"#
             ),
         ),
+        (
+            "RequestAccountInformation",
+            format!(
+                r#"<RequestAccountInformation apiVersion="1" uuid="{UUID}" unitId="X12345" patientId="1" onlineUserId="1"/>"#
+            ),
+        ),
+        (
+            "ResetOnlineAccount",
+            format!(
+                r#"<ResetOnlineAccount apiVersion="1" uuid="{UUID}" unitId="X12345" patientId="1" onlineUserId="1" providerId="a1b2c3d4e5f60718"/>"#
+            ),
+        ),
     ];
     assert_eq!(samples.len(), pfs_wire::REQUEST_TYPES.len());
     for (ty, body) in samples {

@@ -10,6 +10,7 @@ use async_trait::async_trait;
 
 mod access_log;
 mod account;
+mod account_info;
 mod appointment;
 mod demographics;
 mod medication;
@@ -23,6 +24,7 @@ mod session;
 
 pub use access_log::AccessLogStore;
 pub use account::AccountStore;
+pub use account_info::AccountInfoStore;
 pub use appointment::AppointmentStore;
 pub use demographics::DemographicsStore;
 pub use medication::MedicationStore;
@@ -86,5 +88,6 @@ store_of_areas!(
     MedicationStore,
     DemographicsStore,
     PharmacyStore,
+    AccountInfoStore,
     AccessLogStore,
 );

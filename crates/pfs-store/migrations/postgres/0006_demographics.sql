@@ -58,3 +58,6 @@ CREATE TABLE nominated_pharmacies (
 );
 
 CREATE INDEX nominated_pharmacies_ods_idx ON nominated_pharmacies (ods);
+
+-- When each linked application last logged on (RequestAccountInformation's lastUsed).
+ALTER TABLE provider_links ADD COLUMN last_used_at BIGINT;

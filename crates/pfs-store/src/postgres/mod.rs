@@ -53,6 +53,7 @@ use crate::timing::{StoreTimers, Timed};
 
 mod access_log;
 mod account;
+mod account_info;
 mod appointment;
 mod batch;
 mod demographics;

@@ -25,6 +25,7 @@ use sql::{map_err, present, query_opt};
 
 mod access_log;
 mod account;
+mod account_info;
 mod appointment;
 mod demographics;
 mod medication;

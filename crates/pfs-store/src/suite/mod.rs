@@ -96,6 +96,7 @@ macro_rules! store_suite_cases {
             pharmacies_round_trip,
             pharmacies_near_order,
             nominated_pharmacy_cases,
+            unlink_applications_cases,
         }
     };
 }
@@ -378,6 +379,7 @@ async fn appointment_world(store: &dyn Store) -> (World, AppointmentSession, Pat
 
 mod access_log;
 mod account;
+mod account_info;
 mod appointment;
 mod demographics;
 mod medication;
@@ -391,6 +393,7 @@ mod session;
 
 pub use access_log::*;
 pub use account::*;
+pub use account_info::*;
 pub use appointment::*;
 pub use demographics::*;
 pub use medication::*;

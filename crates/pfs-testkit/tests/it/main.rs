@@ -24,6 +24,7 @@ macro_rules! on_both_stores {
     };
 }
 
+mod account_info;
 mod admin;
 mod appointments;
 mod demographics;

@@ -1,5 +1,6 @@
 //! Every message, grouped by service area; requests and replies side by side.
 
+pub mod account;
 pub mod appointments;
 pub mod common;
 pub mod demographics;
