@@ -3,7 +3,7 @@
 //!
 //! "Nearest" is by postcode, without coordinates: the same full postcode first, then the same
 //! sector (`LS6 3`), then districts of the same area by how far apart their numbers are
-//! (`LS6`, then `LS5` and `LS7`, …). A search looks in one postcode area only and returns at
+//! (`LS6`, then `LS5` and `LS7`, …; ties by outward code and ODS code). A search looks in one postcode area only and returns at
 //! most [`SEARCH_LIMIT`] open pharmacies. Searches are not written to the access log (they
 //! read the directory, not the patient's record); nominating and removing are.
 

@@ -124,6 +124,19 @@ pub async fn request(
         .await
 }
 
+/// As [`request`], with a body sent as it is (e.g. a CSV) with `content_type`.
+pub async fn request_text(
+    data_dir: &std::path::Path,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: String,
+) -> Result<Value> {
+    Api::new(None, None, data_dir)?
+        .send_text(method, path, content_type, body)
+        .await
+}
+
 impl Api {
     fn from_args(a: &Args) -> Result<Self> {
         Api::new(a.url.as_deref(), a.token.as_deref(), &a.data_dir)

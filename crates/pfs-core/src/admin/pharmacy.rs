@@ -280,13 +280,16 @@ impl Pfs {
     pub async fn import_pharmacies(&self, csv: &str) -> Result<ImportSummary, ImportError> {
         let rows = parse_pharmacy_csv(csv, |_| {}).map_err(ImportError::Lines)?;
         let now = self.clock.now();
-        let pharmacies: Vec<Pharmacy> = rows
+        let mut pharmacies: Vec<Pharmacy> = rows
             .into_iter()
             .map(|(p, closed)| Pharmacy {
                 closed_at: closed.then_some(now),
                 ..p
             })
             .collect();
+        // Written in postcode order, the pharmacies of one area sit together in the table, so
+        // a search reads a few pages rather than one page per pharmacy.
+        pharmacies.sort_by(|a, b| a.address.postcode.cmp(&b.address.postcode));
         self.store
             .upsert_pharmacies(&pharmacies)
             .await

@@ -20,8 +20,8 @@ pub trait PharmacyStore: Send + Sync {
     /// How many pharmacies the directory holds (open or closed).
     async fn count_pharmacies(&self) -> StoreResult<u64>;
     /// Open pharmacies of the search's postcode area, nearest first: the same postcode, then
-    /// the same sector, then by distance between district numbers, then by outward code, name
-    /// and ODS code; at most `limit`.
+    /// the same sector, then by distance between district numbers, then by outward code and ODS
+    /// code; at most `limit`.
     async fn pharmacies_near(
         &self,
         search: &PharmacySearch,

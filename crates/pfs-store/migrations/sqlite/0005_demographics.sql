@@ -53,7 +53,8 @@ CREATE TABLE pharmacies (
 ) STRICT;
 
 -- pharmacies_near: the open pharmacies of one area.
-CREATE INDEX pharmacies_area_idx ON pharmacies (area, district) WHERE closed_at IS NULL;
+CREATE INDEX pharmacies_area_idx ON pharmacies (area, district, outward, sector, postcode, ods)
+    WHERE closed_at IS NULL;
 
 CREATE TABLE nominated_pharmacies (
     patient_id   TEXT    NOT NULL PRIMARY KEY REFERENCES patients (id),

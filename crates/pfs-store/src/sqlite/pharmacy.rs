@@ -167,7 +167,7 @@ impl PharmacyStore for SqliteStore {
                     "WHERE ph.area = ?1 AND ph.closed_at IS NULL
                      ORDER BY CASE WHEN ph.postcode = ?2 THEN 0
                                    WHEN ph.sector = ?3 THEN 1 ELSE 2 END,
-                              abs(ph.district - ?4), ph.outward, ph.name, ph.ods
+                              abs(ph.district - ?4), ph.outward, ph.ods
                      LIMIT ?5"
                 ),
                 params![

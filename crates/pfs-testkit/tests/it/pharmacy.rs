@@ -263,7 +263,7 @@ async fn csv_import_all_or_nothing(backend: Backend) {
         .iter()
         .map(|p| p["ods"].as_str().unwrap())
         .collect();
-    assert_eq!(found, vec!["FQ002", "FQ001"]);
+    assert_eq!(found, vec!["FQ001", "FQ002"]);
     // Importing again replaces by ODS code.
     let again = format!("{HEADER}\nFQ001,Quay Pharmacy,1,Quay Street,,Hull,,HU1 1AA,,\n");
     let (status, _) = t
