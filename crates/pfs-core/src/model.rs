@@ -729,7 +729,7 @@ impl std::fmt::Debug for DemographicsChangeRecord {
 }
 
 /// New contact details to store with the one-line address they give the patient.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct ContactWrite {
     /// The patient.
     pub patient_id: String,
@@ -739,6 +739,15 @@ pub struct ContactWrite {
     pub one_line_address: String,
     /// When.
     pub at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for ContactWrite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ContactWrite")
+            .field("patient_id", &self.patient_id)
+            .field("details", &self.details)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A community pharmacy of the directory.
@@ -758,8 +767,8 @@ pub struct Pharmacy {
 }
 
 /// Where a postcode search looks: the area, district and sector of a postcode or outward code
-/// (see [`crate::pharmacy::PostcodeKey`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// (see [`crate::pharmacy::postcode_search`]).
+#[derive(Clone, PartialEq, Eq)]
 pub struct PharmacySearch {
     /// Postcode area: the leading letters (`LS`).
     pub area: String,
@@ -784,6 +793,15 @@ pub struct LinkedApp {
     pub linked_at: DateTime<Utc>,
     /// When it last logged on (`Authenticate`), if it has since linking.
     pub last_used_at: Option<DateTime<Utc>>,
+}
+
+impl std::fmt::Debug for PharmacySearch {
+    // A full postcode searched for may be the patient's own: print the outward code only.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PharmacySearch")
+            .field("outward", &self.outward)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Serde for the wire's enums by their wire text (`Repeat`, `Issued`, …).

@@ -14,7 +14,7 @@ pub const MAX_DECISION_COMMENT_CHARS: usize = 1000;
 
 /// Contact details as the practice sends them: the same fields as stored, checked by the same
 /// rules as a patient's change (postcode, UK numbers, e-mail syntax, lengths).
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Clone, Default, Deserialize, Serialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct NewContactDetails {
     /// The structured address (absent: the patient keeps a one-line address only).
@@ -25,8 +25,19 @@ pub struct NewContactDetails {
     pub email: Option<String>,
 }
 
+impl std::fmt::Debug for NewContactDetails {
+    // Contact details identify a person: print their shape only.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewContactDetails")
+            .field("has_address", &self.address.is_some())
+            .field("telephones", &self.telephones.len())
+            .field("has_email", &self.email.is_some())
+            .finish()
+    }
+}
+
 /// A patient's demographics as the practice sees them.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DemographicsView {
     /// The patient id.
@@ -37,6 +48,16 @@ pub struct DemographicsView {
     pub details: ContactDetails,
     /// The patient's recent changes, newest first.
     pub changes: Vec<DemographicsChangeRecord>,
+}
+
+impl std::fmt::Debug for DemographicsView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DemographicsView")
+            .field("patient_id", &self.patient_id)
+            .field("details", &self.details)
+            .field("changes", &self.changes)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Pfs {

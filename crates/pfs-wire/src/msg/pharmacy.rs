@@ -58,7 +58,7 @@ impl PharmacyEntry {
 
 /// `RequestCommunityPharmacy`: the selected patient's nominated pharmacy and, with `postcode`
 /// (full or outward code) or `name`, a search of the directory (B.12).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct RequestCommunityPharmacy {
     /// Common attributes.
     pub header: Header,
@@ -68,6 +68,18 @@ pub struct RequestCommunityPharmacy {
     pub postcode: Option<String>,
     /// `name`: part of a pharmacy's name, any case.
     pub name: Option<String>,
+}
+
+impl std::fmt::Debug for RequestCommunityPharmacy {
+    // The postcode searched for may be the patient's own: print whether there is one only.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestCommunityPharmacy")
+            .field("header", &self.header)
+            .field("scope", &self.scope)
+            .field("postcode", &self.postcode.is_some())
+            .field("name", &self.name.is_some())
+            .finish()
+    }
 }
 
 impl WireMessage for RequestCommunityPharmacy {
