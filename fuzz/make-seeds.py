@@ -48,6 +48,14 @@ admin = [
     (10, '{"requestable":false,"maxIssues":null}'),
     (11, '{"comment":"Ready to collect"}'),
     (1, '{"acuteRequestsAllowed":true,"maxMedicationsPerRequest":4,"maxMedicationNotes":200}'),
+    (12, '{"address":{"houseNameFlat":"2","street":"Low Road","town":"Leeds","postcode":"ls1 1aa"},"telephones":[{"number":"07700 900001","type":"Mobile"}],"email":"ada@example.org"}'),
+    (12, '{"address":{"street":"Low Road","postcode":"GIR 0AA"},"telephones":[],"email":null}'),
+    (13, '{"comment":"Please phone the surgery"}'),
+    (1, '{"demographicsApproval":true}'),
+    (14, '{"ods":"FZ001","name":"Fuzz Pharmacy","street":"High Street","town":"Leeds","postcode":"LS1 4AP","telephone":"0113 496 0000"}'),
+    (15, 'ods_code,name,house_name_flat,street,village,town,county,postcode,telephone,status\nFZ002,"Fuzz, Chemist",1,Low Road,,Leeds,,ls1 1ab,,open\n'),
+    (16, '{"odsCode":"FZ001"}'),
+    (16, '{"odsCode":null}'),
 ]
 for sel, body in admin:
     write("admin_json", f"r{sel}", bytes([sel]) + body.encode())

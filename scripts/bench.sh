@@ -50,6 +50,7 @@ echo "== idle RSS after first start (demo seeded): $(grep VmRSS /proc/$server/st
 "$PFS" bench book-appointment -c 8 -d "$DURATION"
 "$PFS" bench list-repeat-medication -c "$CONNECTIONS" -d "$DURATION"
 "$PFS" bench request-medication -c 8 -d "$DURATION" --patients 640 --courses 15
+"$PFS" bench pharmacy-search -c "$CONNECTIONS" -d "$DURATION" --pharmacies 15000
 echo "== RSS after the runs: $(grep VmRSS /proc/$server/status | awk '{print $2, $3}')"
 kill $server; wait $server 2>/dev/null || true
 # shellcheck disable=SC2086

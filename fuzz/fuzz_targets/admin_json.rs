@@ -26,6 +26,11 @@ const ROUTES: &[(Method, &str)] = &[
     (Method::POST, "/api/patients/$P/courses"),
     (Method::PATCH, "/api/courses/999999999"),
     (Method::POST, "/api/prescription-requests/999999999/issue"),
+    (Method::PUT, "/api/patients/$P/demographics"),
+    (Method::POST, "/api/demographics-changes/999999999/reject"),
+    (Method::POST, "/api/pharmacies"),
+    (Method::POST, "/api/pharmacies/import"),
+    (Method::PUT, "/api/patients/$P/nominated-pharmacy"),
 ];
 
 fuzz_target!(|data: &[u8]| {

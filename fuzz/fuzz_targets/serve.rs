@@ -14,8 +14,8 @@ fuzz_target!(|data: &[u8]| {
     let world = pfs_fuzz::world();
     let (message_type, body) = pfs_fuzz::split_type(data);
     let body = world.fill(body);
-    // Logoff would end the one session; every other message may run.
-    if message_type == "Logoff" {
+    // Logoff and ResetOnlineAccount would end the one session; every other message may run.
+    if message_type == "Logoff" || message_type == "ResetOnlineAccount" {
         return;
     }
     let served = world.runtime.block_on(world.pfs().serve(

@@ -183,6 +183,55 @@ fn serve_then_call_and_admin() {
     assert_eq!(practice["settings"]["maxMedicationsPerRequest"], 4);
     assert_eq!(practice["settings"]["maxMedicationNotes"], 800);
 
+    // Demographics and the pharmacy directory.
+    let shown = json(&["admin", "demographics", "show", &patient]);
+    assert!(
+        shown["details"]["address"]["postcode"].is_string(),
+        "{shown}"
+    );
+    let practice = json(&[
+        "admin",
+        "practice",
+        "settings",
+        "Y99001",
+        "--demographics-approval",
+        "true",
+    ]);
+    assert_eq!(practice["settings"]["demographicsApproval"], true);
+    assert_eq!(
+        json(&["admin", "demographics", "pending", "Y99001"]),
+        serde_json::json!([])
+    );
+    let header = "ods_code,name,house_name_flat,street,village,town,county,postcode,telephone";
+    std::fs::write(
+        dir.path().join("bad.csv"),
+        format!(
+            "{header}\nFC001,Good Pharmacy,1,Good Street,,York,,YO1 7HH,,\nFC002,Bad Pharmacy,2,Bad Street,,York,,NOT-A-POSTCODE,,\n"
+        ),
+    )
+    .unwrap();
+    let (ok, _, err) = pfs(
+        &["admin", "pharmacy", "import", "bad.csv", "--quiet"],
+        dir.path(),
+    );
+    assert!(!ok);
+    assert!(err.contains("line 3"), "{err}");
+    assert!(err.contains("nothing was imported"), "{err}");
+    assert!(!err.contains("NOT-A-POSTCODE"), "{err}");
+    let (ok, _, _) = pfs(&["admin", "pharmacy", "show", "FC001"], dir.path());
+    assert!(!ok, "nothing of a refused file is imported");
+    std::fs::write(
+        dir.path().join("good.csv"),
+        format!("{header}\nFC001,Good Pharmacy,1,Good Street,,York,,yo1 7hh,01904 496000\n"),
+    )
+    .unwrap();
+    let imported = json(&["admin", "pharmacy", "import", "good.csv", "--quiet"]);
+    assert_eq!(imported["imported"], 1);
+    let found = json(&["admin", "pharmacy", "search", "--postcode", "YO1"]);
+    assert_eq!(found[0]["ods"], "FC001");
+    let closed = json(&["admin", "pharmacy", "close", "FC001"]);
+    assert!(closed["closedAt"].is_string());
+
     let (ok, _, err) = pfs(
         &["admin", "--token", "wrong", "patient", "list"],
         dir.path(),

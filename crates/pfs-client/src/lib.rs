@@ -38,18 +38,23 @@
 //! # }
 //! ```
 
+mod account_info;
 mod appointments;
 mod builder;
 mod client;
+mod demographics;
 mod error;
 mod link;
 mod medication;
+mod pharmacy;
 mod session;
 
 pub use builder::{ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
 pub use client::{Client, MAX_REPLY_BYTES, RawResponse, is_error_body};
+pub use demographics::DemographicsUpdate;
 pub use error::{Error, Result};
 pub use link::LinkRequest;
+pub use pharmacy::PharmacySearch;
 pub use session::Session;
 
 /// The message types and codec this SDK speaks, re-exported for convenience.

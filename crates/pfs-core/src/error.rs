@@ -145,6 +145,44 @@ pub enum DomainError {
     /// The request is no longer `Requested`.
     #[error("the prescription request is {0}, not Requested, so it can no longer change")]
     PrescriptionRequestActioned(&'static str),
+    /// A postcode is not a UK postcode.
+    #[error("{0}")]
+    InvalidPostcode(&'static str),
+    /// A telephone number is not a UK number, or there are too many.
+    #[error("{0}")]
+    InvalidTelephoneNumber(&'static str),
+    /// An e-mail address is not of the form local-part@domain.
+    #[error("{0}")]
+    InvalidEmailAddress(&'static str),
+    /// A demographics field is longer than its maximum (characters).
+    #[error("{field} is longer than {max} characters")]
+    DemographicsFieldTooLong {
+        /// The field's name on the wire.
+        field: &'static str,
+        /// Its maximum length.
+        max: usize,
+    },
+    /// A change names the name or the date of birth.
+    #[error("{0}")]
+    DemographicsNotChangeable(&'static str),
+    /// A new address lacks its postcode or its first line.
+    #[error("{0}")]
+    AddressIncomplete(&'static str),
+    /// A change carries nothing to change.
+    #[error("ChangeDemographics must carry Address, TelephoneNumbers or EmailAddress")]
+    NothingToChange,
+    /// A pharmacy search's `name` is too short or too long.
+    #[error("{0}")]
+    InvalidSearch(&'static str),
+    /// `odsCode` names no pharmacy of the directory.
+    #[error("odsCode names no pharmacy of the directory")]
+    PharmacyNotFound,
+    /// The pharmacy has closed.
+    #[error("the pharmacy named by odsCode has closed")]
+    PharmacyClosed,
+    /// `providerId` names no application linked to the account.
+    #[error("providerId names no application linked to this online account")]
+    ApplicationNotLinked,
     /// The store failed; nothing was changed.
     #[error("the service is temporarily unavailable")]
     Unavailable(String),
@@ -289,6 +327,50 @@ impl DomainError {
             PrescriptionRequestActioned(_) => (
                 codes::PRESCRIPTION_REQUEST_ACTIONED,
                 "Your GP practice has already dealt with this request, or it was cancelled, so it can no longer be changed.",
+            ),
+            InvalidPostcode(_) => (
+                codes::INVALID_POSTCODE,
+                "The postcode is not a valid UK postcode. Please check it and try again.",
+            ),
+            InvalidTelephoneNumber(_) => (
+                codes::INVALID_TELEPHONE_NUMBER,
+                "A telephone number is not a valid UK number. Please check it and try again.",
+            ),
+            InvalidEmailAddress(_) => (
+                codes::INVALID_EMAIL_ADDRESS,
+                "The email address is not valid. Please check it and try again.",
+            ),
+            DemographicsFieldTooLong { .. } => (
+                codes::DEMOGRAPHICS_FIELD_TOO_LONG,
+                "Part of your details is too long. Please shorten it.",
+            ),
+            DemographicsNotChangeable(_) => (
+                codes::DEMOGRAPHICS_NOT_CHANGEABLE,
+                "Your name and date of birth cannot be changed online. Please contact your GP practice.",
+            ),
+            AddressIncomplete(_) => (
+                codes::ADDRESS_INCOMPLETE,
+                "Please enter the first line of your address and your postcode.",
+            ),
+            NothingToChange => (
+                codes::NOTHING_TO_CHANGE,
+                "There is nothing to change. Please enter your new details.",
+            ),
+            InvalidSearch(_) => (
+                codes::INVALID_FIELD,
+                "Please enter between 2 and 100 characters of the pharmacy's name.",
+            ),
+            PharmacyNotFound => (
+                codes::PHARMACY_NOT_FOUND,
+                "This pharmacy could not be found. Please search again.",
+            ),
+            PharmacyClosed => (
+                codes::PHARMACY_CLOSED,
+                "This pharmacy has closed. Please choose another.",
+            ),
+            ApplicationNotLinked => (
+                codes::APPLICATION_NOT_LINKED,
+                "This app is not linked to your account.",
             ),
             Unavailable(_) | InternalFault => (
                 codes::SERVICE_UNAVAILABLE,

@@ -17,10 +17,12 @@
     )
 )]
 
+pub mod account_info;
 pub mod admin;
 pub mod appointments;
 pub mod clock;
 pub mod config;
+pub mod demographics;
 pub mod error;
 mod group_commit;
 pub mod linkage;
@@ -28,6 +30,7 @@ pub mod medication;
 pub mod model;
 pub mod nhs;
 mod operation;
+pub mod pharmacy;
 pub mod secrets;
 pub mod services;
 pub mod session;
@@ -49,9 +52,9 @@ pub use operation::Access;
 pub use secrets::{Kdf, KdfBusy, KdfHold, KdfParams, KdfQueue, KdfTicket, Pepper};
 pub use session::ActiveSession;
 pub use store::{
-    AccessLogStore, AccountStore, AppointmentStore, HealthStore, MedicationStore, PatientStore,
-    PracticeStore, ProviderStore, ProxyStore, ServiceStore, SessionStore, Store, StoreError,
-    StoreResult,
+    AccessLogStore, AccountInfoStore, AccountStore, AppointmentStore, DemographicsStore,
+    HealthStore, MedicationStore, PatientStore, PharmacyStore, PracticeStore, ProviderStore,
+    ProxyStore, ServiceStore, SessionStore, Store, StoreError, StoreResult,
 };
 
 /// Every API version served; `CheckVersion` lists them and other versions are refused.

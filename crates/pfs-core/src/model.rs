@@ -49,6 +49,9 @@ pub struct PracticeSettings {
     pub max_medications_per_request: u32,
     /// Longest note on a medication order, in characters (default 500).
     pub max_medication_notes: u32,
+    /// Whether a patient's change of address, telephone numbers or e-mail address waits for
+    /// the practice's approval (default no: it applies at once).
+    pub demographics_approval: bool,
 }
 
 impl Default for PracticeSettings {
@@ -64,6 +67,7 @@ impl Default for PracticeSettings {
             acute_requests_allowed: false,
             max_medications_per_request: 10,
             max_medication_notes: 500,
+            demographics_approval: false,
         }
     }
 }
@@ -553,6 +557,255 @@ pub enum OrderOutcome {
     NotFound,
 }
 
+/// Where a demographics change stands (the wire's `status`).
+pub use pfs_wire::ChangeStatus;
+/// A telephone number's type (the wire's `type`: `Home`, `Mobile`, `Work`).
+pub use pfs_wire::TelephoneType;
+
+/// A structured postal address, as the practice holds it; the one-line form is
+/// [`PostalAddress::one_line`].
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct PostalAddress {
+    /// House name or number, flat.
+    pub house_name_flat: Option<String>,
+    /// Street.
+    pub street: Option<String>,
+    /// Village or locality.
+    pub village: Option<String>,
+    /// Post town.
+    pub town: Option<String>,
+    /// County.
+    pub county: Option<String>,
+    /// Postcode, normalised (`LS6 3AA`).
+    pub postcode: String,
+}
+
+impl PostalAddress {
+    /// The address on one line: `houseNameFlat street, village, town, county, postcode`, with
+    /// the parts that are present.
+    pub fn one_line(&self) -> String {
+        let first = [&self.house_name_flat, &self.street]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(" ");
+        std::iter::once(first)
+            .chain(
+                [&self.village, &self.town, &self.county]
+                    .into_iter()
+                    .flatten()
+                    .cloned(),
+            )
+            .chain(std::iter::once(self.postcode.clone()))
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+impl std::fmt::Debug for PostalAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PostalAddress([REDACTED])")
+    }
+}
+
+/// A telephone number with its type; the number is normalised (digits, `0` then 9 or 10 more).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Telephone {
+    /// The number, e.g. `07700900123`.
+    pub number: String,
+    /// `Home`, `Mobile` or `Work`.
+    #[serde(rename = "type", with = "wire_text")]
+    pub number_type: TelephoneType,
+}
+
+impl std::fmt::Debug for Telephone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Telephone")
+            .field("number_type", &self.number_type)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A patient's contact details as the practice holds them, besides the one-line address of
+/// [`Patient::address`] (which is kept equal to [`PostalAddress::one_line`] once a structured
+/// address is held).
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ContactDetails {
+    /// The structured address; `None` while the practice holds the one-line address only.
+    pub address: Option<PostalAddress>,
+    /// Telephone numbers, in the patient's order.
+    pub telephones: Vec<Telephone>,
+    /// E-mail address.
+    pub email: Option<String>,
+}
+
+impl std::fmt::Debug for ContactDetails {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ContactDetails")
+            .field("has_address", &self.address.is_some())
+            .field("telephones", &self.telephones.len())
+            .field("has_email", &self.email.is_some())
+            .finish()
+    }
+}
+
+/// What a demographics change replaces: each field present replaces the held one.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ContactChange {
+    /// The new address.
+    pub address: Option<PostalAddress>,
+    /// The new telephone numbers (empty: none).
+    pub telephones: Option<Vec<Telephone>>,
+    /// The new e-mail address (`Some(None)`: none). Stored as `{"email": null}` for a removal.
+    #[serde(
+        deserialize_with = "crate::admin::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub email: Option<Option<String>>,
+}
+
+impl ContactChange {
+    /// `details` with this change made.
+    pub fn applied_to(&self, details: &ContactDetails) -> ContactDetails {
+        ContactDetails {
+            address: self.address.clone().or_else(|| details.address.clone()),
+            telephones: self
+                .telephones
+                .clone()
+                .unwrap_or_else(|| details.telephones.clone()),
+            email: match &self.email {
+                Some(e) => e.clone(),
+                None => details.email.clone(),
+            },
+        }
+    }
+}
+
+impl std::fmt::Debug for ContactChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ContactChange")
+            .field("address", &self.address.is_some())
+            .field("telephones", &self.telephones.as_ref().map(Vec::len))
+            .field("email", &self.email.is_some())
+            .finish()
+    }
+}
+
+/// A change of contact details a patient asked for online, and where it stands.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DemographicsChangeRecord {
+    /// Change id (digits), the wire's `changeId`.
+    pub id: String,
+    /// The patient whose details change.
+    pub patient_id: String,
+    /// Who asked: the online user id.
+    pub requested_by: String,
+    /// When.
+    pub requested_at: DateTime<Utc>,
+    /// What changes.
+    pub change: ContactChange,
+    /// Where it stands.
+    #[serde(with = "wire_text")]
+    pub status: ChangeStatus,
+    /// When the status last changed.
+    pub status_at: DateTime<Utc>,
+    /// The practice's comment on its decision.
+    pub practice_comment: Option<String>,
+}
+
+impl std::fmt::Debug for DemographicsChangeRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DemographicsChangeRecord")
+            .field("id", &self.id)
+            .field("patient_id", &self.patient_id)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+/// New contact details to store with the one-line address they give the patient.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ContactWrite {
+    /// The patient.
+    pub patient_id: String,
+    /// The details, whole.
+    pub details: ContactDetails,
+    /// The patient's one-line address afterwards ([`Patient::address`]).
+    pub one_line_address: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for ContactWrite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ContactWrite")
+            .field("patient_id", &self.patient_id)
+            .field("details", &self.details)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A community pharmacy of the directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pharmacy {
+    /// ODS code, upper case (e.g. `FA123`): the wire's `odsCode`.
+    pub ods: String,
+    /// Name.
+    pub name: String,
+    /// Address (its postcode normalised).
+    pub address: PostalAddress,
+    /// Telephone number, normalised to its digits.
+    pub telephone: Option<String>,
+    /// When it closed; a closed pharmacy is not found by searches and cannot be nominated.
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+/// Where a postcode search looks: the area, district and sector of a postcode or outward code
+/// (see [`crate::pharmacy::postcode_search`]).
+#[derive(Clone, PartialEq, Eq)]
+pub struct PharmacySearch {
+    /// Postcode area: the leading letters (`LS`).
+    pub area: String,
+    /// District number within the area (`LS6` → 6).
+    pub district: i32,
+    /// The outward code (`LS6`).
+    pub outward: String,
+    /// The sector (`LS6 3`), when a full postcode was given.
+    pub sector: Option<String>,
+    /// The full postcode, when given.
+    pub postcode: Option<String>,
+}
+
+/// A third-party application linked to an online account: its provider and the link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkedApp {
+    /// The provider id (a credential: never sent to another provider).
+    pub provider_id: String,
+    /// The provider's name.
+    pub name: String,
+    /// When the application last linked.
+    pub linked_at: DateTime<Utc>,
+    /// When it last logged on (`Authenticate`), if it has since linking.
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+impl std::fmt::Debug for PharmacySearch {
+    // A full postcode searched for may be the patient's own: print the outward code only.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PharmacySearch")
+            .field("outward", &self.outward)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Serde for the wire's enums by their wire text (`Repeat`, `Issued`, …).
 mod wire_text {
     use serde::{Deserialize, Deserializer, Serializer};
@@ -562,6 +815,18 @@ mod wire_text {
     }
 
     impl WireText for pfs_wire::CourseType {
+        fn text(&self) -> &'static str {
+            self.as_str()
+        }
+    }
+
+    impl WireText for pfs_wire::ChangeStatus {
+        fn text(&self) -> &'static str {
+            self.as_str()
+        }
+    }
+
+    impl WireText for pfs_wire::TelephoneType {
         fn text(&self) -> &'static str {
             self.as_str()
         }

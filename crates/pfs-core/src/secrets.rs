@@ -153,6 +153,19 @@ impl Pepper {
         mac
     }
 
+    /// The reference by which `RequestAccountInformation` names another provider's linked
+    /// application: 16 hex characters of a keyed hash of its provider id, so that one app never
+    /// learns another's provider id. The input's prefix has a `:`, which no passphrase (URL-safe
+    /// base64) contains, so it can never equal a passphrase's hash.
+    pub fn application_ref(&self, provider_id: &str) -> String {
+        let full = hex::encode(
+            self.mac(&format!("linked-application:{provider_id}"))
+                .finalize()
+                .into_bytes(),
+        );
+        full.chars().take(16).collect()
+    }
+
     /// The stored form of a passphrase.
     pub fn hash_passphrase(&self, passphrase: &SecretString) -> String {
         hex::encode(self.mac(passphrase.expose_secret()).finalize().into_bytes())

@@ -281,6 +281,9 @@ impl Pfs {
                 ended_at: None,
             })
             .await?;
+        self.store
+            .record_application_use(&account.id, &caller.id, now)
+            .await?;
 
         let mut practices: HashMap<String, Practice> = HashMap::new();
         let mut registration = Vec::with_capacity(proxies.len() + 1);

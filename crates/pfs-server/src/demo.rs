@@ -1,6 +1,9 @@
 //! The demo practice seeded on first start, and the `DATA_DIR/demo/` files that let a newcomer
 //! use it at once.
 
+mod contact;
+mod pharmacy;
+
 use std::fs;
 
 use anyhow::{Context, Result};
@@ -727,6 +730,8 @@ pub async fn seed(pfs: &Pfs, dir: &DataDir, ca: &PemPair) -> Result<Vec<DemoAcco
         ids.push(patient.id);
         nhs_numbers.push(nhs);
     }
+    contact::seed_contact_details(pfs, &ids).await?;
+    pharmacy::seed_pharmacies(pfs, &ids).await?;
     for &(grantee, patient) in PROXIES {
         pfs.grant_proxy(&ids[grantee], &ids[patient])
             .await

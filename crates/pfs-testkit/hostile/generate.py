@@ -185,6 +185,13 @@ add("huge-value", "RequestMedication-notes-8193", [f'<RequestMedication {COMMON}
 add("huge-value", "RequestMedication-100-items", [f'<RequestMedication {COMMON}>', {"numbered": '<Medication drugId="{i}" type="Repeat"/>', "times": 100}, '</RequestMedication>'], ["E:9018"], type_="RequestMedication", suid="VALID")
 add("huge-value", "RequestMedication-101-items", [f'<RequestMedication {COMMON}>', {"numbered": '<Medication drugId="{i}" type="Repeat"/>', "times": 101}, '</RequestMedication>'], MALFORMED, type_="RequestMedication", suid="VALID")
 add("huge-value", "RequestMedication-same-drug-twice", [f'<RequestMedication {COMMON}><Medication drugId="1" type="Repeat"/><Medication drugId="1" type="Repeat"/></RequestMedication>'], ["E:9004"], type_="RequestMedication", suid="VALID")
+# ChangeDemographics allows 2 048 bytes per value so that long fields get 9024.
+add("huge-value", "ChangeDemographics-postcode-2048", [f'<ChangeDemographics {COMMON}><Address street="High Street" postcode="{MARKER}', rep("P", 2048 - len(MARKER)), '"/></ChangeDemographics>'], ["E:9024"], type_="ChangeDemographics", suid="VALID")
+add("huge-value", "ChangeDemographics-postcode-2049", [f'<ChangeDemographics {COMMON}><Address street="High Street" postcode="{MARKER}', rep("P", 2049 - len(MARKER)), '"/></ChangeDemographics>'], MALFORMED, type_="ChangeDemographics", suid="VALID")
+add("huge-value", "ChangeDemographics-10-numbers", [f'<ChangeDemographics {COMMON}><TelephoneNumbers>', {"numbered": '<TelephoneNumber number="0770090000{i}" type="Mobile"/>', "times": 10}, '</TelephoneNumbers></ChangeDemographics>'], ["E:9022"], type_="ChangeDemographics", suid="VALID")
+add("huge-value", "ChangeDemographics-13-numbers", [f'<ChangeDemographics {COMMON}><TelephoneNumbers>', {"numbered": '<TelephoneNumber number="0770090000{i}" type="Mobile"/>', "times": 13}, '</TelephoneNumbers></ChangeDemographics>'], ["E:9022"], type_="ChangeDemographics", suid="VALID")
+add("huge-value", "ChangeDemographics-14-numbers", [f'<ChangeDemographics {COMMON}><TelephoneNumbers>', {"numbered": '<TelephoneNumber number="0770090000{i}" type="Mobile"/>', "times": 14}, '</TelephoneNumbers></ChangeDemographics>'], MALFORMED, type_="ChangeDemographics", suid="VALID")
+add("huge-value", "ChangeDemographics-email-2048", [f'<ChangeDemographics {COMMON}><EmailAddress address="{MARKER}', rep("e", 2048 - len(MARKER)), '"/></ChangeDemographics>'], ["E:9024"], type_="ChangeDemographics", suid="VALID")
 add("huge-value", "BookAppointment-notes-501-chars", [f'<BookAppointment {COMMON} sessionId="1" startDate="2030-01-01T09:00:00Z" endDate="2030-01-01T09:10:00Z" notes="{MARKER}', rep("é", 501 - len(MARKER)), '"/>'], ["E:9011"], type_="BookAppointment", suid="VALID")
 add("huge-value", "accountId-65", [f'<LinkAccount apiVersion="1" organisationCode="@@ODS@@" lastName="X" dateOfBirth="1980-02-14" accountId="{MARKER}', rep("1", 65 - len(MARKER)), f'" passphrase="k">{APP}</LinkAccount>'], ["E:9004"], type_="LinkAccount")
 
@@ -375,6 +382,15 @@ id_targets = [
     ("RequestMedication", "drugId", lambda v: f'<RequestMedication {COMMON}><Medication drugId="{v}" type="Repeat"/></RequestMedication>', "VALID", ["E:9013", "E:9015", "E:9004"]),
     ("GetPrescriptionRequests", "patientId", lambda v: f'<GetPrescriptionRequests apiVersion="1" patientId="{v}" onlineUserId="@@USER@@"/>', "VALID", ["E:6", "E:9009", "E:9004"]),
     ("AmendPrescriptionRequest", "requestId", lambda v: f'<AmendPrescriptionRequest {COMMON} requestId="{v}" action="Cancel"/>', "VALID", ["E:9019", "E:9004"]),
+    ("RetrieveDemographics", "patientId", lambda v: f'<RetrieveDemographics apiVersion="1" patientId="{v}" onlineUserId="@@USER@@"/>', "VALID", ["E:6", "E:9009", "E:9004"]),
+    ("ChangeDemographics", "postcode", lambda v: f'<ChangeDemographics {COMMON}><Address street="High Street" postcode="{v}"/></ChangeDemographics>', "VALID", ["E:9021", "E:9024", "E:9026"]),
+    ("ChangeDemographics", "number", lambda v: f'<ChangeDemographics {COMMON}><TelephoneNumbers><TelephoneNumber number="{v}" type="Home"/></TelephoneNumbers></ChangeDemographics>', "VALID", ["E:9022", "E:9004"]),
+    ("RequestCommunityPharmacy", "postcode", lambda v: f'<RequestCommunityPharmacy {COMMON} postcode="{v}"/>', "VALID", ["E:9021", "OK"]),
+    ("RequestCommunityPharmacy", "name", lambda v: f'<RequestCommunityPharmacy {COMMON} name="{v}"/>', "VALID", ["OK", "E:9004"]),
+    ("UpdateCommunityPharmacy", "odsCode", lambda v: f'<UpdateCommunityPharmacy {COMMON} odsCode="{v}"/>', "VALID", ["E:9028", "E:9004"]),
+    ("ResetOnlineAccount", "providerId", lambda v: f'<ResetOnlineAccount {COMMON} providerId="{v}"/>', "VALID", ["E:9030", "E:9004"]),
+    ("RequestAccountInformation", "onlineUserId", lambda v: f'<RequestAccountInformation apiVersion="1" patientId="@@PATIENT@@" onlineUserId="{v}"/>', "VALID", ["E:9009", "E:9004"]),
+    ("ChangeDemographics", "email", lambda v: f'<ChangeDemographics {COMMON}><EmailAddress address="{v}"/></ChangeDemographics>', "VALID", ["E:9023", "E:9024", "OK"]),
 ]
 for t, attr, make, suid, expect in id_targets:
     for i, v in enumerate(payloads):

@@ -293,6 +293,31 @@ impl TestServer {
         Ok((status, value))
     }
 
+    /// A `POST` of `body` as it is (e.g. a CSV) to the admin API; the status and the JSON body.
+    pub async fn admin_post_text(&self, path: &str, body: &str) -> Result<(u16, Value)> {
+        let http =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build_http::<Full<Bytes>>();
+        let req = http::Request::builder()
+            .method("POST")
+            .uri(format!("http://{}{path}", self.server.admin_addr))
+            .header(
+                "authorization",
+                format!("Bearer {}", self.server.admin_token),
+            )
+            .header("content-type", "text/csv")
+            .body(Full::new(Bytes::from(body.to_owned())))?;
+        let res = http.request(req).await?;
+        let status = res.status().as_u16();
+        let bytes = res.into_body().collect().await?.to_bytes();
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)?
+        };
+        Ok((status, value))
+    }
+
     /// A `GET` on the admin API returning the status and the body as text (for `/metrics`),
     /// with `token` as the bearer token (none: no `Authorization` header).
     pub async fn admin_text(&self, path: &str, token: Option<&str>) -> Result<(u16, String)> {

@@ -41,7 +41,7 @@ codes! {
     START_DATE_IN_PAST = "5", "BookAppointment, CancelAppointment";
     /// The patient is not one the user may act for (never granted, or the grant was withdrawn);
     /// later services also answer it when switched off for the patient or practice.
-    NO_ACCESS = "6", "PatientSelected, ListServiceAccesses, ListSlots, BookAppointment, ViewAppointments, CancelAppointment, ListRepeatMedication, ListAcuteMedication, RequestMedication, GetPrescriptionRequests, AmendPrescriptionRequest";
+    NO_ACCESS = "6", "PatientSelected, ListServiceAccesses, ListSlots, BookAppointment, ViewAppointments, CancelAppointment, ListRepeatMedication, ListAcuteMedication, RequestMedication, GetPrescriptionRequests, AmendPrescriptionRequest, RetrieveDemographics, ChangeDemographics, RequestCommunityPharmacy, UpdateCommunityPharmacy, RequestAccountInformation, ResetOnlineAccount";
     /// The patient already holds the practice's maximum number of future appointments.
     APPOINTMENT_LIMIT_REACHED = "7", "BookAppointment";
     /// Unknown account or wrong linkage key (the same answer for both).
@@ -113,7 +113,37 @@ codes! {
     PRESCRIPTION_REQUEST_NOT_FOUND = "9019", "AmendPrescriptionRequest";
     /// The request is no longer `Requested` (issued, rejected or cancelled): it cannot change.
     PRESCRIPTION_REQUEST_ACTIONED = "9020", "AmendPrescriptionRequest";
+    /// A postcode is not a UK postcode (nor one of the special forms such as `GIR 0AA`).
+    INVALID_POSTCODE = "9021", "ChangeDemographics, RequestCommunityPharmacy";
+    /// A telephone number is not a UK number, or there are more numbers than the server keeps.
+    INVALID_TELEPHONE_NUMBER = "9022", "ChangeDemographics";
+    /// The e-mail address is not of the form local-part@domain.
+    INVALID_EMAIL_ADDRESS = "9023", "ChangeDemographics";
+    /// A part of the address, or the e-mail address, is longer than its documented maximum.
+    DEMOGRAPHICS_FIELD_TOO_LONG = "9024", "ChangeDemographics";
+    /// The change names a name (`PersonName`) or a date of birth: these cannot change online.
+    DEMOGRAPHICS_NOT_CHANGEABLE = "9025", "ChangeDemographics";
+    /// The new address has no postcode, or neither a house name or number nor a street.
+    ADDRESS_INCOMPLETE = "9026", "ChangeDemographics";
+    /// The change carries none of `Address`, `TelephoneNumbers` and `EmailAddress`.
+    NOTHING_TO_CHANGE = "9027", "ChangeDemographics";
+    /// `odsCode` names no pharmacy of the directory.
+    PHARMACY_NOT_FOUND = "9028", "UpdateCommunityPharmacy";
+    /// The pharmacy has closed: it cannot be nominated.
+    PHARMACY_CLOSED = "9029", "UpdateCommunityPharmacy";
+    /// `providerId` names no application linked to the account.
+    APPLICATION_NOT_LINKED = "9030", "ResetOnlineAccount";
 }
+
+/// The most telephone numbers a patient's record keeps.
+pub const MAX_TELEPHONE_NUMBERS: usize = 5;
+
+/// The longest part of an address (`houseNameFlat`, `street`, `village`, `town`, `county`),
+/// in characters: the 35 of a line of an NHS address.
+pub const MAX_ADDRESS_PART: usize = 35;
+
+/// The longest e-mail address, in characters.
+pub const MAX_EMAIL_ADDRESS: usize = 254;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]

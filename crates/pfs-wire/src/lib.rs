@@ -25,12 +25,24 @@ pub mod xml;
 pub use codec::{
     DecodeError, MessageName, ReplyMessage, RequestMessage, WireMessage, check_root, sniff_uuid,
 };
+pub use msg::account::{
+    LinkedApplication, RequestAccountInformation, RequestAccountInformationReply,
+    ResetOnlineAccount, ResetOnlineAccountReply,
+};
 pub use msg::appointments::{
     Appointment, BookAppointment, BookAppointmentReply, CancelAppointment, CancelAppointmentReply,
     ListSlots, ListSlotsReply, RequestSystmOnlineMessages, RequestSystmOnlineMessagesReply,
     Session, Slot, ViewAppointments, ViewAppointmentsReply,
 };
-pub use msg::common::{API_VERSION, Application, Header, PatientScope, Person, PersonAddress};
+pub use msg::common::{
+    API_VERSION, Address, Application, Header, PatientScope, Person, PersonAddress, PersonName,
+    TelephoneNumber, TelephoneType,
+};
+pub use msg::demographics::{
+    ChangeDemographics, ChangeDemographicsReply, ChangeStatus, DemographicsChange,
+    DemographicsPerson, MAX_WIRE_TELEPHONE_NUMBERS, RetrieveDemographics,
+    RetrieveDemographicsReply,
+};
 pub use msg::error::ErrorReply;
 pub use msg::linkage::{LinkAccount, LinkAccountReply, LinkVariant};
 pub use msg::medication::{
@@ -39,6 +51,10 @@ pub use msg::medication::{
     ListAcuteMedicationReply, ListRepeatMedication, ListRepeatMedicationReply,
     MAX_WIRE_MEDICATIONS, Medication, MedicationItem, PrescriptionRequest, RequestMedication,
     RequestMedicationReply, RequestStatus, RequestedMedication,
+};
+pub use msg::pharmacy::{
+    PharmacyEntry, RequestCommunityPharmacy, RequestCommunityPharmacyReply,
+    UpdateCommunityPharmacy, UpdateCommunityPharmacyReply,
 };
 pub use msg::services::{ListServiceAccesses, ListServiceAccessesReply, ServiceAccess};
 pub use msg::session::{
@@ -73,6 +89,12 @@ macro_rules! for_each_request {
             RequestMedication,
             GetPrescriptionRequests,
             AmendPrescriptionRequest,
+            RetrieveDemographics,
+            ChangeDemographics,
+            RequestCommunityPharmacy,
+            UpdateCommunityPharmacy,
+            RequestAccountInformation,
+            ResetOnlineAccount,
         }
     };
 }

@@ -954,6 +954,42 @@ fn every_request_type_round_trips_through_request_encode() {
                 r#"<AmendPrescriptionRequest apiVersion="1" uuid="{UUID}" unitId="X12345" patientId="1" onlineUserId="1" requestId="5" action="Cancel"/>"#
             ),
         ),
+        (
+            "RetrieveDemographics",
+            format!(
+                r#"<RetrieveDemographics apiVersion="1" uuid="{UUID}" unitId="X12345" patientId="1" onlineUserId="1"/>"#
+            ),
+        ),
+        (
+            "ChangeDemographics",
+            format!(
+                r#"<ChangeDemographics apiVersion="1" uuid="{UUID}" unitId="X12345" patientId="1" onlineUserId="1"><Address street="Mill Lane" postcode="LS6 3AA"/><TelephoneNumbers><TelephoneNumber number="07700900123" type="Mobile"/></TelephoneNumbers><EmailAddress address="ada@example.org"/></ChangeDemographics>"#
+            ),
+        ),
+        (
+            "RequestCommunityPharmacy",
+            format!(
+                r#"<RequestCommunityPharmacy apiVersion="1" uuid="{UUID}" unitId="X12345" patientId="1" onlineUserId="1" postcode="LS6 3AA"/>"#
+            ),
+        ),
+        (
+            "UpdateCommunityPharmacy",
+            format!(
+                r#"<UpdateCommunityPharmacy apiVersion="1" uuid="{UUID}" unitId="X12345" patientId="1" onlineUserId="1" odsCode="FY906"/>"#
+            ),
+        ),
+        (
+            "RequestAccountInformation",
+            format!(
+                r#"<RequestAccountInformation apiVersion="1" uuid="{UUID}" unitId="X12345" patientId="1" onlineUserId="1"/>"#
+            ),
+        ),
+        (
+            "ResetOnlineAccount",
+            format!(
+                r#"<ResetOnlineAccount apiVersion="1" uuid="{UUID}" unitId="X12345" patientId="1" onlineUserId="1" providerId="a1b2c3d4e5f60718"/>"#
+            ),
+        ),
     ];
     assert_eq!(samples.len(), pfs_wire::REQUEST_TYPES.len());
     for (ty, body) in samples {

@@ -15,8 +15,10 @@ use serde_json::Value;
 
 mod account;
 mod appointment;
+mod demographics;
 mod medication;
 mod patient;
+mod pharmacy;
 mod practice;
 mod provider;
 mod proxy;
@@ -70,6 +72,12 @@ enum What {
     /// Prescription requests patients send, and issuing or rejecting them.
     #[command(subcommand)]
     Prescription(medication::PrescriptionCmd),
+    /// Patients' contact details and the changes patients ask for online.
+    #[command(subcommand)]
+    Demographics(demographics::DemographicsCmd),
+    /// The community pharmacy directory and patients' nominated pharmacies.
+    #[command(subcommand)]
+    Pharmacy(pharmacy::PharmacyCmd),
     /// Whether the server and its database answer.
     Health,
 }
@@ -88,6 +96,8 @@ pub async fn run(a: Args) -> Result<()> {
         What::Appointment(cmd) => appointment::run(&api, cmd).await?,
         What::Course(cmd) => medication::run_course(&api, cmd).await?,
         What::Prescription(cmd) => medication::run_prescription(&api, cmd).await?,
+        What::Demographics(cmd) => demographics::run(&api, cmd).await?,
+        What::Pharmacy(cmd) => pharmacy::run(&api, cmd).await?,
     };
     if !out.is_null() {
         println!("{}", serde_json::to_string_pretty(&out)?);
@@ -111,6 +121,19 @@ pub async fn request(
 ) -> Result<Value> {
     Api::new(None, None, data_dir)?
         .send(method, path, body)
+        .await
+}
+
+/// As [`request`], with a body sent as it is (e.g. a CSV) with `content_type`.
+pub async fn request_text(
+    data_dir: &std::path::Path,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: String,
+) -> Result<Value> {
+    Api::new(None, None, data_dir)?
+        .send_text(method, path, content_type, body)
         .await
 }
 
@@ -149,11 +172,22 @@ impl Api {
 
     async fn send(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value> {
         let body = body.map(|b| b.to_string()).unwrap_or_default();
+        self.send_text(method, path, "application/json", body).await
+    }
+
+    /// Sends `body` as it is, with `content_type`.
+    async fn send_text(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: String,
+    ) -> Result<Value> {
         let req = http::Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.base))
             .header("authorization", format!("Bearer {}", self.token))
-            .header("content-type", "application/json")
+            .header("content-type", content_type)
             .body(Full::new(Bytes::from(body)))?;
         let res = self
             .http

@@ -59,6 +59,9 @@ pub(super) enum PracticeCmd {
         /// Longest note on a medication order, in characters (1 to 2000).
         #[arg(long)]
         max_medication_notes: Option<u32>,
+        /// Whether patients' changes of contact details wait for the practice's approval.
+        #[arg(long)]
+        demographics_approval: Option<bool>,
     },
 }
 
@@ -91,6 +94,7 @@ pub(super) async fn run(api: &Api, cmd: PracticeCmd) -> Result<Value> {
             acute_requests_allowed,
             max_medications_per_request,
             max_medication_notes,
+            demographics_approval,
         } => {
             let practices = api.send("GET", "/api/practices", None).await?;
             let mut settings = practices
@@ -131,6 +135,10 @@ pub(super) async fn run(api: &Api, cmd: PracticeCmd) -> Result<Value> {
                     max_medications_per_request.map(|v| json!(v)),
                 ),
                 ("maxMedicationNotes", max_medication_notes.map(|v| json!(v))),
+                (
+                    "demographicsApproval",
+                    demographics_approval.map(|v| json!(v)),
+                ),
             ];
             for (key, value) in changes {
                 if let Some(v) = value {

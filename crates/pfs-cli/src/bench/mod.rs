@@ -19,6 +19,7 @@ use serde::Deserialize;
 use crate::call::Connection;
 
 mod medication;
+mod pharmacy;
 
 /// Options of `pfs bench`.
 #[derive(clap::Args)]
@@ -33,6 +34,7 @@ pub struct Args {
         "book-appointment",
         "list-repeat-medication",
         "request-medication",
+        "pharmacy-search",
     ])]
     scenario: String,
     /// Concurrent connections (one worker each).
@@ -60,6 +62,10 @@ pub struct Args {
     /// a worker that runs out stops early, which the report shows as fewer orders).
     #[arg(long, default_value_t = 200)]
     courses: usize,
+    /// `pharmacy-search`: pharmacies in the synthetic directory imported (through the admin
+    /// API, timed) before measuring.
+    #[arg(long, default_value_t = 15_000)]
+    pharmacies: usize,
     #[command(flatten)]
     conn: Connection,
 }
@@ -87,6 +93,8 @@ struct Job {
     turn: usize,
     /// `request-medication`: (index into `bookers`, course id), one order each.
     orders: Vec<(usize, String)>,
+    /// `pharmacy-search`: the postcodes searched, in turn.
+    postcodes: Vec<String>,
 }
 
 /// One request of an operation: its type, suid and body.
@@ -113,6 +121,7 @@ impl Job {
             bookers: Vec::new(),
             turn: 0,
             orders: Vec::new(),
+            postcodes: Vec::new(),
         }
     }
 
@@ -145,6 +154,11 @@ impl Job {
             set(&mut el, "sessionId", session);
             set(&mut el, "startDate", start);
             set(&mut el, "endDate", end);
+        }
+        if !self.postcodes.is_empty() {
+            let postcode = self.postcodes[self.turn % self.postcodes.len()].clone();
+            self.turn += 1;
+            set(&mut el, "postcode", postcode);
         }
         set(&mut el, "uuid", Guid::new_v4().to_string());
         Some(el.to_document())
@@ -314,6 +328,7 @@ pub async fn run(a: Args) -> Result<()> {
                 let (message_type, extra): (&'static str, &[(&str, &str)]) = match scenario {
                     "view-appointments" => ("ViewAppointments", &[("futureAppointments", "Y")]),
                     "list-repeat-medication" => ("ListRepeatMedication", &[]),
+                    "pharmacy-search" => ("RequestCommunityPharmacy", &[]),
                     _ => ("PatientSelected", &[]),
                 };
                 let mut template = Element::new(message_type)
@@ -325,7 +340,11 @@ pub async fn run(a: Args) -> Result<()> {
                 for (k, v) in extra {
                     template = template.attr(k, *v);
                 }
-                Job::new(message_type, Some(suid), template)
+                let mut job = Job::new(message_type, Some(suid), template);
+                if scenario == "pharmacy-search" {
+                    pharmacy::give_postcodes(&mut job, i, a.pharmacies);
+                }
+                job
             }
         };
         jobs.push(job);
@@ -338,6 +357,7 @@ pub async fn run(a: Args) -> Result<()> {
         // The figure: a patient with 12 current repeat courses.
         "list-repeat-medication" => medication::give_courses(&a, &setup, &jobs[0], 12).await?,
         "request-medication" => medication::deal_courses(&a, &bookers, &mut jobs).await?,
+        "pharmacy-search" => pharmacy::import(&a).await?,
         _ => {}
     }
 

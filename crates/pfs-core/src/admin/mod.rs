@@ -10,8 +10,10 @@ use crate::StoreError;
 
 mod account;
 mod appointment;
+mod demographics;
 mod medication;
 mod patient;
+mod pharmacy;
 mod practice;
 mod provider;
 mod proxy;
@@ -19,8 +21,13 @@ mod service;
 
 pub use account::IssuedAccount;
 pub use appointment::{AppointmentView, NewAppointmentSession, SessionView, parse_wall_clock};
+pub use demographics::{DemographicsView, NewContactDetails};
 pub use medication::{CourseChange, CourseView, NewCourse, present};
 pub use patient::NewPatient;
+pub use pharmacy::{
+    ImportError, ImportSummary, LineError, NewPharmacy, PHARMACY_CSV_COLUMNS, check_pharmacy,
+    parse_pharmacy_csv,
+};
 pub use practice::NewPractice;
 pub use service::ServiceState;
 

@@ -10,9 +10,12 @@ use async_trait::async_trait;
 
 mod access_log;
 mod account;
+mod account_info;
 mod appointment;
+mod demographics;
 mod medication;
 mod patient;
+mod pharmacy;
 mod practice;
 mod provider;
 mod proxy;
@@ -21,9 +24,12 @@ mod session;
 
 pub use access_log::AccessLogStore;
 pub use account::AccountStore;
+pub use account_info::AccountInfoStore;
 pub use appointment::AppointmentStore;
+pub use demographics::DemographicsStore;
 pub use medication::MedicationStore;
 pub use patient::PatientStore;
+pub use pharmacy::PharmacyStore;
 pub use practice::PracticeStore;
 pub use provider::ProviderStore;
 pub use proxy::ProxyStore;
@@ -80,5 +86,8 @@ store_of_areas!(
     SessionStore,
     AppointmentStore,
     MedicationStore,
+    DemographicsStore,
+    PharmacyStore,
+    AccountInfoStore,
     AccessLogStore,
 );

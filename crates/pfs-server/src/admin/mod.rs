@@ -37,8 +37,10 @@ use crate::transport::{
 
 mod account;
 mod appointment;
+mod demographics;
 mod medication;
 mod patient;
+mod pharmacy;
 mod practice;
 mod provider;
 mod proxy;
@@ -162,6 +164,8 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .merge(practice::routes())
         .merge(appointment::routes())
         .merge(medication::routes())
+        .merge(demographics::routes())
+        .merge(pharmacy::routes())
         .merge(patient::routes())
         .merge(account::routes())
         .merge(proxy::routes())

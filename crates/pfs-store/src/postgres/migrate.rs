@@ -39,6 +39,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "medication",
         include_str!("../../migrations/postgres/0005_medication.sql"),
     ),
+    (
+        6,
+        "demographics",
+        include_str!("../../migrations/postgres/0006_demographics.sql"),
+    ),
 ];
 
 /// Applies the migrations the database at `url` has not had, then disconnects: for operators

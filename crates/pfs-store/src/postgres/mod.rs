@@ -53,11 +53,14 @@ use crate::timing::{StoreTimers, Timed};
 
 mod access_log;
 mod account;
+mod account_info;
 mod appointment;
 mod batch;
+mod demographics;
 mod medication;
 mod migrate;
 mod patient;
+mod pharmacy;
 mod practice;
 mod provider;
 mod proxy;

@@ -184,6 +184,8 @@ fn referenced(table: &str) -> &'static str {
         "medication_courses" | "medication_versions" => "patient",
         "medication_list_views" => "session or patient",
         "prescription_requests" => "patient or course",
+        "contact_details" | "demographics_changes" => "patient",
+        "nominated_pharmacies" => "patient or pharmacy",
         _ => "referenced row",
     }
 }
@@ -218,6 +220,10 @@ pub(super) fn unique_key(constraint: &str) -> Option<&'static str> {
             "prescription_request_items.request_id, prescription_request_items.position"
         }
         "outstanding_courses_pkey" => "outstanding_courses.course_id",
+        "contact_details_pkey" => "contact_details.patient_id",
+        "demographics_changes_pkey" => "demographics_changes.id",
+        "pharmacies_pkey" => "pharmacies.ods",
+        "nominated_pharmacies_pkey" => "nominated_pharmacies.patient_id",
         _ => return None,
     })
 }

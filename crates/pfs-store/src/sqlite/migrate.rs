@@ -29,6 +29,11 @@ pub(super) const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0004_medication.sql",
         include_str!("../../migrations/sqlite/0004_medication.sql"),
     ),
+    (
+        5,
+        "0005_demographics.sql",
+        include_str!("../../migrations/sqlite/0005_demographics.sql"),
+    ),
 ];
 
 /// Applies the migrations the database has not had, all in one transaction.

@@ -25,10 +25,13 @@ use sql::{map_err, present, query_opt};
 
 mod access_log;
 mod account;
+mod account_info;
 mod appointment;
+mod demographics;
 mod medication;
 mod migrate;
 mod patient;
+mod pharmacy;
 mod practice;
 mod provider;
 mod proxy;

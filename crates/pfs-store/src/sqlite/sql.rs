@@ -175,6 +175,8 @@ fn referenced(table: &str) -> &'static str {
         "medication_courses" | "medication_versions" => "patient",
         "medication_list_views" => "session or patient",
         "prescription_requests" => "patient or course",
+        "contact_details" | "demographics_changes" => "patient",
+        "nominated_pharmacies" => "patient or pharmacy",
         _ => "referenced row",
     }
 }

@@ -90,6 +90,13 @@ macro_rules! store_suite_cases {
             prescription_requests_window_and_pending,
             purge_sessions_removes_medication_views,
             session_context_prefetches_the_medication_list,
+            contact_details_round_trip,
+            demographics_changes_round_trip,
+            settle_demographics_change_cases,
+            pharmacies_round_trip,
+            pharmacies_near_order,
+            nominated_pharmacy_cases,
+            unlink_applications_cases,
         }
     };
 }
@@ -372,9 +379,12 @@ async fn appointment_world(store: &dyn Store) -> (World, AppointmentSession, Pat
 
 mod access_log;
 mod account;
+mod account_info;
 mod appointment;
+mod demographics;
 mod medication;
 mod patient;
+mod pharmacy;
 mod practice;
 mod provider;
 mod proxy;
@@ -383,9 +393,12 @@ mod session;
 
 pub use access_log::*;
 pub use account::*;
+pub use account_info::*;
 pub use appointment::*;
+pub use demographics::*;
 pub use medication::*;
 pub use patient::*;
+pub use pharmacy::*;
 pub use practice::*;
 pub use provider::*;
 pub use proxy::*;

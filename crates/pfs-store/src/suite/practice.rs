@@ -35,6 +35,7 @@ pub async fn practices_round_trip(store: &dyn Store) {
         acute_requests_allowed: true,
         max_medications_per_request: 4,
         max_medication_notes: 200,
+        demographics_approval: true,
     };
     assert!(
         store

@@ -24,8 +24,10 @@ macro_rules! on_both_stores {
     };
 }
 
+mod account_info;
 mod admin;
 mod appointments;
+mod demographics;
 mod first_run;
 mod hostile;
 mod linkage;
@@ -33,6 +35,7 @@ mod medication;
 mod medication_admin;
 mod metrics;
 mod multi_instance;
+mod pharmacy;
 mod session;
 mod stores;
 mod transport;

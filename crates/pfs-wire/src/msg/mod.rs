@@ -1,10 +1,13 @@
 //! Every message, grouped by service area; requests and replies side by side.
 
+pub mod account;
 pub mod appointments;
 pub mod common;
+pub mod demographics;
 pub mod error;
 pub mod linkage;
 pub mod medication;
+pub mod pharmacy;
 pub mod services;
 pub mod session;
 pub mod version;

@@ -60,7 +60,7 @@ pub struct PatientAccess {
 }
 
 impl PatientAccess {
-    fn to_element(&self) -> Element {
+    pub(crate) fn to_element(&self) -> Element {
         Element::new("PatientAccess")
             .attr("patientId", self.patient_id.clone())
             .child(
@@ -70,7 +70,7 @@ impl PatientAccess {
             )
     }
 
-    fn read(f: &Fields<'_>) -> Result<Self, DecodeError> {
+    pub(crate) fn read(f: &Fields<'_>) -> Result<Self, DecodeError> {
         let site = f.opt_child("SiteDetails");
         Ok(PatientAccess {
             patient_id: f.req("patientId")?,
