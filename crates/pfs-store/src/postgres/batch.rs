@@ -20,7 +20,7 @@
 
 use std::sync::Arc;
 
-use futures_util::future::join;
+use futures_util::future::join3;
 use pfs_core::model::{Prefetch, SessionContext};
 use pfs_core::{StoreError, StoreResult};
 use tokio::sync::mpsc::error::TrySendError;
@@ -28,6 +28,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio_postgres::Row;
 
 use super::appointment::{appointment_with_session_at, sort_appointments};
+use super::medication::{add_list_row, list_row_at, sort_courses};
 use super::session::session_context_row;
 use super::sql::Cols;
 use super::{Db, Params};
@@ -93,6 +94,39 @@ macro_rules! session_contexts_with_appointments_sql {
                  WHERE a.patient_id = c.named_id AND a.cancelled_at IS NULL
                  OFFSET 0
              ) b ON true"
+        )
+    };
+}
+
+/// The session-context statement with each named patient's medication list joined on, as
+/// [`MedicationStore::medication_list`] reads it: one row per course (the two versions and the
+/// course's columns after [`SESSION_CONTEXT_COLUMNS`]), or one with the versions and no
+/// course.
+///
+/// [`MedicationStore::medication_list`]: pfs_core::store::MedicationStore::medication_list
+macro_rules! session_contexts_with_medication_sql {
+    () => {
+        concat!(
+            "SELECT c.*, h.version, h.seen, m.*
+             FROM (",
+            session_contexts_sql!(),
+            ") c
+             LEFT JOIN LATERAL (
+                 SELECT coalesce((SELECT version FROM medication_versions
+                                  WHERE patient_id = c.named_id), 0) AS version,
+                        (SELECT version FROM medication_list_views
+                         WHERE suid_hash = c.suid_hash AND patient_id = c.named_id) AS seen
+             ) h ON c.named_id IS NOT NULL
+             LEFT JOIN LATERAL (
+                 SELECT mc.id, mc.patient_id, mc.drug, mc.details, mc.course_type,
+                        mc.requestable, mc.online_visible, to_char(mc.started_on, 'YYYY-MM-DD'),
+                        to_char(mc.stopped_on, 'YYYY-MM-DD'), mc.last_issued_at,
+                        mc.issue_count, mc.max_issues, o.request_id
+                 FROM medication_courses mc
+                 LEFT JOIN outstanding_courses o ON o.course_id = mc.id
+                 WHERE mc.patient_id = c.named_id
+                 OFFSET 0
+             ) m ON true"
         )
     };
 }
@@ -166,16 +200,21 @@ async fn serve(db: Arc<Db>, mut waiting: mpsc::Receiver<Waiting>) {
         if waiting.recv_many(&mut batch, MAX_BATCH).await == 0 {
             return;
         }
-        let (plain, with_appointments): (Vec<_>, Vec<_>) = batch
-            .drain(..)
-            .filter(|w| !w.reply.is_closed())
-            .partition(|w| w.prefetch != Prefetch::Appointments);
+        let (mut plain, mut with_appointments, mut with_medication) = (vec![], vec![], vec![]);
+        for w in batch.drain(..).filter(|w| !w.reply.is_closed()) {
+            match w.prefetch {
+                Prefetch::Nothing => plain.push(w),
+                Prefetch::Appointments => with_appointments.push(w),
+                Prefetch::Medication => with_medication.push(w),
+            }
+        }
         let db = db.clone();
         tokio::spawn(async move {
-            // One statement per kind of read, both in flight at once.
-            join(
+            // One statement per kind of read, all in flight at once.
+            join3(
                 answer(&db, plain, Prefetch::Nothing),
                 answer(&db, with_appointments, Prefetch::Appointments),
+                answer(&db, with_medication, Prefetch::Medication),
             )
             .await;
             drop(slot);
@@ -197,8 +236,9 @@ async fn answer(db: &Db, group: Vec<Waiting>, prefetch: Prefetch) {
         .map(|w| w.patient_id.as_deref().filter(|id| !id.contains('\0')))
         .collect();
     let sql = match prefetch {
+        Prefetch::Nothing => session_contexts_sql!(),
         Prefetch::Appointments => session_contexts_with_appointments_sql!(),
-        Prefetch::Nothing | Prefetch::Medication => session_contexts_sql!(),
+        Prefetch::Medication => session_contexts_with_medication_sql!(),
     };
     let params: Params = &[&suid_hashes, &patient_ids];
     let found = match db.read("sessions", sql, params).await {
@@ -238,18 +278,31 @@ fn contexts(
             Some(context) => context,
             None => slot.insert(session_context_row(row)?),
         };
-        if prefetch == Prefetch::Appointments && context.patient.is_some() {
-            let appointments = context.appointments.get_or_insert_with(Vec::new);
-            let booked: Option<String> =
-                Cols::new(row, "appointments").get(SESSION_CONTEXT_COLUMNS, "id")?;
-            if booked.is_some() {
-                appointments.push(appointment_with_session_at(row, SESSION_CONTEXT_COLUMNS)?);
+        if context.patient.is_none() {
+            continue;
+        }
+        match prefetch {
+            Prefetch::Nothing => {}
+            Prefetch::Appointments => {
+                let appointments = context.appointments.get_or_insert_with(Vec::new);
+                let booked: Option<String> =
+                    Cols::new(row, "appointments").get(SESSION_CONTEXT_COLUMNS, "id")?;
+                if booked.is_some() {
+                    appointments.push(appointment_with_session_at(row, SESSION_CONTEXT_COLUMNS)?);
+                }
+            }
+            Prefetch::Medication => {
+                let list = context.medication.get_or_insert_with(Default::default);
+                add_list_row(list, list_row_at(row, SESSION_CONTEXT_COLUMNS)?);
             }
         }
     }
     for context in found.iter_mut().flatten() {
         if let Some(appointments) = &mut context.appointments {
             sort_appointments(appointments);
+        }
+        if let Some(list) = &mut context.medication {
+            sort_courses(list);
         }
     }
     Ok(found)

@@ -73,17 +73,39 @@ fn course_at(row: &Row, offset: usize) -> StoreResult<MedicationCourse> {
 type ListRow = (i64, Option<i64>, Option<(MedicationCourse, Option<String>)>);
 
 fn list_row(row: &Row) -> StoreResult<ListRow> {
-    let versions = Cols::new(row, "medication_versions");
-    let version = versions.get(0, "version")?;
-    let seen = Cols::new(row, "medication_list_views").get(1, "version")?;
-    let course = match Cols::new(row, "medication_courses").get::<Option<String>>(2, "id")? {
+    list_row_at(row, 0)
+}
+
+/// A [`ListRow`] whose 15 columns start at `offset`.
+pub(super) fn list_row_at(row: &Row, offset: usize) -> StoreResult<ListRow> {
+    let at = |table| Cols {
+        offset,
+        ..Cols::new(row, table)
+    };
+    let version = at("medication_versions").get(0, "version")?;
+    let seen = at("medication_list_views").get(1, "version")?;
+    let course = match at("medication_courses").get::<Option<String>>(2, "id")? {
         None => None,
         Some(_) => {
-            let outstanding = Cols::new(row, "outstanding_courses").get(14, "request_id")?;
-            Some((course_at(row, 2)?, outstanding))
+            let outstanding = at("outstanding_courses").get(14, "request_id")?;
+            Some((course_at(row, offset + 2)?, outstanding))
         }
     };
     Ok((version, seen, course))
+}
+
+/// Adds a [`ListRow`] to `list`.
+pub(super) fn add_list_row(list: &mut MedicationList, (version, seen, course): ListRow) {
+    list.version = version;
+    list.seen_version = seen;
+    list.courses.extend(course);
+}
+
+/// Puts a list's courses in their order: by drug then id, bytewise as SQLite compares them,
+/// whatever the database's collation (which would put "amlodipine" before "Atenolol").
+pub(super) fn sort_courses(list: &mut MedicationList) {
+    list.courses
+        .sort_by(|(a, _), (b, _)| (&a.drug, &a.id).cmp(&(&b.drug, &b.id)));
 }
 
 /// Selects requests with their items, one row per item (as read by `request_item_row`), in
@@ -322,15 +344,10 @@ impl MedicationStore for PostgresStore {
         )
         .await?;
         let mut list = MedicationList::default();
-        for (version, seen, course) in rows {
-            list.version = version;
-            list.seen_version = seen;
-            list.courses.extend(course);
+        for row in rows {
+            add_list_row(&mut list, row);
         }
-        // By drug then id, bytewise as SQLite compares them, whatever the database's
-        // collation (which would put "amlodipine" before "Atenolol").
-        list.courses
-            .sort_by(|(a, _), (b, _)| (&a.drug, &a.id).cmp(&(&b.drug, &b.id)));
+        sort_courses(&mut list);
         Ok(list)
     }
 

@@ -127,19 +127,8 @@ impl SessionStore for PostgresStore {
         patient_id: Option<&str>,
         prefetch: Prefetch,
     ) -> StoreResult<Option<SessionContext>> {
-        // Read together with whatever other requests are waiting (see `batch`); a medication
-        // list is one more read after it.
-        let mut found = self.contexts.read(suid_hash, patient_id, prefetch).await?;
-        if let Some(context) = found.as_mut()
-            && prefetch == Prefetch::Medication
-            && let Some(patient) = &context.patient
-        {
-            let list = self
-                .medication_list(&patient.patient.id, Some(suid_hash))
-                .await?;
-            context.medication = Some(list);
-        }
-        Ok(found)
+        // Read together with whatever other requests are waiting (see `batch`).
+        self.contexts.read(suid_hash, patient_id, prefetch).await
     }
 
     async fn touch_session(
