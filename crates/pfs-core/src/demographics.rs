@@ -143,7 +143,8 @@ pub fn normalise_outward_code(s: &str) -> Option<String> {
 /// `s` as a UK telephone number in its normal form, the national digits (`07700900123`), if
 /// it is one. Spaces, hyphens, dots and brackets are allowed; `+44` and `0044` stand for the
 /// leading `0` (with an optional `(0)` after them). The number must be `0` then 9 or 10 digits,
-/// not `00`, `04` or `06`; numbers starting `02`, `03`, `05`, `07`, `08` or `09` have 11 digits.
+/// not `00`, `04` or `06`; numbers starting `02`, `03`, `05`, `07`, `08` or `09` have 11 digits,
+/// except freephone `0800` numbers, which may have 10.
 pub fn normalise_telephone(s: &str) -> Option<String> {
     let s = s.trim();
     if s.is_empty()
@@ -176,6 +177,8 @@ pub fn normalise_telephone(s: &str) -> Option<String> {
     match chars.next()? {
         '1' if len == 10 || len == 11 => Some(national),
         '2' | '3' | '5' | '7' | '8' | '9' if len == 11 => Some(national),
+        // Some freephone numbers are 0800 and six digits.
+        '8' if len == 10 && national.starts_with("0800") => Some(national),
         _ => None,
     }
 }
@@ -620,6 +623,8 @@ mod tests {
             ("01632 960000", "01632960000"),
             ("016977 3456", "0169773456"),
             ("0300.123.4567", "03001234567"),
+            ("0800 123 456", "0800123456"),
+            ("0800 123 4567", "08001234567"),
         ] {
             assert_eq!(
                 normalise_telephone(given).as_deref(),
@@ -641,6 +646,8 @@ mod tests {
             "+44+7700900123",
             "999",
             "0800 12345a",
+            "0845 123 456",
+            "0800 12 345",
         ] {
             assert_eq!(normalise_telephone(bad), None, "{bad}");
         }
