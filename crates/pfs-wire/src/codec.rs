@@ -116,6 +116,10 @@ pub trait RequestMessage: WireMessage {
     /// How large a body of this type may be once it is read as XML (nesting, elements,
     /// attributes, value lengths); checked while parsing, before any field is read.
     const LIMITS: Limits = Limits::REQUEST;
+    /// The largest body of this type the transport accepts, when it needs more than the
+    /// transport's limit for every request (`None`: that limit). Only `MessageCreate`, which
+    /// carries attachments, declares one: exactly its largest valid body.
+    const MAX_BODY_BYTES: Option<usize> = None;
     /// The common attributes.
     fn header(&self) -> &Header;
     /// The patient and online user a per-patient request names (`patientId`, `onlineUserId`).
@@ -133,15 +137,20 @@ pub trait ReplyMessage: WireMessage {
 
 /// Declares a per-patient request (one that names `patientId` and `onlineUserId` in a
 /// `scope: PatientScope` field) and its reply (`uuid` and `scope` echoed); optionally with its
-/// own parsing limits (`per_patient_request!(Request => Reply, LIMITS = Limits { … })`).
+/// own parsing limits (`per_patient_request!(Request => Reply, LIMITS = Limits { … })`) and
+/// body size (`…, LIMITS = …, MAX_BODY_BYTES = Some(n)`).
 macro_rules! per_patient_request {
     ($request:ident => $reply:ident) => {
         per_patient_request!($request => $reply, LIMITS = $crate::xml::Limits::REQUEST);
     };
     ($request:ident => $reply:ident, LIMITS = $limits:expr) => {
+        per_patient_request!($request => $reply, LIMITS = $limits, MAX_BODY_BYTES = None);
+    };
+    ($request:ident => $reply:ident, LIMITS = $limits:expr, MAX_BODY_BYTES = $max_body:expr) => {
         impl $crate::codec::RequestMessage for $request {
             type Reply = $reply;
             const LIMITS: $crate::xml::Limits = $limits;
+            const MAX_BODY_BYTES: Option<usize> = $max_body;
             fn header(&self) -> &$crate::msg::common::Header {
                 &self.header
             }

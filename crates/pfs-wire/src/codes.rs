@@ -41,13 +41,16 @@ codes! {
     START_DATE_IN_PAST = "5", "BookAppointment, CancelAppointment";
     /// The patient is not one the user may act for (never granted, or the grant was withdrawn);
     /// later services also answer it when switched off for the patient or practice.
-    NO_ACCESS = "6", "PatientSelected, ListServiceAccesses, ListSlots, BookAppointment, ViewAppointments, CancelAppointment, ListRepeatMedication, ListAcuteMedication, RequestMedication, GetPrescriptionRequests, AmendPrescriptionRequest, RetrieveDemographics, ChangeDemographics, RequestCommunityPharmacy, UpdateCommunityPharmacy, RequestAccountInformation, ResetOnlineAccount";
+    NO_ACCESS = "6", "PatientSelected, ListServiceAccesses, ListSlots, BookAppointment, ViewAppointments, CancelAppointment, ListRepeatMedication, ListAcuteMedication, RequestMedication, GetPrescriptionRequests, AmendPrescriptionRequest, RetrieveDemographics, ChangeDemographics, RequestCommunityPharmacy, UpdateCommunityPharmacy, RequestAccountInformation, ResetOnlineAccount, MessageRecipients, MessagesView, MessageCreate, MessageMarkAsRead, UnreadMessageCount, MessageDelete";
     /// The patient already holds the practice's maximum number of future appointments.
     APPOINTMENT_LIMIT_REACHED = "7", "BookAppointment";
     /// Unknown account or wrong linkage key (the same answer for both).
     INVALID_LINKAGE_CREDENTIALS = "8", "LinkAccount";
     /// Wrong account id or passphrase, unlinked provider, wrong practice, or ended account.
     PROBLEM_LOGGING_ON = "9", "Authenticate";
+    /// An attachment is larger than the practice's limit once decoded (default 5 MiB), or the
+    /// message is larger than the largest valid one.
+    FILE_TOO_LARGE = "24", "MessageCreate";
     /// The appointment starts within the practice's cancellation cut-off (one hour unless the
     /// practice sets another): too late to cancel online.
     APPOINTMENT_WITHIN_CUTOFF = "40", "CancelAppointment";
@@ -133,6 +136,29 @@ codes! {
     PHARMACY_CLOSED = "9029", "UpdateCommunityPharmacy";
     /// `providerId` names no application linked to the account.
     APPLICATION_NOT_LINKED = "9030", "ResetOnlineAccount";
+    /// `recipientId` or `unitRecipientId` names no recipient of the patient's practice that
+    /// takes messages from patients (or a recipient of the other kind).
+    RECIPIENT_NOT_FOUND = "9041", "MessageCreate";
+    /// `conversationId` names no conversation of the selected patient.
+    CONVERSATION_NOT_FOUND = "9042", "MessageCreate";
+    /// The message text is empty (or white space only).
+    MESSAGE_EMPTY = "9043", "MessageCreate";
+    /// The message text is longer than [`crate::MAX_MESSAGE_TEXT`] characters.
+    MESSAGE_TOO_LONG = "9044", "MessageCreate";
+    /// A `messageId` names no undeleted message of the selected patient; nothing was changed.
+    MESSAGE_NOT_FOUND = "9045", "MessageMarkAsRead, MessageDelete";
+    /// An attachment's `fileType` is not one the practice accepts (default pdf, jpg, jpeg, png).
+    ATTACHMENT_TYPE_NOT_ALLOWED = "9046", "MessageCreate";
+    /// An attachment's bytes are not a file of its declared `fileType` (checked by its magic
+    /// number).
+    ATTACHMENT_CONTENT_MISMATCH = "9047", "MessageCreate";
+    /// An attachment's text is not standard base64.
+    ATTACHMENT_NOT_BASE64 = "9048", "MessageCreate";
+    /// More attachments than the practice accepts on one message (default 3).
+    TOO_MANY_ATTACHMENTS = "9049", "MessageCreate";
+    /// An attachment's `fileName` is empty, too long, or holds a path separator, a control
+    /// character or a name such as `..`.
+    ATTACHMENT_NAME_INVALID = "9050", "MessageCreate";
 }
 
 /// The most telephone numbers a patient's record keeps.

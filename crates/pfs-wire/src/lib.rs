@@ -52,6 +52,13 @@ pub use msg::medication::{
     MAX_WIRE_MEDICATIONS, Medication, MedicationItem, PrescriptionRequest, RequestMedication,
     RequestMedicationReply, RequestStatus, RequestedMedication,
 };
+pub use msg::messaging::{
+    AttachmentRef, MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, MAX_FILE_NAME, MAX_MESSAGE_TEXT,
+    MAX_WIRE_MESSAGE_IDS, MESSAGE_CREATE_MAX_BODY_BYTES, MessageAttachment, MessageCreate,
+    MessageCreateReply, MessageDelete, MessageDeleteReply, MessageEntry, MessageMarkAsRead,
+    MessageMarkAsReadReply, MessageRecipients, MessageRecipientsReply, MessageTo, MessagesView,
+    MessagesViewReply, RecipientItem, RecipientKind, UnreadMessageCount, UnreadMessageCountReply,
+};
 pub use msg::pharmacy::{
     PharmacyEntry, RequestCommunityPharmacy, RequestCommunityPharmacyReply,
     UpdateCommunityPharmacy, UpdateCommunityPharmacyReply,
@@ -95,6 +102,12 @@ macro_rules! for_each_request {
             UpdateCommunityPharmacy,
             RequestAccountInformation,
             ResetOnlineAccount,
+            MessageRecipients,
+            MessagesView,
+            MessageCreate,
+            MessageMarkAsRead,
+            UnreadMessageCount,
+            MessageDelete,
         }
     };
 }
@@ -161,6 +174,16 @@ macro_rules! requests {
             pub fn limits(message_type: &str) -> Option<Limits> {
                 match message_type {
                     $(stringify!($name) => Some(<$name as RequestMessage>::LIMITS),)*
+                    _ => None,
+                }
+            }
+
+            /// The largest body of `message_type` the transport must accept when it is larger
+            /// than the transport's limit for every request ([`RequestMessage::MAX_BODY_BYTES`]);
+            /// `None` for the other types and for a type this implementation does not know.
+            pub fn max_body_bytes(message_type: &str) -> Option<usize> {
+                match message_type {
+                    $(stringify!($name) => <$name as RequestMessage>::MAX_BODY_BYTES,)*
                     _ => None,
                 }
             }

@@ -990,6 +990,42 @@ fn every_request_type_round_trips_through_request_encode() {
                 r#"<ResetOnlineAccount apiVersion="1" uuid="{UUID}" unitId="X12345" patientId="1" onlineUserId="1" providerId="a1b2c3d4e5f60718"/>"#
             ),
         ),
+        (
+            "MessageRecipients",
+            format!(
+                r#"<MessageRecipients apiVersion="1" uuid="{UUID}" unitId="X12345" patientId="1" onlineUserId="1"/>"#
+            ),
+        ),
+        (
+            "MessagesView",
+            format!(
+                r#"<MessagesView apiVersion="1" uuid="{UUID}" unitId="X12345" patientId="1" onlineUserId="1"/>"#
+            ),
+        ),
+        (
+            "MessageCreate",
+            format!(
+                r#"<MessageCreate apiVersion="1" uuid="{UUID}" unitId="X12345" patientId="1" onlineUserId="1" unitRecipientId="700000000002" conversationId="300000000001" message="Please call me back."><Attachment fileName="scan.png" fileType="png">iVBORw0KGgo=</Attachment></MessageCreate>"#
+            ),
+        ),
+        (
+            "MessageMarkAsRead",
+            format!(
+                r#"<MessageMarkAsRead apiVersion="1" uuid="{UUID}" unitId="X12345" patientId="1" onlineUserId="1"><Message messageId="300000000002"/></MessageMarkAsRead>"#
+            ),
+        ),
+        (
+            "UnreadMessageCount",
+            format!(
+                r#"<UnreadMessageCount apiVersion="1" uuid="{UUID}" unitId="X12345" patientId="1" onlineUserId="1"/>"#
+            ),
+        ),
+        (
+            "MessageDelete",
+            format!(
+                r#"<MessageDelete apiVersion="1" uuid="{UUID}" unitId="X12345" patientId="1" onlineUserId="1"><Message messageId="300000000002"/><Message messageId="300000000003"/></MessageDelete>"#
+            ),
+        ),
     ];
     assert_eq!(samples.len(), pfs_wire::REQUEST_TYPES.len());
     for (ty, body) in samples {

@@ -7,6 +7,7 @@ pub mod demographics;
 pub mod error;
 pub mod linkage;
 pub mod medication;
+pub mod messaging;
 pub mod pharmacy;
 pub mod services;
 pub mod session;
