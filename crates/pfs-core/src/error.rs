@@ -183,6 +183,44 @@ pub enum DomainError {
     /// `providerId` names no application linked to the account.
     #[error("providerId names no application linked to this online account")]
     ApplicationNotLinked,
+    /// An attachment is larger than the practice's limit, decoded (the limit in bytes).
+    #[error("an attachment is larger than the practice's limit of {0} bytes once decoded")]
+    FileTooLarge(u32),
+    /// The recipient is unknown, not of the practice, not of the kind the attribute names, or
+    /// takes no messages from patients.
+    #[error(
+        "recipientId or unitRecipientId names no recipient of the patient's practice that takes messages (list them with MessageRecipients)"
+    )]
+    RecipientNotFound,
+    /// `conversationId` names no conversation of the patient.
+    #[error("conversationId names no conversation of the selected patient")]
+    ConversationNotFound,
+    /// The message text is empty.
+    #[error("message is empty")]
+    MessageEmpty,
+    /// The message text is too long (characters).
+    #[error("message is longer than {0} characters")]
+    MessageTooLong(usize),
+    /// A `messageId` names no undeleted message of the patient.
+    #[error(
+        "a Message/@messageId names no undeleted message of the selected patient; nothing was changed"
+    )]
+    MessageNotFound,
+    /// An attachment's type is not one the practice accepts.
+    #[error("an Attachment/@fileType is not one the practice accepts")]
+    AttachmentTypeNotAllowed,
+    /// An attachment's bytes are not of its declared type.
+    #[error("an attachment's content is not a file of its fileType (its magic number does not match)")]
+    AttachmentContentMismatch,
+    /// An attachment's text is not base64.
+    #[error("an attachment's text is not standard base64")]
+    AttachmentNotBase64,
+    /// More attachments than the practice accepts.
+    #[error("the message carries more than the practice's maximum of {0} attachments")]
+    TooManyAttachments(u32),
+    /// An attachment's file name is unsafe (the text says why).
+    #[error("{0}")]
+    AttachmentNameInvalid(&'static str),
     /// The store failed; nothing was changed.
     #[error("the service is temporarily unavailable")]
     Unavailable(String),
@@ -372,6 +410,47 @@ impl DomainError {
                 codes::APPLICATION_NOT_LINKED,
                 "This app is not linked to your account.",
             ),
+            FileTooLarge(_) => (
+                codes::FILE_TOO_LARGE,
+                "A file is too large to send. Please send a smaller file.",
+            ),
+            RecipientNotFound => (
+                codes::RECIPIENT_NOT_FOUND,
+                "This person or team cannot receive messages. Please choose another.",
+            ),
+            ConversationNotFound => (
+                codes::CONVERSATION_NOT_FOUND,
+                "This conversation could not be found. Please start a new message.",
+            ),
+            MessageEmpty => (codes::MESSAGE_EMPTY, "Please write your message."),
+            MessageTooLong(_) => (
+                codes::MESSAGE_TOO_LONG,
+                "Your message is too long. Please shorten it.",
+            ),
+            MessageNotFound => (
+                codes::MESSAGE_NOT_FOUND,
+                "This message could not be found. It may have been deleted.",
+            ),
+            AttachmentTypeNotAllowed => (
+                codes::ATTACHMENT_TYPE_NOT_ALLOWED,
+                "Your GP practice does not accept this type of file.",
+            ),
+            AttachmentContentMismatch => (
+                codes::ATTACHMENT_CONTENT_MISMATCH,
+                "A file is not what its name says it is. Please check the file and try again.",
+            ),
+            AttachmentNotBase64 => (
+                codes::ATTACHMENT_NOT_BASE64,
+                "A file could not be read. Please try again.",
+            ),
+            TooManyAttachments(_) => (
+                codes::TOO_MANY_ATTACHMENTS,
+                "You have attached too many files. Please send fewer files with each message.",
+            ),
+            AttachmentNameInvalid(_) => (
+                codes::ATTACHMENT_NAME_INVALID,
+                "A file name cannot be used. Please rename the file and try again.",
+            ),
             Unavailable(_) | InternalFault => (
                 codes::SERVICE_UNAVAILABLE,
                 "The service is temporarily unavailable. Please try again later.",
@@ -384,6 +463,13 @@ impl DomainError {
         match (self, message_type) {
             // The real LinkAccount answers a providerId that is not the certificate's with 5.
             (DomainError::ProviderIdMismatch, "LinkAccount") => Some(codes::INVALID_PROVIDER_ID),
+            // A MessageCreate body beyond the largest valid one, or an attachment's text far
+            // beyond the largest file, is a file too large, as a real client expects.
+            (DomainError::TooLarge(_), "MessageCreate")
+            | (
+                DomainError::Decode(DecodeError::Xml(pfs_wire::XmlError::TooLong)),
+                "MessageCreate",
+            ) => Some(codes::FILE_TOO_LARGE),
             _ => None,
         }
     }

@@ -27,6 +27,7 @@ pub mod error;
 mod group_commit;
 pub mod linkage;
 pub mod medication;
+pub mod messaging;
 pub mod model;
 pub mod nhs;
 mod operation;
@@ -53,7 +54,7 @@ pub use secrets::{Kdf, KdfBusy, KdfHold, KdfParams, KdfQueue, KdfTicket, Pepper}
 pub use session::ActiveSession;
 pub use store::{
     AccessLogStore, AccountInfoStore, AccountStore, AppointmentStore, DemographicsStore,
-    HealthStore, MedicationStore, PatientStore, PharmacyStore, PracticeStore, ProviderStore,
+    HealthStore, MedicationStore, MessagingStore, PatientStore, PharmacyStore, PracticeStore, ProviderStore,
     ProxyStore, ServiceStore, SessionStore, Store, StoreError, StoreResult,
 };
 

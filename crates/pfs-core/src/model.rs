@@ -52,6 +52,13 @@ pub struct PracticeSettings {
     /// Whether a patient's change of address, telephone numbers or e-mail address waits for
     /// the practice's approval (default no: it applies at once).
     pub demographics_approval: bool,
+    /// The attachment types (`fileType`, lower case) patients may send with a message
+    /// (default pdf, jpg, jpeg, png); each must be a type whose content the server can check.
+    pub message_attachment_types: Vec<String>,
+    /// Largest attachment a patient may send, decoded, in bytes (default and most 5 MiB).
+    pub max_message_attachment_bytes: u32,
+    /// Most attachments on one message (default and most 3; 0 turns attachments off).
+    pub max_message_attachments: u32,
 }
 
 impl Default for PracticeSettings {
@@ -68,6 +75,11 @@ impl Default for PracticeSettings {
             max_medications_per_request: 10,
             max_medication_notes: 500,
             demographics_approval: false,
+            message_attachment_types: ["pdf", "jpg", "jpeg", "png"]
+                .map(str::to_owned)
+                .to_vec(),
+            max_message_attachment_bytes: 5 * 1024 * 1024,
+            max_message_attachments: 3,
         }
     }
 }
@@ -806,6 +818,112 @@ impl std::fmt::Debug for PharmacySearch {
     }
 }
 
+/// Someone at a practice whom patients can write to: a member of staff (`Recipient`) or a team
+/// (`UnitRecipient`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageRecipient {
+    /// Id (digits): the wire's `recipientId` / `unitRecipientId`.
+    pub id: String,
+    /// The practice.
+    pub ods: String,
+    /// A person or a team.
+    #[serde(with = "wire_text")]
+    pub kind: pfs_wire::RecipientKind,
+    /// The name patients see, e.g. `Dr A Jones` or `Reception team`.
+    pub name: String,
+    /// Whether patients may write to them (only these are listed by `MessageRecipients`).
+    pub enabled: bool,
+}
+
+/// An attachment of a message: a file in the binary-data store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageAttachmentInfo {
+    /// The file's id in the binary-data store (`binaryDataId`).
+    pub binary_data_id: String,
+    /// The file name as sent.
+    pub file_name: String,
+    /// The type (extension), lower case.
+    pub file_type: String,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// One message between a patient and their practice.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Message {
+    /// Id (digits): the wire's `messageId`.
+    pub id: String,
+    /// The conversation: the id of its first message.
+    pub conversation_id: String,
+    /// The patient whose conversation it is.
+    pub patient_id: String,
+    /// When it was sent.
+    pub sent_at: DateTime<Utc>,
+    /// The text.
+    pub text: String,
+    /// `true` from the patient (or their proxy) to the practice; `false` from the practice.
+    pub incoming: bool,
+    /// Who wrote it: the online user's name (the patient, or a proxy acting for them), or the
+    /// practice recipient's name.
+    pub sender: String,
+    /// Whom it was written to: the practice recipient's name, or the patient's.
+    pub recipient: String,
+    /// The practice recipient it was sent to (incoming) or from (outgoing).
+    pub recipient_id: String,
+    /// The online user who sent an incoming message (the patient, or a proxy).
+    pub sent_by: Option<String>,
+    /// When its reader read it: the practice for an incoming message, the patient otherwise.
+    pub read_at: Option<DateTime<Utc>>,
+    /// When the patient deleted it.
+    pub deleted_at: Option<DateTime<Utc>>,
+    /// Its attachments, in order.
+    pub attachments: Vec<MessageAttachmentInfo>,
+}
+
+impl std::fmt::Debug for Message {
+    // Text and names are the patient's: print ids and flags only.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Message")
+            .field("id", &self.id)
+            .field("conversation_id", &self.conversation_id)
+            .field("incoming", &self.incoming)
+            .field("read", &self.read_at.is_some())
+            .field("deleted", &self.deleted_at.is_some())
+            .field("attachments", &self.attachments.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A file to store with a new message.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewAttachment {
+    /// What the message lists.
+    pub info: MessageAttachmentInfo,
+    /// The file's bytes.
+    pub bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for NewAttachment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewAttachment")
+            .field("binary_data_id", &self.info.binary_data_id)
+            .field("size", &self.bytes.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whose messages a change may touch: one patient's (the patient side) or one practice's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageOwner<'a> {
+    /// The patient with this id.
+    Patient(&'a str),
+    /// The patients of the practice with this ODS code.
+    Practice(&'a str),
+}
+
 /// Serde for the wire's enums by their wire text (`Repeat`, `Issued`, …).
 mod wire_text {
     use serde::{Deserialize, Deserializer, Serializer};
@@ -827,6 +945,12 @@ mod wire_text {
     }
 
     impl WireText for pfs_wire::TelephoneType {
+        fn text(&self) -> &'static str {
+            self.as_str()
+        }
+    }
+
+    impl WireText for pfs_wire::RecipientKind {
         fn text(&self) -> &'static str {
             self.as_str()
         }

@@ -12,6 +12,7 @@ mod account;
 mod appointment;
 mod demographics;
 mod medication;
+mod messaging;
 mod patient;
 mod pharmacy;
 mod practice;
@@ -23,6 +24,10 @@ pub use account::IssuedAccount;
 pub use appointment::{AppointmentView, NewAppointmentSession, SessionView, parse_wall_clock};
 pub use demographics::{DemographicsView, NewContactDetails};
 pub use medication::{CourseChange, CourseView, NewCourse, present};
+pub use messaging::{
+    INBOX_LIMIT, MAX_RECIPIENT_NAME, NewMessageRecipient, PracticeMessage, PracticeReply,
+    RecipientChange, ReplyAttachment,
+};
 pub use patient::NewPatient;
 pub use pharmacy::{
     ImportError, ImportSummary, LineError, NewPharmacy, PHARMACY_CSV_COLUMNS, check_pharmacy,

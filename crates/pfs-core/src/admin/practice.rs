@@ -91,6 +91,33 @@ fn check_settings(settings: &PracticeSettings) -> Result<(), AdminError> {
             "maxMedicationNotes must be 1 to 2000".into(),
         ));
     }
+    if settings.max_message_attachments > pfs_wire::MAX_ATTACHMENTS as u32 {
+        return Err(AdminError::Invalid(format!(
+            "maxMessageAttachments must be 0 to {}",
+            pfs_wire::MAX_ATTACHMENTS
+        )));
+    }
+    if !(1..=pfs_wire::MAX_ATTACHMENT_BYTES as u32).contains(&settings.max_message_attachment_bytes)
+    {
+        return Err(AdminError::Invalid(format!(
+            "maxMessageAttachmentBytes must be 1 to {}",
+            pfs_wire::MAX_ATTACHMENT_BYTES
+        )));
+    }
+    if settings
+        .message_attachment_types
+        .iter()
+        .any(|t| !crate::messaging::is_known_file_type(t))
+    {
+        return Err(AdminError::Invalid(format!(
+            "messageAttachmentTypes must be lower-case types the server can check: {}",
+            crate::messaging::KNOWN_FILE_TYPES
+                .iter()
+                .map(|(t, _)| *t)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
     xml_safe_opt("bookingGuidance", settings.booking_guidance.as_deref())?;
     xml_safe_opt(
         "medicationRequestConfirmation",

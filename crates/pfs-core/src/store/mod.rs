@@ -14,6 +14,7 @@ mod account_info;
 mod appointment;
 mod demographics;
 mod medication;
+mod messaging;
 mod patient;
 mod pharmacy;
 mod practice;
@@ -28,6 +29,7 @@ pub use account_info::AccountInfoStore;
 pub use appointment::AppointmentStore;
 pub use demographics::DemographicsStore;
 pub use medication::MedicationStore;
+pub use messaging::MessagingStore;
 pub use patient::PatientStore;
 pub use pharmacy::PharmacyStore;
 pub use practice::PracticeStore;
@@ -90,4 +92,5 @@ store_of_areas!(
     PharmacyStore,
     AccountInfoStore,
     AccessLogStore,
+    MessagingStore,
 );
