@@ -58,6 +58,7 @@ mod appointment;
 mod batch;
 mod demographics;
 mod medication;
+mod messaging;
 mod migrate;
 mod patient;
 mod pharmacy;

@@ -186,6 +186,9 @@ fn referenced(table: &str) -> &'static str {
         "prescription_requests" => "patient or course",
         "contact_details" | "demographics_changes" => "patient",
         "nominated_pharmacies" => "patient or pharmacy",
+        "message_recipients" => "practice",
+        "messages" => "patient or message recipient",
+        "message_attachments" => "message",
         _ => "referenced row",
     }
 }
@@ -224,6 +227,10 @@ pub(super) fn unique_key(constraint: &str) -> Option<&'static str> {
         "demographics_changes_pkey" => "demographics_changes.id",
         "pharmacies_pkey" => "pharmacies.ods",
         "nominated_pharmacies_pkey" => "nominated_pharmacies.patient_id",
+        "message_recipients_pkey" => "message_recipients.id",
+        "messages_pkey" => "messages.id",
+        "message_attachments_pkey" => "message_attachments.message_id, message_attachments.position",
+        "message_attachments_binary_data_id_key" => "message_attachments.binary_data_id",
         _ => return None,
     })
 }

@@ -29,6 +29,7 @@ mod account_info;
 mod appointment;
 mod demographics;
 mod medication;
+mod messaging;
 mod migrate;
 mod patient;
 mod pharmacy;

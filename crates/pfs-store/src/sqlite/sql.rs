@@ -177,6 +177,9 @@ fn referenced(table: &str) -> &'static str {
         "prescription_requests" => "patient or course",
         "contact_details" | "demographics_changes" => "patient",
         "nominated_pharmacies" => "patient or pharmacy",
+        "message_recipients" => "practice",
+        "messages" => "patient or message recipient",
+        "message_attachments" => "message",
         _ => "referenced row",
     }
 }

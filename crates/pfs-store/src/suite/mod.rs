@@ -97,6 +97,10 @@ macro_rules! store_suite_cases {
             pharmacies_near_order,
             nominated_pharmacy_cases,
             unlink_applications_cases,
+            message_recipients_round_trip,
+            messages_round_trip,
+            message_ids_are_all_or_nothing,
+            practice_inbox_order,
         }
     };
 }
@@ -383,6 +387,7 @@ mod account_info;
 mod appointment;
 mod demographics;
 mod medication;
+mod messaging;
 mod patient;
 mod pharmacy;
 mod practice;
@@ -397,6 +402,7 @@ pub use account_info::*;
 pub use appointment::*;
 pub use demographics::*;
 pub use medication::*;
+pub use messaging::*;
 pub use patient::*;
 pub use pharmacy::*;
 pub use practice::*;

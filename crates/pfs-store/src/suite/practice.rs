@@ -36,6 +36,9 @@ pub async fn practices_round_trip(store: &dyn Store) {
         max_medications_per_request: 4,
         max_medication_notes: 200,
         demographics_approval: true,
+        message_attachment_types: vec!["pdf".into(), "gif".into()],
+        max_message_attachment_bytes: 1024,
+        max_message_attachments: 1,
     };
     assert!(
         store
