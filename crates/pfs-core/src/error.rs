@@ -183,6 +183,15 @@ pub enum DomainError {
     /// `providerId` names no application linked to the account.
     #[error("providerId names no application linked to this online account")]
     ApplicationNotLinked,
+    /// `binaryDataId` names no file of the patient that they may see.
+    #[error("binaryDataId names no file of this patient that is available online")]
+    BinaryDataNotFound,
+    /// The file is larger than the practice's maximum for online download (bytes).
+    #[error("the file is larger than the practice's maximum of {0} bytes for online download")]
+    FileTooLarge(u64),
+    /// The file is still being uploaded at the practice.
+    #[error("the file is still being uploaded at the practice")]
+    FileStillUploading,
     /// The store failed; nothing was changed.
     #[error("the service is temporarily unavailable")]
     Unavailable(String),
@@ -371,6 +380,18 @@ impl DomainError {
             ApplicationNotLinked => (
                 codes::APPLICATION_NOT_LINKED,
                 "This app is not linked to your account.",
+            ),
+            BinaryDataNotFound => (
+                codes::BINARY_DATA_NOT_FOUND,
+                "This document could not be found.",
+            ),
+            FileTooLarge(_) => (
+                codes::FILE_TOO_LARGE,
+                "This document is too large to view online. Please contact your GP practice.",
+            ),
+            FileStillUploading => (
+                codes::FILE_STILL_UPLOADING,
+                "This document is not ready yet. Please try again later.",
             ),
             Unavailable(_) | InternalFault => (
                 codes::SERVICE_UNAVAILABLE,

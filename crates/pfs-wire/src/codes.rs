@@ -41,16 +41,20 @@ codes! {
     START_DATE_IN_PAST = "5", "BookAppointment, CancelAppointment";
     /// The patient is not one the user may act for (never granted, or the grant was withdrawn);
     /// later services also answer it when switched off for the patient or practice.
-    NO_ACCESS = "6", "PatientSelected, ListServiceAccesses, ListSlots, BookAppointment, ViewAppointments, CancelAppointment, ListRepeatMedication, ListAcuteMedication, RequestMedication, GetPrescriptionRequests, AmendPrescriptionRequest, RetrieveDemographics, ChangeDemographics, RequestCommunityPharmacy, UpdateCommunityPharmacy, RequestAccountInformation, ResetOnlineAccount";
+    NO_ACCESS = "6", "PatientSelected, ListServiceAccesses, ListSlots, BookAppointment, ViewAppointments, CancelAppointment, ListRepeatMedication, ListAcuteMedication, RequestMedication, GetPrescriptionRequests, AmendPrescriptionRequest, RetrieveDemographics, ChangeDemographics, RequestCommunityPharmacy, UpdateCommunityPharmacy, RequestAccountInformation, ResetOnlineAccount, RequestBinaryData";
     /// The patient already holds the practice's maximum number of future appointments.
     APPOINTMENT_LIMIT_REACHED = "7", "BookAppointment";
     /// Unknown account or wrong linkage key (the same answer for both).
     INVALID_LINKAGE_CREDENTIALS = "8", "LinkAccount";
     /// Wrong account id or passphrase, unlinked provider, wrong practice, or ended account.
     PROBLEM_LOGGING_ON = "9", "Authenticate";
+    /// The file is larger than the practice lets patients download online.
+    FILE_TOO_LARGE = "24", "RequestBinaryData";
     /// The appointment starts within the practice's cancellation cut-off (one hour unless the
     /// practice sets another): too late to cancel online.
     APPOINTMENT_WITHIN_CUTOFF = "40", "CancelAppointment";
+    /// The file is still being uploaded at the practice; it can be fetched once complete.
+    FILE_STILL_UPLOADING = "45", "RequestBinaryData";
     /// The linkage key was right but has expired, or the online account has ended.
     REGISTRATION_ENDED = "509", "LinkAccount";
     /// The last name does not match the practice's record.
@@ -133,6 +137,9 @@ codes! {
     PHARMACY_CLOSED = "9029", "UpdateCommunityPharmacy";
     /// `providerId` names no application linked to the account.
     APPLICATION_NOT_LINKED = "9030", "ResetOnlineAccount";
+    /// No file with that `binaryDataId` belongs to the patient (unknown, another patient's, or
+    /// a document hidden from online access: the same answer for all three).
+    BINARY_DATA_NOT_FOUND = "9031", "RequestBinaryData";
 }
 
 /// The most telephone numbers a patient's record keeps.

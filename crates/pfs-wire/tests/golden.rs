@@ -990,6 +990,12 @@ fn every_request_type_round_trips_through_request_encode() {
                 r#"<ResetOnlineAccount apiVersion="1" uuid="{UUID}" unitId="X12345" patientId="1" onlineUserId="1" providerId="a1b2c3d4e5f60718"/>"#
             ),
         ),
+        (
+            "RequestBinaryData",
+            format!(
+                r#"<RequestBinaryData apiVersion="1" uuid="{UUID}" unitId="X12345" patientId="1" onlineUserId="1" binaryDataId="550000000123"/>"#
+            ),
+        ),
     ];
     assert_eq!(samples.len(), pfs_wire::REQUEST_TYPES.len());
     for (ty, body) in samples {

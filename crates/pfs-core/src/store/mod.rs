@@ -12,6 +12,7 @@ mod access_log;
 mod account;
 mod account_info;
 mod appointment;
+mod binary_data;
 mod demographics;
 mod medication;
 mod patient;
@@ -26,6 +27,7 @@ pub use access_log::AccessLogStore;
 pub use account::AccountStore;
 pub use account_info::AccountInfoStore;
 pub use appointment::AppointmentStore;
+pub use binary_data::BinaryDataStore;
 pub use demographics::DemographicsStore;
 pub use medication::MedicationStore;
 pub use patient::PatientStore;
@@ -90,4 +92,5 @@ store_of_areas!(
     PharmacyStore,
     AccountInfoStore,
     AccessLogStore,
+    BinaryDataStore,
 );

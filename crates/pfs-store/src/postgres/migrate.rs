@@ -44,6 +44,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "demographics",
         include_str!("../../migrations/postgres/0006_demographics.sql"),
     ),
+    (
+        7,
+        "binary data",
+        include_str!("../../migrations/postgres/0007_binary_data.sql"),
+    ),
 ];
 
 /// Applies the migrations the database at `url` has not had, then disconnects: for operators

@@ -34,6 +34,11 @@ pub(super) const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0005_demographics.sql",
         include_str!("../../migrations/sqlite/0005_demographics.sql"),
     ),
+    (
+        6,
+        "0006_binary_data.sql",
+        include_str!("../../migrations/sqlite/0006_binary_data.sql"),
+    ),
 ];
 
 /// Applies the migrations the database has not had, all in one transaction.

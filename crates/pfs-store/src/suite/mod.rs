@@ -97,6 +97,9 @@ macro_rules! store_suite_cases {
             pharmacies_near_order,
             nominated_pharmacy_cases,
             unlink_applications_cases,
+            record_accesses_in_groups,
+            binary_data_round_trip,
+            binary_data_upload,
         }
     };
 }
@@ -381,6 +384,7 @@ mod access_log;
 mod account;
 mod account_info;
 mod appointment;
+mod binary_data;
 mod demographics;
 mod medication;
 mod patient;
@@ -395,6 +399,7 @@ pub use access_log::*;
 pub use account::*;
 pub use account_info::*;
 pub use appointment::*;
+pub use binary_data::*;
 pub use demographics::*;
 pub use medication::*;
 pub use patient::*;

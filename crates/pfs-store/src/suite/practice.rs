@@ -36,6 +36,7 @@ pub async fn practices_round_trip(store: &dyn Store) {
         max_medications_per_request: 4,
         max_medication_notes: 200,
         demographics_approval: true,
+        max_document_bytes: 2 * 1024 * 1024,
     };
     assert!(
         store
