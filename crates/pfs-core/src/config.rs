@@ -45,6 +45,10 @@ pub struct Config {
     /// `group_commit.rs`). Longer makes fewer, larger commits and a wider window of entries a
     /// crash can lose.
     pub write_behind_linger: Duration,
+    /// Whether reads of a patient's data are written to their access log (default yes). Off
+    /// only to measure what the logging costs: with it off, `ListRecordAccesses` no longer
+    /// shows reads, which the service promises patients it does.
+    pub log_reads: bool,
 }
 
 impl Default for Config {
@@ -64,6 +68,7 @@ impl Default for Config {
             provider_link_failure_burst: 120,
             link_throttle_retention: Duration::hours(24),
             write_behind_linger: Duration::milliseconds(5),
+            log_reads: true,
         }
     }
 }

@@ -185,7 +185,7 @@ pub enum DomainError {
     ApplicationNotLinked,
     /// An attachment is larger than the practice's limit, decoded (the limit in bytes).
     #[error("an attachment is larger than the practice's limit of {0} bytes once decoded")]
-    FileTooLarge(u32),
+    AttachmentTooLarge(u32),
     /// The recipient is unknown, not of the practice, not of the kind the attribute names, or
     /// takes no messages from patients.
     #[error(
@@ -221,6 +221,15 @@ pub enum DomainError {
     /// An attachment's file name is unsafe (the text says why).
     #[error("{0}")]
     AttachmentNameInvalid(&'static str),
+    /// `binaryDataId` names no file of the patient that they may see.
+    #[error("binaryDataId names no file of this patient that is available online")]
+    BinaryDataNotFound,
+    /// The file is larger than the practice's maximum for online download (bytes).
+    #[error("the file is larger than the practice's maximum of {0} bytes for online download")]
+    FileTooLarge(u64),
+    /// The file is still being uploaded at the practice.
+    #[error("the file is still being uploaded at the practice")]
+    FileStillUploading,
     /// The store failed; nothing was changed.
     #[error("the service is temporarily unavailable")]
     Unavailable(String),
@@ -410,7 +419,7 @@ impl DomainError {
                 codes::APPLICATION_NOT_LINKED,
                 "This app is not linked to your account.",
             ),
-            FileTooLarge(_) => (
+            AttachmentTooLarge(_) => (
                 codes::FILE_TOO_LARGE,
                 "A file is too large to send. Please send a smaller file.",
             ),
@@ -450,6 +459,18 @@ impl DomainError {
             AttachmentNameInvalid(_) => (
                 codes::ATTACHMENT_NAME_INVALID,
                 "A file name cannot be used. Please rename the file and try again.",
+            ),
+            BinaryDataNotFound => (
+                codes::BINARY_DATA_NOT_FOUND,
+                "This document could not be found.",
+            ),
+            FileTooLarge(_) => (
+                codes::FILE_TOO_LARGE,
+                "This document is too large to view online. Please contact your GP practice.",
+            ),
+            FileStillUploading => (
+                codes::FILE_STILL_UPLOADING,
+                "This document is not ready yet. Please try again later.",
             ),
             Unavailable(_) | InternalFault => (
                 codes::SERVICE_UNAVAILABLE,

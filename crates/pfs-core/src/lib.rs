@@ -17,9 +17,11 @@
     )
 )]
 
+mod access_log;
 pub mod account_info;
 pub mod admin;
 pub mod appointments;
+pub mod binary_data;
 pub mod clock;
 pub mod config;
 pub mod demographics;
@@ -100,6 +102,8 @@ pub struct Pfs {
     kdf: Kdf,
     provider_failures: linkage::FailureBudget,
     medication_views: group_commit::GroupCommit<model::MedicationView>,
+    /// The access-log entries of reads, written behind their replies.
+    read_log: group_commit::GroupCommit<model::RecordAccess>,
 }
 
 impl Pfs {
@@ -134,6 +138,7 @@ impl Pfs {
             kdf,
             provider_failures,
             medication_views: group_commit::GroupCommit::new(medication::write_views, linger),
+            read_log: group_commit::GroupCommit::new(access_log::write_reads, linger),
         })
     }
 
@@ -141,7 +146,8 @@ impl Pfs {
     /// re-reads, see `group_commit.rs`) are committed. Whoever reads the access log calls this
     /// first, so that it holds every read answered so far; the server calls it when it stops.
     pub async fn flush_writes(&self) -> Result<(), StoreError> {
-        self.medication_views.flush(&self.store).await
+        self.medication_views.flush(&self.store).await?;
+        self.read_log.flush(&self.store).await
     }
 
     /// The store.

@@ -28,7 +28,8 @@ use crate::Pfs;
 use crate::error::DomainError;
 use crate::model::*;
 use crate::operation::{Access, Call, Operation};
-use crate::secrets::{Attempt, random_digits, with_fresh_id};
+use crate::binary_data::new_binary_id;
+use crate::secrets::{Attempt, with_fresh_id};
 use crate::uktime::to_wall_clock;
 
 /// The service switch of every messaging message.
@@ -36,9 +37,6 @@ pub const SERVICE: &str = "messaging";
 
 /// Digits of a message id (and so of a conversation id) and of a recipient id.
 pub const MESSAGE_ID_DIGITS: usize = 12;
-
-/// Digits of an attachment's id in the binary-data store.
-pub const BINARY_ID_DIGITS: usize = 12;
 
 /// The file types whose content the server can check, with their magic numbers (any one of the
 /// prefixes). A practice may accept only these.
@@ -140,7 +138,7 @@ pub fn check_attachments(
             {
                 return Err(DomainError::AttachmentTypeNotAllowed);
             }
-            let too_large = DomainError::FileTooLarge(u32::try_from(max_bytes).unwrap_or(u32::MAX));
+            let too_large = DomainError::AttachmentTooLarge(u32::try_from(max_bytes).unwrap_or(u32::MAX));
             // Refuse a text far beyond the limit before decoding it.
             if a.content.len() > pfs_wire::msg::messaging::base64_len(max_bytes) + 64 * 1024 {
                 return Err(too_large);
@@ -183,18 +181,20 @@ pub fn check_text(text: &str) -> Result<String, DomainError> {
     Ok(text.to_owned())
 }
 
-/// A message and its files, with fresh ids for both, as [`Pfs::store_message`] stores them.
-fn with_ids(message: &Message, files: &[CheckedFile], id: String) -> (Message, Vec<NewAttachment>) {
-    let attachments: Vec<NewAttachment> = files
+/// A message and its files, with fresh ids for both, as [`Pfs::store_message`] stores them:
+/// each file a one-page binary of the message's patient, kind `Attachment`.
+fn with_ids(message: &Message, files: &[CheckedFile], id: String) -> (Message, Vec<NewBinaryData>) {
+    let binaries: Vec<NewBinaryData> = files
         .iter()
-        .map(|f| NewAttachment {
-            info: MessageAttachmentInfo {
-                binary_data_id: random_digits(BINARY_ID_DIGITS),
-                file_name: f.file_name.clone(),
-                file_type: f.file_type.clone(),
-                size: f.bytes.len() as u64,
-            },
-            bytes: f.bytes.clone(),
+        .map(|f| NewBinaryData {
+            id: new_binary_id(),
+            patient_id: message.patient_id.clone(),
+            kind: BinaryKind::Attachment,
+            file_name: f.file_name.clone(),
+            file_type: f.file_type.clone(),
+            pages: vec![f.bytes.clone()],
+            uploading: false,
+            created_at: message.sent_at,
         })
         .collect();
     let mut m = message.clone();
@@ -202,8 +202,16 @@ fn with_ids(message: &Message, files: &[CheckedFile], id: String) -> (Message, V
         m.conversation_id = id.clone();
     }
     m.id = id;
-    m.attachments = attachments.iter().map(|a| a.info.clone()).collect();
-    (m, attachments)
+    m.attachments = binaries
+        .iter()
+        .map(|b| MessageAttachmentInfo {
+            binary_data_id: b.id.clone(),
+            file_name: b.file_name.clone(),
+            file_type: b.file_type.clone(),
+            size: b.size(),
+        })
+        .collect();
+    (m, binaries)
 }
 
 /// The wire's view of a message, for the patient.
@@ -303,9 +311,9 @@ impl Pfs {
         log: &RecordAccess,
     ) -> Result<Message, DomainError> {
         let stored = with_fresh_id(MESSAGE_ID_DIGITS, |id| {
-            let (m, attachments) = with_ids(&message, files, id);
+            let (m, binaries) = with_ids(&message, files, id);
             async move {
-                match self.store.insert_message(&m, &attachments, log).await {
+                match self.store.insert_message(&m, &binaries, log).await {
                     Ok(()) => Ok(Attempt::Done(m)),
                     Err(crate::StoreError::Conflict(_)) => Ok(Attempt::IdTaken),
                     Err(e) => Err(DomainError::from(e)),
@@ -334,33 +342,13 @@ impl Pfs {
             .unwrap_or_else(|| "Online user".to_owned()))
     }
 
-    /// Writes a read's access-log entry.
-    async fn log_messaging_read(
-        &self,
-        call: &Call<'_>,
-        access_type: &str,
-    ) -> Result<(), DomainError> {
-        let context = call.patient()?;
-        let log = self
-            .online_access(
-                call.session()?,
-                call.caller,
-                &context.patient,
-                &context.practice,
-                access_type,
-            )
-            .await?;
-        self.store.insert_record_access(&log).await?;
-        Ok(())
-    }
-
     pub(crate) async fn message_recipients(
         &self,
         call: &Call<'_>,
     ) -> Result<MessageRecipientsReply, DomainError> {
         let practice = &call.patient()?.practice;
         let recipients = self.store.message_recipients(&practice.ods).await?;
-        self.log_messaging_read(call, "Viewed message recipients")
+        self.log_online_read(call, "Viewed message recipients")
             .await?;
         Ok(MessageRecipientsReply {
             scope: None,
@@ -383,7 +371,7 @@ impl Pfs {
     ) -> Result<MessagesViewReply, DomainError> {
         let patient = &call.patient()?.patient;
         let messages = self.store.patient_messages(&patient.id).await?;
-        self.log_messaging_read(call, "Viewed messages").await?;
+        self.log_online_read(call, "Viewed messages").await?;
         Ok(MessagesViewReply {
             scope: None,
             uuid: None,
@@ -619,7 +607,7 @@ mod tests {
         big.push(b'x');
         assert_eq!(
             check_attachments(&settings(), &[file("a.pdf", "pdf", &big)]).unwrap_err(),
-            DomainError::FileTooLarge(5 * 1024 * 1024)
+            DomainError::AttachmentTooLarge(5 * 1024 * 1024)
         );
         // A practice may lower the limits, and allow another type it can check.
         let strict = PracticeSettings {
@@ -635,7 +623,7 @@ mod tests {
         assert!(check_attachments(&strict, &[file("a.gif", "gif", b"GIF89a")]).is_ok());
         assert_eq!(
             check_attachments(&strict, &[file("a.gif", "gif", b"GIF89a-and-more")]).unwrap_err(),
-            DomainError::FileTooLarge(10)
+            DomainError::AttachmentTooLarge(10)
         );
     }
 

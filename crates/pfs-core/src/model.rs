@@ -59,6 +59,9 @@ pub struct PracticeSettings {
     pub max_message_attachment_bytes: u32,
     /// Most attachments on one message (default and most 3; 0 turns attachments off).
     pub max_message_attachments: u32,
+    /// Largest file, in bytes, that patients may download online (`RequestBinaryData` answers
+    /// `24` above it; default 10 MiB).
+    pub max_document_bytes: u64,
 }
 
 impl Default for PracticeSettings {
@@ -80,6 +83,7 @@ impl Default for PracticeSettings {
                 .to_vec(),
             max_message_attachment_bytes: 5 * 1024 * 1024,
             max_message_attachments: 3,
+            max_document_bytes: 10 * 1024 * 1024,
         }
     }
 }
@@ -359,6 +363,112 @@ pub struct RecordAccess {
     pub access_type: String,
     /// `Online` or `Practice`.
     pub method: String,
+}
+
+/// What a stored file belongs to: a document of the patient's record, or an attachment of a
+/// message. `RequestBinaryData` serves both, under the rules of their own service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BinaryKind {
+    /// A letter or attachment of the record (service `documents`).
+    Document,
+    /// An attachment of a message (service `messaging`).
+    Attachment,
+}
+
+impl BinaryKind {
+    /// The stored text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BinaryKind::Document => "Document",
+            BinaryKind::Attachment => "Attachment",
+        }
+    }
+
+    /// The value of a stored text.
+    pub fn from_stored(s: &str) -> Option<Self> {
+        match s {
+            "Document" => Some(BinaryKind::Document),
+            "Attachment" => Some(BinaryKind::Attachment),
+            _ => None,
+        }
+    }
+}
+
+/// A file to store: its pages are written with it (more may follow while it is uploading).
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewBinaryData {
+    /// 12-digit id (`binaryDataId`).
+    pub id: String,
+    /// The patient it belongs to: the only one it is ever served to.
+    pub patient_id: String,
+    /// A record document or a message attachment.
+    pub kind: BinaryKind,
+    /// The file's name, e.g. `discharge-letter.pdf`.
+    pub file_name: String,
+    /// Its type as an extension in lower case, e.g. `pdf` (`BinaryData/@fileType`).
+    pub file_type: String,
+    /// The pages, each served as one `BinaryDataPage`; a PDF or a photo is one page.
+    pub pages: Vec<Vec<u8>>,
+    /// Whether more pages are still to come (`45` until the upload completes).
+    pub uploading: bool,
+    /// When it was stored.
+    pub created_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for NewBinaryData {
+    // File names and contents are patient data: shape only.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewBinaryData")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("file_type", &self.file_type)
+            .field("pages", &self.pages.len())
+            .field("uploading", &self.uploading)
+            .finish_non_exhaustive()
+    }
+}
+
+impl NewBinaryData {
+    /// Total bytes of all pages.
+    pub fn size(&self) -> u64 {
+        self.pages.iter().map(|p| p.len() as u64).sum()
+    }
+}
+
+/// A stored file's description, without its bytes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BinaryDataInfo {
+    /// 12-digit id.
+    pub id: String,
+    /// The patient it belongs to.
+    pub patient_id: String,
+    /// A record document or a message attachment.
+    pub kind: BinaryKind,
+    /// The file's name.
+    pub file_name: String,
+    /// Its type, an extension in lower case.
+    pub file_type: String,
+    /// Total bytes of all pages.
+    pub size: u64,
+    /// How many pages.
+    pub pages: u32,
+    /// Whether it is still uploading.
+    pub uploading: bool,
+    /// When it was stored.
+    pub created_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for BinaryDataInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BinaryDataInfo")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("file_type", &self.file_type)
+            .field("size", &self.size)
+            .field("pages", &self.pages)
+            .field("uploading", &self.uploading)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A patient with their practice and every service switch that applies to them: what each
@@ -893,24 +1003,6 @@ impl std::fmt::Debug for Message {
             .field("read", &self.read_at.is_some())
             .field("deleted", &self.deleted_at.is_some())
             .field("attachments", &self.attachments.len())
-            .finish_non_exhaustive()
-    }
-}
-
-/// A file to store with a new message.
-#[derive(Clone, PartialEq, Eq)]
-pub struct NewAttachment {
-    /// What the message lists.
-    pub info: MessageAttachmentInfo,
-    /// The file's bytes.
-    pub bytes: Vec<u8>,
-}
-
-impl std::fmt::Debug for NewAttachment {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NewAttachment")
-            .field("binary_data_id", &self.info.binary_data_id)
-            .field("size", &self.bytes.len())
             .finish_non_exhaustive()
     }
 }

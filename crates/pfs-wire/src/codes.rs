@@ -41,19 +41,22 @@ codes! {
     START_DATE_IN_PAST = "5", "BookAppointment, CancelAppointment";
     /// The patient is not one the user may act for (never granted, or the grant was withdrawn);
     /// later services also answer it when switched off for the patient or practice.
-    NO_ACCESS = "6", "PatientSelected, ListServiceAccesses, ListSlots, BookAppointment, ViewAppointments, CancelAppointment, ListRepeatMedication, ListAcuteMedication, RequestMedication, GetPrescriptionRequests, AmendPrescriptionRequest, RetrieveDemographics, ChangeDemographics, RequestCommunityPharmacy, UpdateCommunityPharmacy, RequestAccountInformation, ResetOnlineAccount, MessageRecipients, MessagesView, MessageCreate, MessageMarkAsRead, UnreadMessageCount, MessageDelete";
+    NO_ACCESS = "6", "PatientSelected, ListServiceAccesses, ListSlots, BookAppointment, ViewAppointments, CancelAppointment, ListRepeatMedication, ListAcuteMedication, RequestMedication, GetPrescriptionRequests, AmendPrescriptionRequest, RetrieveDemographics, ChangeDemographics, RequestCommunityPharmacy, UpdateCommunityPharmacy, RequestAccountInformation, ResetOnlineAccount, RequestBinaryData, MessageRecipients, MessagesView, MessageCreate, MessageMarkAsRead, UnreadMessageCount, MessageDelete";
     /// The patient already holds the practice's maximum number of future appointments.
     APPOINTMENT_LIMIT_REACHED = "7", "BookAppointment";
     /// Unknown account or wrong linkage key (the same answer for both).
     INVALID_LINKAGE_CREDENTIALS = "8", "LinkAccount";
     /// Wrong account id or passphrase, unlinked provider, wrong practice, or ended account.
     PROBLEM_LOGGING_ON = "9", "Authenticate";
-    /// An attachment is larger than the practice's limit once decoded (default 5 MiB), or the
-    /// message is larger than the largest valid one.
-    FILE_TOO_LARGE = "24", "MessageCreate";
+    /// `RequestBinaryData`: the file is larger than the practice lets patients download
+    /// online. `MessageCreate`: an attachment is larger than the practice's limit once decoded
+    /// (default 5 MiB), or the message is larger than the largest valid one.
+    FILE_TOO_LARGE = "24", "RequestBinaryData, MessageCreate";
     /// The appointment starts within the practice's cancellation cut-off (one hour unless the
     /// practice sets another): too late to cancel online.
     APPOINTMENT_WITHIN_CUTOFF = "40", "CancelAppointment";
+    /// The file is still being uploaded at the practice; it can be fetched once complete.
+    FILE_STILL_UPLOADING = "45", "RequestBinaryData";
     /// The linkage key was right but has expired, or the online account has ended.
     REGISTRATION_ENDED = "509", "LinkAccount";
     /// The last name does not match the practice's record.
@@ -159,6 +162,9 @@ codes! {
     /// An attachment's `fileName` is empty, too long, or holds a path separator, a control
     /// character or a name such as `..`.
     ATTACHMENT_NAME_INVALID = "9050", "MessageCreate";
+    /// No file with that `binaryDataId` belongs to the patient (unknown, another patient's, or
+    /// a document hidden from online access: the same answer for all three).
+    BINARY_DATA_NOT_FOUND = "9031", "RequestBinaryData";
 }
 
 /// The most telephone numbers a patient's record keeps.

@@ -34,6 +34,7 @@ pub use msg::appointments::{
     ListSlots, ListSlotsReply, RequestSystmOnlineMessages, RequestSystmOnlineMessagesReply,
     Session, Slot, ViewAppointments, ViewAppointmentsReply,
 };
+pub use msg::binary_data::{RequestBinaryData, RequestBinaryDataReply};
 pub use msg::common::{
     API_VERSION, Address, Application, Header, PatientScope, Person, PersonAddress, PersonName,
     TelephoneNumber, TelephoneType,
@@ -108,6 +109,7 @@ macro_rules! for_each_request {
             MessageMarkAsRead,
             UnreadMessageCount,
             MessageDelete,
+            RequestBinaryData,
         }
     };
 }

@@ -47,12 +47,13 @@ impl Limits {
     };
 
     /// What the SDK accepts in a reply: a `ListSlotsReply` over sixteen weeks of a large
-    /// practice holds tens of thousands of slots, and a practice's guidance texts can be long.
+    /// practice holds tens of thousands of slots, and a `BinaryDataPage` holds a whole file
+    /// base64-encoded (the SDK bounds the body itself at 64 MiB).
     pub const REPLY: Limits = Limits {
         max_depth: 16,
         max_elements: 1_000_000,
         max_attributes: 8_000_000,
-        max_value_bytes: 1024 * 1024,
+        max_value_bytes: 64 * 1024 * 1024,
     };
 }
 

@@ -62,6 +62,9 @@ pub(super) enum PracticeCmd {
         /// Whether patients' changes of contact details wait for the practice's approval.
         #[arg(long)]
         demographics_approval: Option<bool>,
+        /// Largest file patients may download online, in bytes (1 to 41943040).
+        #[arg(long)]
+        max_document_bytes: Option<u64>,
     },
 }
 
@@ -95,6 +98,7 @@ pub(super) async fn run(api: &Api, cmd: PracticeCmd) -> Result<Value> {
             max_medications_per_request,
             max_medication_notes,
             demographics_approval,
+            max_document_bytes,
         } => {
             let practices = api.send("GET", "/api/practices", None).await?;
             let mut settings = practices
@@ -139,6 +143,7 @@ pub(super) async fn run(api: &Api, cmd: PracticeCmd) -> Result<Value> {
                     "demographicsApproval",
                     demographics_approval.map(|v| json!(v)),
                 ),
+                ("maxDocumentBytes", max_document_bytes.map(|v| json!(v))),
             ];
             for (key, value) in changes {
                 if let Some(v) = value {

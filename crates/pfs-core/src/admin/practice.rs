@@ -69,6 +69,10 @@ impl Pfs {
     }
 }
 
+/// The largest `maxDocumentBytes`: a file this size, base64-encoded in its reply, stays within
+/// the 64 MiB reply the SDK reads.
+const MAX_DOCUMENT_BYTES: u64 = 40 * 1024 * 1024;
+
 /// The rules every stored `PracticeSettings` keeps, whether given with a new practice or later.
 fn check_settings(settings: &PracticeSettings) -> Result<(), AdminError> {
     if !(1..=365).contains(&settings.booking_window_days) {
@@ -116,6 +120,11 @@ fn check_settings(settings: &PracticeSettings) -> Result<(), AdminError> {
                 .map(|(t, _)| *t)
                 .collect::<Vec<_>>()
                 .join(", ")
+        )));
+    }
+    if !(1..=MAX_DOCUMENT_BYTES).contains(&settings.max_document_bytes) {
+        return Err(AdminError::Invalid(format!(
+            "maxDocumentBytes must be 1 to {MAX_DOCUMENT_BYTES} (40 MiB)"
         )));
     }
     xml_safe_opt("bookingGuidance", settings.booking_guidance.as_deref())?;

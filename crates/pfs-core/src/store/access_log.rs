@@ -11,6 +11,8 @@ use crate::model::*;
 pub trait AccessLogStore: Send + Sync {
     /// Appends an entry to a patient's access log.
     async fn insert_record_access(&self, access: &RecordAccess) -> StoreResult<()>;
+    /// Appends several entries in one transaction (the reads written behind their replies).
+    async fn insert_record_accesses(&self, accesses: &[RecordAccess]) -> StoreResult<()>;
     /// A patient's access log entries in `[from, to)`, oldest first.
     async fn record_accesses(
         &self,

@@ -23,13 +23,14 @@ pub trait MessagingStore: Send + Sync {
     async fn message_recipient(&self, id: &str) -> StoreResult<Option<MessageRecipient>>;
     /// The practice's recipients, enabled or not: people first, then teams, each by name then id.
     async fn message_recipients(&self, ods: &str) -> StoreResult<Vec<MessageRecipient>>;
-    /// Stores a message, its attachments (each a binary of the message's patient) and `log`, in
-    /// one transaction: all or nothing. `Conflict` if the message id or an attachment id is
-    /// taken.
+    /// Stores a message, its attachments (`files`, in order: binaries of the message's patient,
+    /// each one page) and `log`, in one transaction: all or nothing. `Conflict` if the message
+    /// id or a file id is taken. The message's own `attachments` are not read: they are the
+    /// files'.
     async fn insert_message(
         &self,
         message: &Message,
-        attachments: &[NewAttachment],
+        files: &[NewBinaryData],
         log: &RecordAccess,
     ) -> StoreResult<()>;
     /// Every message of the conversation (deleted ones too), oldest first.

@@ -12,6 +12,7 @@ mod access_log;
 mod account;
 mod account_info;
 mod appointment;
+mod binary_data;
 mod demographics;
 mod medication;
 mod messaging;
@@ -27,6 +28,7 @@ pub use access_log::AccessLogStore;
 pub use account::AccountStore;
 pub use account_info::AccountInfoStore;
 pub use appointment::AppointmentStore;
+pub use binary_data::BinaryDataStore;
 pub use demographics::DemographicsStore;
 pub use medication::MedicationStore;
 pub use messaging::MessagingStore;
@@ -93,4 +95,5 @@ store_of_areas!(
     AccountInfoStore,
     AccessLogStore,
     MessagingStore,
+    BinaryDataStore,
 );

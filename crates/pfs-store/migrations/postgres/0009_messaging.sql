@@ -37,10 +37,7 @@ CREATE INDEX messages_inbox_idx ON messages (recipient_id, sent_at) WHERE incomi
 CREATE TABLE message_attachments (
     message_id     TEXT    NOT NULL REFERENCES messages (id),
     position       INTEGER NOT NULL,
-    binary_data_id TEXT    NOT NULL,
-    file_name      TEXT    NOT NULL,
-    file_type      TEXT    NOT NULL,
-    size           BIGINT  NOT NULL,
+    binary_data_id TEXT    NOT NULL REFERENCES binary_data (id),
     CONSTRAINT message_attachments_pkey PRIMARY KEY (message_id, position),
     CONSTRAINT message_attachments_binary_data_id_key UNIQUE (binary_data_id)
 );

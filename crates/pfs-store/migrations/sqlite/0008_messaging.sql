@@ -36,12 +36,11 @@ CREATE INDEX messages_conversation_idx ON messages (conversation_id, sent_at);
 -- practice_inbox: patients' messages to a recipient.
 CREATE INDEX messages_inbox_idx ON messages (recipient_id, sent_at) WHERE incoming = 1;
 
+-- The files are binaries of the message's patient (binary_data, kind 'Attachment'); their
+-- names, types and sizes are read from there.
 CREATE TABLE message_attachments (
     message_id     TEXT    NOT NULL REFERENCES messages (id),
     position       INTEGER NOT NULL,
-    binary_data_id TEXT    NOT NULL UNIQUE,
-    file_name      TEXT    NOT NULL,
-    file_type      TEXT    NOT NULL,
-    size           INTEGER NOT NULL,
+    binary_data_id TEXT    NOT NULL UNIQUE REFERENCES binary_data (id),
     PRIMARY KEY (message_id, position)
 ) STRICT, WITHOUT ROWID;

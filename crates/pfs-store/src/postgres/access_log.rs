@@ -32,6 +32,27 @@ impl AccessLogStore for PostgresStore {
         Ok(())
     }
 
+    async fn insert_record_accesses(&self, accesses: &[RecordAccess]) -> StoreResult<()> {
+        // One statement for the group, whatever its size.
+        let sql = "INSERT INTO record_accesses
+                 (patient_id, at_ms, accessed_by, organisation, access_type, method)
+             SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[],
+                                  $6::text[])";
+        let column =
+            |f: fn(&RecordAccess) -> &str| -> Vec<&str> { accesses.iter().map(f).collect() };
+        let (patients, by, organisations, types, methods) = (
+            column(|a| &a.patient_id),
+            column(|a| &a.accessed_by),
+            column(|a| &a.organisation),
+            column(|a| &a.access_type),
+            column(|a| &a.method),
+        );
+        let at: Vec<i64> = accesses.iter().map(|a| ms(a.at)).collect();
+        let params: Params = &[&patients, &at, &by, &organisations, &types, &methods];
+        execute(&self.db, "record_accesses", sql, params).await?;
+        Ok(())
+    }
+
     async fn record_accesses(
         &self,
         patient_id: &str,

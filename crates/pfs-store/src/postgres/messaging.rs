@@ -1,18 +1,21 @@
 //! Messaging: [`MessagingStore`].
 //!
-//! Every change is one statement: a new message with its attachments and its access-log entry
-//! is a data-modifying CTE over arrays (`unnest`); marking read and deleting check, in the same
-//! statement, that every id names a message of the owner, and change nothing otherwise.
+//! Every change but one is one statement: a new message with its access-log entry is a
+//! data-modifying CTE; marking read and deleting check, in the same statement, that every id
+//! names a message of the owner, and change nothing otherwise. A message with attachments is
+//! one transaction ([`Db::transaction`](super::Db::transaction)): the message, then each file
+//! (megabytes each, written as the binary-data store writes them), then the rows naming them.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use pfs_core::model::{
-    Message, MessageAttachmentInfo, MessageOwner, MessageRecipient, NewAttachment, RecordAccess,
+    Message, MessageAttachmentInfo, MessageOwner, MessageRecipient, NewBinaryData, RecordAccess,
 };
 use pfs_core::store::{MessagingStore, StoreError, StoreResult};
 use tokio_postgres::Row;
 
 use super::sql::{AccessParams, Cols, execute, ms, opt_ms, query_all, query_opt};
+use super::binary_data::insert_binary_data;
 use super::{Params, PostgresStore};
 
 /// Selects a message's columns and its attachments' (as read by `message_row`).
@@ -21,9 +24,10 @@ macro_rules! select_messages {
         concat!(
             "SELECT m.id, m.conversation_id, m.patient_id, m.sent_at, m.text, m.incoming,
                     m.sender, m.recipient, m.recipient_id, m.sent_by, m.read_at, m.deleted_at,
-                    a.binary_data_id, a.file_name, a.file_type, a.size
+                    a.binary_data_id, b.file_name, b.file_type, b.size
              FROM messages m
-             LEFT JOIN message_attachments a ON a.message_id = m.id ",
+             LEFT JOIN message_attachments a ON a.message_id = m.id
+             LEFT JOIN binary_data b ON b.id = a.binary_data_id ",
             $rest
         )
     };
@@ -94,25 +98,21 @@ fn fold(rows: Vec<MessageRow>) -> Vec<Message> {
     out
 }
 
-/// Inserts the message ($1–$12), its attachments' rows (arrays $13–$17) and the access-log
-/// entry ($18–$23).
+/// Inserts the message ($1–$12) and the access-log entry ($13–$18).
 const INSERT_MESSAGE: &str = "WITH message AS (
          INSERT INTO messages (id, conversation_id, patient_id, sent_at, text, incoming, sender,
                                recipient, recipient_id, sent_by, read_at, deleted_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-         RETURNING id),
-     files AS (
-         INSERT INTO message_attachments (message_id, position, binary_data_id, file_name,
-                                          file_type, size)
-         SELECT message.id, f.position, f.binary_data_id, f.file_name, f.file_type, f.size
-         FROM message,
-              unnest($13::int[], $14::text[], $15::text[], $16::text[], $17::bigint[])
-                  AS f(position, binary_data_id, file_name, file_type, size)),
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)),
      log AS (
          INSERT INTO record_accesses
              (patient_id, at_ms, accessed_by, organisation, access_type, method)
-         VALUES ($18, $19, $20, $21, $22, $23))
+         VALUES ($13, $14, $15, $16, $17, $18))
      SELECT 1";
+
+/// Names a message's files ($2, in order) as its attachments.
+const INSERT_ATTACHMENTS: &str = "INSERT INTO message_attachments (message_id, position, binary_data_id)
+     SELECT $1, f.position - 1, f.id
+     FROM unnest($2::text[]) WITH ORDINALITY AS f(id, position)";
 
 /// Checks that every id ($1) names an undeleted message of the patient ($2) and, if so,
 /// marks read at $3 those the patient receives, appending the log ($5–$10) when $4; answers
@@ -219,31 +219,12 @@ impl MessagingStore for PostgresStore {
     async fn insert_message(
         &self,
         m: &Message,
-        attachments: &[NewAttachment],
+        files: &[NewBinaryData],
         log: &RecordAccess,
     ) -> StoreResult<()> {
         let sent_at = ms(m.sent_at);
         let read_at = opt_ms(m.read_at);
         let deleted_at = opt_ms(m.deleted_at);
-        let positions: Vec<i32> = (0..attachments.len())
-            .map(|i| i32::try_from(i).unwrap_or(i32::MAX))
-            .collect();
-        let ids: Vec<&str> = attachments
-            .iter()
-            .map(|a| a.info.binary_data_id.as_str())
-            .collect();
-        let names: Vec<&str> = attachments
-            .iter()
-            .map(|a| a.info.file_name.as_str())
-            .collect();
-        let types: Vec<&str> = attachments
-            .iter()
-            .map(|a| a.info.file_type.as_str())
-            .collect();
-        let sizes: Vec<i64> = attachments
-            .iter()
-            .map(|a| i64::try_from(a.bytes.len()).unwrap_or(i64::MAX))
-            .collect();
         let access = AccessParams::new(log);
         let [a1, a2, a3, a4, a5, a6] = access.params();
         let params: Params = &[
@@ -259,11 +240,6 @@ impl MessagingStore for PostgresStore {
             &m.sent_by,
             &read_at,
             &deleted_at,
-            &positions,
-            &ids,
-            &names,
-            &types,
-            &sizes,
             a1,
             a2,
             a3,
@@ -271,8 +247,23 @@ impl MessagingStore for PostgresStore {
             a5,
             a6,
         ];
-        execute(&self.db, "messages", INSERT_MESSAGE, params).await?;
-        Ok(())
+        if files.is_empty() {
+            execute(&self.db, "messages", INSERT_MESSAGE, params).await?;
+            return Ok(());
+        }
+        let ids: Vec<&str> = files.iter().map(|f| f.id.as_str()).collect();
+        self.db
+            .transaction("messages", async |c| {
+                let st = c.statement(INSERT_MESSAGE).await?;
+                c.client.execute(&st, params).await?;
+                for file in files {
+                    insert_binary_data(c, file).await?;
+                }
+                let st = c.statement(INSERT_ATTACHMENTS).await?;
+                c.client.execute(&st, &[&m.id, &ids]).await?;
+                Ok(())
+            })
+            .await
     }
 
     async fn conversation(&self, conversation_id: &str) -> StoreResult<Vec<Message>> {

@@ -45,6 +45,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/postgres/0006_demographics.sql"),
     ),
     (
+        7,
+        "binary data",
+        include_str!("../../migrations/postgres/0007_binary_data.sql"),
+    ),
+    (
         9,
         "messaging",
         include_str!("../../migrations/postgres/0009_messaging.sql"),

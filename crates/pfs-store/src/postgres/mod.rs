@@ -35,7 +35,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -56,6 +56,7 @@ mod account;
 mod account_info;
 mod appointment;
 mod batch;
+mod binary_data;
 mod demographics;
 mod medication;
 mod messaging;
@@ -135,6 +136,9 @@ impl std::fmt::Debug for PostgresStore {
 struct Conn {
     client: Client,
     prepared: Mutex<HashMap<&'static str, Statement>>,
+    /// Set while [`Db::transaction`] has a transaction open on it: a connection given back in
+    /// that state (its request abandoned midway) is closed, never reused.
+    in_transaction: AtomicBool,
 }
 
 impl Conn {
@@ -200,6 +204,7 @@ impl Connector {
         Ok(Conn {
             client,
             prepared: Mutex::default(),
+            in_transaction: AtomicBool::new(false),
         })
     }
 }
@@ -220,6 +225,9 @@ impl Manager for WritePool {
         // statement its caller abandoned before running the next one.
         if conn.client.is_closed() {
             return Err(RecycleError::message("connection closed"));
+        }
+        if conn.in_transaction.load(Ordering::Acquire) {
+            return Err(RecycleError::message("left inside a transaction"));
         }
         Ok(())
     }
@@ -303,6 +311,33 @@ impl Db {
             drop(Object::take(conn));
         }
         result
+    }
+}
+
+impl Db {
+    /// Runs `work` inside one transaction on a pooled connection of its own: committed when
+    /// `work` succeeds, rolled back when it fails. For the few writes that cannot be one
+    /// statement: storing files, whose pages are many rows of many megabytes, with what refers
+    /// to them.
+    async fn transaction<T>(
+        &self,
+        table: &'static str,
+        work: impl AsyncFnOnce(&Conn) -> Result<T, tokio_postgres::Error>,
+    ) -> StoreResult<T> {
+        self.write(table, async |c| {
+            c.in_transaction.store(true, Ordering::Release);
+            c.client.batch_execute("BEGIN").await?;
+            let result = work(c).await;
+            let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+            let ended = c.client.batch_execute(end).await;
+            if ended.is_ok() {
+                c.in_transaction.store(false, Ordering::Release);
+            }
+            let value = result?;
+            ended?;
+            Ok(value)
+        })
+        .await
     }
 }
 

@@ -5,10 +5,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use pfs_core::model::RecordAccess;
 use pfs_core::store::{AccessLogStore, StoreResult};
-use rusqlite::{Connection, Row, params};
+use rusqlite::{Connection, Row, TransactionBehavior, params};
 
 use super::SqliteStore;
-use super::sql::{Cols, execute, ms, query_all};
+use super::sql::{Cols, execute, map_err, ms, query_all};
 
 // Shared: appointment.rs logs bookings and cancellations in the same transaction.
 /// Appends an entry to a patient's access log.
@@ -47,6 +47,19 @@ fn record_access_row(row: &Row<'_>) -> StoreResult<RecordAccess> {
 impl AccessLogStore for SqliteStore {
     async fn insert_record_access(&self, access: &RecordAccess) -> StoreResult<()> {
         self.write(|c| insert_record_access(c, access)).await
+    }
+
+    async fn insert_record_accesses(&self, accesses: &[RecordAccess]) -> StoreResult<()> {
+        self.write(|c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(map_err("record_accesses"))?;
+            for access in accesses {
+                insert_record_access(&tx, access)?;
+            }
+            tx.commit().map_err(map_err("record_accesses"))
+        })
+        .await
     }
 
     async fn record_accesses(

@@ -7,13 +7,14 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use pfs_core::model::{
-    Message, MessageAttachmentInfo, MessageOwner, MessageRecipient, NewAttachment, RecordAccess,
+    Message, MessageAttachmentInfo, MessageOwner, MessageRecipient, NewBinaryData, RecordAccess,
 };
 use pfs_core::store::{MessagingStore, StoreError, StoreResult};
 use rusqlite::{Connection, Row, TransactionBehavior, params};
 
 use super::SqliteStore;
 use super::access_log::insert_record_access;
+use super::binary_data::insert_binary_data;
 use super::sql::{Cols, execute, map_err, ms, opt_ms, query_all, query_opt};
 
 /// Selects a message's columns and its attachments' (as read by `message_row`).
@@ -22,9 +23,10 @@ macro_rules! select_messages {
         concat!(
             "SELECT m.id, m.conversation_id, m.patient_id, m.sent_at, m.text, m.incoming,
                     m.sender, m.recipient, m.recipient_id, m.sent_by, m.read_at, m.deleted_at,
-                    a.binary_data_id, a.file_name, a.file_type, a.size
+                    a.binary_data_id, b.file_name, b.file_type, b.size
              FROM messages m
-             LEFT JOIN message_attachments a ON a.message_id = m.id ",
+             LEFT JOIN message_attachments a ON a.message_id = m.id
+             LEFT JOIN binary_data b ON b.id = a.binary_data_id ",
             $rest
         )
     };
@@ -99,8 +101,8 @@ fn ids_json(ids: &[String]) -> StoreResult<String> {
     serde_json::to_string(ids).map_err(|_| StoreError::Other("messages: ids".into()))
 }
 
-/// Inserts a message and its attachments' rows (the caller's transaction).
-fn insert_message(c: &Connection, m: &Message, attachments: &[NewAttachment]) -> StoreResult<()> {
+/// Inserts a message, its files and their attachment rows (the caller's transaction).
+fn insert_message(c: &Connection, m: &Message, files: &[NewBinaryData]) -> StoreResult<()> {
     execute(
         c,
         "messages",
@@ -122,29 +124,16 @@ fn insert_message(c: &Connection, m: &Message, attachments: &[NewAttachment]) ->
             opt_ms(m.deleted_at),
         ],
     )?;
-    for (position, a) in attachments.iter().enumerate() {
+    for (position, file) in (0i64..).zip(files) {
+        insert_binary_data(c, file)?;
         execute(
             c,
             "message_attachments",
-            "INSERT INTO message_attachments (message_id, position, binary_data_id, file_name,
-                                              file_type, size)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                m.id,
-                position as i64,
-                a.info.binary_data_id,
-                a.info.file_name,
-                a.info.file_type,
-                i64::try_from(a.bytes.len()).unwrap_or(i64::MAX),
-            ],
+            "INSERT INTO message_attachments (message_id, position, binary_data_id)
+             VALUES (?1, ?2, ?3)",
+            params![m.id, position, file.id],
         )?;
-        store_file(c, m, a)?;
     }
-    Ok(())
-}
-
-/// Stores an attachment's bytes in the binary-data store (the caller's transaction).
-fn store_file(_c: &Connection, _m: &Message, _a: &NewAttachment) -> StoreResult<()> {
     Ok(())
 }
 
@@ -235,14 +224,14 @@ impl MessagingStore for SqliteStore {
     async fn insert_message(
         &self,
         message: &Message,
-        attachments: &[NewAttachment],
+        files: &[NewBinaryData],
         log: &RecordAccess,
     ) -> StoreResult<()> {
         self.write(|c| {
             let tx = c
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(map_err("messages"))?;
-            insert_message(&tx, message, attachments)?;
+            insert_message(&tx, message, files)?;
             insert_record_access(&tx, log)?;
             tx.commit().map_err(map_err("messages"))
         })

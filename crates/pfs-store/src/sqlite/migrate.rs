@@ -35,6 +35,11 @@ pub(super) const MIGRATIONS: &[(u32, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0005_demographics.sql"),
     ),
     (
+        6,
+        "0006_binary_data.sql",
+        include_str!("../../migrations/sqlite/0006_binary_data.sql"),
+    ),
+    (
         8,
         "0008_messaging.sql",
         include_str!("../../migrations/sqlite/0008_messaging.sql"),

@@ -27,6 +27,7 @@ mod access_log;
 mod account;
 mod account_info;
 mod appointment;
+mod binary_data;
 mod demographics;
 mod medication;
 mod messaging;

@@ -59,3 +59,35 @@ pub async fn record_accesses_round_trip(store: &dyn Store) {
         Err(StoreError::NotFound(_))
     ));
 }
+
+/// A group of entries is written in one call, all or nothing: one entry for an unknown patient
+/// fails the group and writes none of it.
+pub async fn record_accesses_in_groups(store: &dyn Store) {
+    let w = world(store, 1).await;
+    let me = &w.patient.id;
+    let group: Vec<RecordAccess> = (0..300)
+        .map(|i| record_access(me, t(i), "Viewed record"))
+        .collect();
+    store.insert_record_accesses(&group).await.unwrap();
+    store.insert_record_accesses(&[]).await.unwrap();
+    assert_eq!(
+        store.record_accesses(me, t(0), t(10_000)).await.unwrap(),
+        group
+    );
+
+    let mixed = [
+        record_access(me, t(5_000), "Viewed test results"),
+        record_access("9999999", t(5_000), "Viewed test results"),
+    ];
+    assert!(matches!(
+        store.insert_record_accesses(&mixed).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(
+        store
+            .record_accesses(me, t(5_000), t(10_000))
+            .await
+            .unwrap(),
+        vec![]
+    );
+}

@@ -1,7 +1,7 @@
 //! Messaging ([`MessagingStore`](pfs_core::store::MessagingStore)).
 
 use pfs_core::model::{
-    Message, MessageAttachmentInfo, MessageOwner, MessageRecipient, NewAttachment,
+    BinaryKind, Message, MessageAttachmentInfo, MessageOwner, MessageRecipient, NewBinaryData,
 };
 use pfs_core::{Store, StoreError};
 use pfs_wire::RecipientKind;
@@ -36,15 +36,25 @@ fn message(id: &str, conversation: &str, patient_id: &str, at: i64, incoming: bo
     }
 }
 
-fn file(id: &str, name: &str, bytes: &[u8]) -> NewAttachment {
-    NewAttachment {
-        info: MessageAttachmentInfo {
-            binary_data_id: id.to_owned(),
-            file_name: name.to_owned(),
-            file_type: "pdf".into(),
-            size: bytes.len() as u64,
-        },
-        bytes: bytes.to_vec(),
+fn file(id: &str, patient_id: &str, name: &str, bytes: &[u8]) -> NewBinaryData {
+    NewBinaryData {
+        id: id.to_owned(),
+        patient_id: patient_id.to_owned(),
+        kind: BinaryKind::Attachment,
+        file_name: name.to_owned(),
+        file_type: "pdf".into(),
+        pages: vec![bytes.to_vec()],
+        uploading: false,
+        created_at: t(0),
+    }
+}
+
+fn info(f: &NewBinaryData) -> MessageAttachmentInfo {
+    MessageAttachmentInfo {
+        binary_data_id: f.id.clone(),
+        file_name: f.file_name.clone(),
+        file_type: f.file_type.clone(),
+        size: f.size(),
     }
 }
 
@@ -138,10 +148,10 @@ pub async fn messages_round_trip(store: &dyn Store) {
         .unwrap();
     let mut reply = message("100000000002", "100000000001", pid, 5, false);
     let files = [
-        file("900000000001", "a.pdf", b"%PDF-1"),
-        file("900000000002", "b.pdf", b"%PDF-2"),
+        file("900000000001", pid, "a.pdf", b"%PDF-1"),
+        file("900000000002", pid, "b.pdf", b"%PDF-2"),
     ];
-    reply.attachments = files.iter().map(|f| f.info.clone()).collect();
+    reply.attachments = files.iter().map(info).collect();
     store
         .insert_message(&reply, &files, &record_access(pid, t(5), "Replied"))
         .await
@@ -163,8 +173,8 @@ pub async fn messages_round_trip(store: &dyn Store) {
         Err(StoreError::Conflict(_))
     ));
     dup.id = "100000000004".into();
-    let taken = [file("900000000001", "c.pdf", b"%PDF-3")];
-    dup.attachments = vec![taken[0].info.clone()];
+    let taken = [file("900000000003", pid, "c.pdf", b"%PDF-3"), file("900000000001", pid, "d.pdf", b"%PDF-4")];
+    dup.attachments = taken.iter().map(info).collect();
     assert!(matches!(
         store
             .insert_message(&dup, &taken, &record_access(pid, t(9), "Sent message"))
@@ -181,6 +191,18 @@ pub async fn messages_round_trip(store: &dyn Store) {
         Err(StoreError::NotFound(_))
     ));
     assert_eq!(log_count(store, pid).await, 3);
+    // The files are the patient's attachments in the binary-data store; a refused message
+    // left none of its files behind.
+    let stored = store.binary_data_info("900000000002").await.unwrap().unwrap();
+    assert_eq!(
+        (stored.patient_id.as_str(), stored.kind, stored.size),
+        (pid.as_str(), BinaryKind::Attachment, 6)
+    );
+    assert_eq!(
+        store.binary_data_page("900000000002", 1).await.unwrap().as_deref(),
+        Some(&b"%PDF-2"[..])
+    );
+    assert_eq!(store.binary_data_info("900000000003").await.unwrap(), None);
 
     let all = store.patient_messages(pid).await.unwrap();
     assert_eq!(ids(&all), ["100000000001", "100000000002", "100000000003"]);

@@ -101,6 +101,9 @@ macro_rules! store_suite_cases {
             messages_round_trip,
             message_ids_are_all_or_nothing,
             practice_inbox_order,
+            record_accesses_in_groups,
+            binary_data_round_trip,
+            binary_data_upload,
         }
     };
 }
@@ -385,6 +388,7 @@ mod access_log;
 mod account;
 mod account_info;
 mod appointment;
+mod binary_data;
 mod demographics;
 mod medication;
 mod messaging;
@@ -400,6 +404,7 @@ pub use access_log::*;
 pub use account::*;
 pub use account_info::*;
 pub use appointment::*;
+pub use binary_data::*;
 pub use demographics::*;
 pub use medication::*;
 pub use messaging::*;

@@ -39,6 +39,7 @@ pub async fn practices_round_trip(store: &dyn Store) {
         message_attachment_types: vec!["pdf".into(), "gif".into()],
         max_message_attachment_bytes: 1024,
         max_message_attachments: 1,
+        max_document_bytes: 2 * 1024 * 1024,
     };
     assert!(
         store

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod appointments;
+pub mod binary_data;
 pub mod common;
 pub mod demographics;
 pub mod error;
