@@ -18,8 +18,16 @@ pub struct Args {
     #[arg(value_name = "NAME=VALUE")]
     attrs: Vec<String>,
     /// Send this file as the body instead (`-` reads standard input).
-    #[arg(long, short = 'f', conflicts_with = "attrs")]
+    #[arg(long, short = 'f', conflicts_with_all = ["attrs", "attach", "message_id"])]
     file: Option<PathBuf>,
+    /// Add this file as an `Attachment` child (`MessageCreate`): its name, its extension as
+    /// `fileType`, its bytes as base64. May be repeated.
+    #[arg(long, value_name = "PATH")]
+    attach: Vec<PathBuf>,
+    /// Add a `Message messageId="ID"` child (`MessageMarkAsRead`, `MessageDelete`). May be
+    /// repeated.
+    #[arg(long, value_name = "ID")]
+    message_id: Vec<String>,
     /// The session id for the `suid` header.
     #[arg(long, env = "PFS_SUID", hide_env_values = true)]
     suid: Option<String>,
@@ -99,7 +107,7 @@ pub async fn run(a: Args) -> Result<()> {
         Some(p) => {
             std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?
         }
-        None => build_body(&a.message_type, &a.attrs, &a.conn)?,
+        None => build_body(&a.message_type, &a.attrs, &a.conn, &a.attach, &a.message_id)?,
     };
     let client = a.conn.client()?;
     let reply = client.raw(&a.message_type, a.suid.as_deref(), body).await?;
@@ -113,7 +121,13 @@ pub async fn run(a: Args) -> Result<()> {
     Ok(())
 }
 
-fn build_body(message_type: &str, attrs: &[String], conn: &Connection) -> Result<String> {
+fn build_body(
+    message_type: &str,
+    attrs: &[String],
+    conn: &Connection,
+    attach: &[PathBuf],
+    message_ids: &[String],
+) -> Result<String> {
     let mut el = Element::new(message_type)
         .attr("apiVersion", "1")
         .attr("uuid", Guid::new_v4().to_string());
@@ -135,6 +149,21 @@ fn build_body(message_type: &str, attrs: &[String], conn: &Connection) -> Result
                 .attr("version", env!("CARGO_PKG_VERSION"))
                 .attr("providerId", provider_id)
                 .attr("deviceType", "pfs-cli"),
+        );
+    }
+    for id in message_ids {
+        el = el.child(Element::new("Message").attr("messageId", id.clone()));
+    }
+    for path in attach {
+        let (name, file_type) = pfs_client::file_name_and_type(path)?;
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let a = pfs_wire::MessageAttachment::from_bytes(name, file_type, &bytes);
+        el = el.child(
+            Element::new("Attachment")
+                .attr("fileName", a.file_name)
+                .attr("fileType", a.file_type)
+                .text(a.content),
         );
     }
     Ok(el.to_document())

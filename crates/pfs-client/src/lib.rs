@@ -46,6 +46,7 @@ mod demographics;
 mod error;
 mod link;
 mod medication;
+mod messaging;
 mod pharmacy;
 mod session;
 
@@ -54,6 +55,7 @@ pub use client::{Client, MAX_REPLY_BYTES, RawResponse, is_error_body};
 pub use demographics::DemographicsUpdate;
 pub use error::{Error, Result};
 pub use link::LinkRequest;
+pub use messaging::{NewMessage, file_name_and_type};
 pub use pharmacy::PharmacySearch;
 pub use session::Session;
 

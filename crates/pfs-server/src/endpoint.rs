@@ -44,7 +44,8 @@ use crate::transport::{
 /// is hit.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Largest request body accepted (default 1 MiB).
+    /// Largest request body accepted (default 1 MiB); a message that declares a larger limit
+    /// of its own (`MessageCreate`, see [`pfs_wire::MESSAGE_CREATE_MAX_BODY_BYTES`]) gets that.
     pub max_body_bytes: usize,
     /// Time allowed for the TLS handshake (default 10 s).
     pub handshake_timeout: Duration,
@@ -297,6 +298,15 @@ async fn guarded(
     }
 }
 
+/// The largest body accepted for a request whose `type` header is `message_type`:
+/// [`Limits::max_body_bytes`], or the message's own larger limit
+/// ([`pfs_wire::RequestMessage::MAX_BODY_BYTES`]).
+fn body_limit(limits: &Limits, message_type: Option<&str>) -> usize {
+    message_type
+        .and_then(pfs_wire::Request::max_body_bytes)
+        .map_or(limits.max_body_bytes, |own| own.max(limits.max_body_bytes))
+}
+
 async fn handle(
     endpoint: &Endpoint,
     peer: &Peer,
@@ -355,20 +365,23 @@ async fn handle(
         return error_response(&e, message_type.as_deref(), None);
     };
 
+    // The body limit is the type's: the listener's for every request, unless the message
+    // declares a larger one (MessageCreate, whose attachments travel as base64).
+    let max_body = body_limit(&limits, message_type.as_deref());
     let declared_too_large = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok())
-        .is_some_and(|n| n > limits.max_body_bytes);
+        .is_some_and(|n| n > max_body);
     let deadline = started + limits.request_timeout;
     let mut close = false;
     let body = if declared_too_large {
-        Err(DomainError::TooLarge(limits.max_body_bytes))
+        Err(DomainError::TooLarge(max_body))
     } else {
-        match transport::read_body(req.into_body(), limits.max_body_bytes, deadline).await {
+        match transport::read_body(req.into_body(), max_body, deadline).await {
             Ok(body) => Ok(body),
-            Err(BodyError::TooLarge) => Err(DomainError::TooLarge(limits.max_body_bytes)),
+            Err(BodyError::TooLarge) => Err(DomainError::TooLarge(max_body)),
             Err(BodyError::TimedOut) => {
                 close = true;
                 Err(DomainError::RequestTimeout(

@@ -17,6 +17,7 @@ mod account;
 mod appointment;
 mod demographics;
 mod medication;
+mod messaging;
 mod patient;
 mod pharmacy;
 mod practice;
@@ -78,6 +79,9 @@ enum What {
     /// The community pharmacy directory and patients' nominated pharmacies.
     #[command(subcommand)]
     Pharmacy(pharmacy::PharmacyCmd),
+    /// Patient messaging: recipients, the inbox, conversations, replies and attachments.
+    #[command(subcommand)]
+    Message(messaging::MessageCmd),
     /// Whether the server and its database answer.
     Health,
 }
@@ -98,6 +102,7 @@ pub async fn run(a: Args) -> Result<()> {
         What::Prescription(cmd) => medication::run_prescription(&api, cmd).await?,
         What::Demographics(cmd) => demographics::run(&api, cmd).await?,
         What::Pharmacy(cmd) => pharmacy::run(&api, cmd).await?,
+        What::Message(cmd) => messaging::run(&api, cmd).await?,
     };
     if !out.is_null() {
         println!("{}", serde_json::to_string_pretty(&out)?);
@@ -173,6 +178,28 @@ impl Api {
     async fn send(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value> {
         let body = body.map(|b| b.to_string()).unwrap_or_default();
         self.send_text(method, path, "application/json", body).await
+    }
+
+    /// A `GET` whose answer is a file: its bytes.
+    async fn get_bytes(&self, path: &str) -> Result<Vec<u8>> {
+        let req = http::Request::builder()
+            .method("GET")
+            .uri(format!("{}{path}", self.base))
+            .header("authorization", format!("Bearer {}", self.token))
+            .body(Full::new(Bytes::new()))?;
+        let res = self
+            .http
+            .request(req)
+            .await
+            .with_context(|| format!("cannot reach the admin API at {}", self.base))?;
+        let status = res.status();
+        let bytes = res.into_body().collect().await?.to_bytes();
+        if !status.is_success() {
+            let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            let msg = value["message"].as_str().unwrap_or("").to_owned();
+            bail!("{status}: {msg}");
+        }
+        Ok(bytes.to_vec())
     }
 
     /// Sends `body` as it is, with `content_type`.

@@ -351,3 +351,54 @@ fn check_recipient_name(name: &str) -> Result<String, AdminError> {
     }
     Ok(name.to_owned())
 }
+
+/// An attachment as the practice downloads it.
+#[derive(Clone)]
+pub struct AttachmentFile {
+    /// Its description.
+    pub info: BinaryDataInfo,
+    /// Its bytes (every page, in order).
+    pub bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for AttachmentFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AttachmentFile")
+            .field("id", &self.info.id)
+            .field("size", &self.bytes.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Pfs {
+    /// A message attachment of one of the practice's patients, with its bytes.
+    pub async fn practice_attachment(
+        &self,
+        ods: &str,
+        binary_data_id: &str,
+    ) -> Result<AttachmentFile, AdminError> {
+        let practice = self.messaging_practice(ods).await?;
+        let not_found = || AdminError::NotFound("attachment".into());
+        let info = self
+            .store
+            .binary_data_info(binary_data_id.trim())
+            .await?
+            .filter(|i| i.kind == BinaryKind::Attachment)
+            .ok_or_else(not_found)?;
+        self.store
+            .patient(&info.patient_id)
+            .await?
+            .filter(|p| p.ods == practice.ods)
+            .ok_or_else(not_found)?;
+        let mut bytes = Vec::with_capacity(usize::try_from(info.size).unwrap_or(0));
+        for page in 1..=info.pages {
+            bytes.extend(
+                self.store
+                    .binary_data_page(&info.id, page)
+                    .await?
+                    .ok_or_else(not_found)?,
+            );
+        }
+        Ok(AttachmentFile { info, bytes })
+    }
+}

@@ -25,7 +25,7 @@ pub use appointment::{AppointmentView, NewAppointmentSession, SessionView, parse
 pub use demographics::{DemographicsView, NewContactDetails};
 pub use medication::{CourseChange, CourseView, NewCourse, present};
 pub use messaging::{
-    INBOX_LIMIT, MAX_RECIPIENT_NAME, NewMessageRecipient, PracticeMessage, PracticeReply,
+    AttachmentFile, INBOX_LIMIT, MAX_RECIPIENT_NAME, NewMessageRecipient, PracticeMessage, PracticeReply,
     RecipientChange, ReplyAttachment,
 };
 pub use patient::NewPatient;

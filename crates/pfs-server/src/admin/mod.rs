@@ -39,6 +39,7 @@ mod account;
 mod appointment;
 mod demographics;
 mod medication;
+mod messaging;
 mod patient;
 mod pharmacy;
 mod practice;
@@ -166,6 +167,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .merge(medication::routes())
         .merge(demographics::routes())
         .merge(pharmacy::routes())
+        .merge(messaging::routes())
         .merge(patient::routes())
         .merge(account::routes())
         .merge(proxy::routes())
