@@ -2,6 +2,7 @@
 //! use it at once.
 
 mod contact;
+mod messaging;
 mod pharmacy;
 
 use std::fs;
@@ -732,6 +733,7 @@ pub async fn seed(pfs: &Pfs, dir: &DataDir, ca: &PemPair) -> Result<Vec<DemoAcco
     }
     contact::seed_contact_details(pfs, &ids).await?;
     pharmacy::seed_pharmacies(pfs, &ids).await?;
+    messaging::seed_messaging(pfs, &ids).await?;
     for &(grantee, patient) in PROXIES {
         pfs.grant_proxy(&ids[grantee], &ids[patient])
             .await

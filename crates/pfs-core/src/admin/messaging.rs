@@ -402,3 +402,44 @@ impl Pfs {
         Ok(AttachmentFile { info, bytes })
     }
 }
+
+impl Pfs {
+    /// Records a message from a patient to one of their practice's recipients, as if sent
+    /// online by the patient themselves (for demo data and tools; patients use
+    /// `MessageCreate`). No attachments.
+    pub async fn add_patient_message(
+        &self,
+        patient_id: &str,
+        recipient_id: &str,
+        text: &str,
+    ) -> Result<Message, AdminError> {
+        let patient = self
+            .store
+            .patient(patient_id.trim())
+            .await?
+            .ok_or_else(|| AdminError::NotFound("patient".into()))?;
+        let practice = self.messaging_practice(&patient.ods).await?;
+        let to = self.practice_recipient(&practice, recipient_id).await?;
+        let text = check_text(text)?;
+        let now = self.clock.now();
+        let mut log = practice_access(&practice, &patient, "Sent message", now);
+        log.accessed_by = patient.display_name();
+        log.method = "Online".to_owned();
+        let message = Message {
+            id: String::new(),
+            conversation_id: String::new(),
+            patient_id: patient.id.clone(),
+            sent_at: now,
+            text,
+            incoming: true,
+            sender: patient.display_name(),
+            recipient: to.name.clone(),
+            recipient_id: to.id.clone(),
+            sent_by: Some(patient.id.clone()),
+            read_at: None,
+            deleted_at: None,
+            attachments: Vec::new(),
+        };
+        Ok(self.store_message(message, &[], &log).await?)
+    }
+}
