@@ -62,6 +62,9 @@ pub trait MessagingStore: Send + Sync {
         at: DateTime<Utc>,
         log: &RecordAccess,
     ) -> StoreResult<bool>;
+    /// How many message attachments (binaries of kind `Attachment`) the patient has: what a
+    /// refused message must leave unchanged.
+    async fn attachment_count(&self, patient_id: &str) -> StoreResult<u64>;
     /// The practice's incoming messages (from patients), to one recipient or to any: unread
     /// first, then newest first; at most `limit`.
     async fn practice_inbox(

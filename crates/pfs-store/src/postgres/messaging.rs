@@ -373,6 +373,23 @@ impl MessagingStore for PostgresStore {
         Cols::new(&ok, "messages").get(0, "ok")
     }
 
+    async fn attachment_count(&self, patient_id: &str) -> StoreResult<u64> {
+        let rows = self
+            .db
+            .read(
+                "binary_data",
+                "SELECT count(*) FROM binary_data WHERE patient_id = $1 AND kind = 'Attachment'",
+                &[&patient_id],
+            )
+            .await?;
+        let n: i64 = rows
+            .first()
+            .map(|r| Cols::new(r, "binary_data").get(0, "count"))
+            .transpose()?
+            .unwrap_or(0);
+        u64::try_from(n).map_err(|_| StoreError::Other("binary_data: bad count".into()))
+    }
+
     async fn practice_inbox(
         &self,
         ods: &str,

@@ -348,6 +348,19 @@ impl MessagingStore for SqliteStore {
         .await
     }
 
+    async fn attachment_count(&self, patient_id: &str) -> StoreResult<u64> {
+        self.read(|c| {
+            let n: i64 = c
+                .prepare_cached(
+                    "SELECT COUNT(*) FROM binary_data
+                     WHERE patient_id = ?1 AND kind = 'Attachment'",
+                )
+                .and_then(|mut s| s.query_row([patient_id], |r| r.get(0)))
+                .map_err(map_err("binary_data"))?;
+            u64::try_from(n).map_err(|_| StoreError::Other("binary_data: bad count".into()))
+        })
+    }
+
     async fn practice_inbox(
         &self,
         ods: &str,

@@ -203,6 +203,8 @@ pub async fn messages_round_trip(store: &dyn Store) {
         Some(&b"%PDF-2"[..])
     );
     assert_eq!(store.binary_data_info("900000000003").await.unwrap(), None);
+    assert_eq!(store.attachment_count(pid).await.unwrap(), 2);
+    assert_eq!(store.attachment_count("1").await.unwrap(), 0);
 
     let all = store.patient_messages(pid).await.unwrap();
     assert_eq!(ids(&all), ["100000000001", "100000000002", "100000000003"]);

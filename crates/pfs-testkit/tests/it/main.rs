@@ -33,6 +33,7 @@ mod hostile;
 mod linkage;
 mod medication;
 mod medication_admin;
+mod messaging;
 mod metrics;
 mod multi_instance;
 mod pharmacy;

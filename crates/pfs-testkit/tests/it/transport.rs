@@ -212,7 +212,7 @@ async fn connect(t: &TestServer, config: Arc<ClientConfig>) -> io::Result<TlsStr
 
 /// An HTTP/1.1 reply read by hand.
 #[derive(Debug)]
-struct HttpReply {
+pub(crate) struct HttpReply {
     status: u16,
     headers: Vec<(String, String)>,
     body: String,
@@ -227,7 +227,7 @@ impl HttpReply {
     }
 
     #[track_caller]
-    fn error(&self, code: &str, echo: Option<&str>) -> Element {
+    pub(crate) fn error(&self, code: &str, echo: Option<&str>) -> Element {
         let el = check_error(
             self.status,
             self.header("content-type"),
@@ -307,7 +307,7 @@ async fn exchange_on(stream: TlsStream<TcpStream>, request: Vec<u8>) -> io::Resu
 }
 
 /// Connects with the demo provider's certificate and exchanges one request.
-async fn exchange(t: &TestServer, request: Vec<u8>) -> io::Result<HttpReply> {
+pub(crate) async fn exchange(t: &TestServer, request: Vec<u8>) -> io::Result<HttpReply> {
     let config = tls_config(t, both_versions(), Some(&t.demo), &[b"http/1.1"]);
     exchange_on(connect(t, config).await?, request).await
 }
@@ -1881,7 +1881,7 @@ async fn refused(
     assert_still_serving(t).await;
 }
 
-fn xml_post_with_suid(message_type: &str, suid: Option<&str>, body: &[u8]) -> Vec<u8> {
+pub(crate) fn xml_post_with_suid(message_type: &str, suid: Option<&str>, body: &[u8]) -> Vec<u8> {
     let mut headers = vec![
         ("type", message_type),
         ("Content-Type", "text/xml; charset=utf-8"),
