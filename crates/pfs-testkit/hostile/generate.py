@@ -391,6 +391,14 @@ id_targets = [
     ("ResetOnlineAccount", "providerId", lambda v: f'<ResetOnlineAccount {COMMON} providerId="{v}"/>', "VALID", ["E:9030", "E:9004"]),
     ("RequestAccountInformation", "onlineUserId", lambda v: f'<RequestAccountInformation apiVersion="1" patientId="@@PATIENT@@" onlineUserId="{v}"/>', "VALID", ["E:9009", "E:9004"]),
     ("ChangeDemographics", "email", lambda v: f'<ChangeDemographics {COMMON}><EmailAddress address="{v}"/></ChangeDemographics>', "VALID", ["E:9023", "E:9024", "OK"]),
+    ("MessagesView", "patientId", lambda v: f'<MessagesView apiVersion="1" patientId="{v}" onlineUserId="@@USER@@"/>', "VALID", ["E:6", "E:9009", "E:9004"]),
+    ("MessageCreate", "unitRecipientId", lambda v: f'<MessageCreate {COMMON} unitRecipientId="{v}" message="Hello"/>', "VALID", ["E:9041", "E:9004"]),
+    ("MessageCreate", "message", lambda v: f'<MessageCreate {COMMON} recipientId="1" message="{v}"/>', "VALID", ["E:9041", "E:9043"]),
+    # The file name is checked before the recipient: an unsafe name is 9050, a safe one 9041.
+    ("MessageCreate", "fileName", lambda v: f'<MessageCreate {COMMON} recipientId="1" message="Hi"><Attachment fileName="{v}" fileType="pdf">JVBERi0x</Attachment></MessageCreate>', "VALID", ["E:9050", "E:9041", "E:9004"]),
+    ("MessageCreate", "fileType", lambda v: f'<MessageCreate {COMMON} recipientId="1" message="Hi"><Attachment fileName="a.pdf" fileType="{v}">JVBERi0x</Attachment></MessageCreate>', "VALID", ["E:9046", "E:9004"]),
+    ("MessageMarkAsRead", "messageId", lambda v: f'<MessageMarkAsRead {COMMON}><Message messageId="{v}"/></MessageMarkAsRead>', "VALID", ["E:9045", "E:9004"]),
+    ("MessageDelete", "messageId", lambda v: f'<MessageDelete {COMMON}><Message messageId="{v}"/></MessageDelete>', "VALID", ["E:9045", "E:9004"]),
 ]
 for t, attr, make, suid, expect in id_targets:
     for i, v in enumerate(payloads):
