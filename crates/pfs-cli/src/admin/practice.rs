@@ -65,6 +65,15 @@ pub(super) enum PracticeCmd {
         /// Largest file patients may download online, in bytes (1 to 41943040).
         #[arg(long)]
         max_document_bytes: Option<u64>,
+        /// Attachment types patients may send, comma-separated (e.g. pdf,jpg,jpeg,png).
+        #[arg(long, value_delimiter = ',')]
+        message_attachment_types: Option<Vec<String>>,
+        /// Largest attachment a patient may send, decoded, in bytes (1 to 5242880).
+        #[arg(long)]
+        max_message_attachment_bytes: Option<u32>,
+        /// Most attachments on one message (0 to 3).
+        #[arg(long)]
+        max_message_attachments: Option<u32>,
     },
 }
 
@@ -99,6 +108,9 @@ pub(super) async fn run(api: &Api, cmd: PracticeCmd) -> Result<Value> {
             max_medication_notes,
             demographics_approval,
             max_document_bytes,
+            message_attachment_types,
+            max_message_attachment_bytes,
+            max_message_attachments,
         } => {
             let practices = api.send("GET", "/api/practices", None).await?;
             let mut settings = practices
@@ -144,6 +156,18 @@ pub(super) async fn run(api: &Api, cmd: PracticeCmd) -> Result<Value> {
                     demographics_approval.map(|v| json!(v)),
                 ),
                 ("maxDocumentBytes", max_document_bytes.map(|v| json!(v))),
+                (
+                    "messageAttachmentTypes",
+                    message_attachment_types.map(|v| json!(v)),
+                ),
+                (
+                    "maxMessageAttachmentBytes",
+                    max_message_attachment_bytes.map(|v| json!(v)),
+                ),
+                (
+                    "maxMessageAttachments",
+                    max_message_attachments.map(|v| json!(v)),
+                ),
             ];
             for (key, value) in changes {
                 if let Some(v) = value {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use axum::{Json, Router};
@@ -53,8 +53,11 @@ async fn add_recipient(
     State(state): State<Arc<AdminState>>,
     Path(ods): Path<String>,
     ApiJson(body): ApiJson<NewMessageRecipient>,
-) -> ApiResult<MessageRecipient> {
-    Ok(Json(state.pfs.add_message_recipient(&ods, body).await?))
+) -> Result<(StatusCode, Json<MessageRecipient>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(state.pfs.add_message_recipient(&ods, body).await?),
+    ))
 }
 
 async fn change_recipient(
@@ -96,9 +99,10 @@ async fn reply(
     State(state): State<Arc<AdminState>>,
     Path((ods, id)): Path<(String, String)>,
     ApiJson(body): ApiJson<PracticeReply>,
-) -> ApiResult<Message> {
-    Ok(Json(
-        state.pfs.reply_to_conversation(&ods, &id, body).await?,
+) -> Result<(StatusCode, Json<Message>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(state.pfs.reply_to_conversation(&ods, &id, body).await?),
     ))
 }
 
