@@ -113,7 +113,10 @@ impl Session {
     }
 
     /// `MessageMarkAsRead`: marks the messages read (all, or none if one is not the patient's).
-    pub async fn message_mark_as_read(&self, message_ids: &[&str]) -> Result<MessageMarkAsReadReply> {
+    pub async fn message_mark_as_read(
+        &self,
+        message_ids: &[&str],
+    ) -> Result<MessageMarkAsReadReply> {
         let req = MessageMarkAsRead {
             header: self.header(),
             scope: self.scope(),

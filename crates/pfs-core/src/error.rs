@@ -210,7 +210,9 @@ pub enum DomainError {
     #[error("an Attachment/@fileType is not one the practice accepts")]
     AttachmentTypeNotAllowed,
     /// An attachment's bytes are not of its declared type.
-    #[error("an attachment's content is not a file of its fileType (its magic number does not match)")]
+    #[error(
+        "an attachment's content is not a file of its fileType (its magic number does not match)"
+    )]
     AttachmentContentMismatch,
     /// An attachment's text is not base64.
     #[error("an attachment's text is not standard base64")]

@@ -56,8 +56,8 @@ pub use secrets::{Kdf, KdfBusy, KdfHold, KdfParams, KdfQueue, KdfTicket, Pepper}
 pub use session::ActiveSession;
 pub use store::{
     AccessLogStore, AccountInfoStore, AccountStore, AppointmentStore, DemographicsStore,
-    HealthStore, MedicationStore, MessagingStore, PatientStore, PharmacyStore, PracticeStore, ProviderStore,
-    ProxyStore, ServiceStore, SessionStore, Store, StoreError, StoreResult,
+    HealthStore, MedicationStore, MessagingStore, PatientStore, PharmacyStore, PracticeStore,
+    ProviderStore, ProxyStore, ServiceStore, SessionStore, Store, StoreError, StoreResult,
 };
 
 /// Every API version served; `CheckVersion` lists them and other versions are refused.

@@ -25,10 +25,10 @@ use pfs_wire::{
 };
 
 use crate::Pfs;
+use crate::binary_data::new_binary_id;
 use crate::error::DomainError;
 use crate::model::*;
 use crate::operation::{Access, Call, Operation};
-use crate::binary_data::new_binary_id;
 use crate::secrets::{Attempt, with_fresh_id};
 use crate::uktime::to_wall_clock;
 
@@ -74,7 +74,9 @@ pub fn is_known_file_type(file_type: &str) -> bool {
 pub fn check_file_name(name: &str) -> Result<(), DomainError> {
     let bad = DomainError::AttachmentNameInvalid;
     if name.is_empty() || name.chars().count() > MAX_FILE_NAME {
-        return Err(bad("an Attachment/@fileName is empty or longer than 255 characters"));
+        return Err(bad(
+            "an Attachment/@fileName is empty or longer than 255 characters",
+        ));
     }
     if name.chars().any(|c| matches!(c, '/' | '\\' | ':')) {
         return Err(bad("an Attachment/@fileName holds a path separator"));
@@ -138,14 +140,13 @@ pub fn check_attachments(
             {
                 return Err(DomainError::AttachmentTypeNotAllowed);
             }
-            let too_large = DomainError::AttachmentTooLarge(u32::try_from(max_bytes).unwrap_or(u32::MAX));
+            let too_large =
+                DomainError::AttachmentTooLarge(u32::try_from(max_bytes).unwrap_or(u32::MAX));
             // Refuse a text far beyond the limit before decoding it.
             if a.content.len() > pfs_wire::msg::messaging::base64_len(max_bytes) + 64 * 1024 {
                 return Err(too_large);
             }
-            let bytes = a
-                .decode_content()
-                .ok_or(DomainError::AttachmentNotBase64)?;
+            let bytes = a.decode_content().ok_or(DomainError::AttachmentNotBase64)?;
             if bytes.len() > max_bytes {
                 return Err(too_large);
             }
@@ -539,8 +540,18 @@ mod tests {
             assert!(check_file_name(ok).is_ok(), "{ok}");
         }
         for bad in [
-            "", "../etc/passwd", "a/b.pdf", "a\\b.pdf", "C:x.pdf", "a\u{0}.pdf", "a\n.pdf", "..",
-            ".", " a.pdf", "a.pdf ", "a\u{7}.png",
+            "",
+            "../etc/passwd",
+            "a/b.pdf",
+            "a\\b.pdf",
+            "C:x.pdf",
+            "a\u{0}.pdf",
+            "a\n.pdf",
+            "..",
+            ".",
+            " a.pdf",
+            "a.pdf ",
+            "a\u{7}.png",
         ] {
             assert!(
                 matches!(

@@ -78,9 +78,7 @@ impl Default for PracticeSettings {
             max_medications_per_request: 10,
             max_medication_notes: 500,
             demographics_approval: false,
-            message_attachment_types: ["pdf", "jpg", "jpeg", "png"]
-                .map(str::to_owned)
-                .to_vec(),
+            message_attachment_types: ["pdf", "jpg", "jpeg", "png"].map(str::to_owned).to_vec(),
             max_message_attachment_bytes: 5 * 1024 * 1024,
             max_message_attachments: 3,
             max_document_bytes: 10 * 1024 * 1024,

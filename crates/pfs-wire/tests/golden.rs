@@ -1024,6 +1024,9 @@ fn every_request_type_round_trips_through_request_encode() {
             "MessageDelete",
             format!(
                 r#"<MessageDelete apiVersion="1" uuid="{UUID}" unitId="X12345" patientId="1" onlineUserId="1"><Message messageId="300000000002"/><Message messageId="300000000003"/></MessageDelete>"#
+            ),
+        ),
+        (
             "RequestBinaryData",
             format!(
                 r#"<RequestBinaryData apiVersion="1" uuid="{UUID}" unitId="X12345" patientId="1" onlineUserId="1" binaryDataId="550000000123"/>"#

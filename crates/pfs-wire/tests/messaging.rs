@@ -183,7 +183,13 @@ fn message_create_refusals() {
     )
     .unwrap_err();
     assert!(
-        matches!(neither, DecodeError::Missing { attr: "recipientId", .. }),
+        matches!(
+            neither,
+            DecodeError::Missing {
+                attr: "recipientId",
+                ..
+            }
+        ),
         "{neither}"
     );
     let no_name = served(
@@ -192,7 +198,13 @@ fn message_create_refusals() {
     )
     .unwrap_err();
     assert!(
-        matches!(no_name, DecodeError::Missing { attr: "fileName", .. }),
+        matches!(
+            no_name,
+            DecodeError::Missing {
+                attr: "fileName",
+                ..
+            }
+        ),
         "{no_name}"
     );
     // An empty text reads as empty: the server refuses it with its own code.
@@ -304,8 +316,10 @@ fn message_create_reply() {
     );
     // The reference's reply, without the openpfs additions.
     let r = MessageCreateReply::decode(
-        format!(r#"<MessageCreateReply patientId="9000001" onlineUserId="9000001" uuid="{UUID}"/>"#)
-            .as_bytes(),
+        format!(
+            r#"<MessageCreateReply patientId="9000001" onlineUserId="9000001" uuid="{UUID}"/>"#
+        )
+        .as_bytes(),
     )
     .unwrap();
     assert_eq!(r.message_id, None);
@@ -323,10 +337,7 @@ fn message_mark_as_read_is_singular() {
         panic!("wrong variant")
     };
     assert_eq!(m.message_ids, vec!["m-12".to_owned()]);
-    assert_eq!(
-        MessageMarkAsRead::decode(m.encode().as_bytes()).unwrap(),
-        m
-    );
+    assert_eq!(MessageMarkAsRead::decode(m.encode().as_bytes()).unwrap(), m);
     // The plural spelling is no message of this API.
     assert_eq!(
         served("MessagesMarkAsRead", "<MessagesMarkAsRead/>").unwrap_err(),
@@ -338,7 +349,13 @@ fn message_mark_as_read_is_singular() {
     )
     .unwrap_err();
     assert!(
-        matches!(empty, DecodeError::MissingChild { child: "Message", .. }),
+        matches!(
+            empty,
+            DecodeError::MissingChild {
+                child: "Message",
+                ..
+            }
+        ),
         "{empty}"
     );
     golden(
@@ -369,7 +386,13 @@ fn message_delete_and_unread_count() {
     )
     .unwrap_err();
     assert!(
-        matches!(missing_id, DecodeError::Missing { attr: "messageId", .. }),
+        matches!(
+            missing_id,
+            DecodeError::Missing {
+                attr: "messageId",
+                ..
+            }
+        ),
         "{missing_id}"
     );
     golden(

@@ -97,8 +97,12 @@ pub(super) enum MessageCmd {
 pub(super) async fn run(api: &Api, cmd: MessageCmd) -> Result<Value> {
     match cmd {
         MessageCmd::Recipients { ods } => {
-            api.send("GET", &format!("/api/practices/{ods}/message-recipients"), None)
-                .await
+            api.send(
+                "GET",
+                &format!("/api/practices/{ods}/message-recipients"),
+                None,
+            )
+            .await
         }
         MessageCmd::AddRecipient {
             ods,
@@ -130,8 +134,12 @@ pub(super) async fn run(api: &Api, cmd: MessageCmd) -> Result<Value> {
             let query = recipient
                 .map(|r| format!("?recipient={r}"))
                 .unwrap_or_default();
-            api.send("GET", &format!("/api/practices/{ods}/messages{query}"), None)
-                .await
+            api.send(
+                "GET",
+                &format!("/api/practices/{ods}/messages{query}"),
+                None,
+            )
+            .await
         }
         MessageCmd::Conversation { ods, id } => {
             api.send(

@@ -12,13 +12,14 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use hdrhistogram::Histogram;
 use pfs_client::{Client, LinkRequest};
-use pfs_wire::{Element, Guid};
+use pfs_wire::{Element, Guid, MessageAttachment};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::call::Connection;
 
 mod medication;
+mod messaging;
 mod pharmacy;
 
 /// Options of `pfs bench`.
@@ -35,6 +36,9 @@ pub struct Args {
         "list-repeat-medication",
         "request-medication",
         "pharmacy-search",
+        "message-create",
+        "message-create-attachment",
+        "messages-view",
     ])]
     scenario: String,
     /// Concurrent connections (one worker each).
@@ -66,6 +70,12 @@ pub struct Args {
     /// API, timed) before measuring.
     #[arg(long, default_value_t = 15_000)]
     pharmacies: usize,
+    /// `message-create-attachment`: the size of the PDF attached to each message, in bytes.
+    #[arg(long, default_value_t = 1024 * 1024)]
+    attachment_bytes: usize,
+    /// `messages-view`: how many messages the patient has.
+    #[arg(long, default_value_t = 200)]
+    messages: usize,
     #[command(flatten)]
     conn: Connection,
 }
@@ -142,6 +152,13 @@ impl Job {
     /// The next body, or `None` when a booking worker has run out of slots.
     fn next_body(&mut self) -> Option<String> {
         let mut el = self.template.clone();
+        if self.message_type == "MessageCreate" && !self.bookers.is_empty() {
+            let booker = &self.bookers[self.turn % self.bookers.len()];
+            self.turn += 1;
+            self.suid = Some(booker.suid.clone());
+            set(&mut el, "patientId", booker.patient_id.clone());
+            set(&mut el, "onlineUserId", booker.patient_id.clone());
+        }
         if self.message_type == "BookAppointment" {
             let (session, start, end) = self.slots.pop()?;
             if !self.bookers.is_empty() {
@@ -249,7 +266,7 @@ pub async fn run(a: Args) -> Result<()> {
     let mut bookers = Vec::new();
     if matches!(
         a.scenario.as_str(),
-        "book-appointment" | "request-medication"
+        "book-appointment" | "request-medication" | "message-create" | "message-create-attachment"
     ) {
         let mut to_link = accounts.clone();
         let extra = a.patients.saturating_sub(accounts.len());
@@ -279,7 +296,38 @@ pub async fn run(a: Args) -> Result<()> {
     }
 
     let mut jobs = Vec::with_capacity(a.connections);
+    if a.scenario.starts_with("message-create") {
+        let probe = Job::new(
+            "MessageRecipients",
+            Some(bookers[0].suid.clone()),
+            Element::new("MessageRecipients")
+                .attr("unitId", account.organisation_code.clone())
+                .attr("patientId", bookers[0].patient_id.clone())
+                .attr("onlineUserId", bookers[0].patient_id.clone()),
+        );
+        let team = messaging::team(&setup, &probe).await?;
+        let attachment = (a.scenario == "message-create-attachment").then(|| {
+            MessageAttachment::from_bytes(
+                "scan.pdf",
+                "pdf",
+                &messaging::bench_pdf(a.attachment_bytes),
+            )
+        });
+        for i in 0..a.connections {
+            jobs.push(messaging::create_job(
+                &account.organisation_code,
+                &bookers,
+                i,
+                a.connections,
+                &team,
+                attachment.as_ref(),
+            ));
+        }
+    }
     for i in 0..a.connections {
+        if a.scenario.starts_with("message-create") {
+            break;
+        }
         if a.scenario == "request-medication" {
             jobs.push(medication::order_job(
                 &account.organisation_code,
@@ -329,6 +377,7 @@ pub async fn run(a: Args) -> Result<()> {
                     "view-appointments" => ("ViewAppointments", &[("futureAppointments", "Y")]),
                     "list-repeat-medication" => ("ListRepeatMedication", &[]),
                     "pharmacy-search" => ("RequestCommunityPharmacy", &[]),
+                    "messages-view" => ("MessagesView", &[]),
                     _ => ("PatientSelected", &[]),
                 };
                 let mut template = Element::new(message_type)
@@ -358,6 +407,11 @@ pub async fn run(a: Args) -> Result<()> {
         "list-repeat-medication" => medication::give_courses(&a, &setup, &jobs[0], 12).await?,
         "request-medication" => medication::deal_courses(&a, &bookers, &mut jobs).await?,
         "pharmacy-search" => pharmacy::import(&a).await?,
+        // The figure: a patient with 200 messages.
+        "messages-view" => {
+            let team = messaging::team(&setup, &jobs[0]).await?;
+            messaging::give_messages(&setup, &jobs[0], a.messages, &team).await?;
+        }
         _ => {}
     }
 

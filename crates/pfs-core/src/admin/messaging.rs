@@ -122,9 +122,10 @@ impl Pfs {
         input: NewMessageRecipient,
     ) -> Result<MessageRecipient, AdminError> {
         let practice = self.messaging_practice(ods).await?;
-        let kind: RecipientKind = input.kind.trim().parse().map_err(|()| {
-            AdminError::Invalid("kind must be Recipient or UnitRecipient".into())
-        })?;
+        let kind: RecipientKind =
+            input.kind.trim().parse().map_err(|()| {
+                AdminError::Invalid("kind must be Recipient or UnitRecipient".into())
+            })?;
         let name = check_recipient_name(&input.name)?;
         let added = with_fresh_id(MESSAGE_ID_DIGITS, |id| {
             let r = MessageRecipient {
@@ -164,7 +165,11 @@ impl Pfs {
     ) -> Result<MessageRecipient, AdminError> {
         let practice = self.messaging_practice(ods).await?;
         let r = self.practice_recipient(&practice, id).await?;
-        let name = change.name.as_deref().map(check_recipient_name).transpose()?;
+        let name = change
+            .name
+            .as_deref()
+            .map(check_recipient_name)
+            .transpose()?;
         self.store
             .update_message_recipient(&r.id, name.as_deref(), change.enabled)
             .await?
@@ -228,7 +233,12 @@ impl Pfs {
         let practice = self.messaging_practice(ods).await?;
         let (messages, patient) = self.practice_thread(&practice, conversation_id).await?;
         self.store
-            .insert_record_access(&practice_access(&practice, &patient, "Practice read messages", self.clock.now()))
+            .insert_record_access(&practice_access(
+                &practice,
+                &patient,
+                "Practice read messages",
+                self.clock.now(),
+            ))
             .await?;
         self.with_patient_names(messages).await
     }
@@ -315,7 +325,12 @@ impl Pfs {
         let ids: Vec<String> = ids.iter().map(|i| i.trim().to_owned()).collect();
         if !self
             .store
-            .mark_messages_read(MessageOwner::Practice(&practice.ods), &ids, self.clock.now(), None)
+            .mark_messages_read(
+                MessageOwner::Practice(&practice.ods),
+                &ids,
+                self.clock.now(),
+                None,
+            )
             .await?
         {
             return Err(AdminError::NotFound("message".into()));

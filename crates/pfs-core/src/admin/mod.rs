@@ -25,8 +25,8 @@ pub use appointment::{AppointmentView, NewAppointmentSession, SessionView, parse
 pub use demographics::{DemographicsView, NewContactDetails};
 pub use medication::{CourseChange, CourseView, NewCourse, present};
 pub use messaging::{
-    AttachmentFile, INBOX_LIMIT, MAX_RECIPIENT_NAME, NewMessageRecipient, PracticeMessage, PracticeReply,
-    RecipientChange, ReplyAttachment,
+    AttachmentFile, INBOX_LIMIT, MAX_RECIPIENT_NAME, NewMessageRecipient, PracticeMessage,
+    PracticeReply, RecipientChange, ReplyAttachment,
 };
 pub use patient::NewPatient;
 pub use pharmacy::{

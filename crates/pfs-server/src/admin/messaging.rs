@@ -36,10 +36,7 @@ pub(super) fn routes() -> Router<Arc<AdminState>> {
             "/practices/{ods}/conversations/{id}/replies",
             post(reply).layer(DefaultBodyLimit::max(MAX_REPLY_BYTES)),
         )
-        .route(
-            "/practices/{ods}/attachments/{id}",
-            get(attachment),
-        )
+        .route("/practices/{ods}/attachments/{id}", get(attachment))
 }
 
 async fn recipients(

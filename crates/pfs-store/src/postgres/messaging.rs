@@ -14,8 +14,8 @@ use pfs_core::model::{
 use pfs_core::store::{MessagingStore, StoreError, StoreResult};
 use tokio_postgres::Row;
 
-use super::sql::{AccessParams, Cols, execute, ms, opt_ms, query_all, query_opt};
 use super::binary_data::insert_binary_data;
+use super::sql::{AccessParams, Cols, execute, ms, opt_ms, query_all, query_opt};
 use super::{Params, PostgresStore};
 
 /// Selects a message's columns and its attachments' (as read by `message_row`).
@@ -110,7 +110,8 @@ const INSERT_MESSAGE: &str = "WITH message AS (
      SELECT 1";
 
 /// Names a message's files ($2, in order) as its attachments.
-const INSERT_ATTACHMENTS: &str = "INSERT INTO message_attachments (message_id, position, binary_data_id)
+const INSERT_ATTACHMENTS: &str =
+    "INSERT INTO message_attachments (message_id, position, binary_data_id)
      SELECT $1, f.position - 1, f.id
      FROM unnest($2::text[]) WITH ORDINALITY AS f(id, position)";
 

@@ -229,7 +229,9 @@ pub(super) fn unique_key(constraint: &str) -> Option<&'static str> {
         "nominated_pharmacies_pkey" => "nominated_pharmacies.patient_id",
         "message_recipients_pkey" => "message_recipients.id",
         "messages_pkey" => "messages.id",
-        "message_attachments_pkey" => "message_attachments.message_id, message_attachments.position",
+        "message_attachments_pkey" => {
+            "message_attachments.message_id, message_attachments.position"
+        }
         "message_attachments_binary_data_id_key" => "message_attachments.binary_data_id",
         _ => return None,
     })

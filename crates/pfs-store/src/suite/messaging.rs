@@ -75,7 +75,12 @@ fn ids(list: &[Message]) -> Vec<&str> {
 pub async fn message_recipients_round_trip(store: &dyn Store) {
     let w = world(store, 1).await;
     let ods = &w.practice.ods;
-    let team = recipient("500000000002", ods, RecipientKind::UnitRecipient, "Reception");
+    let team = recipient(
+        "500000000002",
+        ods,
+        RecipientKind::UnitRecipient,
+        "Reception",
+    );
     let doctor = recipient("500000000001", ods, RecipientKind::Recipient, "Dr Jones");
     store.insert_message_recipient(&team).await.unwrap();
     store.insert_message_recipient(&doctor).await.unwrap();
@@ -114,7 +119,10 @@ pub async fn message_recipients_round_trip(store: &dyn Store) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!((renamed.name.as_str(), renamed.enabled), ("Front desk", false));
+    assert_eq!(
+        (renamed.name.as_str(), renamed.enabled),
+        ("Front desk", false)
+    );
     assert_eq!(
         store
             .update_message_recipient("1", Some("x"), None)
@@ -173,7 +181,10 @@ pub async fn messages_round_trip(store: &dyn Store) {
         Err(StoreError::Conflict(_))
     ));
     dup.id = "100000000004".into();
-    let taken = [file("900000000003", pid, "c.pdf", b"%PDF-3"), file("900000000001", pid, "d.pdf", b"%PDF-4")];
+    let taken = [
+        file("900000000003", pid, "c.pdf", b"%PDF-3"),
+        file("900000000001", pid, "d.pdf", b"%PDF-4"),
+    ];
     dup.attachments = taken.iter().map(info).collect();
     assert!(matches!(
         store
@@ -193,13 +204,21 @@ pub async fn messages_round_trip(store: &dyn Store) {
     assert_eq!(log_count(store, pid).await, 3);
     // The files are the patient's attachments in the binary-data store; a refused message
     // left none of its files behind.
-    let stored = store.binary_data_info("900000000002").await.unwrap().unwrap();
+    let stored = store
+        .binary_data_info("900000000002")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         (stored.patient_id.as_str(), stored.kind, stored.size),
         (pid.as_str(), BinaryKind::Attachment, 6)
     );
     assert_eq!(
-        store.binary_data_page("900000000002", 1).await.unwrap().as_deref(),
+        store
+            .binary_data_page("900000000002", 1)
+            .await
+            .unwrap()
+            .as_deref(),
         Some(&b"%PDF-2"[..])
     );
     assert_eq!(store.binary_data_info("900000000003").await.unwrap(), None);
@@ -280,7 +299,12 @@ pub async fn message_ids_are_all_or_nothing(store: &dyn Store) {
     // The patient's own message may be listed: it stays as it is.
     assert!(
         store
-            .mark_messages_read(me, &list(&["100000000001", "100000000002"]), t(2), Some(&log("Read")))
+            .mark_messages_read(
+                me,
+                &list(&["100000000001", "100000000002"]),
+                t(2),
+                Some(&log("Read"))
+            )
             .await
             .unwrap()
     );
@@ -334,7 +358,12 @@ pub async fn message_ids_are_all_or_nothing(store: &dyn Store) {
     );
     assert!(
         !store
-            .mark_messages_read(MessageOwner::Practice("Z99999"), &list(&["100000000001"]), t(5), None)
+            .mark_messages_read(
+                MessageOwner::Practice("Z99999"),
+                &list(&["100000000001"]),
+                t(5),
+                None
+            )
             .await
             .unwrap()
     );
@@ -348,7 +377,12 @@ pub async fn practice_inbox_order(store: &dyn Store) {
     let w = world(store, 1).await;
     let ods = &w.practice.ods;
     let pid = &w.patient.id;
-    let team = recipient("500000000001", ods, RecipientKind::UnitRecipient, "Reception");
+    let team = recipient(
+        "500000000001",
+        ods,
+        RecipientKind::UnitRecipient,
+        "Reception",
+    );
     let doctor = recipient("500000000002", ods, RecipientKind::Recipient, "Dr Jones");
     store.insert_message_recipient(&team).await.unwrap();
     store.insert_message_recipient(&doctor).await.unwrap();
@@ -386,5 +420,11 @@ pub async fn practice_inbox_order(store: &dyn Store) {
         ids(&store.practice_inbox(ods, None, 1).await.unwrap()),
         ["100000000002"]
     );
-    assert!(store.practice_inbox("Z99999", None, 10).await.unwrap().is_empty());
+    assert!(
+        store
+            .practice_inbox("Z99999", None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -57,7 +57,10 @@ async fn counts(t: &TestServer, patient_id: &str) -> (usize, u64) {
     )
 }
 
-async fn fetch(s: &Session, binary_data_id: &str) -> Result<RequestBinaryDataReply, pfs_client::Error> {
+async fn fetch(
+    s: &Session,
+    binary_data_id: &str,
+) -> Result<RequestBinaryDataReply, pfs_client::Error> {
     s.request(&RequestBinaryData {
         header: s.header(),
         scope: s.scope(),
@@ -68,7 +71,10 @@ async fn fetch(s: &Session, binary_data_id: &str) -> Result<RequestBinaryDataRep
 
 async fn admin(t: &TestServer, method: &str, path: &str, body: Option<Value>) -> Value {
     let (status, v) = t.admin(method, path, body).await.unwrap();
-    assert!((200..300).contains(&status), "{method} {path}: {status} {v}");
+    assert!(
+        (200..300).contains(&status),
+        "{method} {path}: {status} {v}"
+    );
     v
 }
 
@@ -160,7 +166,11 @@ async fn round_trip_with_attachments(backend: Backend) {
     assert_eq!(downloaded.as_bytes(), pdf_bytes.as_slice());
     // Another practice's attachment route does not find it.
     let (status, _) = t
-        .admin("GET", &format!("/api/practices/X99999/attachments/{pdf_id}"), None)
+        .admin(
+            "GET",
+            &format!("/api/practices/X99999/attachments/{pdf_id}"),
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(status, 404);
@@ -238,7 +248,11 @@ async fn round_trip_with_attachments(backend: Backend) {
     let jpeg_id = theirs.binary_data_id().unwrap().to_owned();
     assert_eq!(theirs.attachments[0].file_name, "letter.jpg");
     // On the wire: sent as YYYY-MM-DDTHH:MM:SS.0Z, binaryDataId naming the first file.
-    let message = el.children.iter().find(|m| m.get("messageId") == Some(reply_id.as_str())).unwrap();
+    let message = el
+        .children
+        .iter()
+        .find(|m| m.get("messageId") == Some(reply_id.as_str()))
+        .unwrap();
     let sent = message.get("sent").unwrap();
     assert!(sent.len() == 22 && sent.ends_with(".0Z"), "{sent}");
     assert_eq!(message.get("binaryDataId"), Some(jpeg_id.as_str()));
@@ -248,7 +262,9 @@ async fn round_trip_with_attachments(backend: Backend) {
     // Unread follows reading, and equals the incoming="n" unread undeleted messages.
     let unread = |v: &[MessageEntry]| {
         v.iter()
-            .filter(|m| m.incoming == YesNo(false) && m.read == YesNo(false) && m.deleted == YesNo(false))
+            .filter(|m| {
+                m.incoming == YesNo(false) && m.read == YesNo(false) && m.deleted == YesNo(false)
+            })
             .count() as u32
     };
     assert_eq!(s.unread_message_count().await.unwrap(), unread(&view));
@@ -256,7 +272,10 @@ async fn round_trip_with_attachments(backend: Backend) {
     // As the app does: every message of the conversation whose read is n.
     s.message_mark_as_read(&[&reply_id]).await.unwrap();
     assert_eq!(s.unread_message_count().await.unwrap(), 0);
-    assert_eq!(s.messages_view().await.unwrap().messages[1].read, YesNo(true));
+    assert_eq!(
+        s.messages_view().await.unwrap().messages[1].read,
+        YesNo(true)
+    );
 
     // A reply within the conversation gets its own id; to the doctor this time.
     let again = s
@@ -319,10 +338,19 @@ async fn refusals_store_nothing(backend: Backend) {
     let cases: Vec<(NewMessage, &str)> = vec![
         (NewMessage::new(to(), "   "), "9043"),
         (NewMessage::new(to(), "é".repeat(4001)), "9044"),
-        (NewMessage::new(MessageTo::UnitRecipient("123".into()), "secret-words"), "9041"),
+        (
+            NewMessage::new(MessageTo::UnitRecipient("123".into()), "secret-words"),
+            "9041",
+        ),
         // A person's id given as a team's.
-        (NewMessage::new(MessageTo::UnitRecipient(doctor.clone()), "secret-words"), "9041"),
-        (NewMessage::new(to(), "secret-words").in_conversation("999999999999"), "9042"),
+        (
+            NewMessage::new(MessageTo::UnitRecipient(doctor.clone()), "secret-words"),
+            "9041",
+        ),
+        (
+            NewMessage::new(to(), "secret-words").in_conversation("999999999999"),
+            "9042",
+        ),
         (
             NewMessage {
                 attachments: vec![pfs_wire::MessageAttachment {
@@ -339,7 +367,11 @@ async fn refusals_store_nothing(backend: Backend) {
             "9047",
         ),
         (
-            NewMessage::new(to(), "secret-words").attach_bytes("private-name.gif", "gif", b"GIF89a.."),
+            NewMessage::new(to(), "secret-words").attach_bytes(
+                "private-name.gif",
+                "gif",
+                b"GIF89a..",
+            ),
             "9046",
         ),
         (
@@ -351,7 +383,11 @@ async fn refusals_store_nothing(backend: Backend) {
             "9049",
         ),
         (
-            NewMessage::new(to(), "secret-words").attach_bytes("../private-name.pdf", "pdf", &pdf(1)),
+            NewMessage::new(to(), "secret-words").attach_bytes(
+                "../private-name.pdf",
+                "pdf",
+                &pdf(1),
+            ),
             "9050",
         ),
         (
@@ -359,7 +395,11 @@ async fn refusals_store_nothing(backend: Backend) {
             "9050",
         ),
         (
-            NewMessage::new(to(), "secret-words").attach_bytes("c:\\private-name.pdf", "pdf", &pdf(1)),
+            NewMessage::new(to(), "secret-words").attach_bytes(
+                "c:\\private-name.pdf",
+                "pdf",
+                &pdf(1),
+            ),
             "9050",
         ),
         // One byte over 5 MiB decoded: 24, as a real client expects.
@@ -410,7 +450,11 @@ async fn refusals_store_nothing(backend: Backend) {
     // All or nothing: an unknown or foreign id among good ones deletes none of them.
     let n = counts(&t, &me).await;
     expect_pfs(s.message_delete(&[&mine, &theirs]).await, "9045", &[]);
-    expect_pfs(s.message_delete(&[&mine, "123456789012"]).await, "9045", &[]);
+    expect_pfs(
+        s.message_delete(&[&mine, "123456789012"]).await,
+        "9045",
+        &[],
+    );
     assert_eq!(counts(&t, &me).await, n);
     assert_eq!(counts(&t, &other.selected_patient_id()).await.0, 1);
     s.message_delete(&[&mine]).await.unwrap();
@@ -470,7 +514,10 @@ async fn messaging_switched_off(backend: Backend) {
             .iter()
             .find(|x| x.description == "Messaging")
             .unwrap();
-        assert_eq!((m.status.as_str(), m.status_desc.as_str()), ("N", "Not available"));
+        assert_eq!(
+            (m.status.as_str(), m.status_desc.as_str()),
+            ("N", "Not available")
+        );
         expect_pfs(s.message_recipients().await, "6", &[]);
         expect_pfs(s.messages_view().await, "6", &[]);
         expect_pfs(
@@ -479,7 +526,11 @@ async fn messaging_switched_off(backend: Backend) {
             "6",
             &[],
         );
-        expect_pfs(s.message_mark_as_read(&[&view[0].message_id]).await, "6", &[]);
+        expect_pfs(
+            s.message_mark_as_read(&[&view[0].message_id]).await,
+            "6",
+            &[],
+        );
         expect_pfs(s.unread_message_count().await, "6", &[]);
         expect_pfs(s.message_delete(&[&view[0].message_id]).await, "6", &[]);
         expect_pfs(fetch(&s, &file).await, "6", &[]);
@@ -495,15 +546,15 @@ async fn proxy_messages(backend: Backend) {
     let user = User::new(&t, "Example").await;
     let s = user.session().await;
     let ada = s.selected_patient_id();
-    let ben = t
-        .patient_id(&user.account.proxy_for[0])
-        .await
-        .unwrap();
+    let ben = t.patient_id(&user.account.proxy_for[0]).await.unwrap();
     let own = s.messages_view().await.unwrap().messages.len();
     s.select_patient(&ben).await.unwrap();
     let (_, team) = recipients(&s).await;
     let sent = s
-        .message_create(&NewMessage::new(MessageTo::UnitRecipient(team), "On behalf of Ben."))
+        .message_create(&NewMessage::new(
+            MessageTo::UnitRecipient(team),
+            "On behalf of Ben.",
+        ))
         .await
         .unwrap();
     let view = s.messages_view().await.unwrap().messages;
@@ -520,10 +571,12 @@ async fn proxy_messages(backend: Backend) {
     assert_eq!(entry["sentBy"], ada.as_str());
     assert!(entry["sender"].as_str().unwrap().contains("Ada"));
     assert!(entry["patientName"].as_str().unwrap().contains("Ben"));
-    assert!(all_accesses(&t, &ben)
-        .await
-        .iter()
-        .any(|a| a.access_type == "Sent message" && a.accessed_by.contains("Ada")));
+    assert!(
+        all_accesses(&t, &ben)
+            .await
+            .iter()
+            .any(|a| a.access_type == "Sent message" && a.accessed_by.contains("Ada"))
+    );
     // Ada's own messages are unchanged.
     s.select_patient(&ada).await.unwrap();
     assert_eq!(s.messages_view().await.unwrap().messages.len(), own);

@@ -431,10 +431,7 @@ impl MessageAttachment {
     pub fn decode_content(&self) -> Option<Vec<u8>> {
         let text = self.content.trim();
         if text.bytes().any(|b| b.is_ascii_whitespace()) {
-            let compact: String = text
-                .chars()
-                .filter(|c| !c.is_ascii_whitespace())
-                .collect();
+            let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
             STANDARD.decode(compact).ok()
         } else {
             STANDARD.decode(text).ok()
