@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::session::Session;
 
 /// A message to send with [`Session::message_create`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct NewMessage {
     /// The recipient: `MessageTo::Recipient(id)` or `MessageTo::UnitRecipient(id)`, as
     /// `MessageRecipients` lists them.
@@ -25,6 +25,18 @@ pub struct NewMessage {
     pub conversation_id: Option<String>,
     /// The files, in order.
     pub attachments: Vec<MessageAttachment>,
+}
+
+impl std::fmt::Debug for NewMessage {
+    // The text is the patient's: print its length only (attachments print their type and size).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewMessage")
+            .field("to", &self.to)
+            .field("text_chars", &self.text.chars().count())
+            .field("conversation_id", &self.conversation_id)
+            .field("attachments", &self.attachments)
+            .finish()
+    }
 }
 
 impl NewMessage {
