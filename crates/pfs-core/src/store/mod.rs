@@ -20,6 +20,7 @@ mod pharmacy;
 mod practice;
 mod provider;
 mod proxy;
+mod record;
 mod service;
 mod session;
 
@@ -35,6 +36,7 @@ pub use pharmacy::PharmacyStore;
 pub use practice::PracticeStore;
 pub use provider::ProviderStore;
 pub use proxy::ProxyStore;
+pub use record::RecordStore;
 pub use service::ServiceStore;
 pub use session::SessionStore;
 
@@ -93,4 +95,5 @@ store_of_areas!(
     AccountInfoStore,
     AccessLogStore,
     BinaryDataStore,
+    RecordStore,
 );

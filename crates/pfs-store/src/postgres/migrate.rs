@@ -49,6 +49,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "binary data",
         include_str!("../../migrations/postgres/0007_binary_data.sql"),
     ),
+    (
+        8,
+        "record",
+        include_str!("../../migrations/postgres/0008_record.sql"),
+    ),
 ];
 
 /// Applies the migrations the database at `url` has not had, then disconnects: for operators

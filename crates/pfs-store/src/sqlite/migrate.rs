@@ -39,6 +39,11 @@ pub(super) const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0006_binary_data.sql",
         include_str!("../../migrations/sqlite/0006_binary_data.sql"),
     ),
+    (
+        7,
+        "0007_record.sql",
+        include_str!("../../migrations/sqlite/0007_record.sql"),
+    ),
 ];
 
 /// Applies the migrations the database has not had, all in one transaction.

@@ -9,6 +9,7 @@ pub mod error;
 pub mod linkage;
 pub mod medication;
 pub mod pharmacy;
+pub mod record;
 pub mod services;
 pub mod session;
 pub mod version;
