@@ -290,6 +290,7 @@ impl Pfs {
                 address: practice.address.clone(),
             })
             .collect();
+        self.log_online_read(call, "Viewed appointments").await?;
         Ok(ViewAppointmentsReply {
             appointments: out,
             ..Default::default()

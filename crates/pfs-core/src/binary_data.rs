@@ -2,9 +2,10 @@
 //! attachments alike.
 //!
 //! A file is served only to the patient it belongs to, under its own service: a document needs
-//! the `documents` service and the patient's documents grant, an attachment the `messaging`
-//! service. Every refusal that could tell one patient about another's files (an unknown id,
-//! another patient's file, a hidden document) is the same `9031`. A file above the practice's
+//! the `documents` service, the user's documents grant (`record.rs`) and its record item
+//! visible online; an attachment needs the `messaging` service. Every refusal that could tell
+//! one patient about another's files (an unknown id, another patient's file, a hidden
+//! document) is the same `9031`. A file above the practice's
 //! maximum gets `24`, one still uploading `45`. The file is read one page at a time and each
 //! page is encoded before the next is read, so a request holds one page of raw bytes at most
 //! besides its reply.
@@ -49,6 +50,9 @@ impl Pfs {
             .filter(|info| info.patient_id == context.patient.id)
             .ok_or(DomainError::BinaryDataNotFound)?;
         check_binary_access(context, &info)?;
+        if info.kind == BinaryKind::Document {
+            self.check_document_access(call, &info).await?;
+        }
         if info.uploading {
             return Err(DomainError::FileStillUploading);
         }
@@ -72,6 +76,29 @@ impl Pfs {
             pages,
             ..Default::default()
         })
+    }
+
+    /// A document is served only while its record item is visible online (a hidden one is
+    /// as unknown as another patient's file) and to a user granted the patient's documents.
+    async fn check_document_access(
+        &self,
+        call: &Call<'_>,
+        info: &BinaryDataInfo,
+    ) -> Result<(), DomainError> {
+        let visible = self
+            .store
+            .document_item(&info.id)
+            .await?
+            .is_some_and(|(patient_id, item)| item.visible && patient_id == info.patient_id);
+        if !visible {
+            return Err(DomainError::BinaryDataNotFound);
+        }
+        if !self.record_grant_for(call).await?.documents {
+            return Err(DomainError::NoAccess(
+                "the practice has not given online access to this part of the record",
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -474,7 +474,6 @@ impl Pfs {
         &self,
         call: &Call<'_>,
     ) -> Result<RetrieveDemographicsReply, DomainError> {
-        let s = call.session()?;
         let context = call.patient()?;
         let patient = &context.patient;
         let details = self
@@ -486,16 +485,7 @@ impl Pfs {
             .store
             .demographics_changes(&patient.id, LISTED_CHANGES)
             .await?;
-        let log = self
-            .online_access(
-                s,
-                call.caller,
-                patient,
-                &context.practice,
-                "Viewed demographics",
-            )
-            .await?;
-        self.store.insert_record_access(&log).await?;
+        self.log_online_read(call, "Viewed demographics").await?;
         Ok(RetrieveDemographicsReply {
             scope: None,
             uuid: None,

@@ -232,6 +232,12 @@ pub enum DomainError {
     /// The file is still being uploaded at the practice.
     #[error("the file is still being uploaded at the practice")]
     FileStillUploading,
+    /// `testResultId` names no test result of the patient that they may see.
+    #[error("testResultId names no test result of this patient that is available online")]
+    TestResultNotFound,
+    /// A window whose start is after its end.
+    #[error("startDate is after endDate")]
+    InvalidDateRange,
     /// The store failed; nothing was changed.
     #[error("the service is temporarily unavailable")]
     Unavailable(String),
@@ -473,6 +479,14 @@ impl DomainError {
             FileStillUploading => (
                 codes::FILE_STILL_UPLOADING,
                 "This document is not ready yet. Please try again later.",
+            ),
+            TestResultNotFound => (
+                codes::TEST_RESULT_NOT_FOUND,
+                "This test result could not be found.",
+            ),
+            InvalidDateRange => (
+                codes::INVALID_DATE_RANGE,
+                "Something went wrong. Please go back and try again.",
             ),
             Unavailable(_) | InternalFault => (
                 codes::SERVICE_UNAVAILABLE,

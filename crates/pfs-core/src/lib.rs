@@ -34,6 +34,7 @@ pub mod model;
 pub mod nhs;
 mod operation;
 pub mod pharmacy;
+pub mod record;
 pub mod secrets;
 pub mod services;
 pub mod session;

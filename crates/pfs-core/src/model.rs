@@ -469,6 +469,180 @@ impl std::fmt::Debug for BinaryDataInfo {
     }
 }
 
+/// How much of their record a user sees online: each level includes the ones before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum RecordLevel {
+    /// Nothing of the record (`6` on every record message).
+    None,
+    /// The overview: allergies, drug sensitivities, medication (`ViewPatientOverview`).
+    Summary,
+    /// Also the record's coded entries: items with a SNOMED CT code (`RequestPatientRecord`).
+    Coded,
+    /// Also its free text: every item.
+    Full,
+}
+
+impl RecordLevel {
+    /// The stored and admin text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordLevel::None => "None",
+            RecordLevel::Summary => "Summary",
+            RecordLevel::Coded => "Coded",
+            RecordLevel::Full => "Full",
+        }
+    }
+
+    /// The level of a stored or admin text.
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            RecordLevel::None,
+            RecordLevel::Summary,
+            RecordLevel::Coded,
+            RecordLevel::Full,
+        ]
+        .into_iter()
+        .find(|l| l.as_str().eq_ignore_ascii_case(s))
+    }
+}
+
+/// What of a patient's record one user may see online: the patient themself, or a proxy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordGrant {
+    /// How much of the record.
+    pub level: RecordLevel,
+    /// Whether documents (letters, attachments) too.
+    pub documents: bool,
+    /// Whether test results too.
+    pub test_results: bool,
+}
+
+impl RecordGrant {
+    /// A patient's own access until the practice sets another: the whole record, documents
+    /// and test results.
+    pub const OWN_DEFAULT: RecordGrant = RecordGrant {
+        level: RecordLevel::Full,
+        documents: true,
+        test_results: true,
+    };
+    /// A proxy's access until the practice sets another: the overview only.
+    pub const PROXY_DEFAULT: RecordGrant = RecordGrant {
+        level: RecordLevel::Summary,
+        documents: false,
+        test_results: false,
+    };
+
+    /// What holds when both grants apply (a proxy's never exceeds the patient's own).
+    pub fn narrowed_by(self, other: RecordGrant) -> RecordGrant {
+        RecordGrant {
+            level: self.level.min(other.level),
+            documents: self.documents && other.documents,
+            test_results: self.test_results && other.test_results,
+        }
+    }
+}
+
+/// One entry of an event in the record.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordItem {
+    /// Id (digits).
+    pub id: String,
+    /// e.g. `Problem`, `Consultation`, `Allergy`, `Drug sensitivity`, `Letter`, `Attachment`.
+    pub item_type: String,
+    /// The text exactly as entered; for a document, `<TYPE>: <file name> - <comments>`.
+    pub details: String,
+    /// SNOMED CT concept id: an item with one is coded, one without is free text.
+    pub snomed_code: Option<String>,
+    /// The document's file (`Letter` and `Attachment` items).
+    pub binary_data_id: Option<String>,
+    /// Whether the patient may see it online; a hidden item is never returned.
+    pub visible: bool,
+}
+
+impl std::fmt::Debug for RecordItem {
+    // The details are the patient's record: shape only.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordItem")
+            .field("id", &self.id)
+            .field("item_type", &self.item_type)
+            .field("coded", &self.snomed_code.is_some())
+            .field("binary_data_id", &self.binary_data_id)
+            .field("visible", &self.visible)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One event of the record: what was done, when, by whom, where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordEvent {
+    /// Id (digits).
+    pub id: String,
+    /// The patient.
+    pub patient_id: String,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// e.g. `Dr A Jones`.
+    pub done_by: String,
+    /// e.g. `Riverside Surgery`.
+    pub location: String,
+    /// Its items, in the order entered.
+    pub items: Vec<RecordItem>,
+}
+
+/// One value of a test result, e.g. haemoglobin in a full blood count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TestValue {
+    /// e.g. `Haemoglobin`.
+    pub name: String,
+    /// e.g. `131`.
+    pub value: String,
+    /// e.g. `g/L`.
+    #[serde(default)]
+    pub units: Option<String>,
+    /// e.g. `115 - 165`.
+    #[serde(default)]
+    pub reference_range: Option<String>,
+    /// Outside the reference range.
+    #[serde(default)]
+    pub abnormal: bool,
+}
+
+/// A test result.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TestResult {
+    /// Id (digits), the wire's `testResultId`.
+    pub id: String,
+    /// The patient.
+    pub patient_id: String,
+    /// When the result was reported.
+    pub at: DateTime<Utc>,
+    /// e.g. `Pathology`, `Radiology` (`Item/@description`).
+    pub category: String,
+    /// e.g. `Full blood count` (the list form's text).
+    pub name: String,
+    /// The values.
+    pub values: Vec<TestValue>,
+    /// The clinician's comment.
+    pub comment: Option<String>,
+    /// Whether the patient may see it online.
+    pub visible: bool,
+}
+
+impl std::fmt::Debug for TestResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestResult")
+            .field("id", &self.id)
+            .field("values", &self.values.len())
+            .field("visible", &self.visible)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A patient with their practice and every service switch that applies to them: what each
 /// per-patient message needs before it can start.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -173,6 +173,42 @@ macro_rules! per_patient_request {
 }
 pub(crate) use per_patient_request;
 
+/// Declares a per-patient request that carries the common attributes and the scope and nothing
+/// else (`ViewPatientOverview`, `RequestPatientRecord`, …): the struct, its codec and, through
+/// [`per_patient_request!`], its reply.
+macro_rules! scoped_request {
+    ($(#[$doc:meta])* $request:ident => $reply:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $request {
+            /// Common attributes.
+            pub header: $crate::msg::common::Header,
+            /// The selected patient and the online user.
+            pub scope: $crate::msg::common::PatientScope,
+        }
+
+        impl $crate::codec::WireMessage for $request {
+            const ROOT: &'static str = stringify!($request);
+
+            fn to_element(&self) -> $crate::xml::Element {
+                self.scope
+                    .write(self.header.write($crate::xml::Element::new(Self::ROOT)))
+            }
+
+            fn from_element(el: &$crate::xml::Element) -> Result<Self, $crate::codec::DecodeError> {
+                let f = $crate::codec::Fields::new(el, Self::ROOT);
+                Ok($request {
+                    header: $crate::msg::common::Header::read(&f)?,
+                    scope: $crate::msg::common::PatientScope::read(&f)?,
+                })
+            }
+        }
+
+        $crate::codec::per_patient_request!($request => $reply);
+    };
+}
+pub(crate) use scoped_request;
+
 /// Declares the [`ReplyMessage`] of a reply that echoes only the `uuid`.
 macro_rules! uuid_reply {
     ($reply:ident) => {

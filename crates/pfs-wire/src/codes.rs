@@ -41,7 +41,7 @@ codes! {
     START_DATE_IN_PAST = "5", "BookAppointment, CancelAppointment";
     /// The patient is not one the user may act for (never granted, or the grant was withdrawn);
     /// later services also answer it when switched off for the patient or practice.
-    NO_ACCESS = "6", "PatientSelected, ListServiceAccesses, ListSlots, BookAppointment, ViewAppointments, CancelAppointment, ListRepeatMedication, ListAcuteMedication, RequestMedication, GetPrescriptionRequests, AmendPrescriptionRequest, RetrieveDemographics, ChangeDemographics, RequestCommunityPharmacy, UpdateCommunityPharmacy, RequestAccountInformation, ResetOnlineAccount, RequestBinaryData, MessageRecipients, MessagesView, MessageCreate, MessageMarkAsRead, UnreadMessageCount, MessageDelete";
+    NO_ACCESS = "6", "PatientSelected, ListServiceAccesses, ListSlots, BookAppointment, ViewAppointments, CancelAppointment, ListRepeatMedication, ListAcuteMedication, RequestMedication, GetPrescriptionRequests, AmendPrescriptionRequest, RetrieveDemographics, ChangeDemographics, RequestCommunityPharmacy, UpdateCommunityPharmacy, RequestAccountInformation, ResetOnlineAccount, RequestBinaryData, ViewPatientOverview, RequestPatientRecord, TestResultsView, ListRecordAccesses, MessageRecipients, MessagesView, MessageCreate, MessageMarkAsRead, UnreadMessageCount, MessageDelete";
     /// The patient already holds the practice's maximum number of future appointments.
     APPOINTMENT_LIMIT_REACHED = "7", "BookAppointment";
     /// Unknown account or wrong linkage key (the same answer for both).
@@ -165,6 +165,11 @@ codes! {
     /// No file with that `binaryDataId` belongs to the patient (unknown, another patient's, or
     /// a document hidden from online access: the same answer for all three).
     BINARY_DATA_NOT_FOUND = "9031", "RequestBinaryData";
+    /// No test result with that `testResultId` belongs to the patient (unknown, another
+    /// patient's, or hidden from online access: the same answer for all three).
+    TEST_RESULT_NOT_FOUND = "9032", "TestResultsView";
+    /// `startDate` is after `endDate`.
+    INVALID_DATE_RANGE = "9033", "TestResultsView, ListRecordAccesses";
 }
 
 /// The most telephone numbers a patient's record keeps.

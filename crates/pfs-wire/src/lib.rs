@@ -64,6 +64,11 @@ pub use msg::pharmacy::{
     PharmacyEntry, RequestCommunityPharmacy, RequestCommunityPharmacyReply,
     UpdateCommunityPharmacy, UpdateCommunityPharmacyReply,
 };
+pub use msg::record::{
+    EventItem, ListRecordAccesses, ListRecordAccessesReply, RecordAccessEntry, RecordEntry,
+    RecordEvent, RequestPatientRecord, RequestPatientRecordReply, TestResultsQuery,
+    TestResultsView, TestResultsViewReply, ViewPatientOverview, ViewPatientOverviewReply,
+};
 pub use msg::services::{ListServiceAccesses, ListServiceAccessesReply, ServiceAccess};
 pub use msg::session::{
     Authenticate, AuthenticateReply, Logoff, LogoffReply, PatientAccess, PatientSelected,
@@ -110,6 +115,10 @@ macro_rules! for_each_request {
             UnreadMessageCount,
             MessageDelete,
             RequestBinaryData,
+            ViewPatientOverview,
+            RequestPatientRecord,
+            TestResultsView,
+            ListRecordAccesses,
         }
     };
 }

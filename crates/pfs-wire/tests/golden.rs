@@ -1032,6 +1032,30 @@ fn every_request_type_round_trips_through_request_encode() {
                 r#"<RequestBinaryData apiVersion="1" uuid="{UUID}" unitId="X12345" patientId="1" onlineUserId="1" binaryDataId="550000000123"/>"#
             ),
         ),
+        (
+            "ViewPatientOverview",
+            format!(
+                r#"<ViewPatientOverview apiVersion="1" uuid="{UUID}" unitId="X12345" patientId="1" onlineUserId="1"/>"#
+            ),
+        ),
+        (
+            "RequestPatientRecord",
+            format!(
+                r#"<RequestPatientRecord apiVersion="1" uuid="{UUID}" unitId="X12345" patientId="1" onlineUserId="1"/>"#
+            ),
+        ),
+        (
+            "TestResultsView",
+            format!(
+                r#"<TestResultsView apiVersion="1" uuid="{UUID}" unitId="X12345" patientId="1" onlineUserId="1" startDate="2024-04-05T00:00:00.0Z" endDate="2024-06-03T23:59:59.0Z"/>"#
+            ),
+        ),
+        (
+            "ListRecordAccesses",
+            format!(
+                r#"<ListRecordAccesses apiVersion="1" uuid="{UUID}" unitId="X12345" patientId="1" onlineUserId="1" startDate="2024-04-05T00:00:00.0Z" endDate="2024-06-03T23:59:59.0Z"/>"#
+            ),
+        ),
     ];
     assert_eq!(samples.len(), pfs_wire::REQUEST_TYPES.len());
     for (ty, body) in samples {

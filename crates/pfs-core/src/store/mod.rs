@@ -21,6 +21,7 @@ mod pharmacy;
 mod practice;
 mod provider;
 mod proxy;
+mod record;
 mod service;
 mod session;
 
@@ -37,6 +38,7 @@ pub use pharmacy::PharmacyStore;
 pub use practice::PracticeStore;
 pub use provider::ProviderStore;
 pub use proxy::ProxyStore;
+pub use record::RecordStore;
 pub use service::ServiceStore;
 pub use session::SessionStore;
 
@@ -96,4 +98,5 @@ store_of_areas!(
     AccessLogStore,
     MessagingStore,
     BinaryDataStore,
+    RecordStore,
 );

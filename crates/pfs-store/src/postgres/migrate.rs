@@ -50,6 +50,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/postgres/0007_binary_data.sql"),
     ),
     (
+        8,
+        "record",
+        include_str!("../../migrations/postgres/0008_record.sql"),
+    ),
+    (
         9,
         "messaging",
         include_str!("../../migrations/postgres/0009_messaging.sql"),

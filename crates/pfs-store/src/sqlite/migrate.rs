@@ -40,6 +40,11 @@ pub(super) const MIGRATIONS: &[(u32, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0006_binary_data.sql"),
     ),
     (
+        7,
+        "0007_record.sql",
+        include_str!("../../migrations/sqlite/0007_record.sql"),
+    ),
+    (
         8,
         "0008_messaging.sql",
         include_str!("../../migrations/sqlite/0008_messaging.sql"),

@@ -37,6 +37,7 @@ mod pharmacy;
 mod practice;
 mod provider;
 mod proxy;
+mod record;
 mod service;
 mod session;
 mod sql;

@@ -104,6 +104,9 @@ macro_rules! store_suite_cases {
             record_accesses_in_groups,
             binary_data_round_trip,
             binary_data_upload,
+            record_events_round_trip,
+            test_results_round_trip,
+            record_grants_round_trip,
         }
     };
 }
@@ -397,6 +400,7 @@ mod pharmacy;
 mod practice;
 mod provider;
 mod proxy;
+mod record;
 mod service;
 mod session;
 
@@ -413,6 +417,7 @@ pub use pharmacy::*;
 pub use practice::*;
 pub use provider::*;
 pub use proxy::*;
+pub use record::*;
 pub use service::*;
 pub use session::*;
 

@@ -10,6 +10,7 @@ pub mod linkage;
 pub mod medication;
 pub mod messaging;
 pub mod pharmacy;
+pub mod record;
 pub mod services;
 pub mod session;
 pub mod version;
