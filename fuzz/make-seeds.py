@@ -56,6 +56,10 @@ admin = [
     (15, 'ods_code,name,house_name_flat,street,village,town,county,postcode,telephone,status\nFZ002,"Fuzz, Chemist",1,Low Road,,Leeds,,ls1 1ab,,open\n'),
     (16, '{"odsCode":"FZ001"}'),
     (16, '{"odsCode":null}'),
+    (17, '{"kind":"UnitRecipient","name":"Fuzz team","enabled":true}'),
+    (18, '{"name":"Fuzz doctor","enabled":false}'),
+    (19, '{"fromRecipientId":"999999999999","text":"Fuzz reply","attachments":[{"fileName":"a.pdf","fileType":"pdf","content":"JVBERi0xLjQK"}]}'),
+    (20, '{"messageIds":["999999999999"]}'),
 ]
 for sel, body in admin:
     write("admin_json", f"r{sel}", bytes([sel]) + body.encode())

@@ -31,6 +31,10 @@ const ROUTES: &[(Method, &str)] = &[
     (Method::POST, "/api/pharmacies"),
     (Method::POST, "/api/pharmacies/import"),
     (Method::PUT, "/api/patients/$P/nominated-pharmacy"),
+    (Method::POST, "/api/practices/Y99001/message-recipients"),
+    (Method::PATCH, "/api/practices/Y99001/message-recipients/999999999999"),
+    (Method::POST, "/api/practices/Y99001/conversations/999999999999/replies"),
+    (Method::POST, "/api/practices/Y99001/messages/read"),
 ];
 
 fuzz_target!(|data: &[u8]| {

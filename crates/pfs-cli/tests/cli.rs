@@ -500,6 +500,62 @@ fn session_at_trace_level(extra: &[&str]) {
         .find(|m| m.contains(&format!(r#"drugId="{course}""#)))
         .map(|m| attr(&format!(" {m}"), "drug"))
         .expect("the course's name");
+    // Messaging for Ben: the recipients, a message with an attachment from a file, the view,
+    // and marking the practice's reply read; the practice side through `pfs admin message`.
+    // Neither the text nor the file name may reach the logs.
+    let mut args = vec!["MessageRecipients"];
+    args.extend_from_slice(&scope);
+    let (recipients, _) = call(&args, Some(&suid));
+    let team = recipients
+        .split("<Item ")
+        .find(|i| i.contains(r#"description="UnitRecipient""#))
+        .map(|i| attr(&format!(" {i}"), "id"))
+        .expect("a team recipient");
+    let message_text = "Zq7PrivateText about my rash";
+    let file_name = "Zq7PrivateName.pdf";
+    std::fs::write(dir.path().join(file_name), b"%PDF-1.4\nZq7 scan\n%%EOF\n").unwrap();
+    let unit = format!("unitRecipientId={team}");
+    let text_attr = format!("message={message_text}");
+    let mut args = vec!["MessageCreate"];
+    args.extend_from_slice(&scope);
+    args.extend_from_slice(&[&unit, &text_attr, "--attach", file_name]);
+    let (created, _) = call(&args, Some(&suid));
+    let conversation = attr(&created, "conversationId");
+    let pfs_admin = |args: &[&str]| {
+        let (ok, out, err) = pfs(args, dir.path());
+        assert!(ok, "{args:?}: {err}");
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()
+    };
+    let inbox = pfs_admin(&["admin", "message", "inbox", "Y99001", "--recipient", &team]);
+    assert_eq!(inbox[0]["conversationId"], conversation.as_str());
+    let file_id = inbox[0]["attachments"][0]["binaryDataId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let saved = pfs_admin(&["admin", "message", "attachment", "Y99001", &file_id, "-o", "saved.pdf"]);
+    assert_eq!(saved["bytes"], 24);
+    assert_eq!(
+        std::fs::read(dir.path().join("saved.pdf")).unwrap(),
+        std::fs::read(dir.path().join(file_name)).unwrap()
+    );
+    let reply = pfs_admin(&[
+        "admin", "message", "reply", "Y99001", &conversation, "--from", &team, "--text",
+        "Thank you, see attached.", "--attach", file_name,
+    ]);
+    let reply_id = reply["id"].as_str().unwrap().to_owned();
+    pfs_admin(&["admin", "message", "read", "Y99001", &attr(&created, "messageId")]);
+    let mut args = vec!["MessagesView"];
+    args.extend_from_slice(&scope);
+    let (view, _) = call(&args, Some(&suid));
+    assert!(view.contains(&format!(r#"messageId="{reply_id}""#)), "{view}");
+    let mut args = vec!["MessageMarkAsRead"];
+    args.extend_from_slice(&scope);
+    args.extend_from_slice(&["--message-id", &reply_id]);
+    call(&args, Some(&suid));
+    let mut args = vec!["UnreadMessageCount"];
+    args.extend_from_slice(&scope);
+    let (count, _) = call(&args, Some(&suid));
+    assert!(count.contains(r#"count="0""#), "{count}");
     call(&["Logoff"], Some(&suid));
     drop(server);
 
@@ -512,6 +568,7 @@ fn session_at_trace_level(extra: &[&str]) {
         "Authenticate",
         "ViewAppointments",
         "RequestMedication",
+        "MessageCreate",
         "Logoff",
     ] {
         assert!(
@@ -528,6 +585,8 @@ fn session_at_trace_level(extra: &[&str]) {
         text(&ada["nhsNumber"]),
         ben_nhs,
         drug,
+        "Zq7PrivateText".to_owned(),
+        "Zq7PrivateName".to_owned(),
     ] {
         assert!(
             !logged.contains(&secret),
