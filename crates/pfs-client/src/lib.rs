@@ -47,6 +47,7 @@ mod error;
 mod link;
 mod medication;
 mod pharmacy;
+mod record;
 mod session;
 
 pub use builder::{ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
@@ -55,6 +56,7 @@ pub use demographics::DemographicsUpdate;
 pub use error::{Error, Result};
 pub use link::LinkRequest;
 pub use pharmacy::PharmacySearch;
+pub use record::BinaryFile;
 pub use session::Session;
 
 /// The message types and codec this SDK speaks, re-exported for convenience.

@@ -540,6 +540,7 @@ pub struct RecordItem {
     /// Id (digits).
     pub id: String,
     /// e.g. `Problem`, `Consultation`, `Allergy`, `Drug sensitivity`, `Letter`, `Attachment`.
+    #[serde(rename = "type")]
     pub item_type: String,
     /// The text exactly as entered; for a document, `<TYPE>: <file name> - <comments>`.
     pub details: String,

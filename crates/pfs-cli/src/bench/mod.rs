@@ -20,6 +20,7 @@ use crate::call::Connection;
 
 mod medication;
 mod pharmacy;
+mod record;
 
 /// Options of `pfs bench`.
 #[derive(clap::Args)]
@@ -35,6 +36,8 @@ pub struct Args {
         "list-repeat-medication",
         "request-medication",
         "pharmacy-search",
+        "patient-record",
+        "binary-data",
     ])]
     scenario: String,
     /// Concurrent connections (one worker each).
@@ -66,6 +69,15 @@ pub struct Args {
     /// API, timed) before measuring.
     #[arg(long, default_value_t = 15_000)]
     pharmacies: usize,
+    /// `patient-record`: events added to the bench patient's record before measuring.
+    #[arg(long, default_value_t = 300)]
+    record_events: usize,
+    /// `patient-record`: items those events hold between them.
+    #[arg(long, default_value_t = 1000)]
+    record_items: usize,
+    /// `binary-data`: size of the document fetched, in bytes.
+    #[arg(long, default_value_t = 1024 * 1024)]
+    document_bytes: usize,
     #[command(flatten)]
     conn: Connection,
 }
@@ -329,6 +341,8 @@ pub async fn run(a: Args) -> Result<()> {
                     "view-appointments" => ("ViewAppointments", &[("futureAppointments", "Y")]),
                     "list-repeat-medication" => ("ListRepeatMedication", &[]),
                     "pharmacy-search" => ("RequestCommunityPharmacy", &[]),
+                    "patient-record" => ("RequestPatientRecord", &[]),
+                    "binary-data" => ("RequestBinaryData", &[]),
                     _ => ("PatientSelected", &[]),
                 };
                 let mut template = Element::new(message_type)
@@ -358,6 +372,8 @@ pub async fn run(a: Args) -> Result<()> {
         "list-repeat-medication" => medication::give_courses(&a, &setup, &jobs[0], 12).await?,
         "request-medication" => medication::deal_courses(&a, &bookers, &mut jobs).await?,
         "pharmacy-search" => pharmacy::import(&a).await?,
+        "patient-record" => record::give_record(&a, &jobs[0]).await?,
+        "binary-data" => record::give_document(&a, &mut jobs).await?,
         _ => {}
     }
 

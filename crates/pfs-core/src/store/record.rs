@@ -10,10 +10,14 @@ use crate::model::*;
 /// The patient's record (see the module documentation).
 #[async_trait]
 pub trait RecordStore: Send + Sync {
-    /// Stores an event with its items. `Conflict` if an id is taken, `NotFound` for an unknown
-    /// patient.
-    async fn insert_record_event(&self, event: &RecordEvent, log: &RecordAccess)
-    -> StoreResult<()>;
+    /// Stores an event with its items and, for a document's event, its file: all or nothing.
+    /// `Conflict` if an id is taken, `NotFound` for an unknown patient.
+    async fn insert_record_event(
+        &self,
+        event: &RecordEvent,
+        file: Option<&NewBinaryData>,
+        log: &RecordAccess,
+    ) -> StoreResult<()>;
     /// Adds an item to an existing event of `patient_id`, with the document's file when it has
     /// one; false (and nothing stored) if there is no such event of that patient.
     async fn insert_record_item(

@@ -46,7 +46,7 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (
         7,
-        "binary data",
+        "binary_data",
         include_str!("../../migrations/postgres/0007_binary_data.sql"),
     ),
     (

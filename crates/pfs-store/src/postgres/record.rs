@@ -101,6 +101,7 @@ impl RecordStore for PostgresStore {
     async fn insert_record_event(
         &self,
         event: &RecordEvent,
+        file: Option<&NewBinaryData>,
         log: &RecordAccess,
     ) -> StoreResult<()> {
         let sql = concat!(
@@ -152,7 +153,21 @@ impl RecordStore for PostgresStore {
             &files,
             &visible,
         ];
-        execute(&self.db, "record_events", sql, params).await?;
+        match file {
+            None => {
+                execute(&self.db, "record_events", sql, params).await?;
+            }
+            // A document's event: its file first, in the same transaction.
+            Some(file) => {
+                self.db
+                    .transaction("record_events", async |c| {
+                        insert_binary_data(c, file).await?;
+                        let st = c.statement(sql).await?;
+                        c.client.execute(&st, params).await
+                    })
+                    .await?;
+            }
+        }
         Ok(())
     }
 

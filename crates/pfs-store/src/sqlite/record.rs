@@ -102,9 +102,13 @@ impl RecordStore for SqliteStore {
     async fn insert_record_event(
         &self,
         event: &RecordEvent,
+        file: Option<&NewBinaryData>,
         log: &RecordAccess,
     ) -> StoreResult<()> {
         self.in_transaction("record_events", |c| {
+            if let Some(file) = file {
+                insert_binary_data(c, file)?;
+            }
             execute(
                 c,
                 "record_events",

@@ -36,6 +36,7 @@ mod medication_admin;
 mod metrics;
 mod multi_instance;
 mod pharmacy;
+mod record;
 mod session;
 mod stores;
 mod transport;
