@@ -583,6 +583,17 @@ pub struct RecordEvent {
     pub items: Vec<RecordItem>,
 }
 
+/// The record item that shows a document, with where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentItem {
+    /// The patient whose record holds it.
+    pub patient_id: String,
+    /// Its event.
+    pub event_id: String,
+    /// The item.
+    pub item: RecordItem,
+}
+
 /// One value of a test result, e.g. haemoglobin in a full blood count.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -484,25 +484,17 @@ impl Pfs {
 
     async fn document_view(&self, binary_data_id: &str) -> Result<DocumentView, AdminError> {
         let info = self.document_info(binary_data_id).await?;
-        let (_, item) = self
+        let doc = self
             .store
             .document_item(binary_data_id)
             .await?
             .ok_or_else(|| AdminError::NotFound("document".into()))?;
-        let event_id = self
-            .store
-            .record_events(&info.patient_id)
-            .await?
-            .into_iter()
-            .find(|e| e.items.iter().any(|i| i.id == item.id))
-            .map(|e| e.id)
-            .unwrap_or_default();
         Ok(DocumentView {
-            event_id,
-            item_id: item.id,
+            event_id: doc.event_id,
+            item_id: doc.item.id,
             binary_data_id: info.id,
             file_type: info.file_type,
-            details: item.details,
+            details: doc.item.details,
             pages: info.pages,
             size: info.size,
             uploading: info.uploading,

@@ -44,11 +44,8 @@ pub trait RecordStore: Send + Sync {
         patient_id: &str,
         types: &[&str],
     ) -> StoreResult<Vec<(DateTime<Utc>, RecordItem)>>;
-    /// The item that holds a document's file, with its patient.
-    async fn document_item(
-        &self,
-        binary_data_id: &str,
-    ) -> StoreResult<Option<(String, RecordItem)>>;
+    /// The item that holds a document's file, with its patient and event.
+    async fn document_item(&self, binary_data_id: &str) -> StoreResult<Option<DocumentItem>>;
 
     /// Stores a test result. `Conflict` if the id is taken.
     async fn insert_test_result(&self, result: &TestResult, log: &RecordAccess) -> StoreResult<()>;

@@ -1,8 +1,8 @@
 //! The patient's record ([`RecordStore`](pfs_core::store::RecordStore)).
 
 use pfs_core::model::{
-    BinaryKind, NewBinaryData, RecordEvent, RecordGrant, RecordItem, RecordLevel, TestResult,
-    TestValue,
+    BinaryKind, DocumentItem, NewBinaryData, RecordEvent, RecordGrant, RecordItem, RecordLevel,
+    TestResult, TestValue,
 };
 use pfs_core::{Store, StoreError};
 
@@ -130,7 +130,11 @@ pub async fn record_events_round_trip(store: &dyn Store) {
 
     assert_eq!(
         store.document_item(&file.id).await.unwrap(),
-        Some((me.clone(), letter.clone()))
+        Some(DocumentItem {
+            patient_id: me.clone(),
+            event_id: "1001".into(),
+            item: letter.clone()
+        })
     );
     assert_eq!(store.document_item("300000000009").await.unwrap(), None);
 
