@@ -88,6 +88,10 @@ pub struct Args {
     /// Hours after its last failure that an unlocked linkage throttle is forgotten.
     #[arg(long, env = "PFS_LINK_THROTTLE_RETENTION_HOURS", default_value_t = 24)]
     link_throttle_retention_hours: i64,
+    /// Do not write reads of patients' data to their access log: only to measure what the
+    /// logging costs (patients' `ListRecordAccesses` then misses every read).
+    #[arg(long, env = "PFS_NO_READ_ACCESS_LOG")]
+    no_read_access_log: bool,
     /// Seed a demo practice, synthetic patients and a demo provider (its private key written to
     /// DATA_DIR/demo/) into a new database: a sandbox, never for real patients.
     #[arg(long, env = "PFS_DEMO")]
@@ -201,6 +205,7 @@ pub async fn run(a: Args) -> Result<()> {
     opts.core.kdf_queue = a.kdf_queue;
     opts.core.kdf_queue_per_provider = a.kdf_queue_per_provider;
     opts.core.link_throttle_retention = chrono::Duration::hours(a.link_throttle_retention_hours);
+    opts.core.log_reads = !a.no_read_access_log;
     opts.limits.max_body_bytes = a.max_body_bytes;
     for (flag, value) in [
         ("--header-timeout-ms", a.header_timeout_ms),

@@ -232,6 +232,91 @@ fn serve_then_call_and_admin() {
     let closed = json(&["admin", "pharmacy", "close", "FC001"]);
     assert!(closed["closedAt"].is_string());
 
+    // The record: an event, a two-page document uploaded from files and read back, a test
+    // result, hiding, grants and the access log.
+    let event = json(&[
+        "admin",
+        "record",
+        "add-event",
+        &patient,
+        "--done-by",
+        "Dr CLI",
+        "--location",
+        "Riverside Surgery",
+        "--type",
+        "Problem",
+        "--details",
+        "Asthma",
+        "--snomed",
+        "195967001",
+    ]);
+    let item = event["items"][0]["id"].as_str().unwrap().to_owned();
+    std::fs::write(dir.path().join("page1.png"), b"\x89PNG\r\n\x1a\nfirst").unwrap();
+    std::fs::write(dir.path().join("page2.png"), b"\x89PNG\r\n\x1a\nsecond").unwrap();
+    let doc = json(&[
+        "admin",
+        "document",
+        "upload",
+        &patient,
+        "page1.png",
+        "page2.png",
+        "--comments",
+        "two pages",
+        "--done-by",
+        "Dr CLI",
+        "--location",
+        "Riverside Surgery",
+    ]);
+    assert_eq!(doc["pages"], 2, "{doc}");
+    assert_eq!(doc["uploading"], false);
+    assert_eq!(doc["details"], "PNG: page1.png - two pages");
+    let id = doc["binaryDataId"].as_str().unwrap().to_owned();
+    json(&["admin", "document", "page", &id, "2", "-o", "back.png"]);
+    assert_eq!(
+        std::fs::read(dir.path().join("back.png")).unwrap(),
+        b"\x89PNG\r\n\x1a\nsecond"
+    );
+    let result = json(&[
+        "admin",
+        "test-result",
+        "add",
+        &patient,
+        "--name",
+        "HbA1c",
+        "--value",
+        "HbA1c=41;mmol/mol;20 - 41",
+    ]);
+    assert_eq!(result["values"][0]["referenceRange"], "20 - 41");
+    assert_eq!(
+        json(&["admin", "test-result", "list", &patient])[0]["name"],
+        "HbA1c"
+    );
+    json(&["admin", "record", "hide", &patient, &item]);
+    let record = json(&["admin", "record", "show", &patient]);
+    let hidden = record
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| e["items"].as_array().unwrap())
+        .find(|i| i["id"] == item.as_str())
+        .unwrap();
+    assert_eq!(hidden["visible"], false);
+    let grant = json(&[
+        "admin",
+        "record",
+        "access",
+        &patient,
+        "--level",
+        "Coded",
+        "--test-results",
+    ]);
+    assert_eq!(grant["level"], "Coded");
+    assert_eq!(grant["documents"], false);
+    let grant = json(&["admin", "record", "access", &patient, "--clear"]);
+    assert_eq!(grant["setByPractice"], false);
+    let log = json(&["admin", "record", "access-log", &patient]);
+    assert_eq!(log[0]["accessType"], "Changed online record access");
+
     let (ok, _, err) = pfs(
         &["admin", "--token", "wrong", "patient", "list"],
         dir.path(),
@@ -532,22 +617,48 @@ fn session_at_trace_level(extra: &[&str]) {
         .as_str()
         .unwrap()
         .to_owned();
-    let saved = pfs_admin(&["admin", "message", "attachment", "Y99001", &file_id, "-o", "saved.pdf"]);
+    let saved = pfs_admin(&[
+        "admin",
+        "message",
+        "attachment",
+        "Y99001",
+        &file_id,
+        "-o",
+        "saved.pdf",
+    ]);
     assert_eq!(saved["bytes"], 24);
     assert_eq!(
         std::fs::read(dir.path().join("saved.pdf")).unwrap(),
         std::fs::read(dir.path().join(file_name)).unwrap()
     );
     let reply = pfs_admin(&[
-        "admin", "message", "reply", "Y99001", &conversation, "--from", &team, "--text",
-        "Thank you, see attached.", "--attach", file_name,
+        "admin",
+        "message",
+        "reply",
+        "Y99001",
+        &conversation,
+        "--from",
+        &team,
+        "--text",
+        "Thank you, see attached.",
+        "--attach",
+        file_name,
     ]);
     let reply_id = reply["id"].as_str().unwrap().to_owned();
-    pfs_admin(&["admin", "message", "read", "Y99001", &attr(&created, "messageId")]);
+    pfs_admin(&[
+        "admin",
+        "message",
+        "read",
+        "Y99001",
+        &attr(&created, "messageId"),
+    ]);
     let mut args = vec!["MessagesView"];
     args.extend_from_slice(&scope);
     let (view, _) = call(&args, Some(&suid));
-    assert!(view.contains(&format!(r#"messageId="{reply_id}""#)), "{view}");
+    assert!(
+        view.contains(&format!(r#"messageId="{reply_id}""#)),
+        "{view}"
+    );
     let mut args = vec!["MessageMarkAsRead"];
     args.extend_from_slice(&scope);
     args.extend_from_slice(&["--message-id", &reply_id]);

@@ -48,6 +48,7 @@ mod link;
 mod medication;
 mod messaging;
 mod pharmacy;
+mod record;
 mod session;
 
 pub use builder::{ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
@@ -57,6 +58,7 @@ pub use error::{Error, Result};
 pub use link::LinkRequest;
 pub use messaging::{NewMessage, file_name_and_type};
 pub use pharmacy::PharmacySearch;
+pub use record::BinaryFile;
 pub use session::Session;
 
 /// The message types and codec this SDK speaks, re-exported for convenience.

@@ -89,7 +89,7 @@ impl Pfs {
             .store
             .document_item(&info.id)
             .await?
-            .is_some_and(|(patient_id, item)| item.visible && patient_id == info.patient_id);
+            .is_some_and(|d| d.item.visible && d.patient_id == info.patient_id);
         if !visible {
             return Err(DomainError::BinaryDataNotFound);
         }

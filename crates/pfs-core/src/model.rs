@@ -550,6 +550,7 @@ pub struct RecordItem {
     /// Id (digits).
     pub id: String,
     /// e.g. `Problem`, `Consultation`, `Allergy`, `Drug sensitivity`, `Letter`, `Attachment`.
+    #[serde(rename = "type")]
     pub item_type: String,
     /// The text exactly as entered; for a document, `<TYPE>: <file name> - <comments>`.
     pub details: String,
@@ -590,6 +591,17 @@ pub struct RecordEvent {
     pub location: String,
     /// Its items, in the order entered.
     pub items: Vec<RecordItem>,
+}
+
+/// The record item that shows a document, with where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentItem {
+    /// The patient whose record holds it.
+    pub patient_id: String,
+    /// Its event.
+    pub event_id: String,
+    /// The item.
+    pub item: RecordItem,
 }
 
 /// One value of a test result, e.g. haemoglobin in a full blood count.

@@ -2,8 +2,10 @@
 //! use it at once.
 
 mod contact;
+pub(crate) mod files;
 mod messaging;
 mod pharmacy;
+mod record;
 
 use std::fs;
 
@@ -773,6 +775,11 @@ pub async fn seed(pfs: &Pfs, dir: &DataDir, ca: &PemPair) -> Result<Vec<DemoAcco
         if p.online {
             seed_requests(pfs, p, &courses).await?;
         }
+        let name = format!("{} {} {}", p.title, p.first, p.last);
+        record::seed_record(pfs, &ids[i], i, DEMO_PRACTICE_NAME, &name).await?;
+    }
+    if let Some(&(carer, patient)) = PROXIES.last() {
+        record::seed_proxy_grant(pfs, &ids[patient], &ids[carer]).await?;
     }
 
     let client = pki::new_client_cert(ca, DEMO_PROVIDER_NAME)?;

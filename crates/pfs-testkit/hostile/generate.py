@@ -327,6 +327,8 @@ date_attrs = [
     ("BookAppointment", "startDate", lambda v: f'<BookAppointment {COMMON} sessionId="1" startDate="{v}" endDate="2030-01-01T09:10:00Z"/>', "VALID"),
     ("BookAppointment", "endDate", lambda v: f'<BookAppointment {COMMON} sessionId="1" startDate="2030-01-01T09:00:00Z" endDate="{v}"/>', "VALID"),
     ("GetPrescriptionRequests", "startDate", lambda v: f'<GetPrescriptionRequests {COMMON} startDate="{v}"/>', "VALID"),
+    ("TestResultsView", "startDate", lambda v: f'<TestResultsView {COMMON} startDate="{v}" endDate="2024-06-03T23:59:59.0Z"/>', "VALID"),
+    ("ListRecordAccesses", "endDate", lambda v: f'<ListRecordAccesses {COMMON} endDate="{v}"/>', "VALID"),
 ]
 for t, attr, make, suid in date_attrs:
     for i, v in enumerate(absurd_dates):
@@ -334,8 +336,11 @@ for t, attr, make, suid in date_attrs:
         expect = ["E:9004"]
         if re.fullmatch(r"2024-06-03T14:07:12[+-]\d\d:\d\d", v):
             # The offset is decoration (wire-format.md, Times): any digits are read, and ignored.
-            expect = ["E:9004", {"LinkAccount": "E:8", "ListSlots": "OK", "BookAppointment": "E:1102", "GetPrescriptionRequests": "OK"}[t]]
-        if t == "GetPrescriptionRequests" and not v.strip():
+            expect = ["E:9004", {"LinkAccount": "E:8", "ListSlots": "OK", "BookAppointment": "E:1102", "GetPrescriptionRequests": "OK", "TestResultsView": "OK", "ListRecordAccesses": "OK"}[t]]
+        if t == "TestResultsView" and re.fullmatch(r"2024-06-03T14:07:12[+-]\d\d:\d\d", v):
+            # A start later in the day than the end's date-time allows is still before it.
+            expect = ["OK", "E:9033"]
+        if t in ("GetPrescriptionRequests", "ListRecordAccesses") and not v.strip():
             # An optional attribute left empty is absent: the default window applies.
             expect = ["OK"]
         # Only fragments the server's own texts cannot contain (they show date formats).
@@ -355,7 +360,7 @@ payloads = [
     "../../etc/passwd", "..\\..\\windows\\win.ini", "%00", "1%00", "%2e%2e%2f%2e%2e%2fetc%2fpasswd", "file:///etc/passwd",
     "${jndi:ldap://127.0.0.1/a}", "{{7*7}}", "*", "%", "_", "1 OR 1", "\u202e1", "9" * 200,
 ]
-BUSINESS = ["E:3", "E:5", "E:6", "E:7", "E:8", "E:9", "E:40", "E:509", "E:512", "E:513", "E:553", "E:554", "E:555", "E:1102", "E:1103", "E:9004", "E:9007", "E:9008", "E:9009", "E:9011", "E:9012", "E:9013", "E:9014", "E:9015", "E:9016", "E:9017", "E:9018", "E:9019", "E:9020"]
+BUSINESS = ["E:3", "E:5", "E:6", "E:7", "E:8", "E:9", "E:40", "E:509", "E:512", "E:513", "E:553", "E:554", "E:555", "E:1102", "E:1103", "E:9004", "E:9007", "E:9008", "E:9009", "E:9011", "E:9012", "E:9013", "E:9014", "E:9015", "E:9016", "E:9017", "E:9018", "E:9019", "E:9020", "E:9031", "E:9032", "E:9033"]
 
 
 def esc(v):
@@ -390,6 +395,11 @@ id_targets = [
     ("UpdateCommunityPharmacy", "odsCode", lambda v: f'<UpdateCommunityPharmacy {COMMON} odsCode="{v}"/>', "VALID", ["E:9028", "E:9004"]),
     ("ResetOnlineAccount", "providerId", lambda v: f'<ResetOnlineAccount {COMMON} providerId="{v}"/>', "VALID", ["E:9030", "E:9004"]),
     ("RequestAccountInformation", "onlineUserId", lambda v: f'<RequestAccountInformation apiVersion="1" patientId="@@PATIENT@@" onlineUserId="{v}"/>', "VALID", ["E:9009", "E:9004"]),
+    ("ViewPatientOverview", "patientId", lambda v: f'<ViewPatientOverview apiVersion="1" patientId="{v}" onlineUserId="@@USER@@"/>', "VALID", ["E:6", "E:9009", "E:9004"]),
+    ("RequestPatientRecord", "onlineUserId", lambda v: f'<RequestPatientRecord apiVersion="1" patientId="@@PATIENT@@" onlineUserId="{v}"/>', "VALID", ["E:9009", "E:9004"]),
+    ("TestResultsView", "testResultId", lambda v: f'<TestResultsView {COMMON} testResultId="{v}"/>', "VALID", ["E:9032", "E:9004"]),
+    ("RequestBinaryData", "binaryDataId", lambda v: f'<RequestBinaryData {COMMON} binaryDataId="{v}"/>', "VALID", ["E:9031", "E:9004"]),
+    ("ListRecordAccesses", "patientId", lambda v: f'<ListRecordAccesses apiVersion="1" patientId="{v}" onlineUserId="@@USER@@"/>', "VALID", ["E:6", "E:9009", "E:9004"]),
     ("ChangeDemographics", "email", lambda v: f'<ChangeDemographics {COMMON}><EmailAddress address="{v}"/></ChangeDemographics>', "VALID", ["E:9023", "E:9024", "OK"]),
     ("MessagesView", "patientId", lambda v: f'<MessagesView apiVersion="1" patientId="{v}" onlineUserId="@@USER@@"/>', "VALID", ["E:6", "E:9009", "E:9004"]),
     ("MessageCreate", "unitRecipientId", lambda v: f'<MessageCreate {COMMON} unitRecipientId="{v}" message="Hello"/>', "VALID", ["E:9041", "E:9004"]),

@@ -295,6 +295,18 @@ impl TestServer {
 
     /// A `POST` of `body` as it is (e.g. a CSV) to the admin API; the status and the JSON body.
     pub async fn admin_post_text(&self, path: &str, body: &str) -> Result<(u16, Value)> {
+        self.admin_post_bytes(path, "text/csv", body.as_bytes().to_vec())
+            .await
+    }
+
+    /// A `POST` of raw bytes (e.g. a document's page) with `content_type` to the admin API;
+    /// the status and the JSON body.
+    pub async fn admin_post_bytes(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Result<(u16, Value)> {
         let http =
             hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
                 .build_http::<Full<Bytes>>();
@@ -305,15 +317,16 @@ impl TestServer {
                 "authorization",
                 format!("Bearer {}", self.server.admin_token),
             )
-            .header("content-type", "text/csv")
-            .body(Full::new(Bytes::from(body.to_owned())))?;
+            .header("content-type", content_type)
+            .body(Full::new(Bytes::from(body)))?;
         let res = http.request(req).await?;
         let status = res.status().as_u16();
         let bytes = res.into_body().collect().await?.to_bytes();
         let value = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes)?
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         };
         Ok((status, value))
     }

@@ -23,6 +23,7 @@ mod pharmacy;
 mod practice;
 mod provider;
 mod proxy;
+mod record;
 mod service;
 
 /// Options of `pfs admin`.
@@ -82,6 +83,16 @@ enum What {
     /// Patient messaging: recipients, the inbox, conversations, replies and attachments.
     #[command(subcommand)]
     Message(messaging::MessageCmd),
+    /// Patients' records: events and items, what is hidden online, who may see what, and the
+    /// access log.
+    #[command(subcommand)]
+    Record(record::RecordCmd),
+    /// Documents in patients' records: uploading (page by page) and reading them.
+    #[command(subcommand)]
+    Document(record::DocumentCmd),
+    /// Patients' test results.
+    #[command(subcommand, name = "test-result")]
+    TestResult(record::TestResultCmd),
     /// Whether the server and its database answer.
     Health,
 }
@@ -103,6 +114,9 @@ pub async fn run(a: Args) -> Result<()> {
         What::Demographics(cmd) => demographics::run(&api, cmd).await?,
         What::Pharmacy(cmd) => pharmacy::run(&api, cmd).await?,
         What::Message(cmd) => messaging::run(&api, cmd).await?,
+        What::Record(cmd) => record::run(&api, cmd).await?,
+        What::Document(cmd) => record::run_document(&api, cmd).await?,
+        What::TestResult(cmd) => record::run_test_result(&api, cmd).await?,
     };
     if !out.is_null() {
         println!("{}", serde_json::to_string_pretty(&out)?);
@@ -139,6 +153,18 @@ pub async fn request_text(
 ) -> Result<Value> {
     Api::new(None, None, data_dir)?
         .send_text(method, path, content_type, body)
+        .await
+}
+
+/// As [`request`], with raw bytes as the body (a document's page).
+pub async fn request_bytes(
+    data_dir: &std::path::Path,
+    method: &str,
+    path: &str,
+    body: Vec<u8>,
+) -> Result<Value> {
+    Api::new(None, None, data_dir)?
+        .send_bytes(method, path, "application/octet-stream", body)
         .await
 }
 
@@ -210,19 +236,19 @@ impl Api {
         content_type: &str,
         body: String,
     ) -> Result<Value> {
-        let req = http::Request::builder()
-            .method(method)
-            .uri(format!("{}{path}", self.base))
-            .header("authorization", format!("Bearer {}", self.token))
-            .header("content-type", content_type)
-            .body(Full::new(Bytes::from(body)))?;
-        let res = self
-            .http
-            .request(req)
+        self.send_bytes(method, path, content_type, body.into_bytes())
             .await
-            .with_context(|| format!("cannot reach the admin API at {}", self.base))?;
-        let status = res.status();
-        let bytes = res.into_body().collect().await?.to_bytes();
+    }
+
+    /// Sends `body` as it is, with `content_type`; the reply as JSON.
+    async fn send_bytes(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Result<Value> {
+        let (status, bytes) = self.exchange(method, path, content_type, body).await?;
         let value: Value = if bytes.is_empty() {
             Value::Null
         } else {
@@ -238,4 +264,52 @@ impl Api {
         }
         Ok(value)
     }
+
+    /// GETs `path` and returns its body's bytes as they are (a document's page).
+    async fn fetch_bytes(&self, path: &str) -> Result<Vec<u8>> {
+        let (status, bytes) = self
+            .exchange("GET", path, "application/json", Vec::new())
+            .await?;
+        if !status.is_success() {
+            let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            let msg = value["message"].as_str().unwrap_or("no details").to_owned();
+            bail!("{status}: {msg}");
+        }
+        Ok(bytes.to_vec())
+    }
+
+    async fn exchange(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Result<(http::StatusCode, Bytes)> {
+        let req = http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base))
+            .header("authorization", format!("Bearer {}", self.token))
+            .header("content-type", content_type)
+            .body(Full::new(Bytes::from(body)))?;
+        let res = self
+            .http
+            .request(req)
+            .await
+            .with_context(|| format!("cannot reach the admin API at {}", self.base))?;
+        let status = res.status();
+        let bytes = res.into_body().collect().await?.to_bytes();
+        Ok((status, bytes))
+    }
+}
+
+/// Percent-encodes a query value.
+pub(super) fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use pfs_core::admin::parse_pharmacy_csv;
 use serde_json::{Value, json};
 
-use super::Api;
+use super::{Api, encode};
 
 #[derive(Subcommand)]
 pub(super) enum PharmacyCmd {
@@ -192,16 +192,4 @@ pub(super) async fn run(api: &Api, cmd: PharmacyCmd) -> Result<Value> {
             .await?
         }
     })
-}
-
-/// Percent-encodes a query value.
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

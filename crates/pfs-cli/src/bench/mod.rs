@@ -21,6 +21,7 @@ use crate::call::Connection;
 mod medication;
 mod messaging;
 mod pharmacy;
+mod record;
 
 /// Options of `pfs bench`.
 #[derive(clap::Args)]
@@ -39,6 +40,8 @@ pub struct Args {
         "message-create",
         "message-create-attachment",
         "messages-view",
+        "patient-record",
+        "binary-data",
     ])]
     scenario: String,
     /// Concurrent connections (one worker each).
@@ -76,6 +79,15 @@ pub struct Args {
     /// `messages-view`: how many messages the patient has.
     #[arg(long, default_value_t = 200)]
     messages: usize,
+    /// `patient-record`: events added to the bench patient's record before measuring.
+    #[arg(long, default_value_t = 300)]
+    record_events: usize,
+    /// `patient-record`: items those events hold between them.
+    #[arg(long, default_value_t = 1000)]
+    record_items: usize,
+    /// `binary-data`: size of the document fetched, in bytes.
+    #[arg(long, default_value_t = 1024 * 1024)]
+    document_bytes: usize,
     #[command(flatten)]
     conn: Connection,
 }
@@ -378,6 +390,8 @@ pub async fn run(a: Args) -> Result<()> {
                     "list-repeat-medication" => ("ListRepeatMedication", &[]),
                     "pharmacy-search" => ("RequestCommunityPharmacy", &[]),
                     "messages-view" => ("MessagesView", &[]),
+                    "patient-record" => ("RequestPatientRecord", &[]),
+                    "binary-data" => ("RequestBinaryData", &[]),
                     _ => ("PatientSelected", &[]),
                 };
                 let mut template = Element::new(message_type)
@@ -412,6 +426,8 @@ pub async fn run(a: Args) -> Result<()> {
             let team = messaging::team(&setup, &jobs[0]).await?;
             messaging::give_messages(&setup, &jobs[0], a.messages, &team).await?;
         }
+        "patient-record" => record::give_record(&a, &jobs[0]).await?,
+        "binary-data" => record::give_document(&a, &mut jobs).await?,
         _ => {}
     }
 

@@ -181,13 +181,6 @@ impl Pfs {
             .ok_or_else(|| AdminError::NotFound("course".into()))
     }
 
-    async fn existing_patient(&self, id: &str) -> Result<Patient, AdminError> {
-        self.store
-            .patient(id.trim())
-            .await?
-            .ok_or_else(|| AdminError::NotFound("patient".into()))
-    }
-
     /// A course the practice may still change: it exists and is not stopped.
     async fn live_course(&self, id: &str) -> Result<MedicationCourse, AdminError> {
         let course = self.existing_course(id).await?;
@@ -195,31 +188,6 @@ impl Pfs {
             return Err(AdminError::Conflict("the course is stopped".into()));
         }
         Ok(course)
-    }
-
-    /// The access-log entry of a practice action on `patient_id`'s record: by the practice
-    /// (its name; "Practice staff" if the patient has no practice), method `Practice`.
-    async fn practice_access(
-        &self,
-        patient_id: &str,
-        access_type: &str,
-    ) -> Result<RecordAccess, AdminError> {
-        let practice = match self.store.patient(patient_id).await? {
-            Some(p) => self.store.practice(&p.ods).await?,
-            None => None,
-        };
-        let (accessed_by, organisation) = match practice {
-            Some(p) => (p.name.clone(), p.name),
-            None => ("Practice staff".to_owned(), String::new()),
-        };
-        Ok(RecordAccess {
-            patient_id: patient_id.to_owned(),
-            at: self.clock.now(),
-            accessed_by,
-            organisation,
-            access_type: access_type.to_owned(),
-            method: "Practice".to_owned(),
-        })
     }
 
     /// Stores a changed course with its access-log entry.

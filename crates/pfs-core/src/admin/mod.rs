@@ -7,6 +7,7 @@
 //! can be large, or hold the very characters that made it bad.
 
 use crate::StoreError;
+use crate::model::RecordAccess;
 
 mod account;
 mod appointment;
@@ -18,6 +19,7 @@ mod pharmacy;
 mod practice;
 mod provider;
 mod proxy;
+mod record;
 mod service;
 
 pub use account::IssuedAccount;
@@ -34,6 +36,10 @@ pub use pharmacy::{
     parse_pharmacy_csv,
 };
 pub use practice::NewPractice;
+pub use record::{
+    DOCUMENT_FILE_TYPES, DocumentView, GrantChange, GrantView, NewDocument, NewRecordEvent,
+    NewRecordItem, NewTestResult,
+};
 pub use service::ServiceState;
 
 /// What a practice-side operation can fail with. Texts name fields and kinds, never values.
@@ -70,6 +76,44 @@ impl From<crate::DomainError> for AdminError {
             crate::DomainError::RegistrationEnded(m) => AdminError::Conflict(m.to_owned()),
             other => AdminError::Invalid(other.technical()),
         }
+    }
+}
+
+impl crate::Pfs {
+    /// The patient with this id, or `404`.
+    pub(crate) async fn existing_patient(
+        &self,
+        id: &str,
+    ) -> Result<crate::model::Patient, AdminError> {
+        self.store
+            .patient(id.trim())
+            .await?
+            .ok_or_else(|| AdminError::NotFound("patient".into()))
+    }
+
+    /// The access-log entry of a practice action on `patient_id`'s record: by the practice
+    /// (its name; "Practice staff" if the patient has no practice), method `Practice`.
+    pub(crate) async fn practice_access(
+        &self,
+        patient_id: &str,
+        access_type: &str,
+    ) -> Result<RecordAccess, AdminError> {
+        let practice = match self.store.patient(patient_id).await? {
+            Some(p) => self.store.practice(&p.ods).await?,
+            None => None,
+        };
+        let (accessed_by, organisation) = match practice {
+            Some(p) => (p.name.clone(), p.name),
+            None => ("Practice staff".to_owned(), String::new()),
+        };
+        Ok(RecordAccess {
+            patient_id: patient_id.to_owned(),
+            at: self.clock.now(),
+            accessed_by,
+            organisation,
+            access_type: access_type.to_owned(),
+            method: "Practice".to_owned(),
+        })
     }
 }
 

@@ -10,10 +10,14 @@ use crate::model::*;
 /// The patient's record (see the module documentation).
 #[async_trait]
 pub trait RecordStore: Send + Sync {
-    /// Stores an event with its items. `Conflict` if an id is taken, `NotFound` for an unknown
-    /// patient.
-    async fn insert_record_event(&self, event: &RecordEvent, log: &RecordAccess)
-    -> StoreResult<()>;
+    /// Stores an event with its items and, for a document's event, its file: all or nothing.
+    /// `Conflict` if an id is taken, `NotFound` for an unknown patient.
+    async fn insert_record_event(
+        &self,
+        event: &RecordEvent,
+        file: Option<&NewBinaryData>,
+        log: &RecordAccess,
+    ) -> StoreResult<()>;
     /// Adds an item to an existing event of `patient_id`, with the document's file when it has
     /// one; false (and nothing stored) if there is no such event of that patient.
     async fn insert_record_item(
@@ -40,11 +44,8 @@ pub trait RecordStore: Send + Sync {
         patient_id: &str,
         types: &[&str],
     ) -> StoreResult<Vec<(DateTime<Utc>, RecordItem)>>;
-    /// The item that holds a document's file, with its patient.
-    async fn document_item(
-        &self,
-        binary_data_id: &str,
-    ) -> StoreResult<Option<(String, RecordItem)>>;
+    /// The item that holds a document's file, with its patient and event.
+    async fn document_item(&self, binary_data_id: &str) -> StoreResult<Option<DocumentItem>>;
 
     /// Stores a test result. `Conflict` if the id is taken.
     async fn insert_test_result(&self, result: &TestResult, log: &RecordAccess) -> StoreResult<()>;

@@ -45,6 +45,7 @@ mod pharmacy;
 mod practice;
 mod provider;
 mod proxy;
+mod record;
 mod service;
 
 /// What the admin handlers share.
@@ -171,6 +172,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .merge(patient::routes())
         .merge(account::routes())
         .merge(proxy::routes())
+        .merge(record::routes())
         .merge(service::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

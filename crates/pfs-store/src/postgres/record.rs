@@ -5,7 +5,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use pfs_core::model::{
-    NewBinaryData, RecordAccess, RecordEvent, RecordGrant, RecordItem, RecordLevel, TestResult,
+    DocumentItem, NewBinaryData, RecordAccess, RecordEvent, RecordGrant, RecordItem, RecordLevel,
+    TestResult,
 };
 use pfs_core::store::{RecordStore, StoreError, StoreResult};
 use tokio_postgres::Row;
@@ -101,6 +102,7 @@ impl RecordStore for PostgresStore {
     async fn insert_record_event(
         &self,
         event: &RecordEvent,
+        file: Option<&NewBinaryData>,
         log: &RecordAccess,
     ) -> StoreResult<()> {
         let sql = concat!(
@@ -152,7 +154,21 @@ impl RecordStore for PostgresStore {
             &files,
             &visible,
         ];
-        execute(&self.db, "record_events", sql, params).await?;
+        match file {
+            None => {
+                execute(&self.db, "record_events", sql, params).await?;
+            }
+            // A document's event: its file first, in the same transaction.
+            Some(file) => {
+                self.db
+                    .transaction("record_events", async |c| {
+                        insert_binary_data(c, file).await?;
+                        let st = c.statement(sql).await?;
+                        c.client.execute(&st, params).await
+                    })
+                    .await?;
+            }
+        }
         Ok(())
     }
 
@@ -280,20 +296,19 @@ impl RecordStore for PostgresStore {
         .await
     }
 
-    async fn document_item(
-        &self,
-        binary_data_id: &str,
-    ) -> StoreResult<Option<(String, RecordItem)>> {
+    async fn document_item(&self, binary_data_id: &str) -> StoreResult<Option<DocumentItem>> {
         let sql = concat!(
-            "SELECT i.patient_id, ",
+            "SELECT i.patient_id, i.event_id, ",
             item_columns!(),
             " FROM record_items i WHERE i.binary_data_id = $1"
         );
         query_opt(&self.db, "record_items", sql, &[&binary_data_id], |row| {
-            Ok((
-                Cols::new(row, "record_items").get(0, "patient_id")?,
-                item_at(row, 1)?,
-            ))
+            let c = Cols::new(row, "record_items");
+            Ok(DocumentItem {
+                patient_id: c.get(0, "patient_id")?,
+                event_id: c.get(1, "event_id")?,
+                item: item_at(row, 2)?,
+            })
         })
         .await
     }

@@ -3,7 +3,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use pfs_core::model::{
-    NewBinaryData, RecordAccess, RecordEvent, RecordGrant, RecordItem, RecordLevel, TestResult,
+    DocumentItem, NewBinaryData, RecordAccess, RecordEvent, RecordGrant, RecordItem, RecordLevel,
+    TestResult,
 };
 use pfs_core::store::{RecordStore, StoreError, StoreResult};
 use rusqlite::{Connection, Row, TransactionBehavior, params};
@@ -102,9 +103,13 @@ impl RecordStore for SqliteStore {
     async fn insert_record_event(
         &self,
         event: &RecordEvent,
+        file: Option<&NewBinaryData>,
         log: &RecordAccess,
     ) -> StoreResult<()> {
         self.in_transaction("record_events", |c| {
+            if let Some(file) = file {
+                insert_binary_data(c, file)?;
+            }
             execute(
                 c,
                 "record_events",
@@ -237,19 +242,19 @@ impl RecordStore for SqliteStore {
         })
     }
 
-    async fn document_item(
-        &self,
-        binary_data_id: &str,
-    ) -> StoreResult<Option<(String, RecordItem)>> {
+    async fn document_item(&self, binary_data_id: &str) -> StoreResult<Option<DocumentItem>> {
         let sql = format!(
-            "SELECT i.patient_id, {ITEM_COLUMNS} FROM record_items i WHERE i.binary_data_id = ?1"
+            "SELECT i.patient_id, i.event_id, {ITEM_COLUMNS} FROM record_items i
+             WHERE i.binary_data_id = ?1"
         );
         self.read(|c| {
             query_opt(c, "record_items", &sql, [binary_data_id], |row| {
-                Ok((
-                    Cols::new(row, "record_items").get(0, "patient_id")?,
-                    item_at(row, 1)?,
-                ))
+                let c = Cols::new(row, "record_items");
+                Ok(DocumentItem {
+                    patient_id: c.get(0, "patient_id")?,
+                    event_id: c.get(1, "event_id")?,
+                    item: item_at(row, 2)?,
+                })
             })
         })
     }

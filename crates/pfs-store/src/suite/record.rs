@@ -1,8 +1,8 @@
 //! The patient's record ([`RecordStore`](pfs_core::store::RecordStore)).
 
 use pfs_core::model::{
-    BinaryKind, NewBinaryData, RecordEvent, RecordGrant, RecordItem, RecordLevel, TestResult,
-    TestValue,
+    BinaryKind, DocumentItem, NewBinaryData, RecordEvent, RecordGrant, RecordItem, RecordLevel,
+    TestResult, TestValue,
 };
 use pfs_core::{Store, StoreError};
 
@@ -64,10 +64,14 @@ pub async fn record_events_round_trip(store: &dyn Store) {
         3 * DAY,
         vec![item("2004", "Note", "theirs")],
     );
-    store.insert_record_event(&older, &log).await.unwrap();
-    store.insert_record_event(&newer, &log).await.unwrap();
+    store.insert_record_event(&older, None, &log).await.unwrap();
+    store.insert_record_event(&newer, None, &log).await.unwrap();
     store
-        .insert_record_event(&theirs, &record_access(&p2.id, t(0), "Added to record"))
+        .insert_record_event(
+            &theirs,
+            None,
+            &record_access(&p2.id, t(0), "Added to record"),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -126,7 +130,11 @@ pub async fn record_events_round_trip(store: &dyn Store) {
 
     assert_eq!(
         store.document_item(&file.id).await.unwrap(),
-        Some((me.clone(), letter.clone()))
+        Some(DocumentItem {
+            patient_id: me.clone(),
+            event_id: "1001".into(),
+            item: letter.clone()
+        })
     );
     assert_eq!(store.document_item("300000000009").await.unwrap(), None);
 
@@ -162,21 +170,51 @@ pub async fn record_events_round_trip(store: &dyn Store) {
     assert_eq!(typed[0].0, t(2 * DAY));
 
     assert!(matches!(
-        store.insert_record_event(&older, &log).await,
+        store.insert_record_event(&older, None, &log).await,
         Err(StoreError::Conflict(_))
     ));
+    // A document's event that cannot be stored leaves no file behind.
+    let orphan = NewBinaryData {
+        id: "300000000003".into(),
+        ..file.clone()
+    };
+    assert!(matches!(
+        store.insert_record_event(&older, Some(&orphan), &log).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.binary_data_info(&orphan.id).await.unwrap(), None);
+    // With a new event, the file is stored with it.
+    let scan = NewBinaryData {
+        id: "300000000004".into(),
+        ..file.clone()
+    };
+    let filed = event(
+        "1004",
+        me,
+        0,
+        vec![RecordItem {
+            binary_data_id: Some(scan.id.clone()),
+            ..item("2006", "Attachment", "PDF: scan.pdf")
+        }],
+    );
+    store
+        .insert_record_event(&filed, Some(&scan), &log)
+        .await
+        .unwrap();
+    assert!(store.binary_data_info(&scan.id).await.unwrap().is_some());
     assert!(matches!(
         store
             .insert_record_event(
                 &event("1009", "9999999", 0, vec![item("2009", "Note", "x")]),
+                None,
                 &log
             )
             .await,
         Err(StoreError::NotFound(_))
     ));
-    // Two events, one item, one document, two visibility changes: five entries for me.
+    // Three events, one document added, two visibility changes: six entries for me.
     let logged = store.record_accesses(me, t(-1), t(1)).await.unwrap();
-    assert_eq!(logged.len(), 5);
+    assert_eq!(logged.len(), 6);
 }
 
 fn result(id: &str, patient_id: &str, at_ms: i64) -> TestResult {

@@ -37,6 +37,7 @@ mod messaging;
 mod metrics;
 mod multi_instance;
 mod pharmacy;
+mod record;
 mod session;
 mod stores;
 mod transport;
