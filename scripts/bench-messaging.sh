@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The messaging figures of docs/benchmarks.md, in one sitting on one fresh server: BookAppointment
-# and MessageCreate (no attachment) back to back, for their ratio; MessagesView of a patient with
-# 200 messages; then MessageCreate with a 1 MiB attachment from 16 connections while the server's
-# resident memory is sampled every 100 ms (the peak is printed, with VmHWM).
+# The messaging figures of docs/benchmarks.md, in one sitting on one fresh server: PatientSelected
+# (for scale) and MessagesView of a patient with 200 messages (run first, before other runs add
+# messages to the same demo patient); BookAppointment and MessageCreate (no attachment) back to
+# back, for their ratio; then MessageCreate with a 1 MiB attachment from 16 connections while the
+# server's resident memory is sampled every 100 ms (the peak is printed, with VmHWM).
 #
 #   scripts/bench-messaging.sh
 #   DATABASE=postgres://user:pw@127.0.0.1/db scripts/bench-messaging.sh   # on PostgreSQL
@@ -33,9 +34,10 @@ export PFS_ENDPOINT=https://127.0.0.1:18443/tpp/
 rss() { grep "$1" /proc/$server/status | awk '{print $2}'; }
 echo "== machine: $(nproc) cores, $(uname -r); binary: $PFS; ${DATABASE:+PostgreSQL}${DATABASE:-embedded SQLite}"
 echo "== idle RSS (demo seeded): $(rss VmRSS) kB"
+"$PFS" bench patient-selected -c 16 -d "$DURATION"
+"$PFS" bench messages-view -c 16 -d "$DURATION" --messages 200
 "$PFS" bench book-appointment -c 8 -d "$DURATION"
 "$PFS" bench message-create -c 8 -d "$DURATION"
-"$PFS" bench messages-view -c 16 -d "$DURATION" --messages 200
 echo "== RSS before the attachment run: $(rss VmRSS) kB (VmHWM so far $(rss VmHWM) kB)"
 peak=0
 ( while kill -0 $server 2>/dev/null; do rss VmRSS; sleep 0.1; done ) >rss.log &

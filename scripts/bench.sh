@@ -51,8 +51,9 @@ echo "== idle RSS after first start (demo seeded): $(grep VmRSS /proc/$server/st
 "$PFS" bench list-repeat-medication -c "$CONNECTIONS" -d "$DURATION"
 "$PFS" bench request-medication -c 8 -d "$DURATION" --patients 640 --courses 15
 "$PFS" bench pharmacy-search -c "$CONNECTIONS" -d "$DURATION" --pharmacies 15000
-"$PFS" bench message-create -c 8 -d "$DURATION"
+# messages-view first: message-create adds messages to the same demo patient.
 "$PFS" bench messages-view -c "$CONNECTIONS" -d "$DURATION" --messages 200
+"$PFS" bench message-create -c 8 -d "$DURATION"
 "$PFS" bench message-create-attachment -c "$CONNECTIONS" -d "$DURATION" --attachment-bytes 1048576
 echo "== RSS after the runs: $(grep VmRSS /proc/$server/status | awk '{print $2, $3}')"
 kill $server; wait $server 2>/dev/null || true

@@ -29,7 +29,7 @@ use crate::binary_data::new_binary_id;
 use crate::error::DomainError;
 use crate::model::*;
 use crate::operation::{Access, Call, Operation};
-use crate::secrets::{Attempt, with_fresh_id};
+use crate::secrets::random_digits;
 use crate::uktime::to_wall_clock;
 
 /// The service switch of every messaging message.
@@ -182,59 +182,48 @@ pub fn check_text(text: &str) -> Result<String, DomainError> {
     Ok(text.to_owned())
 }
 
-/// A message and its files, with fresh ids for both, as [`Pfs::store_message`] stores them:
-/// each file a one-page binary of the message's patient, kind `Attachment`.
-fn with_ids(message: &Message, files: &[CheckedFile], id: String) -> (Message, Vec<NewBinaryData>) {
-    let binaries: Vec<NewBinaryData> = files
-        .iter()
+/// A message's files as binaries of its patient, kind `Attachment`, one page each (the bytes
+/// are moved, not copied; ids are given by [`Pfs::store_message`]).
+fn binaries(message: &Message, files: Vec<CheckedFile>) -> Vec<NewBinaryData> {
+    files
+        .into_iter()
         .map(|f| NewBinaryData {
-            id: new_binary_id(),
+            id: String::new(),
             patient_id: message.patient_id.clone(),
             kind: BinaryKind::Attachment,
-            file_name: f.file_name.clone(),
-            file_type: f.file_type.clone(),
-            pages: vec![f.bytes.clone()],
+            file_name: f.file_name,
+            file_type: f.file_type,
+            pages: vec![f.bytes],
             uploading: false,
             created_at: message.sent_at,
         })
-        .collect();
-    let mut m = message.clone();
-    if m.conversation_id.is_empty() {
-        m.conversation_id = id.clone();
-    }
-    m.id = id;
-    m.attachments = binaries
-        .iter()
-        .map(|b| MessageAttachmentInfo {
-            binary_data_id: b.id.clone(),
-            file_name: b.file_name.clone(),
-            file_type: b.file_type.clone(),
-            size: b.size(),
-        })
-        .collect();
-    (m, binaries)
+        .collect()
 }
 
-/// The wire's view of a message, for the patient.
-pub fn message_entry(m: &Message) -> MessageEntry {
+/// How often [`Pfs::store_message`] draws new ids when one is taken.
+const FRESH_ID_TRIES: usize = 8;
+
+/// The wire's view of a message, for the patient (its strings moved, not copied: a patient may
+/// have hundreds of messages).
+pub fn message_entry(m: Message) -> MessageEntry {
     MessageEntry {
-        message_id: m.id.clone(),
-        conversation_id: m.conversation_id.clone(),
         sent: to_wall_clock(m.sent_at),
-        message_text: m.text.clone(),
-        sender: m.sender.clone(),
-        recipient: m.recipient.clone(),
         incoming: YesNo(m.incoming),
         // The patient's own messages are read; the practice's once the patient marked them.
         read: YesNo(m.incoming || m.read_at.is_some()),
         deleted: YesNo(m.deleted_at.is_some()),
+        message_id: m.id,
+        conversation_id: m.conversation_id,
+        message_text: m.text,
+        sender: m.sender,
+        recipient: m.recipient,
         attachments: m
             .attachments
-            .iter()
+            .into_iter()
             .map(|a| AttachmentRef {
-                binary_data_id: a.binary_data_id.clone(),
-                file_name: a.file_name.clone(),
-                file_type: a.file_type.clone(),
+                binary_data_id: a.binary_data_id,
+                file_name: a.file_name,
+                file_type: a.file_type,
             })
             .collect(),
     }
@@ -243,16 +232,24 @@ pub fn message_entry(m: &Message) -> MessageEntry {
 /// Orders messages as clients expect: conversations by their latest message, newest first;
 /// within a conversation, oldest first. `messages` come oldest first.
 pub fn conversation_order(messages: Vec<Message>) -> Vec<Message> {
-    let mut latest: HashMap<String, usize> = HashMap::new();
-    for (i, m) in messages.iter().enumerate() {
-        latest.insert(m.conversation_id.clone(), i);
-    }
-    let mut keyed: Vec<(usize, usize, Message)> = messages
+    let keys: Vec<usize> = {
+        let mut latest: HashMap<&str, usize> = HashMap::with_capacity(messages.len());
+        for (i, m) in messages.iter().enumerate() {
+            latest.insert(m.conversation_id.as_str(), i);
+        }
+        messages
+            .iter()
+            .enumerate()
+            .map(|(i, m)| latest.get(m.conversation_id.as_str()).copied().unwrap_or(i))
+            .collect()
+    };
+    let mut keyed: Vec<(usize, usize, Message)> = keys
         .into_iter()
+        .zip(messages)
         .enumerate()
-        .map(|(i, m)| (latest.get(&m.conversation_id).copied().unwrap_or(i), i, m))
+        .map(|(i, (latest, m))| (latest, i, m))
         .collect();
-    keyed.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    keyed.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     keyed.into_iter().map(|(_, _, m)| m).collect()
 }
 
@@ -304,25 +301,41 @@ impl Operation for MessageDelete {
 
 impl Pfs {
     /// Stores a message (its id, and its conversation's when it starts one, fresh) with its
-    /// files and `log`, all or nothing; the message as stored.
+    /// files and `log`, all or nothing; the message as stored. Ids taken already are drawn
+    /// again; the files' bytes are never copied.
     pub(crate) async fn store_message(
         &self,
         message: Message,
-        files: &[CheckedFile],
+        files: Vec<CheckedFile>,
         log: &RecordAccess,
     ) -> Result<Message, DomainError> {
-        let stored = with_fresh_id(MESSAGE_ID_DIGITS, |id| {
-            let (m, binaries) = with_ids(&message, files, id);
-            async move {
-                match self.store.insert_message(&m, &binaries, log).await {
-                    Ok(()) => Ok(Attempt::Done(m)),
-                    Err(crate::StoreError::Conflict(_)) => Ok(Attempt::IdTaken),
-                    Err(e) => Err(DomainError::from(e)),
-                }
+        let starts_conversation = message.conversation_id.is_empty();
+        let mut m = message;
+        let mut files = binaries(&m, files);
+        for _ in 0..FRESH_ID_TRIES {
+            m.id = random_digits(MESSAGE_ID_DIGITS);
+            if starts_conversation {
+                m.conversation_id = m.id.clone();
             }
-        })
-        .await?;
-        stored.ok_or_else(|| DomainError::Unavailable("no free message id".into()))
+            for f in &mut files {
+                f.id = new_binary_id();
+            }
+            m.attachments = files
+                .iter()
+                .map(|b| MessageAttachmentInfo {
+                    binary_data_id: b.id.clone(),
+                    file_name: b.file_name.clone(),
+                    file_type: b.file_type.clone(),
+                    size: b.size(),
+                })
+                .collect();
+            match self.store.insert_message(&m, &files, log).await {
+                Ok(()) => return Ok(m),
+                Err(crate::StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(DomainError::from(e)),
+            }
+        }
+        Err(DomainError::Unavailable("no free message id".into()))
     }
 
     /// The name of the session's online user: the patient, or a proxy acting for them.
@@ -377,7 +390,7 @@ impl Pfs {
             scope: None,
             uuid: None,
             messages: conversation_order(messages)
-                .iter()
+                .into_iter()
                 .map(message_entry)
                 .collect(),
         })
@@ -434,7 +447,7 @@ impl Pfs {
             deleted_at: None,
             attachments: Vec::new(),
         };
-        let stored = self.store_message(message, &files, &log).await?;
+        let stored = self.store_message(message, files, &log).await?;
         Ok(MessageCreateReply {
             scope: None,
             uuid: None,

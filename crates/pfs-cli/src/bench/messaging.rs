@@ -89,6 +89,11 @@ pub(super) async fn give_messages(client: &Client, job: &Job, n: usize, team: &s
         .decode::<pfs_wire::MessagesViewReply>()?
         .messages
         .len();
+    if held > n {
+        eprintln!("the patient holds {held} messages, more than --messages {n}");
+    } else {
+        eprintln!("the patient holds {n} messages ({} sent now)", n - held);
+    }
     let attr = |name: &str| job.template.get(name).unwrap_or_default().to_owned();
     for k in held..n {
         let m = Element::new("MessageCreate")

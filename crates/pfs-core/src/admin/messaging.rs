@@ -308,7 +308,7 @@ impl Pfs {
             deleted_at: None,
             attachments: Vec::new(),
         };
-        Ok(self.store_message(message, &files, &log).await?)
+        Ok(self.store_message(message, files, &log).await?)
     }
 
     /// Marks patients' messages to the practice read: all of them, or none if an id names no
@@ -455,6 +455,6 @@ impl Pfs {
             deleted_at: None,
             attachments: Vec::new(),
         };
-        Ok(self.store_message(message, &[], &log).await?)
+        Ok(self.store_message(message, Vec::new(), &log).await?)
     }
 }
