@@ -32,7 +32,8 @@ for _ in $(seq 50); do [ -f pfs-data/demo/accounts.json ] && [ -f pfs-data/admin
 sleep 1
 export PFS_ENDPOINT=https://127.0.0.1:18443/tpp/
 rss() { grep "$1" /proc/$server/status | awk '{print $2}'; }
-echo "== machine: $(nproc) cores, $(uname -r); binary: $PFS; ${DATABASE:+PostgreSQL}${DATABASE:-embedded SQLite}"
+store="embedded SQLite"; [ -n "${DATABASE:-}" ] && store="PostgreSQL $(psql -tA "$DATABASE" -c "SHOW server_version")"
+echo "== machine: $(nproc) cores, $(uname -r); store: $store; binary: $PFS"
 echo "== idle RSS (demo seeded): $(rss VmRSS) kB"
 "$PFS" bench patient-selected -c 16 -d "$DURATION"
 "$PFS" bench messages-view -c 16 -d "$DURATION" --messages 200

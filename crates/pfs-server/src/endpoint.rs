@@ -368,18 +368,18 @@ async fn handle(
     // The body limit is the type's: the listener's for every request, unless the message
     // declares a larger one (MessageCreate, whose attachments travel as base64).
     let max_body = body_limit(&limits, message_type.as_deref());
-    let declared_too_large = req
+    let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok())
-        .is_some_and(|n| n > max_body);
+        .and_then(|v| v.parse::<usize>().ok());
+    let declared_too_large = declared.is_some_and(|n| n > max_body);
     let deadline = started + limits.request_timeout;
     let mut close = false;
     let body = if declared_too_large {
         Err(DomainError::TooLarge(max_body))
     } else {
-        match transport::read_body(req.into_body(), max_body, deadline).await {
+        match transport::read_body(req.into_body(), max_body, declared, deadline).await {
             Ok(body) => Ok(body),
             Err(BodyError::TooLarge) => Err(DomainError::TooLarge(max_body)),
             Err(BodyError::TimedOut) => {

@@ -175,15 +175,29 @@ pub(crate) enum BodyError {
     Unreadable,
 }
 
-/// Reads a whole request body of at most `max` bytes, giving up at `deadline`.
+/// Reads a whole request body of at most `max` bytes, giving up at `deadline`. The frames are
+/// appended to one buffer, sized up front by `expected` (the `Content-Length`, when it is within
+/// `max`), so that a large body (a `MessageCreate` with attachments) is held once rather than
+/// as its frames and then a copy of them.
 pub(crate) async fn read_body(
     body: Incoming,
     max: usize,
+    expected: Option<usize>,
     deadline: Instant,
 ) -> Result<Bytes, BodyError> {
-    match tokio::time::timeout_at(deadline, Limited::new(body, max).collect()).await {
+    let read = async {
+        let mut body = Limited::new(body, max);
+        let mut buf = Vec::with_capacity(expected.unwrap_or(0).min(max));
+        while let Some(frame) = body.frame().await {
+            if let Ok(data) = frame?.into_data() {
+                buf.extend_from_slice(&data);
+            }
+        }
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(Bytes::from(buf))
+    };
+    match tokio::time::timeout_at(deadline, read).await {
         Err(_) => Err(BodyError::TimedOut),
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Ok(bytes)) => Ok(bytes),
         Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(BodyError::TooLarge),
         Ok(Err(_)) => Err(BodyError::Unreadable),
     }

@@ -88,6 +88,13 @@ pub trait WireMessage: Sized {
     /// Reads this message from an element whose name has already been checked.
     fn from_element(el: &Element) -> Result<Self, DecodeError>;
 
+    /// As [`WireMessage::from_element`], from an element the message may take its strings
+    /// from: a message that can carry large texts (`MessageCreate`'s attachments) moves them
+    /// rather than copying them. [`crate::Request::decode`] reads requests this way.
+    fn from_owned_element(el: Element) -> Result<Self, DecodeError> {
+        Self::from_element(&el)
+    }
+
     /// Encodes the message as a UTF-8 document with an XML declaration.
     fn encode(&self) -> String {
         self.to_element().to_document()

@@ -207,7 +207,7 @@ macro_rules! requests {
                     $(stringify!($name) => {
                         let el = Element::parse_with(body, &<$name as RequestMessage>::LIMITS)?;
                         check_root(&el, stringify!($name))?;
-                        Ok(Request::$name($name::from_element(&el)?))
+                        Ok(Request::$name($name::from_owned_element(el)?))
                     })*
                     _ => Err(DecodeError::UnknownType),
                 }

@@ -530,6 +530,22 @@ impl WireMessage for MessageCreate {
                 .collect::<Result<_, DecodeError>>()?,
         })
     }
+
+    fn from_owned_element(mut el: Element) -> Result<Self, DecodeError> {
+        // The attachments' base64 (megabytes) is moved out before the rest is read, so the
+        // request holds it once.
+        let contents: Vec<String> = el
+            .children
+            .iter_mut()
+            .filter(|c| c.name == "Attachment")
+            .map(|c| std::mem::take(&mut c.text))
+            .collect();
+        let mut m = Self::from_element(&el)?;
+        for (a, content) in m.attachments.iter_mut().zip(contents) {
+            a.content = content;
+        }
+        Ok(m)
+    }
 }
 
 /// `MessageCreateReply`.
