@@ -538,6 +538,18 @@ async fn the_access_log_lists_reads_and_writes(backend: Backend) {
         &[],
     );
     expect_pfs(s.test_results(recent.1, recent.0).await, "9033", &[]);
+    // A practice's change of the patient's contact details is logged with it.
+    tick();
+    admin_ok(
+        &t,
+        "PUT",
+        &format!("/api/patients/{me}/demographics"),
+        Some(json!({"email": "new.address@example.org"})),
+    )
+    .await;
+    let log = s.list_record_accesses(Some(since), None).await.unwrap();
+    assert_eq!(log.accesses[0].access_type, "Changed contact details");
+    assert_eq!(log.accesses[0].method, "Practice");
     // The practice sees the same log.
     let practice = admin_ok(&t, "GET", &format!("/api/patients/{me}/access-log"), None).await;
     assert!(practice.as_array().unwrap().len() >= log.accesses.len());
