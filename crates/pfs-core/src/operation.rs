@@ -144,7 +144,7 @@ impl Pfs {
                 .map(|s| SecretString::from(s.trim().to_owned())),
         };
         Ok(Reply {
-            body: reply.to_element(),
+            body: reply.into_element(),
             suid,
         })
     }

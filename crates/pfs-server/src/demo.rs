@@ -778,7 +778,7 @@ pub async fn seed(pfs: &Pfs, dir: &DataDir, ca: &PemPair) -> Result<Vec<DemoAcco
         let name = format!("{} {} {}", p.title, p.first, p.last);
         record::seed_record(pfs, &ids[i], i, DEMO_PRACTICE_NAME, &name).await?;
     }
-    if let Some(&(carer, patient)) = PROXIES.last() {
+    if let Some(&(carer, patient)) = PROXIES.first() {
         record::seed_proxy_grant(pfs, &ids[patient], &ids[carer]).await?;
     }
 

@@ -85,6 +85,14 @@ pub trait WireMessage: Sized {
     const ROOT: &'static str;
     /// Builds the element tree for this message.
     fn to_element(&self) -> Element;
+    /// Builds the element tree, consuming the message: the replies that carry much text (a
+    /// long record, a file's pages) move it into the tree instead of copying it.
+    fn into_element(self) -> Element
+    where
+        Self: Sized,
+    {
+        self.to_element()
+    }
     /// Reads this message from an element whose name has already been checked.
     fn from_element(el: &Element) -> Result<Self, DecodeError>;
 

@@ -128,7 +128,10 @@ impl Pfs {
             &change,
             self.clock.now(),
         );
-        self.store.set_contact_details(&write).await?;
+        let log = self
+            .practice_access(&patient.id, "Changed contact details")
+            .await?;
+        self.store.set_contact_details(&write, &log).await?;
         self.patient_demographics(&patient.id).await
     }
 

@@ -17,9 +17,13 @@ pub trait DemographicsStore: Send + Sync {
     /// The patient's contact details; `None` if none were ever stored (the patient may still
     /// exist, with a one-line address only).
     async fn contact_details(&self, patient_id: &str) -> StoreResult<Option<ContactDetails>>;
-    /// Replaces the patient's contact details and one-line address; `NotFound` if there is no
-    /// such patient.
-    async fn set_contact_details(&self, write: &ContactWrite) -> StoreResult<()>;
+    /// Replaces the patient's contact details and one-line address, and appends `log`, in one
+    /// transaction; `NotFound` if there is no such patient.
+    async fn set_contact_details(
+        &self,
+        write: &ContactWrite,
+        log: &RecordAccess,
+    ) -> StoreResult<()>;
     /// Stores a change a patient asked for, in one transaction: every earlier
     /// `PendingApproval` change of the patient becomes `Superseded` (at the new change's
     /// `requested_at`), the change is inserted, `write` (when the change applies at once) is

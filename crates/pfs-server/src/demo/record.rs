@@ -211,7 +211,8 @@ pub async fn seed_record(
 }
 
 /// What a carer sees of the record of the person they act for: the coded record and test
-/// results, no documents (one proxy of the demo; the other keeps the default overview).
+/// results, no documents (Ada for her son Ben; Hana for her father keeps the default, the
+/// overview only).
 pub async fn seed_proxy_grant(pfs: &Pfs, patient_id: &str, carer_id: &str) -> Result<()> {
     pfs.set_record_grant(
         patient_id,

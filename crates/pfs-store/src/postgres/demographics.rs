@@ -56,18 +56,39 @@ impl DemographicsStore for PostgresStore {
         .await
     }
 
-    async fn set_contact_details(&self, write: &ContactWrite) -> StoreResult<()> {
+    async fn set_contact_details(
+        &self,
+        write: &ContactWrite,
+        log: &RecordAccess,
+    ) -> StoreResult<()> {
         let details = encode(serde_json::to_string(&write.details))?;
         let at = ms(write.at);
+        let access = AccessParams::new(log);
+        let [a1, a2, a3, a4, a5, a6] = access.params();
         let written = execute(
             &self.db,
             "contact_details",
-            "WITH pat AS (UPDATE patients SET address = $2 WHERE id = $1 RETURNING id)
+            "WITH pat AS (UPDATE patients SET address = $2 WHERE id = $1 RETURNING id),
+             log AS (
+                 INSERT INTO record_accesses
+                     (patient_id, at_ms, accessed_by, organisation, access_type, method)
+                 SELECT $5, $6, $7, $8, $9, $10 WHERE EXISTS (SELECT 1 FROM pat))
              INSERT INTO contact_details (patient_id, details, updated_at)
              SELECT id, $3, $4 FROM pat
              ON CONFLICT (patient_id) DO UPDATE
              SET details = excluded.details, updated_at = excluded.updated_at",
-            &[&write.patient_id, &write.one_line_address, &details, &at],
+            &[
+                &write.patient_id,
+                &write.one_line_address,
+                &details,
+                &at,
+                a1,
+                a2,
+                a3,
+                a4,
+                a5,
+                a6,
+            ],
         )
         .await?;
         if written == 0 {

@@ -250,7 +250,7 @@ impl RecordStore for PostgresStore {
             item_columns!(),
             " FROM record_events e JOIN record_items i ON i.event_id = e.id
              WHERE e.patient_id = $1
-             ORDER BY e.at_ms DESC, e.id, i.seq"
+             ORDER BY e.at_ms DESC, e.id DESC, i.seq"
         );
         let rows = self.db.read("record_events", sql, &[&patient_id]).await?;
         let mut events: Vec<RecordEvent> = Vec::new();

@@ -92,12 +92,17 @@ impl DemographicsStore for SqliteStore {
         })
     }
 
-    async fn set_contact_details(&self, write: &ContactWrite) -> StoreResult<()> {
+    async fn set_contact_details(
+        &self,
+        write: &ContactWrite,
+        log: &RecordAccess,
+    ) -> StoreResult<()> {
         self.write(|c| {
             let tx = c
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(map_err("contact_details"))?;
             write_details(&tx, write)?;
+            insert_record_access(&tx, log)?;
             tx.commit().map_err(map_err("contact_details"))
         })
         .await

@@ -17,6 +17,12 @@ use super::sql::{Cols, execute, map_err, ms, query_all, query_opt};
 const ITEM_COLUMNS: &str =
     "i.id, i.item_type, i.details, i.snomed_code, i.binary_data_id, i.visible";
 
+/// A patient's items with their event, in key order.
+const ITEMS_OF_PATIENT: &str = "SELECT i.event_id, i.id, i.item_type, i.details, i.snomed_code,
+                                       i.binary_data_id, i.visible
+                                FROM record_items i WHERE i.patient_id = ?1
+                                ORDER BY i.event_id, i.seq";
+
 /// An item from [`ITEM_COLUMNS`], starting at column `offset`.
 fn item_at(row: &Row<'_>, offset: usize) -> StoreResult<RecordItem> {
     let c = Cols {
@@ -143,7 +149,8 @@ impl RecordStore for SqliteStore {
             let seq: Option<i64> = query_opt(
                 c,
                 "record_events",
-                "SELECT (SELECT COALESCE(MAX(seq), 0) + 1 FROM record_items WHERE event_id = e.id)
+                "SELECT (SELECT COALESCE(MAX(seq), 0) + 1 FROM record_items
+                         WHERE patient_id = e.patient_id AND event_id = e.id)
                  FROM record_events e WHERE e.id = ?1 AND e.patient_id = ?2",
                 params![event_id, patient_id],
                 |row| Cols::new(row, "record_events").get(0, "seq"),
@@ -183,37 +190,48 @@ impl RecordStore for SqliteStore {
     }
 
     async fn record_events(&self, patient_id: &str) -> StoreResult<Vec<RecordEvent>> {
-        let sql = format!(
-            "SELECT e.id, e.at_ms, e.done_by, e.location, {ITEM_COLUMNS}
-             FROM record_events e JOIN record_items i ON i.event_id = e.id
-             WHERE e.patient_id = ?1
-             ORDER BY e.at_ms DESC, e.id, i.seq"
-        );
-        let rows = self.read(|c| {
-            query_all(c, "record_events", &sql, [patient_id], |row| {
-                let e = Cols::new(row, "record_events");
-                let event = (
-                    e.get::<String>(0, "id")?,
-                    e.instant(1, "at_ms")?,
-                    e.get::<String>(2, "done_by")?,
-                    e.get::<String>(3, "location")?,
-                );
-                Ok((event, item_at(row, 4)?))
-            })
+        // Two range scans of the patient's rows in key order (see migration 0007): events
+        // newest first, then every item by event and order entered.
+        let (mut events, items) = self.read(|c| {
+            let events = query_all(
+                c,
+                "record_events",
+                "SELECT id, at_ms, done_by, location FROM record_events
+                 WHERE patient_id = ?1
+                 ORDER BY at_ms DESC, id DESC",
+                [patient_id],
+                |row| {
+                    let c = Cols::new(row, "record_events");
+                    Ok(RecordEvent {
+                        id: c.get(0, "id")?,
+                        patient_id: String::new(),
+                        at: c.instant(1, "at_ms")?,
+                        done_by: c.get(2, "done_by")?,
+                        location: c.get(3, "location")?,
+                        items: Vec::new(),
+                    })
+                },
+            )?;
+            let items = query_all(c, "record_items", ITEMS_OF_PATIENT, [patient_id], |row| {
+                Ok((
+                    Cols::new(row, "record_items").get::<String>(0, "event_id")?,
+                    item_at(row, 1)?,
+                ))
+            })?;
+            Ok((events, items))
         })?;
-        // Rows come event by event: each new event id starts a new event.
-        let mut events: Vec<RecordEvent> = Vec::new();
-        for ((id, at, done_by, location), item) in rows {
-            match events.last_mut() {
-                Some(last) if last.id == id => last.items.push(item),
-                _ => events.push(RecordEvent {
-                    id,
-                    patient_id: patient_id.to_owned(),
-                    at,
-                    done_by,
-                    location,
-                    items: vec![item],
-                }),
+        // Items come grouped by event id, in id order: find each event's group by halving.
+        let mut groups: Vec<(String, Vec<RecordItem>)> = Vec::new();
+        for (event_id, item) in items {
+            match groups.last_mut() {
+                Some((id, group)) if *id == event_id => group.push(item),
+                _ => groups.push((event_id, vec![item])),
+            }
+        }
+        for event in &mut events {
+            event.patient_id = patient_id.to_owned();
+            if let Ok(i) = groups.binary_search_by(|(id, _)| id.as_str().cmp(&event.id)) {
+                event.items = std::mem::take(&mut groups[i].1);
             }
         }
         Ok(events)

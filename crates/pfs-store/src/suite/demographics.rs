@@ -67,16 +67,33 @@ pub async fn contact_details_round_trip(store: &dyn Store) {
     let w = world(store, 1).await;
     let me = &w.patient.id;
     assert_eq!(store.contact_details(me).await.unwrap(), None);
-    store.set_contact_details(&write(me, 7)).await.unwrap();
+    store
+        .set_contact_details(
+            &write(me, 7),
+            &record_access(me, t(0), "Changed demographics"),
+        )
+        .await
+        .unwrap();
     assert_eq!(store.contact_details(me).await.unwrap(), Some(details(7)));
     assert_eq!(
         store.patient(me).await.unwrap().unwrap().address,
         "7 Mill Lane, Leeds, LS6 3AA"
     );
-    store.set_contact_details(&write(me, 8)).await.unwrap();
+    store
+        .set_contact_details(
+            &write(me, 8),
+            &record_access(me, t(0), "Changed demographics"),
+        )
+        .await
+        .unwrap();
     assert_eq!(store.contact_details(me).await.unwrap(), Some(details(8)));
     assert!(matches!(
-        store.set_contact_details(&write("424242", 1)).await,
+        store
+            .set_contact_details(
+                &write("424242", 1),
+                &record_access("424242", t(0), "Changed demographics"),
+            )
+            .await,
         Err(StoreError::NotFound(_))
     ));
 }

@@ -240,13 +240,21 @@ async fn access_levels_and_proxy_narrowing(backend: Backend) {
     assert!(!documents(&full).is_empty());
     s.request_binary_data(&doc_id).await.unwrap();
 
-    // Hana acts for George; the demo gives her the coded record and test results, no
-    // documents.
-    let carer = User::new(&t, "Nowak").await;
+    // Ada acts for her son Ben; the demo gives her the coded record and test results, no
+    // documents. (Hana, acting for her father, keeps the default: the overview only.)
+    let nowak = User::new(&t, "Nowak").await;
+    let ns = nowak.session().await;
+    ns.select_patient(&t.patient_id(&nowak.account.proxy_for[0]).await.unwrap())
+        .await
+        .unwrap();
+    ns.view_patient_overview().await.unwrap();
+    expect_pfs(ns.request_patient_record().await, "6", &[]);
+    expect_pfs(ns.test_results(recent.0, recent.1).await, "6", &[]);
+    let carer = User::new(&t, "Example").await;
     let cs = carer.session().await;
-    let george = t.patient_id(&carer.account.proxy_for[0]).await.unwrap();
-    let hana = cs.online_user_id().to_owned();
-    cs.select_patient(&george).await.unwrap();
+    let ben = t.patient_id(&carer.account.proxy_for[0]).await.unwrap();
+    let ada = cs.online_user_id().to_owned();
+    cs.select_patient(&ben).await.unwrap();
     let theirs = cs.request_patient_record().await.unwrap();
     assert!(
         theirs
@@ -257,10 +265,10 @@ async fn access_levels_and_proxy_narrowing(backend: Backend) {
     );
     assert!(documents(&theirs).is_empty());
     cs.test_results(recent.0, recent.1).await.unwrap();
-    // George's documents exist, and are refused to her.
-    set_grant(&t, &george, &george, "Full", true, true).await;
-    let admin_record = admin_ok(&t, "GET", &format!("/api/patients/{george}/record"), None).await;
-    let george_doc = admin_record
+    // Ben's documents exist, and are refused to her.
+    set_grant(&t, &ben, &ben, "Full", true, true).await;
+    let admin_record = admin_ok(&t, "GET", &format!("/api/patients/{ben}/record"), None).await;
+    let ben_doc = admin_record
         .as_array()
         .unwrap()
         .iter()
@@ -268,28 +276,28 @@ async fn access_levels_and_proxy_narrowing(backend: Backend) {
         .find_map(|i| i["binaryDataId"].as_str())
         .unwrap()
         .to_owned();
-    expect_pfs(cs.request_binary_data(&george_doc).await, "6", &[]);
-    // A proxy never sees more than the patient: narrowing George's own access narrows hers.
-    set_grant(&t, &george, &hana, "Full", true, true).await;
-    cs.request_binary_data(&george_doc).await.unwrap();
-    set_grant(&t, &george, &george, "Summary", false, false).await;
+    expect_pfs(cs.request_binary_data(&ben_doc).await, "6", &[]);
+    // A proxy never sees more than the patient: narrowing Ben's own access narrows hers.
+    set_grant(&t, &ben, &ada, "Full", true, true).await;
+    cs.request_binary_data(&ben_doc).await.unwrap();
+    set_grant(&t, &ben, &ben, "Summary", false, false).await;
     expect_pfs(cs.request_patient_record().await, "6", &[]);
-    expect_pfs(cs.request_binary_data(&george_doc).await, "6", &[]);
+    expect_pfs(cs.request_binary_data(&ben_doc).await, "6", &[]);
     cs.view_patient_overview().await.unwrap();
     // Another patient's file is unknown to Ada, whatever her grants.
-    expect_pfs(s.request_binary_data(&george_doc).await, "9031", &[]);
+    expect_pfs(s.request_binary_data(&ben_doc).await, "9031", &[]);
     // Clearing returns to the defaults.
     admin_ok(
         &t,
         "DELETE",
-        &format!("/api/patients/{george}/record-access/{george}"),
+        &format!("/api/patients/{ben}/record-access/{ben}"),
         None,
     )
     .await;
     let v = admin_ok(
         &t,
         "GET",
-        &format!("/api/patients/{george}/record-access/{george}"),
+        &format!("/api/patients/{ben}/record-access/{ben}"),
         None,
     )
     .await;
@@ -538,6 +546,18 @@ async fn the_access_log_lists_reads_and_writes(backend: Backend) {
         &[],
     );
     expect_pfs(s.test_results(recent.1, recent.0).await, "9033", &[]);
+    // A practice's change of the patient's contact details is logged with it.
+    tick();
+    admin_ok(
+        &t,
+        "PUT",
+        &format!("/api/patients/{me}/demographics"),
+        Some(json!({"email": "new.address@example.org"})),
+    )
+    .await;
+    let log = s.list_record_accesses(Some(since), None).await.unwrap();
+    assert_eq!(log.accesses[0].access_type, "Changed contact details");
+    assert_eq!(log.accesses[0].method, "Practice");
     // The practice sees the same log.
     let practice = admin_ok(&t, "GET", &format!("/api/patients/{me}/access-log"), None).await;
     assert!(practice.as_array().unwrap().len() >= log.accesses.len());

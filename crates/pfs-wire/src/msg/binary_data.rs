@@ -82,12 +82,16 @@ impl WireMessage for RequestBinaryDataReply {
     const ROOT: &'static str = "RequestBinaryDataReply";
 
     fn to_element(&self) -> Element {
+        self.clone().into_element()
+    }
+
+    fn into_element(self) -> Element {
         let data = Element::new("BinaryData")
-            .attr("fileType", self.file_type.clone())
+            .attr("fileType", self.file_type)
             .children(
                 self.pages
-                    .iter()
-                    .map(|p| Element::new("BinaryDataPage").text(p.clone())),
+                    .into_iter()
+                    .map(|p| Element::new("BinaryDataPage").text(p)),
             );
         reply_root(Self::ROOT, self.scope.as_ref(), self.uuid).child(data)
     }

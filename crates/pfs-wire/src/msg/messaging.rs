@@ -245,23 +245,25 @@ impl MessageEntry {
         self.attachments.first().map(|a| a.binary_data_id.as_str())
     }
 
-    fn to_element(&self) -> Element {
+    /// The `Message` element, the strings moved into it (a reply may hold hundreds).
+    fn into_element(self) -> Element {
+        let first = self.binary_data_id().map(str::to_owned);
         Element::new("Message")
-            .attr("messageId", self.message_id.clone())
-            .attr("conversationId", self.conversation_id.clone())
+            .attr("messageId", self.message_id)
+            .attr("conversationId", self.conversation_id)
             .attr("sent", format_wall_clock(self.sent))
-            .attr("messageText", self.message_text.clone())
-            .attr("sender", self.sender.clone())
-            .attr("recipient", self.recipient.clone())
+            .attr("messageText", self.message_text)
+            .attr("sender", self.sender)
+            .attr("recipient", self.recipient)
             .attr("incoming", self.incoming.as_str())
             .attr("read", self.read.as_str())
             .attr("deleted", self.deleted.as_str())
-            .opt_attr("binaryDataId", self.binary_data_id().map(str::to_owned))
-            .children(self.attachments.iter().map(|a| {
+            .opt_attr("binaryDataId", first)
+            .children(self.attachments.into_iter().map(|a| {
                 Element::new("Attachment")
-                    .attr("binaryDataId", a.binary_data_id.clone())
-                    .attr("fileName", a.file_name.clone())
-                    .attr("fileType", a.file_type.clone())
+                    .attr("binaryDataId", a.binary_data_id)
+                    .attr("fileName", a.file_name)
+                    .attr("fileType", a.file_type)
             }))
     }
 
@@ -344,8 +346,12 @@ impl WireMessage for MessagesViewReply {
     const ROOT: &'static str = "MessagesViewReply";
 
     fn to_element(&self) -> Element {
+        self.clone().into_element()
+    }
+
+    fn into_element(self) -> Element {
         reply_root(Self::ROOT, self.scope.as_ref(), self.uuid)
-            .children(self.messages.iter().map(MessageEntry::to_element))
+            .children(self.messages.into_iter().map(MessageEntry::into_element))
     }
 
     fn from_element(el: &Element) -> Result<Self, DecodeError> {

@@ -175,15 +175,19 @@ pub struct RecordEvent {
 
 impl RecordEvent {
     fn to_element(&self) -> Element {
+        self.clone().into_element()
+    }
+
+    fn into_element(self) -> Element {
         Element::new("Event")
             .attr("date", format_wall_clock(self.date))
-            .attr("doneBy", self.done_by.clone())
-            .attr("location", self.location.clone())
-            .children(self.items.iter().map(|i| {
+            .attr("doneBy", self.done_by)
+            .attr("location", self.location)
+            .children(self.items.into_iter().map(|i| {
                 Element::new("Item")
-                    .attr("type", i.item_type.clone())
-                    .attr("details", i.details.clone())
-                    .opt_attr("binaryDataId", i.binary_data_id.clone())
+                    .attr("type", i.item_type)
+                    .attr("details", i.details)
+                    .opt_attr("binaryDataId", i.binary_data_id)
             }))
     }
 
@@ -221,6 +225,11 @@ impl WireMessage for RequestPatientRecordReply {
     fn to_element(&self) -> Element {
         reply_root(Self::ROOT, self.scope.as_ref(), self.uuid)
             .children(self.events.iter().map(RecordEvent::to_element))
+    }
+
+    fn into_element(self) -> Element {
+        reply_root(Self::ROOT, self.scope.as_ref(), self.uuid)
+            .children(self.events.into_iter().map(RecordEvent::into_element))
     }
 
     fn from_element(el: &Element) -> Result<Self, DecodeError> {
