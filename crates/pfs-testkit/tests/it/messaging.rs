@@ -602,6 +602,8 @@ async fn demo_conversations(backend: Backend) {
 }
 
 on_both_stores!(
+    only_message_create_gets_the_large_body_limit,
+    practice_side,
     round_trip_with_attachments,
     refusals_store_nothing,
     messaging_switched_off,
@@ -611,9 +613,8 @@ on_both_stores!(
 
 /// MessageCreate alone may be large: a valid 15 MiB message is accepted while a 1.1 MiB
 /// PatientSelected is refused; a body beyond the largest valid message is a file too large.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn only_message_create_gets_the_large_body_limit() {
-    let t = TestServer::start().await.unwrap();
+async fn only_message_create_gets_the_large_body_limit(backend: Backend) {
+    let (_db, t) = start_on(backend, |_| {}).await;
     let s = User::new(&t, "Patel").await.session().await;
     let me = s.selected_patient_id();
     let (_, team) = recipients(&s).await;
@@ -659,4 +660,229 @@ async fn only_message_create_gets_the_large_body_limit() {
     .unwrap();
     reply.error("24", None);
     assert_eq!(counts(&t, &me).await.1, 3);
+}
+
+/// The practice side: recipients (only enabled ones are listed and may be written to), the
+/// practice's attachment settings, and refusals of replies, reads and downloads.
+async fn practice_side(backend: Backend) {
+    let (_db, t) = start_on(backend, |_| {}).await;
+    let s = User::new(&t, "Patel").await.session().await;
+    let me = s.selected_patient_id();
+    let base = format!("/api/practices/{ODS}/message-recipients");
+    let (status, added) = t
+        .admin(
+            "POST",
+            &base,
+            Some(json!({"kind": "Recipient", "name": "Nurse Kim Lee"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 201, "{added}");
+    let nurse = added["id"].as_str().unwrap().to_owned();
+    assert_eq!(nurse.len(), 12);
+    for (body, what) in [
+        (json!({"kind": "Doctor", "name": "X"}), "kind"),
+        (json!({"kind": "Recipient", "name": "  "}), "name"),
+        (
+            json!({"kind": "Recipient", "name": "x".repeat(101)}),
+            "name",
+        ),
+        (json!({"kind": "Recipient", "name": "bad\u{1}name"}), "name"),
+    ] {
+        let (status, v) = t.admin("POST", &base, Some(body)).await.unwrap();
+        assert_eq!(status, 422, "{v}");
+        assert!(v["message"].as_str().unwrap().contains(what), "{v}");
+    }
+    let (status, _) = t
+        .admin("GET", "/api/practices/X99999/message-recipients", None)
+        .await
+        .unwrap();
+    assert_eq!(status, 404);
+    assert_eq!(s.message_recipients().await.unwrap().items.len(), 3);
+
+    // Switched off: not listed, and a message to it is refused; renamed and on again: both.
+    admin(
+        &t,
+        "PATCH",
+        &format!("{base}/{nurse}"),
+        Some(json!({"enabled": false})),
+    )
+    .await;
+    let listed = s.message_recipients().await.unwrap().items;
+    assert!(listed.iter().all(|i| i.id != nurse));
+    expect_pfs(
+        s.message_create(&NewMessage::new(MessageTo::Recipient(nurse.clone()), "x"))
+            .await,
+        "9041",
+        &[],
+    );
+    let changed = admin(
+        &t,
+        "PATCH",
+        &format!("{base}/{nurse}"),
+        Some(json!({"enabled": true, "name": "Nurse K Lee"})),
+    )
+    .await;
+    assert_eq!(changed["name"], "Nurse K Lee");
+    let item = s
+        .message_recipients()
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|i| i.id == nurse)
+        .unwrap();
+    assert_eq!(
+        (item.kind, item.name.as_str()),
+        (RecipientKind::Recipient, "Nurse K Lee")
+    );
+    let sent = s
+        .message_create(&NewMessage::new(
+            MessageTo::Recipient(nurse.clone()),
+            "Hello nurse",
+        ))
+        .await
+        .unwrap();
+    let conversation = sent.conversation_id.unwrap();
+    let (status, _) = t
+        .admin(
+            "PATCH",
+            &format!("{base}/123"),
+            Some(json!({"enabled": true})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 404);
+
+    // The practice's settings: limits within the wire's maxima, types the server can check.
+    let settings = format!("/api/practices/{ODS}/settings");
+    let practices = admin(&t, "GET", "/api/practices", None).await;
+    let current = practices
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["ods"] == ODS)
+        .unwrap()["settings"]
+        .clone();
+    let with = |k: &str, v: Value| {
+        let mut c = current.clone();
+        c[k] = v;
+        c
+    };
+    for bad in [
+        with("maxMessageAttachments", json!(4)),
+        with("maxMessageAttachmentBytes", json!(5 * 1024 * 1024 + 1)),
+        with("maxMessageAttachmentBytes", json!(0)),
+        with("messageAttachmentTypes", json!(["exe"])),
+    ] {
+        let (status, v) = t.admin("PUT", &settings, Some(bad)).await.unwrap();
+        assert_eq!(status, 422, "{v}");
+    }
+    let mut strict = with("messageAttachmentTypes", json!(["gif"]));
+    strict["maxMessageAttachmentBytes"] = json!(16);
+    strict["maxMessageAttachments"] = json!(1);
+    admin(&t, "PUT", &settings, Some(strict)).await;
+    let to = || MessageTo::Recipient(nurse.clone());
+    let before = counts(&t, &me).await;
+    expect_pfs(
+        s.message_create(&NewMessage::new(to(), "x").attach_bytes("a.pdf", "pdf", &pdf(1)))
+            .await,
+        "9046",
+        &[],
+    );
+    expect_pfs(
+        s.message_create(
+            &NewMessage::new(to(), "x")
+                .attach_bytes("a.gif", "gif", b"GIF89a")
+                .attach_bytes("b.gif", "gif", b"GIF89a"),
+        )
+        .await,
+        "9049",
+        &[],
+    );
+    expect_pfs(
+        s.message_create(&NewMessage::new(to(), "x").attach_bytes("a.gif", "gif", &[b'G'; 17]))
+            .await,
+        "24",
+        &[],
+    );
+    assert_eq!(counts(&t, &me).await, before);
+    s.message_create(&NewMessage::new(to(), "x").attach_bytes("a.gif", "gif", b"GIF89a-small"))
+        .await
+        .unwrap();
+    admin(&t, "PUT", &settings, Some(current.clone())).await;
+
+    // Replies: a bad file or text refuses the reply and stores nothing; unknown conversations,
+    // recipients and messages are 404.
+    let replies = format!("/api/practices/{ODS}/conversations/{conversation}/replies");
+    let before = counts(&t, &me).await;
+    for body in [
+        json!({"fromRecipientId": nurse, "text": "x", "attachments": [{"fileName": "a.pdf", "fileType": "pdf", "content": "iVBORw0KGgo="}]}),
+        json!({"fromRecipientId": nurse, "text": "x", "attachments": [{"fileName": "../a.pdf", "fileType": "pdf", "content": "JVBERi0x"}]}),
+        json!({"fromRecipientId": nurse, "text": " "}),
+    ] {
+        let (status, v) = t.admin("POST", &replies, Some(body)).await.unwrap();
+        assert_eq!(status, 422, "{v}");
+    }
+    let (status, _) = t
+        .admin(
+            "POST",
+            &replies,
+            Some(json!({"fromRecipientId": "123", "text": "x"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 404);
+    let (status, _) = t
+        .admin(
+            "POST",
+            &format!("/api/practices/{ODS}/conversations/123/replies"),
+            Some(json!({"fromRecipientId": nurse, "text": "x"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 404);
+    assert_eq!(counts(&t, &me).await, before);
+    let (status, _) = t
+        .admin(
+            "POST",
+            &format!("/api/practices/{ODS}/messages/read"),
+            Some(json!({"messageIds": [conversation, "123"]})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 404);
+    let (status, _) = t
+        .admin(
+            "GET",
+            &format!("/api/practices/{ODS}/messages?recipient=123"),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 404);
+    let (status, _) = t
+        .admin(
+            "GET",
+            &format!("/api/practices/{ODS}/attachments/123"),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 404);
+    // Nothing was marked read by the refused request.
+    let inbox = admin(
+        &t,
+        "GET",
+        &format!("/api/practices/{ODS}/messages?recipient={nurse}"),
+        None,
+    )
+    .await;
+    assert!(
+        inbox
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["readAt"].is_null())
+    );
 }
