@@ -32,7 +32,8 @@ trap '[ -n "$server" ] && kill $server 2>/dev/null; rm -rf "$work"' EXIT
 start() {
     rm -rf pfs-data
     if [ -n "${DATABASE:-}" ]; then
-        psql -q "$DATABASE" -c 'DROP SCHEMA public CASCADE; CREATE SCHEMA public;'
+        PGOPTIONS='-c client_min_messages=warning' psql -q "$DATABASE" \
+            -c 'DROP SCHEMA public CASCADE; CREATE SCHEMA public;'
         export PFS_DATABASE_URL="$DATABASE"
     fi
     "$PFS" serve --demo --log warn "$@" >serve.log 2>&1 &
