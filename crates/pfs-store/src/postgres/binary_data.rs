@@ -14,6 +14,9 @@ use super::{Conn, Params, PostgresStore};
 
 const TABLE: &str = "binary_data";
 
+/// Files larger than this retire the connection that wrote them (see `Conn::retired`).
+const RETIRE_AFTER_BYTES: u64 = 256 * 1024;
+
 /// Stores a file and its pages on `c`, inside the caller's transaction.
 pub(super) async fn insert_binary_data(
     c: &Conn,
@@ -26,6 +29,9 @@ pub(super) async fn insert_binary_data(
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .await?;
+    if data.size() > RETIRE_AFTER_BYTES {
+        c.retire();
+    }
     let size = i64::try_from(data.size()).unwrap_or(i64::MAX);
     let pages = i32::try_from(data.pages.len()).unwrap_or(i32::MAX);
     let created_at = ms(data.created_at);
@@ -104,7 +110,17 @@ impl BinaryDataStore for PostgresStore {
              SELECT $1, pages, $2 FROM file";
         let size = i64::try_from(page.len()).unwrap_or(i64::MAX);
         let params: Params = &[&id, &page, &size];
-        Ok(execute(&self.db, "binary_data_pages", sql, params).await? == 1)
+        let appended = self
+            .db
+            .write("binary_data_pages", async |c| {
+                if page.len() as u64 > RETIRE_AFTER_BYTES {
+                    c.retire();
+                }
+                let st = c.statement(sql).await?;
+                c.client.execute(&st, params).await
+            })
+            .await?;
+        Ok(appended == 1)
     }
 
     async fn complete_binary_data(&self, id: &str) -> StoreResult<bool> {

@@ -140,6 +140,10 @@ struct Conn {
     /// Set while [`Db::transaction`] has a transaction open on it: a connection given back in
     /// that state (its request abandoned midway) is closed, never reused.
     in_transaction: AtomicBool,
+    /// Set by a write that sent megabytes (a file): the driver keeps its buffers at their
+    /// largest size for the connection's life, so such a connection is closed after use
+    /// rather than kept in the pool holding them.
+    retired: AtomicBool,
 }
 
 impl Conn {
@@ -154,6 +158,12 @@ impl Conn {
             .unwrap_or_else(|e| e.into_inner())
             .insert(sql, st.clone());
         Ok(st)
+    }
+
+    /// Closes this connection once its current use ends, instead of returning it to the pool
+    /// (see [`Conn::retired`]).
+    fn retire(&self) {
+        self.retired.store(true, Ordering::Release);
     }
 
     fn cached(&self, sql: &str) -> Option<Statement> {
@@ -206,6 +216,7 @@ impl Connector {
             client,
             prepared: Mutex::default(),
             in_transaction: AtomicBool::new(false),
+            retired: AtomicBool::new(false),
         })
     }
 }
@@ -229,6 +240,9 @@ impl Manager for WritePool {
         }
         if conn.in_transaction.load(Ordering::Acquire) {
             return Err(RecycleError::message("left inside a transaction"));
+        }
+        if conn.retired.load(Ordering::Acquire) {
+            return Err(RecycleError::message("retired after a large write"));
         }
         Ok(())
     }
@@ -308,7 +322,8 @@ impl Db {
             Ok(answer) => answer.map_err(map_err(table)),
             Err(_) => Err(unanswered(table)),
         };
-        if matches!(result, Err(StoreError::Unavailable(_))) {
+        if matches!(result, Err(StoreError::Unavailable(_))) || conn.retired.load(Ordering::Acquire)
+        {
             drop(Object::take(conn));
         }
         result
@@ -418,6 +433,11 @@ pub async fn connect(url: &str, opts: PostgresOptions) -> StoreResult<PostgresSt
 
 impl PostgresStore {
     /// Closes every connection; later calls fail with [`StoreError::Unavailable`].
+    /// How many write connections are open (in use or idle in the pool).
+    pub fn open_write_connections(&self) -> usize {
+        self.db.writers.status().size
+    }
+
     pub async fn close(&self) {
         self.db.writers.close();
         for slot in &self.db.readers {

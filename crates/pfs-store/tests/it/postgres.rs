@@ -248,3 +248,61 @@ async fn an_order_waits_for_a_course_change_under_way() {
     assert_eq!(list.courses[0].1.as_deref(), Some("900002"));
     store.close().await;
 }
+
+/// A write that sent a large file closes its connection instead of pooling it (the driver keeps
+/// its buffers at the largest size they reached); small writes keep theirs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: set PFS_TEST_POSTGRES_URL and run with --include-ignored"]
+async fn large_file_writes_do_not_keep_their_connection() {
+    use chrono::{NaiveDate, Utc};
+    use pfs_core::model::{BinaryKind, NewBinaryData, Patient, Practice, PracticeSettings};
+    let (_schema, store) = fresh(PostgresOptions::default()).await;
+    store
+        .insert_practice(&Practice {
+            ods: "Y00001".into(),
+            name: "Practice".into(),
+            address: "1 Street".into(),
+            settings: PracticeSettings::default(),
+        })
+        .await
+        .unwrap();
+    store
+        .insert_patient(&Patient {
+            id: "1000001".into(),
+            ods: "Y00001".into(),
+            nhs_number: "9990000018".into(),
+            title: None,
+            first_name: "A".into(),
+            last_name: "B".into(),
+            date_of_birth: NaiveDate::from_ymd_opt(1980, 1, 1).unwrap(),
+            gender: "Female".into(),
+            address: "1 Street".into(),
+        })
+        .await
+        .unwrap();
+    let file = |id: &str, bytes: usize| NewBinaryData {
+        id: id.into(),
+        patient_id: "1000001".into(),
+        kind: BinaryKind::Document,
+        file_name: "scan.pdf".into(),
+        file_type: "pdf".into(),
+        pages: vec![vec![7; bytes]],
+        uploading: false,
+        created_at: Utc::now(),
+    };
+    store
+        .insert_binary_data(&file("100000000001", 1000))
+        .await
+        .unwrap();
+    assert_eq!(store.open_write_connections(), 1);
+    store
+        .insert_binary_data(&file("100000000002", 1024 * 1024))
+        .await
+        .unwrap();
+    assert_eq!(store.open_write_connections(), 0);
+    assert_eq!(
+        store.binary_data_page("100000000002", 1).await.unwrap(),
+        Some(vec![7; 1024 * 1024])
+    );
+    store.close().await;
+}
