@@ -12,9 +12,12 @@
 //!   at the same moment become one statement (see `batch.rs`).
 //! * **Writes take a pooled connection of their own** (deadpool, default at most 16). A write
 //!   may wait for a row lock and its commit waits for the disk, and neither should hold up the
-//!   reads queued behind it. Every write is one statement (a multi-step one is a single
+//!   reads queued behind it. Nearly every write is one statement (a multi-step one is a single
 //!   statement with data-modifying CTEs, or a PL/pgSQL function: booking in migration 0003,
-//!   ordering medication in 0005), so there are no client-side transactions to keep open.
+//!   ordering medication in 0005). The exception is storing files, whose pages are many large
+//!   rows written with what refers to them: those run in a client-side transaction
+//!   ([`Db::transaction`]), and a connection left inside one, or grown by a large file
+//!   (`Conn::retired`), is closed rather than pooled.
 //!
 //! Every connection gets the store's `statement_timeout` when it is opened, so a statement stuck
 //! behind a lock fails with [`StoreError::Unavailable`] instead of holding a request forever,
