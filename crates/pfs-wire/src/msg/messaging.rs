@@ -613,119 +613,78 @@ fn read_ids(f: &Fields<'_>, root: &'static str) -> Result<Vec<String>, DecodeErr
     Ok(ids)
 }
 
-/// `MessageMarkAsRead` (singular "Message"): marks the listed messages read (§2.21).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MessageMarkAsRead {
-    /// Common attributes.
-    pub header: Header,
-    /// The selected patient and the online user.
-    pub scope: PatientScope,
-    /// `Message/@messageId`, one per child.
-    pub message_ids: Vec<String>,
+/// Declares a request that names messages by `Message/@messageId` children, and its reply, which
+/// only echoes (`MessageMarkAsRead`, `MessageDelete`).
+macro_rules! message_id_list {
+    ($(#[$doc:meta])* $request:ident => $reply:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $request {
+            /// Common attributes.
+            pub header: Header,
+            /// The selected patient and the online user.
+            pub scope: PatientScope,
+            /// `Message/@messageId`, one per child.
+            pub message_ids: Vec<String>,
+        }
+
+        impl WireMessage for $request {
+            const ROOT: &'static str = stringify!($request);
+
+            fn to_element(&self) -> Element {
+                write_ids(
+                    self.scope
+                        .write(self.header.write(Element::new(Self::ROOT))),
+                    &self.message_ids,
+                )
+            }
+
+            fn from_element(el: &Element) -> Result<Self, DecodeError> {
+                let f = Fields::new(el, Self::ROOT);
+                Ok($request {
+                    header: Header::read(&f)?,
+                    scope: PatientScope::read(&f)?,
+                    message_ids: read_ids(&f, Self::ROOT)?,
+                })
+            }
+        }
+
+        #[doc = concat!("`", stringify!($reply), "`: the echo only.")]
+        #[derive(Debug, Clone, Default, PartialEq, Eq)]
+        pub struct $reply {
+            /// Echo of `patientId` and `onlineUserId`.
+            pub scope: Option<PatientScope>,
+            /// Echo of the request `uuid`.
+            pub uuid: Option<Guid>,
+        }
+
+        impl WireMessage for $reply {
+            const ROOT: &'static str = stringify!($reply);
+
+            fn to_element(&self) -> Element {
+                reply_root(Self::ROOT, self.scope.as_ref(), self.uuid)
+            }
+
+            fn from_element(el: &Element) -> Result<Self, DecodeError> {
+                let f = Fields::new(el, Self::ROOT);
+                Ok($reply {
+                    scope: PatientScope::read(&f).ok(),
+                    uuid: f.uuid()?,
+                })
+            }
+        }
+    };
 }
 
-impl WireMessage for MessageMarkAsRead {
-    const ROOT: &'static str = "MessageMarkAsRead";
+message_id_list!(
+    /// `MessageMarkAsRead` (singular "Message"): marks the listed messages read (§2.21).
+    MessageMarkAsRead => MessageMarkAsReadReply
+);
 
-    fn to_element(&self) -> Element {
-        write_ids(
-            self.scope
-                .write(self.header.write(Element::new(Self::ROOT))),
-            &self.message_ids,
-        )
-    }
-
-    fn from_element(el: &Element) -> Result<Self, DecodeError> {
-        let f = Fields::new(el, Self::ROOT);
-        Ok(MessageMarkAsRead {
-            header: Header::read(&f)?,
-            scope: PatientScope::read(&f)?,
-            message_ids: read_ids(&f, Self::ROOT)?,
-        })
-    }
-}
-
-/// `MessageMarkAsReadReply`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MessageMarkAsReadReply {
-    /// Echo of `patientId` and `onlineUserId`.
-    pub scope: Option<PatientScope>,
-    /// Echo of the request `uuid`.
-    pub uuid: Option<Guid>,
-}
-
-impl WireMessage for MessageMarkAsReadReply {
-    const ROOT: &'static str = "MessageMarkAsReadReply";
-
-    fn to_element(&self) -> Element {
-        reply_root(Self::ROOT, self.scope.as_ref(), self.uuid)
-    }
-
-    fn from_element(el: &Element) -> Result<Self, DecodeError> {
-        let f = Fields::new(el, Self::ROOT);
-        Ok(MessageMarkAsReadReply {
-            scope: PatientScope::read(&f).ok(),
-            uuid: f.uuid()?,
-        })
-    }
-}
-
-/// `MessageDelete`: deletes the listed messages, all or none (B.7).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MessageDelete {
-    /// Common attributes.
-    pub header: Header,
-    /// The selected patient and the online user.
-    pub scope: PatientScope,
-    /// `Message/@messageId`, one per child.
-    pub message_ids: Vec<String>,
-}
-
-impl WireMessage for MessageDelete {
-    const ROOT: &'static str = "MessageDelete";
-
-    fn to_element(&self) -> Element {
-        write_ids(
-            self.scope
-                .write(self.header.write(Element::new(Self::ROOT))),
-            &self.message_ids,
-        )
-    }
-
-    fn from_element(el: &Element) -> Result<Self, DecodeError> {
-        let f = Fields::new(el, Self::ROOT);
-        Ok(MessageDelete {
-            header: Header::read(&f)?,
-            scope: PatientScope::read(&f)?,
-            message_ids: read_ids(&f, Self::ROOT)?,
-        })
-    }
-}
-
-/// `MessageDeleteReply`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MessageDeleteReply {
-    /// Echo of `patientId` and `onlineUserId`.
-    pub scope: Option<PatientScope>,
-    /// Echo of the request `uuid`.
-    pub uuid: Option<Guid>,
-}
-
-impl WireMessage for MessageDeleteReply {
-    const ROOT: &'static str = "MessageDeleteReply";
-
-    fn to_element(&self) -> Element {
-        reply_root(Self::ROOT, self.scope.as_ref(), self.uuid)
-    }
-
-    fn from_element(el: &Element) -> Result<Self, DecodeError> {
-        let f = Fields::new(el, Self::ROOT);
-        Ok(MessageDeleteReply {
-            scope: PatientScope::read(&f).ok(),
-            uuid: f.uuid()?,
-        })
-    }
-}
+message_id_list!(
+    /// `MessageDelete`: deletes the listed messages, all or none (B.7).
+    MessageDelete => MessageDeleteReply
+);
 
 // ---------------------------------------------------------------------------------------------
 // UnreadMessageCount
