@@ -4,7 +4,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Result;
+use pfs_core::ClockOffset;
+use pfs_core::clock::describe_offset;
 use pfs_server::{ServeOptions, start};
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::registry::LookupSpan;
 
 /// Options of `pfs serve` (each also from the environment).
 #[derive(clap::Args)]
@@ -138,8 +143,9 @@ const QUIET_LIBRARIES: &[&str] = &[
 ];
 
 /// Sets up logging: `filter` (tracing syntax) for openpfs, [`QUIET_LIBRARIES`] at `warn` at
-/// most, in `format`; colour only for text on a terminal.
-fn init_logging(filter: &str, format: LogFormat) -> Result<()> {
+/// most, in `format`; colour only for text on a terminal. While the sandbox clock is moved,
+/// every line says by how much ([`ClockMarked`]).
+fn init_logging(filter: &str, format: LogFormat, offset: &ClockOffset) -> Result<()> {
     use std::io::IsTerminal;
     use tracing_subscriber::prelude::*;
     let quiet = tracing_subscriber::filter::filter_fn(|meta| {
@@ -147,18 +153,20 @@ fn init_logging(filter: &str, format: LogFormat) -> Result<()> {
         *meta.level() <= tracing::Level::WARN || !QUIET_LIBRARIES.contains(&library)
     });
     let filter = tracing_subscriber::EnvFilter::try_new(filter)?;
-    let layer = tracing_subscriber::fmt::layer().with_target(false);
+    let events = tracing_subscriber::fmt::format().with_target(false);
     match format {
         LogFormat::Text => {
-            let layer = layer
+            let layer = tracing_subscriber::fmt::layer()
+                .event_format(ClockMarked::text(events, offset))
                 .with_ansi(std::io::stdout().is_terminal())
                 .with_filter(quiet)
                 .with_filter(filter);
             tracing_subscriber::registry().with(layer).init();
         }
         LogFormat::Json => {
-            let layer = layer
+            let layer = tracing_subscriber::fmt::layer()
                 .json()
+                .event_format(ClockMarked::json(events.json(), offset))
                 .with_ansi(false)
                 .with_filter(quiet)
                 .with_filter(filter);
@@ -168,8 +176,67 @@ fn init_logging(filter: &str, format: LogFormat) -> Result<()> {
     Ok(())
 }
 
+/// A log line format that, while the sandbox clock is moved, marks every line with the
+/// offset: `[clock +3d00h00m00s] ` in front of a text line, a `clockOffset` member first in a
+/// JSON one. Time stamps stay real time, so lines still sort and correlate with other logs.
+struct ClockMarked<F> {
+    inner: F,
+    offset: ClockOffset,
+    json: bool,
+}
+
+impl<F> ClockMarked<F> {
+    fn text(inner: F, offset: &ClockOffset) -> Self {
+        ClockMarked {
+            inner,
+            offset: offset.clone(),
+            json: false,
+        }
+    }
+
+    fn json(inner: F, offset: &ClockOffset) -> Self {
+        ClockMarked {
+            inner,
+            offset: offset.clone(),
+            json: true,
+        }
+    }
+}
+
+impl<S, N, F> FormatEvent<S, N> for ClockMarked<F>
+where
+    F: FormatEvent<S, N>,
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        if !self.offset.is_active() {
+            return self.inner.format_event(ctx, writer, event);
+        }
+        let marker = describe_offset(self.offset.get());
+        if !self.json {
+            write!(writer, "[clock {marker}] ")?;
+            return self.inner.format_event(ctx, writer, event);
+        }
+        // A JSON line is one object: format it aside and put the member first.
+        let mut line = String::new();
+        self.inner
+            .format_event(ctx, Writer::new(&mut line), event)?;
+        match line.strip_prefix('{') {
+            Some(rest) => write!(writer, "{{\"clockOffset\":\"{marker}\",{rest}"),
+            None => writer.write_str(&line),
+        }
+    }
+}
+
 pub async fn run(a: Args) -> Result<()> {
-    init_logging(&a.log, a.log_format)?;
+    let clock_offset = ClockOffset::new();
+    init_logging(&a.log, a.log_format, &clock_offset)?;
     anyhow::ensure!(
         a.idle_timeout_minutes > 0,
         "--idle-timeout-minutes must be positive"
@@ -188,6 +255,7 @@ pub async fn run(a: Args) -> Result<()> {
         admin_listen: a.admin_listen,
         seed_demo: a.demo,
         database: a.database,
+        clock_offset,
         ..ServeOptions::default()
     };
     opts.core.idle_timeout = chrono::Duration::minutes(a.idle_timeout_minutes);

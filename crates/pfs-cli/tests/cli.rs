@@ -742,11 +742,19 @@ fn json_logs_are_one_object_per_line_with_the_request_span() {
         }
     }
     let endpoint = endpoint.expect("endpoint printed");
-    let (ok, out, err) = pfs(
-        &["call", "--endpoint", &endpoint, "CheckVersion"],
-        dir.path(),
-    );
+    let check_version = || {
+        let (ok, out, err) = pfs(
+            &["call", "--endpoint", &endpoint, "CheckVersion"],
+            dir.path(),
+        );
+        assert!(ok, "{out}{err}");
+    };
+    check_version();
+    // While the sandbox clock is moved, every line says so; before, none does.
+    let (ok, out, err) = pfs(&["admin", "clock", "set", "2h"], dir.path());
     assert!(ok, "{out}{err}");
+    assert!(out.contains("\"offsetSeconds\": 7200"), "{out}");
+    check_version();
     drop(server);
     let logged: Vec<String> = banner
         .into_iter()
@@ -754,9 +762,16 @@ fn json_logs_are_one_object_per_line_with_the_request_span() {
         .chain(lines.iter())
         .collect();
     let mut requests = 0;
+    let mut moved = false;
     for line in &logged {
         let v: serde_json::Value = serde_json::from_str(line)
             .unwrap_or_else(|e| panic!("not one JSON object ({e}): {line}"));
+        moved |= v["fields"]["message"] == "the sandbox clock was moved";
+        if moved {
+            assert_eq!(v["clockOffset"], "+2h00m00s", "{line}");
+        } else {
+            assert!(v.get("clockOffset").is_none(), "{line}");
+        }
         assert!(v["timestamp"].is_string(), "{line}");
         assert!(v["level"].is_string(), "{line}");
         assert!(v["fields"]["message"].is_string(), "{line}");
@@ -770,5 +785,6 @@ fn json_logs_are_one_object_per_line_with_the_request_span() {
             assert!(v["span"]["provider"].is_string(), "{line}");
         }
     }
-    assert_eq!(requests, 1, "one request line\n{}", logged.join("\n"));
+    assert!(moved, "the clock move is logged\n{}", logged.join("\n"));
+    assert_eq!(requests, 2, "two request lines\n{}", logged.join("\n"));
 }

@@ -48,7 +48,7 @@ use chrono::{DateTime, Utc};
 use pfs_wire::{API_VERSION, DecodeError, Element, Guid, Header, Request, sniff_uuid};
 use secrecy::SecretString;
 
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ClockOffset, ManualClock, ShiftedClock, SystemClock};
 pub use config::Config;
 pub use error::DomainError;
 pub use model::{Prefetch, Provider};

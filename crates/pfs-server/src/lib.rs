@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use pfs_core::{Clock, Pfs, PracticeStore, Store, SystemClock};
+use pfs_core::{Clock, ClockOffset, Pfs, PracticeStore, ShiftedClock, Store, SystemClock};
 use pfs_store::{PostgresOptions, SqliteOptions, SqliteStore};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -54,6 +54,10 @@ pub struct ServeOptions {
     pub seed_demo: bool,
     /// The clock (the system clock unless a test injects one).
     pub clock: Arc<dyn Clock>,
+    /// The sandbox's time travel: an offset over `clock` that the admin API sets (zero at
+    /// start). Pass a handle of your own to see it elsewhere (`pfs serve` shows it in every log
+    /// line while it is not zero).
+    pub clock_offset: ClockOffset,
     /// For tests only: called at the start of every request on both listeners, inside the
     /// handler's panic guard, so that a test can make a handler panic and check that the panic
     /// is answered and counted. `pfs serve` never sets it, so production code has no panic
@@ -75,6 +79,7 @@ impl Default for ServeOptions {
             postgres: PostgresOptions::default(),
             seed_demo: false,
             clock: Arc::new(SystemClock),
+            clock_offset: ClockOffset::new(),
             request_hook: None,
         }
     }
@@ -137,10 +142,12 @@ pub async fn start(opts: ServeOptions) -> Result<RunningServer> {
 
     let metrics = Arc::new(Metrics::new());
     let (store, fresh) = open_store(&opts, &dir, &metrics).await?;
-    let pfs = Arc::new(
-        Pfs::new(store, opts.clock.clone(), pepper, opts.core.clone())
-            .map_err(anyhow::Error::msg)?,
-    );
+    let clock = Arc::new(ShiftedClock::new(
+        opts.clock.clone(),
+        opts.clock_offset.clone(),
+    ));
+    let pfs =
+        Arc::new(Pfs::new(store, clock, pepper, opts.core.clone()).map_err(anyhow::Error::msg)?);
     let seeded = if fresh && opts.seed_demo {
         Some(demo::seed(&pfs, &dir, &ca).await?)
     } else {
@@ -183,6 +190,7 @@ pub async fn start(opts: ServeOptions) -> Result<RunningServer> {
         ca,
         counters: counters.clone(),
         metrics: metrics.clone(),
+        clock_offset: opts.clock_offset.clone(),
     });
     tasks.push(tokio::spawn(admin::serve(
         admin_listener,

@@ -183,10 +183,9 @@ impl TestServer {
         })
     }
 
-    /// The server's current time.
+    /// The server's current time: the test's clock moved by the sandbox's offset.
     pub fn clock_now(&self) -> chrono::DateTime<Utc> {
-        use pfs_core::Clock;
-        self.clock.now()
+        self.server.pfs.clock().now()
     }
 
     /// The PFS endpoint URL (with the `/tpp/` path real clients use).

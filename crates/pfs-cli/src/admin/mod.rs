@@ -24,6 +24,7 @@ mod practice;
 mod provider;
 mod proxy;
 mod record;
+mod sandbox;
 mod service;
 
 /// Options of `pfs admin`.
@@ -93,6 +94,9 @@ enum What {
     /// Patients' test results.
     #[command(subcommand, name = "test-result")]
     TestResult(record::TestResultCmd),
+    /// The sandbox's clock: move it to test expiry and cut-offs without waiting.
+    #[command(subcommand)]
+    Clock(sandbox::ClockCmd),
     /// Whether the server and its database answer.
     Health,
 }
@@ -117,6 +121,7 @@ pub async fn run(a: Args) -> Result<()> {
         What::Record(cmd) => record::run(&api, cmd).await?,
         What::Document(cmd) => record::run_document(&api, cmd).await?,
         What::TestResult(cmd) => record::run_test_result(&api, cmd).await?,
+        What::Clock(cmd) => sandbox::run_clock(&api, cmd).await?,
     };
     if !out.is_null() {
         println!("{}", serde_json::to_string_pretty(&out)?);

@@ -46,6 +46,7 @@ mod practice;
 mod provider;
 mod proxy;
 mod record;
+mod sandbox;
 mod service;
 
 /// What the admin handlers share.
@@ -60,6 +61,8 @@ pub struct AdminState {
     pub counters: Arc<Counters>,
     /// The server's metrics, rendered by `/metrics`.
     pub metrics: Arc<crate::Metrics>,
+    /// The sandbox's clock offset (time travel), set by `/api/sandbox/clock`.
+    pub clock_offset: pfs_core::ClockOffset,
 }
 
 /// An admin API failure: a status and a JSON body `{"error": kind, "message": text}`.
@@ -173,6 +176,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .merge(account::routes())
         .merge(proxy::routes())
         .merge(record::routes())
+        .merge(sandbox::routes())
         .merge(service::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -228,11 +232,13 @@ async fn metrics(State(state): State<Arc<AdminState>>) -> Response {
 
 async fn health(State(state): State<Arc<AdminState>>) -> Response {
     let panics = state.counters.panics_caught();
+    let clock = sandbox::ClockState::of(&state);
     match state.pfs.store().ping().await {
         Ok(()) => Json(json!({
             "status": "ok",
             "database": "reachable",
             "panicsCaught": panics,
+            "clock": clock,
         }))
         .into_response(),
         Err(_) => (
@@ -241,6 +247,7 @@ async fn health(State(state): State<Arc<AdminState>>) -> Response {
                 "status": "degraded",
                 "database": "unreachable",
                 "panicsCaught": panics,
+                "clock": clock,
             })),
         )
             .into_response(),

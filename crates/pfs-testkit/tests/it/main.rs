@@ -38,6 +38,7 @@ mod metrics;
 mod multi_instance;
 mod pharmacy;
 mod record;
+mod sandbox;
 mod session;
 mod stores;
 mod transport;

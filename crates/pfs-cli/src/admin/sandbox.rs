@@ -1,0 +1,105 @@
+//! `pfs admin clock`: the sandbox's time travel.
+
+use anyhow::{Context, Result, bail};
+use clap::Subcommand;
+use serde_json::{Value, json};
+
+use super::Api;
+
+#[derive(Subcommand)]
+pub(super) enum ClockCmd {
+    /// What the server takes to be now, and the offset from real time.
+    Show,
+    /// Set the offset from real time, e.g. `2h`, `3d`, `-1d12h`, `90m`, `45s`.
+    Set {
+        #[arg(allow_hyphen_values = true, value_parser = parse_duration)]
+        offset: i64,
+    },
+    /// Move the clock on (or back, with a minus sign) from where it is, e.g. `31m`.
+    Advance {
+        #[arg(allow_hyphen_values = true, value_parser = parse_duration)]
+        by: i64,
+    },
+    /// Move the clock so that it reads this instant now (RFC 3339, e.g. 2026-12-24T09:00:00Z).
+    At { now: String },
+    /// Back to real time.
+    Reset,
+}
+
+pub(super) async fn run_clock(api: &Api, cmd: ClockCmd) -> Result<Value> {
+    const PATH: &str = "/api/sandbox/clock";
+    match cmd {
+        ClockCmd::Show => api.send("GET", PATH, None).await,
+        ClockCmd::Set { offset } => {
+            api.send("PUT", PATH, Some(json!({ "offsetSeconds": offset })))
+                .await
+        }
+        ClockCmd::Advance { by } => {
+            api.send("PUT", PATH, Some(json!({ "advanceSeconds": by })))
+                .await
+        }
+        ClockCmd::At { now } => api.send("PUT", PATH, Some(json!({ "now": now }))).await,
+        ClockCmd::Reset => api.send("DELETE", PATH, None).await,
+    }
+}
+
+/// A duration as people write it: an optional sign, then numbers with units `d`, `h`, `m`,
+/// `s` (`1d12h`, `-90m`), or a bare number of seconds. In whole seconds.
+fn parse_duration(text: &str) -> Result<i64> {
+    let (sign, rest) = match text.trim().strip_prefix('-') {
+        Some(rest) => (-1, rest),
+        None => (1, text.trim().trim_start_matches('+')),
+    };
+    if let Ok(seconds) = rest.parse::<i64>() {
+        return Ok(sign * seconds);
+    }
+    let mut total: i64 = 0;
+    let mut number = String::new();
+    for c in rest.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            'd' => 86_400,
+            'h' => 3_600,
+            'm' => 60,
+            's' => 1,
+            _ => bail!("`{text}`: use numbers with d, h, m or s, e.g. 1d12h or -90m"),
+        };
+        let n: i64 = number
+            .parse()
+            .with_context(|| format!("`{text}`: a number must come before each unit"))?;
+        total = n
+            .checked_mul(unit)
+            .and_then(|s| total.checked_add(s))
+            .context("the duration is too long")?;
+        number.clear();
+    }
+    if !number.is_empty() || rest.is_empty() {
+        bail!("`{text}`: every number needs a unit (d, h, m or s), e.g. 1d12h or -90m");
+    }
+    Ok(sign * total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+
+    #[test]
+    fn durations_read_as_people_write_them() {
+        assert_eq!(parse_duration("45").unwrap(), 45);
+        assert_eq!(parse_duration("45s").unwrap(), 45);
+        assert_eq!(parse_duration("90m").unwrap(), 5_400);
+        assert_eq!(parse_duration("+2h").unwrap(), 7_200);
+        assert_eq!(parse_duration("-1d12h").unwrap(), -129_600);
+        assert_eq!(parse_duration("1h30m15s").unwrap(), 5_415);
+    }
+
+    #[test]
+    fn durations_that_mean_nothing_are_refused() {
+        for bad in ["", "-", "h", "2x", "3d4", "1.5h", "99999999999999999999d"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+}
