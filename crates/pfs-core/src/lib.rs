@@ -58,7 +58,8 @@ pub use session::ActiveSession;
 pub use store::{
     AccessLogStore, AccountInfoStore, AccountStore, AppointmentStore, DemographicsStore,
     HealthStore, MedicationStore, MessagingStore, PatientStore, PharmacyStore, PracticeStore,
-    ProviderStore, ProxyStore, ServiceStore, SessionStore, Store, StoreError, StoreResult,
+    ProviderStore, ProxyStore, SandboxStore, ServiceStore, SessionStore, Store, StoreError,
+    StoreResult,
 };
 
 /// Every API version served; `CheckVersion` lists them and other versions are refused.

@@ -149,7 +149,13 @@ pub async fn start(opts: ServeOptions) -> Result<RunningServer> {
     let pfs =
         Arc::new(Pfs::new(store, clock, pepper, opts.core.clone()).map_err(anyhow::Error::msg)?);
     let seeded = if fresh && opts.seed_demo {
-        Some(demo::seed(&pfs, &dir, &ca).await?)
+        let accounts = demo::seed(&pfs, &dir, &ca).await?;
+        // What `POST /api/sandbox/reset` goes back to. Without it the sandbox still runs; only
+        // a reset is refused (a PostgreSQL role without CREATE on the database cannot save it).
+        if let Err(e) = pfs.save_demo_snapshot().await {
+            tracing::warn!(error = %e, "the demo snapshot was not saved: a reset will be refused");
+        }
+        Some(accounts)
     } else {
         None
     };

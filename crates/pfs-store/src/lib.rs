@@ -23,3 +23,7 @@ pub mod timing;
 pub use postgres::{PostgresOptions, PostgresStore};
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
 pub use timing::StoreTimers;
+
+/// Tables that sandbox snapshots leave alone: the schema's own bookkeeping (a database
+/// migrated by an early release may have sqlx's table), not practice or patient data.
+pub(crate) const NOT_IN_SNAPSHOTS: &[&str] = &["_sqlx_migrations"];

@@ -98,7 +98,18 @@ impl TestSchema {
 impl Drop for TestSchema {
     fn drop(&mut self) {
         let base_url = self.base_url.clone();
-        let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name);
+        // The schema, and the sandbox snapshots taken of it (schemas of their own, named after
+        // its name's MD5: see postgres/sandbox.rs).
+        let sql = format!(
+            "DROP SCHEMA IF EXISTS {name} CASCADE;
+             DO $$DECLARE s text; BEGIN
+                 FOR s IN SELECT nspname FROM pg_namespace WHERE starts_with(nspname,
+                          'pfs_snapshot_' || left(md5('{name}'), 8) || '_') LOOP
+                     EXECUTE format('DROP SCHEMA %I CASCADE', s);
+                 END LOOP;
+             END$$;",
+            name = self.name
+        );
         // Drop may run inside a runtime: do the async work on a thread with its own.
         let _ = std::thread::spawn(move || {
             let Ok(rt) = tokio::runtime::Builder::new_current_thread()

@@ -94,6 +94,9 @@ enum What {
     /// Patients' test results.
     #[command(subcommand, name = "test-result")]
     TestResult(record::TestResultCmd),
+    /// The sandbox: reset to the demo seed, save and restore snapshots.
+    #[command(subcommand)]
+    Sandbox(sandbox::SandboxCmd),
     /// The sandbox's clock: move it to test expiry and cut-offs without waiting.
     #[command(subcommand)]
     Clock(sandbox::ClockCmd),
@@ -122,6 +125,7 @@ pub async fn run(a: Args) -> Result<()> {
         What::Document(cmd) => record::run_document(&api, cmd).await?,
         What::TestResult(cmd) => record::run_test_result(&api, cmd).await?,
         What::Clock(cmd) => sandbox::run_clock(&api, cmd).await?,
+        What::Sandbox(cmd) => sandbox::run_sandbox(&api, cmd).await?,
     };
     if !out.is_null() {
         println!("{}", serde_json::to_string_pretty(&out)?);

@@ -1,10 +1,62 @@
-//! `pfs admin clock`: the sandbox's time travel.
+//! `pfs admin sandbox` and `pfs admin clock`: snapshots, reset to the demo seed, and time
+//! travel.
 
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use serde_json::{Value, json};
 
 use super::Api;
+
+#[derive(Subcommand)]
+pub(super) enum SandboxCmd {
+    /// Back to the demo seed: every table as it was right after the first start.
+    Reset,
+    /// Save the data as it is now under NAME (replacing a snapshot of that name).
+    Snapshot { name: String },
+    /// Put back snapshot NAME: every table as it was when it was saved.
+    Restore { name: String },
+    /// The saved snapshots.
+    Snapshots,
+    /// Delete snapshot NAME.
+    Delete { name: String },
+}
+
+pub(super) async fn run_sandbox(api: &Api, cmd: SandboxCmd) -> Result<Value> {
+    match cmd {
+        SandboxCmd::Reset => api.send("POST", "/api/sandbox/reset", None).await,
+        SandboxCmd::Snapshot { name } => {
+            api.send(
+                "POST",
+                "/api/sandbox/snapshots",
+                Some(json!({ "name": name })),
+            )
+            .await
+        }
+        SandboxCmd::Restore { name } => {
+            let path = format!("/api/sandbox/snapshots/{}/restore", segment(&name)?);
+            api.send("POST", &path, None).await
+        }
+        SandboxCmd::Snapshots => api.send("GET", "/api/sandbox/snapshots", None).await,
+        SandboxCmd::Delete { name } => {
+            let path = format!("/api/sandbox/snapshots/{}", segment(&name)?);
+            api.send("DELETE", &path, None).await
+        }
+    }
+}
+
+/// A snapshot name as a path segment: names are plain, so anything else is refused here
+/// rather than sent.
+fn segment(name: &str) -> Result<&str> {
+    if name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && !name.is_empty()
+    {
+        Ok(name)
+    } else {
+        bail!("a snapshot name is lower-case letters, digits, - and _")
+    }
+}
 
 #[derive(Subcommand)]
 pub(super) enum ClockCmd {

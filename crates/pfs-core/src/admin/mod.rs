@@ -20,6 +20,7 @@ mod practice;
 mod provider;
 mod proxy;
 mod record;
+mod sandbox;
 mod service;
 
 pub use account::IssuedAccount;
@@ -40,6 +41,7 @@ pub use record::{
     DOCUMENT_FILE_TYPES, DocumentView, GrantChange, GrantView, NewDocument, NewRecordEvent,
     NewRecordItem, NewTestResult,
 };
+pub use sandbox::{DEMO_SNAPSHOT, MAX_SNAPSHOT_NAME};
 pub use service::ServiceState;
 
 /// What a practice-side operation can fail with. Texts name fields and kinds, never values.

@@ -22,6 +22,7 @@ mod practice;
 mod provider;
 mod proxy;
 mod record;
+mod sandbox;
 mod service;
 mod session;
 
@@ -39,6 +40,7 @@ pub use practice::PracticeStore;
 pub use provider::ProviderStore;
 pub use proxy::ProxyStore;
 pub use record::RecordStore;
+pub use sandbox::{SandboxStore, SnapshotInfo};
 pub use service::ServiceStore;
 pub use session::SessionStore;
 
@@ -99,4 +101,5 @@ store_of_areas!(
     MessagingStore,
     BinaryDataStore,
     RecordStore,
+    SandboxStore,
 );

@@ -1,22 +1,68 @@
-//! The sandbox's controls: time travel (the clock offset).
+//! The sandbox's controls: snapshots, reset to the demo seed, and time travel (the clock
+//! offset).
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
 use pfs_core::clock::describe_offset;
+use pfs_core::store::SnapshotInfo;
 use serde::{Deserialize, Serialize};
 
 use super::{AdminState, ApiError, ApiJson, ApiResult};
 
 pub(super) fn routes() -> Router<Arc<AdminState>> {
-    Router::new().route(
-        "/sandbox/clock",
-        get(show_clock).put(move_clock).delete(reset_clock),
-    )
+    Router::new()
+        .route(
+            "/sandbox/clock",
+            get(show_clock).put(move_clock).delete(reset_clock),
+        )
+        .route("/sandbox/reset", post(reset))
+        .route("/sandbox/snapshots", get(snapshots).post(save_snapshot))
+        .route("/sandbox/snapshots/{name}", delete(delete_snapshot))
+        .route("/sandbox/snapshots/{name}/restore", post(restore_snapshot))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewSnapshot {
+    name: String,
+}
+
+async fn reset(State(state): State<Arc<AdminState>>) -> Result<StatusCode, ApiError> {
+    state.pfs.reset_to_demo().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn snapshots(State(state): State<Arc<AdminState>>) -> ApiResult<Vec<SnapshotInfo>> {
+    Ok(Json(state.pfs.snapshots().await?))
+}
+
+async fn save_snapshot(
+    State(state): State<Arc<AdminState>>,
+    ApiJson(body): ApiJson<NewSnapshot>,
+) -> Result<(StatusCode, Json<SnapshotInfo>), ApiError> {
+    let saved = state.pfs.save_snapshot(&body.name).await?;
+    Ok((StatusCode::CREATED, Json(saved)))
+}
+
+async fn restore_snapshot(
+    State(state): State<Arc<AdminState>>,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.pfs.restore_snapshot(&name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn delete_snapshot(
+    State(state): State<Arc<AdminState>>,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.pfs.delete_snapshot(&name).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The server's clock as the admin API shows it.

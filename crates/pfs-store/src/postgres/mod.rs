@@ -70,6 +70,7 @@ mod practice;
 mod provider;
 mod proxy;
 mod record;
+mod sandbox;
 mod service;
 mod session;
 mod sql;

@@ -107,6 +107,8 @@ macro_rules! store_suite_cases {
             record_events_round_trip,
             test_results_round_trip,
             record_grants_round_trip,
+            snapshots_round_trip,
+            snapshot_names_are_checked_by_the_store,
         }
     };
 }
@@ -401,6 +403,7 @@ mod practice;
 mod provider;
 mod proxy;
 mod record;
+mod sandbox;
 mod service;
 mod session;
 
@@ -418,6 +421,7 @@ pub use practice::*;
 pub use provider::*;
 pub use proxy::*;
 pub use record::*;
+pub use sandbox::*;
 pub use service::*;
 pub use session::*;
 

@@ -1,13 +1,260 @@
-//! The sandbox's controls through the admin API: time travel (the clock offset), seen from the
-//! PFS endpoint over real mutual TLS.
+//! The sandbox's controls through the admin API, seen from the PFS endpoint over real mutual
+//! TLS: snapshots and reset (both stores), and time travel (the clock offset).
 
 use chrono::{Duration, NaiveDateTime, Timelike};
+use pfs_client::pfs_wire::{CourseType, MessageTo, RecipientKind};
+use pfs_client::{ExposeSecret, NewMessage};
 use pfs_core::uktime::to_wall_clock;
 use pfs_testkit::TestServer;
 use serde_json::{Value, json};
 
 use crate::appointments::User;
 use crate::session::expect_pfs;
+use crate::stores::{Backend, start_on};
+
+const ODS: &str = "Y99001";
+
+/// Reads as the user, as raw XML with fixed `uuid`s so that two runs can be compared byte for
+/// byte; returns every reply body, in order. (Reads are logged: the access log read last
+/// holds the reads before it.)
+async fn scripted_reads(t: &TestServer, user: &User) -> Vec<String> {
+    let s = user.session().await;
+    let suid = s.suid().expose_secret().to_owned();
+    let me = s.scope().patient_id;
+    let mut bodies = Vec::new();
+    for (n, (root, extra)) in [
+        ("ViewAppointments", r#" futureAppointments="Y""#),
+        ("ListRepeatMedication", ""),
+        ("GetPrescriptionRequests", ""),
+        ("MessagesView", ""),
+        ("RequestPatientRecord", ""),
+        ("ListRecordAccesses", ""),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let uuid = format!("00000000-0000-4000-8000-{n:012}");
+        let body = format!(
+            r#"<{root} apiVersion="1" uuid="{uuid}" unitId="{ODS}" patientId="{me}" onlineUserId="{me}"{extra}/>"#
+        );
+        t.server.pfs.flush_writes().await.unwrap();
+        let r = t.client().raw(root, Some(&suid), body).await.unwrap();
+        assert_eq!(r.status, 200);
+        assert!(!r.is_error(), "{root}: {}", r.body);
+        bodies.push(r.body);
+    }
+    s.logoff().await.unwrap();
+    bodies
+}
+
+/// Writes as the user through the SDK: an appointment booked, a repeat ordered, a message sent.
+async fn scripted_writes(t: &TestServer, user: &User) {
+    let s = user.session().await;
+    let slots = s
+        .list_slots(to_wall_clock(t.clock_now()), 14)
+        .await
+        .unwrap();
+    let session = &slots.sessions[0];
+    let slot = &session.slots[0];
+    s.book_appointment(&session.session_id, slot.start_date, slot.end_date, None)
+        .await
+        .unwrap();
+    let courses = s.list_repeat_medication().await.unwrap();
+    let course = courses
+        .medications
+        .iter()
+        .find(|m| m.requestable.0)
+        .expect("a requestable repeat");
+    s.request_medication(&[(&course.drug_id, CourseType::Repeat)], Some("scripted"))
+        .await
+        .unwrap();
+    let recipients = s.message_recipients().await.unwrap();
+    let to = &recipients.items[0];
+    let to = match to.kind {
+        RecipientKind::Recipient => MessageTo::Recipient(to.id.clone()),
+        RecipientKind::UnitRecipient => MessageTo::UnitRecipient(to.id.clone()),
+    };
+    s.message_create(&NewMessage {
+        to,
+        text: "A scripted question".into(),
+        conversation_id: None,
+        attachments: Vec::new(),
+    })
+    .await
+    .unwrap();
+    s.logoff().await.unwrap();
+}
+
+async fn admin_ok(t: &TestServer, method: &str, path: &str, body: Option<Value>) -> Value {
+    let (status, v) = t.admin(method, path, body).await.unwrap();
+    assert!(
+        (200..300).contains(&status),
+        "{method} {path}: {status} {v}"
+    );
+    v
+}
+
+/// After a restore, and after a reset, the same reads get exactly the replies they got at the
+/// snapshot's moment: every row written since (bookings, orders, messages, sessions, access-log
+/// entries) is gone, and what was there is back.
+async fn restore_and_reset_give_back_byte_identical_replies(backend: Backend) {
+    let (_db, t) = start_on(backend, |_| {}).await;
+    let user = User::new(&t, "Jones").await;
+    admin_ok(
+        &t,
+        "POST",
+        "/api/sandbox/snapshots",
+        Some(json!({"name": "linked"})),
+    )
+    .await;
+    let at_snapshot = scripted_reads(&t, &user).await;
+    scripted_writes(&t, &user).await;
+    let changed = scripted_reads(&t, &user).await;
+    // The booking, the order, the message and the log of it all show; the record and the
+    // course list do not change.
+    for n in [0, 2, 3, 5] {
+        assert_ne!(at_snapshot[n], changed[n], "the writes changed reply {n}");
+    }
+    admin_ok(&t, "POST", "/api/sandbox/snapshots/linked/restore", None).await;
+    assert_eq!(
+        scripted_reads(&t, &user).await,
+        at_snapshot,
+        "after the restore"
+    );
+
+    // Reset: back to the first start, before the account was linked. Linked again, it reads
+    // what it read at the snapshot.
+    scripted_writes(&t, &user).await;
+    admin_ok(&t, "POST", "/api/sandbox/reset", None).await;
+    let user = User::new(&t, "Jones").await;
+    assert_eq!(
+        scripted_reads(&t, &user).await,
+        at_snapshot,
+        "after the reset"
+    );
+
+    // The list shows both snapshots, the demo seed's included.
+    let list = admin_ok(&t, "GET", "/api/sandbox/snapshots", None).await;
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["demo", "linked"]);
+    admin_ok(&t, "DELETE", "/api/sandbox/snapshots/linked", None).await;
+    let (status, v) = t
+        .admin("POST", "/api/sandbox/snapshots/linked/restore", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (404, Some("not_found")),
+        "{v}"
+    );
+}
+
+/// A session opened after a snapshot ends when it is restored: the snapshot did not hold it.
+async fn a_restore_ends_sessions_the_snapshot_did_not_hold(backend: Backend) {
+    let (_db, t) = start_on(backend, |_| {}).await;
+    admin_ok(
+        &t,
+        "POST",
+        "/api/sandbox/snapshots",
+        Some(json!({"name": "before"})),
+    )
+    .await;
+    let session = t.login("Example").await.unwrap();
+    session.keep_alive().await.unwrap();
+    admin_ok(&t, "POST", "/api/sandbox/snapshots/before/restore", None).await;
+    expect_pfs(session.keep_alive().await, "3", &[]);
+}
+
+async fn snapshot_requests_that_mean_nothing_are_refused(backend: Backend) {
+    let (_db, t) = start_on(backend, |_| {}).await;
+    for (method, path, body, status) in [
+        (
+            "POST",
+            "/api/sandbox/snapshots",
+            json!({"name": "demo"}),
+            422,
+        ),
+        (
+            "POST",
+            "/api/sandbox/snapshots",
+            json!({"name": "Has Space"}),
+            422,
+        ),
+        (
+            "POST",
+            "/api/sandbox/snapshots",
+            json!({"name": "x".repeat(41)}),
+            422,
+        ),
+        ("POST", "/api/sandbox/snapshots", json!({"name": ""}), 422),
+        ("POST", "/api/sandbox/snapshots", json!({}), 422),
+        (
+            "POST",
+            "/api/sandbox/snapshots",
+            json!({"name": "a", "extra": 1}),
+            422,
+        ),
+        ("DELETE", "/api/sandbox/snapshots/demo", Value::Null, 422),
+        (
+            "DELETE",
+            "/api/sandbox/snapshots/none-such",
+            Value::Null,
+            404,
+        ),
+        (
+            "POST",
+            "/api/sandbox/snapshots/none-such/restore",
+            Value::Null,
+            404,
+        ),
+        (
+            "POST",
+            "/api/sandbox/snapshots/..%2Fpfs/restore",
+            Value::Null,
+            422,
+        ),
+    ] {
+        let body = (!body.is_null()).then_some(body);
+        let (got, v) = t.admin(method, path, body).await.unwrap();
+        assert_eq!(got, status, "{method} {path}: {v}");
+    }
+    let list = admin_ok(&t, "GET", "/api/sandbox/snapshots", None).await;
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+}
+
+on_both_stores!(
+    restore_and_reset_give_back_byte_identical_replies,
+    a_restore_ends_sessions_the_snapshot_did_not_hold,
+    snapshot_requests_that_mean_nothing_are_refused,
+);
+
+/// A database that was not seeded with the demo has nothing to reset to, and says so.
+#[tokio::test]
+async fn reset_without_the_demo_seed_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = pfs_server::start(pfs_server::ServeOptions {
+        data_dir: dir.path().join("data"),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        admin_listen: "127.0.0.1:0".parse().unwrap(),
+        seed_demo: false,
+        ..pfs_server::ServeOptions::default()
+    })
+    .await
+    .unwrap();
+    match server.pfs.reset_to_demo().await {
+        Err(pfs_core::admin::AdminError::NotFound(m)) => {
+            assert!(m.contains("not seeded with the demo"), "{m}")
+        }
+        other => panic!("expected 404, got {other:?}"),
+    }
+    assert!(server.pfs.snapshots().await.unwrap().is_empty());
+    server.shutdown().await;
+}
 
 const CLOCK: &str = "/api/sandbox/clock";
 
