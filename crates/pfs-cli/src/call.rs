@@ -207,30 +207,36 @@ pub async fn run(a: Args) -> Result<()> {
     });
     let client = conn.client()?;
     let reply = client.raw(&a.message_type, suid.as_deref(), body).await?;
-    if let Some(suid) = &reply.suid {
-        eprintln!("suid: {suid}");
+    // A new session's id (an `Authenticate` sent by hand), for the calls that follow; never
+    // the echo of the one sent.
+    if let Some(new) = &reply.suid
+        && suid.is_none()
+    {
+        eprintln!("suid: {new}");
     }
     let Err(refusal) = output::show(&reply, a.format.format()) else {
         return Ok(());
     };
-    if refusal.code.as_deref() == Some(pfs_wire::codes::NOT_AUTHENTICATED.code) {
-        if let Some(p) = profile.as_mut() {
-            let needs_session = Request::type_needs_session(&a.message_type) != Some(false);
-            if session.is_some() && needs_session {
-                // The server no longer knows the session: forget it, keep the linkage.
-                p.session = None;
-                profile::save(&name, p)?;
-                eprintln!(
-                    "The session of profile `{name}` has ended (it expired, or was logged off \
-                     elsewhere): run `{}` to open a new one.",
-                    login_command(&name)
-                );
-            } else if a.suid.is_none() && p.session.is_none() && needs_session {
-                eprintln!(
-                    "Profile `{name}` has no session: run `{}` first.",
-                    login_command(&name)
-                );
-            }
+    let needs_session = Request::type_needs_session(&a.message_type) != Some(false);
+    if let Some(p) = profile.as_mut()
+        && needs_session
+    {
+        let ended = refusal.code.as_deref() == Some(pfs_wire::codes::NOT_AUTHENTICATED.code);
+        if session.is_some() && ended {
+            // The server no longer knows the session: forget it, keep the linkage.
+            p.session = None;
+            profile::save(&name, p)?;
+            eprintln!(
+                "The session of profile `{name}` has ended (it expired, or was logged off \
+                 elsewhere): run `{}` to open a new one.",
+                login_command(&name)
+            );
+        } else if a.suid.is_none() && p.session.is_none() {
+            // Sent without a session or ids: that is likely what the server refused.
+            eprintln!(
+                "Profile `{name}` has no session, so nothing was filled in: run `{}` first.",
+                login_command(&name)
+            );
         }
     }
     Err(Reported.into())

@@ -182,11 +182,14 @@ async fn login_call_select_logoff() {
     let for_ben = cli.ok(&["call", "ListServiceAccesses"]).await;
     assert_eq!(attr(&for_ben.out, "patientId"), ben_id);
     assert_eq!(attr(&for_ben.out, "onlineUserId"), ada_id);
-    // An attribute given wins over the profile's.
+    // An attribute given wins over the profile's: Ada's id is sent, and the server refuses
+    // it as not the selected patient.
     let own = cli
-        .ok(&["call", "ListServiceAccesses", &format!("patientId={ada_id}")])
+        .run(&["call", "ListServiceAccesses", &format!("patientId={ada_id}")])
         .await;
-    assert_eq!(attr(&own.out, "patientId"), ada_id);
+    assert!(!own.ok);
+    assert!(own.err.starts_with("error 9009: "), "{}", own.err);
+    assert!(own.err.contains("patientId is not the patient selected"), "{}", own.err);
     // Back to Ada by name, then Ben by id.
     cli.ok(&["select", "ada"]).await;
     assert_eq!(
@@ -232,10 +235,16 @@ async fn login_call_select_logoff() {
     let saved = cli.profile("default");
     assert!(saved.get("session").is_none(), "{saved}");
     assert!(saved["link"]["passphrase"].is_string());
+    // Without a session nothing is filled in, and the server refuses what is left.
     let after = cli.run(&["call", "ListServiceAccesses"]).await;
     assert!(!after.ok);
+    assert!(after.err.starts_with("error 9004: "), "{}", after.err);
+    assert!(after.err.contains("has no session"), "{}", after.err);
+    assert!(after.err.contains("run `pfs login` first"), "{}", after.err);
+    let after = cli.run(&["call", "Logoff"]).await;
+    assert!(!after.ok);
     assert!(after.err.starts_with("error 3: "), "{}", after.err);
-    assert!(after.err.contains("pfs login"), "{}", after.err);
+    assert!(after.err.contains("run `pfs login` first"), "{}", after.err);
 
     // A second login reuses the linkage: no LinkAccount.
     let passphrase = saved["link"]["passphrase"].as_str().unwrap().to_owned();
@@ -269,7 +278,7 @@ async fn login_call_select_logoff() {
     cli.ok(&["logoff"]).await;
     let printed = cli.printed.lock().unwrap().clone();
     for secret in [&first_suid, &suid, &latest, &passphrase, &ada.linkage_key] {
-        assert!(!printed.contains(secret.as_str()), "a secret was printed");
+        assert!(!printed.contains(secret.as_str()), "a secret was printed: {secret} in\n{printed}");
     }
 }
 
