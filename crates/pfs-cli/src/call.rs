@@ -83,11 +83,17 @@ impl Connection {
     pub fn or_saved(&self, saved: &SavedConnection) -> Connection {
         Connection {
             endpoint: self.endpoint.clone().or_else(|| saved.endpoint.clone()),
-            credentials: self.credentials.clone().or_else(|| saved.credentials.clone()),
+            credentials: self
+                .credentials
+                .clone()
+                .or_else(|| saved.credentials.clone()),
             cert: self.cert.clone().or_else(|| saved.cert.clone()),
             key: self.key.clone().or_else(|| saved.key.clone()),
             ca: self.ca.clone().or_else(|| saved.ca.clone()),
-            provider_id: self.provider_id.clone().or_else(|| saved.provider_id.clone()),
+            provider_id: self
+                .provider_id
+                .clone()
+                .or_else(|| saved.provider_id.clone()),
         }
     }
 

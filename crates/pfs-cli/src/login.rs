@@ -129,9 +129,7 @@ pub async fn login(a: LoginArgs) -> Result<()> {
     profile.connection = conn.to_saved()?;
     // A new login replaces the profile's session.
     if let Some(old) = profile.session.take() {
-        let _ = client
-            .raw("Logoff", Some(&old.suid), logoff_body())
-            .await;
+        let _ = client.raw("Logoff", Some(&old.suid), logoff_body()).await;
     }
     let stored = profile
         .link
@@ -145,9 +143,7 @@ pub async fn login(a: LoginArgs) -> Result<()> {
             reused = true;
             p
         }
-        (None, None, Some(l)) => {
-            link(&client, &mut profile, &name, &account_id, &ods, l).await?
-        }
+        (None, None, Some(l)) => link(&client, &mut profile, &name, &account_id, &ods, l).await?,
         (None, None, None) => bail!(
             "profile `{name}` holds no linkage for account {account_id}: give its passphrase \
              (--passphrase-file or PFS_PASSPHRASE) or its linkage key (--linkage-key-file or \

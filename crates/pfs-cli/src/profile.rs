@@ -191,8 +191,7 @@ pub fn save(name: &str, profile: &Profile) -> Result<PathBuf> {
         file.write_all(&serde_json::to_vec_pretty(profile)?)?;
         file.write_all(b"\n")?;
         file.sync_all()?;
-        std::fs::rename(&tmp, &path)
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
         Ok(())
     };
     let result = write();

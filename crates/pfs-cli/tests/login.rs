@@ -134,7 +134,11 @@ async fn login_call_select_logoff() {
     // The first login links the account, then authenticates.
     let login = cli.login("default", &ada.account_id).await;
     assert!(login.out.contains("Linked account"), "{}", login.out);
-    assert!(login.out.contains("Logged in as Mrs Ada Example"), "{}", login.out);
+    assert!(
+        login.out.contains("Logged in as Mrs Ada Example"),
+        "{}",
+        login.out
+    );
     assert!(login.out.contains(&ben_id), "Ben is listed: {}", login.out);
     assert!(login.out.contains(&ada_id), "{}", login.out);
 
@@ -185,11 +189,19 @@ async fn login_call_select_logoff() {
     // An attribute given wins over the profile's: Ada's id is sent, and the server refuses
     // it as not the selected patient.
     let own = cli
-        .run(&["call", "ListServiceAccesses", &format!("patientId={ada_id}")])
+        .run(&[
+            "call",
+            "ListServiceAccesses",
+            &format!("patientId={ada_id}"),
+        ])
         .await;
     assert!(!own.ok);
     assert!(own.err.starts_with("error 9009: "), "{}", own.err);
-    assert!(own.err.contains("patientId is not the patient selected"), "{}", own.err);
+    assert!(
+        own.err.contains("patientId is not the patient selected"),
+        "{}",
+        own.err
+    );
     // Back to Ada by name, then Ben by id.
     cli.ok(&["select", "ada"]).await;
     assert_eq!(
@@ -213,7 +225,11 @@ async fn login_call_select_logoff() {
     assert!(refused.out.contains("<Error"), "{}", refused.out);
     let first = refused.err.lines().next().unwrap_or_default();
     assert!(first.starts_with("error "), "{}", refused.err);
-    let code = first["error ".len()..].split(':').next().unwrap().to_owned();
+    let code = first["error ".len()..]
+        .split(':')
+        .next()
+        .unwrap()
+        .to_owned();
     assert!(code.parse::<u32>().is_ok(), "{}", refused.err);
     assert!(refused.err.contains("  technical: "), "{}", refused.err);
     let refused = cli
@@ -278,7 +294,10 @@ async fn login_call_select_logoff() {
     cli.ok(&["logoff"]).await;
     let printed = cli.printed.lock().unwrap().clone();
     for secret in [&first_suid, &suid, &latest, &passphrase, &ada.linkage_key] {
-        assert!(!printed.contains(secret.as_str()), "a secret was printed: {secret} in\n{printed}");
+        assert!(
+            !printed.contains(secret.as_str()),
+            "a secret was printed: {secret} in\n{printed}"
+        );
     }
 }
 
@@ -292,7 +311,13 @@ async fn named_profiles_are_independent() {
         .iter()
         .find(|a| {
             a.account_id != ada.account_id
-                && cli.ts.accounts.iter().filter(|b| b.last_name == a.last_name).count() == 1
+                && cli
+                    .ts
+                    .accounts
+                    .iter()
+                    .filter(|b| b.last_name == a.last_name)
+                    .count()
+                    == 1
         })
         .unwrap()
         .clone();
@@ -314,7 +339,11 @@ async fn named_profiles_are_independent() {
     cli.ok(&["logoff", "--profile", "second"]).await;
     let ada_call = cli.ok(&["call", "ListServiceAccesses"]).await;
     assert_eq!(attr(&ada_call.out, "onlineUserId"), ada_id);
-    assert!(!cli.run(&["call", "--profile", "second", "ListServiceAccesses"]).await.ok);
+    assert!(
+        !cli.run(&["call", "--profile", "second", "ListServiceAccesses"])
+            .await
+            .ok
+    );
 
     // A profile that does not exist, named explicitly, is an error; --no-profile sends only
     // what is given.
@@ -322,7 +351,11 @@ async fn named_profiles_are_independent() {
         .run(&["call", "--profile", "nowhere", "ListServiceAccesses"])
         .await;
     assert!(!missing.ok);
-    assert!(missing.err.contains("pfs login --profile nowhere"), "{}", missing.err);
+    assert!(
+        missing.err.contains("pfs login --profile nowhere"),
+        "{}",
+        missing.err
+    );
     let endpoint = cli.ts.endpoint();
     let demo = cli.demo();
     let bare = cli
