@@ -39,8 +39,9 @@ pub struct Args {
     suid: Option<String>,
     #[command(flatten)]
     profile: ProfileArg,
-    /// Use no profile: send exactly what is given, as if `pfs login` had never run.
-    #[arg(long, conflicts_with = "profile")]
+    /// Use no profile (whatever --profile or PFS_PROFILE says): send exactly what is given, as
+    /// if `pfs login` had never run.
+    #[arg(long)]
     no_profile: bool,
     #[command(flatten)]
     format: FormatArgs,

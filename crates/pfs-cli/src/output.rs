@@ -4,8 +4,8 @@
 //! * XML (default): the reply re-indented by [`Element::to_pretty_document`]; only white space
 //!   between elements changes, never a value or a text.
 //! * JSON (`--json`): each element is an object `{"name": …, "attributes": {…}, "children":
-//!   […], "text": …}`: `attributes` maps each attribute's local name to its value (a string;
-//!   keys sorted), `children` lists the child elements in document order, `text` is the
+//!   […], "text": …}`: `attributes` maps each attribute's local name to its value (a string,
+//!   in document order), `children` lists the child elements in document order, `text` is the
 //!   element's character data exactly as decoded. `children` and `text` are left out when
 //!   empty, and an element with children has no `text` when its text is only the white space
 //!   between them.
@@ -16,7 +16,8 @@
 use anyhow::Result;
 use pfs_client::RawResponse;
 use pfs_wire::{Element, ErrorReply, WireMessage};
-use serde_json::{Map, Value};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::Value;
 
 /// How to print a reply.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -75,7 +76,7 @@ pub fn render(body: &str, format: Format) -> String {
     }
     match Element::parse(body.as_bytes()) {
         Ok(el) if format == Format::Json => {
-            serde_json::to_string_pretty(&to_json(&el)).unwrap_or_else(|_| body.to_owned())
+            serde_json::to_string_pretty(&Json(&el)).unwrap_or_else(|_| body.to_owned())
         }
         Ok(el) => el.to_pretty_document().trim_end().to_owned(),
         Err(_) if format == Format::Json => Value::String(body.to_owned()).to_string(),
@@ -83,27 +84,34 @@ pub fn render(body: &str, format: Format) -> String {
     }
 }
 
-/// The JSON form of an element (see the module documentation).
-pub fn to_json(el: &Element) -> Value {
-    let mut object = Map::new();
-    object.insert("name".into(), Value::String(el.name.clone()));
-    let attributes = el
-        .attrs
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-        .collect::<Map<_, _>>();
-    object.insert("attributes".into(), Value::Object(attributes));
-    if !el.children.is_empty() {
-        object.insert(
-            "children".into(),
-            Value::Array(el.children.iter().map(to_json).collect()),
-        );
+/// The JSON form of an element (see the module documentation), written in document order:
+/// `name`, `attributes` (in the order the element gives them), `children`, `text`.
+pub struct Json<'a>(pub &'a Element);
+
+impl Serialize for Json<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let el = self.0;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("name", &el.name)?;
+        map.serialize_entry("attributes", &Attributes(&el.attrs))?;
+        if !el.children.is_empty() {
+            let children: Vec<Json<'_>> = el.children.iter().map(Json).collect();
+            map.serialize_entry("children", &children)?;
+        }
+        let spacing = !el.children.is_empty() && el.text.chars().all(char::is_whitespace);
+        if !el.text.is_empty() && !spacing {
+            map.serialize_entry("text", &el.text)?;
+        }
+        map.end()
     }
-    let spacing = !el.children.is_empty() && el.text.chars().all(char::is_whitespace);
-    if !el.text.is_empty() && !spacing {
-        object.insert("text".into(), Value::String(el.text.clone()));
+}
+
+struct Attributes<'a>(&'a [(String, String)]);
+
+impl Serialize for Attributes<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(k, v)| (k, v)))
     }
-    Value::Object(object)
 }
 
 /// Prints the reply on standard output in `format`; for an `Error` body, also
@@ -176,8 +184,13 @@ mod tests {
             </R>"#,
         )
         .unwrap();
+        let text = serde_json::to_string(&Json(&el)).unwrap();
+        assert!(
+            text.starts_with(r#"{"name":"R","attributes":{"a":"1","b""#),
+            "{text}"
+        );
         assert_eq!(
-            to_json(&el),
+            serde_json::from_str::<Value>(&text).unwrap(),
             serde_json::json!({
                 "name": "R",
                 "attributes": {"a": "1", "b": "x & y"},
