@@ -118,8 +118,16 @@ impl Serialize for Attributes<'_> {
 /// `error CODE: USER TEXT` and the technical text on standard error, and for a status other
 /// than 200, the status. Returns the refusal, if it was one.
 pub fn show(reply: &RawResponse, format: Format) -> Result<(), Refusal> {
-    println!("{}", render(&reply.body, format));
+    print_out(&render(&reply.body, format));
     refusal(reply)
+}
+
+/// Prints `text` and a line break on standard output. A reader that stops early (`| head`) is
+/// not an error: the rest is dropped.
+pub fn print_out(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}").and_then(|()| out.flush());
 }
 
 /// Reports an `Error` reply or a status other than 200 on standard error, without the body.
@@ -200,6 +208,30 @@ mod tests {
                 ],
             })
         );
+    }
+
+    fn reply(status: u16, body: &str) -> RawResponse {
+        RawResponse {
+            status,
+            suid: None,
+            headers: http::HeaderMap::new(),
+            body: body.into(),
+        }
+    }
+
+    #[test]
+    fn refusals_are_error_bodies_and_other_statuses() {
+        assert!(refusal(&reply(200, "<LogoffReply/>")).is_ok());
+        let r = refusal(&reply(
+            200,
+            r#"<Error errorCode="3" userFriendlyMessage="u" technicalMessage="t"/>"#,
+        ))
+        .unwrap_err();
+        assert_eq!(r.code.as_deref(), Some("3"));
+        let r = refusal(&reply(502, "bad gateway")).unwrap_err();
+        assert_eq!(r.code, None);
+        let r = refusal(&reply(500, "<LogoffReply/>")).unwrap_err();
+        assert_eq!(r.code, None);
     }
 
     #[test]

@@ -44,6 +44,11 @@ impl Cli {
     /// Runs `pfs ARGS` with the configuration directory and nothing else from the environment
     /// that `pfs` reads.
     async fn run(&self, args: &[&str]) -> Run {
+        self.run_env(args, &[]).await
+    }
+
+    /// As [`run`](Self::run), with `env` set.
+    async fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let mut cmd = Command::new(PFS);
         cmd.args(args)
             .current_dir(self.home.path())
@@ -61,6 +66,7 @@ impl Cli {
         ] {
             cmd.env_remove(var);
         }
+        cmd.envs(env.iter().copied());
         let out = tokio::task::spawn_blocking(move || cmd.output().expect("pfs runs"))
             .await
             .unwrap();
@@ -209,6 +215,11 @@ async fn login_call_select_logoff() {
         ada_id.as_str()
     );
     cli.ok(&["select", &ben_id]).await;
+
+    // --raw: the body as it came, on one line.
+    let raw = cli.ok(&["call", "ListServiceAccesses", "--raw"]).await;
+    assert!(raw.out.contains("><ServiceAccess "), "{}", raw.out);
+    assert_eq!(raw.out.lines().count(), 1, "{}", raw.out);
 
     // --json: the element tree as JSON.
     let json = cli.ok(&["call", "ListServiceAccesses", "--json"]).await;
@@ -380,4 +391,95 @@ async fn named_profiles_are_independent() {
     let refused = cli.run(&["call", "ListServiceAccesses"]).await;
     assert!(!refused.ok);
     assert!(refused.err.contains("chmod 600"), "{}", refused.err);
+}
+
+/// The server ends an idle session: the next call says so, the profile forgets the session,
+/// and `pfs login` opens a new one without linking again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_session_is_reported() {
+    let cli = Cli::start().await;
+    let ada = cli.ts.accounts[0].clone();
+    cli.login("default", &ada.account_id).await;
+    cli.ok(&["call", "ListServiceAccesses"]).await;
+    cli.ts.clock.advance(chrono::Duration::hours(2));
+    let ended = cli.run(&["call", "ListServiceAccesses"]).await;
+    assert!(!ended.ok);
+    assert!(ended.err.starts_with("error 3: "), "{}", ended.err);
+    assert!(ended.err.contains("has ended"), "{}", ended.err);
+    assert!(ended.err.contains("run `pfs login`"), "{}", ended.err);
+    assert!(cli.profile("default").get("session").is_none());
+    let again = cli.ok(&["login"]).await;
+    assert!(!again.out.contains("Linked"), "{}", again.out);
+    cli.ok(&["call", "ListServiceAccesses"]).await;
+
+    // The same for `pfs select`.
+    cli.ts.clock.advance(chrono::Duration::hours(2));
+    let ended = cli.run(&["select", "2"]).await;
+    assert!(!ended.ok);
+    assert!(ended.err.starts_with("error 3: "), "{}", ended.err);
+    assert!(ended.err.contains("has ended"), "{}", ended.err);
+    assert!(cli.profile("default").get("session").is_none());
+}
+
+/// An account given by id and practice, as for an endpoint without demo data: linked with a
+/// linkage key from the environment, then logged in elsewhere with the passphrase from a file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accounts_given_by_id_link_with_secrets_from_the_environment_or_files() {
+    let cli = Cli::start().await;
+    let a = cli.ts.accounts[1].clone();
+    let endpoint = cli.ts.endpoint();
+    let demo = cli.demo();
+    let dob = a.date_of_birth.to_string();
+    let base = [
+        "login",
+        "--endpoint",
+        &endpoint,
+        "--credentials",
+        demo.to_str().unwrap(),
+        "--account-id",
+        &a.account_id,
+        "--ods-code",
+        &a.organisation_code,
+    ];
+
+    // Neither a passphrase nor a linkage key: nothing to log in with.
+    let none = cli.run(&base).await;
+    assert!(!none.ok);
+    assert!(none.err.contains("PFS_LINKAGE_KEY"), "{}", none.err);
+
+    let mut args = base.to_vec();
+    args.extend(["--last-name", &a.last_name, "--date-of-birth", &dob]);
+    let linked = cli
+        .run_env(&args, &[("PFS_LINKAGE_KEY", a.linkage_key.as_str())])
+        .await;
+    assert!(linked.ok, "{}{}", linked.out, linked.err);
+    assert!(linked.out.contains("Linked account"), "{}", linked.out);
+    cli.ok(&["call", "ListServiceAccesses"]).await;
+
+    // The passphrase, in a file, opens a session in another profile without linking.
+    let passphrase = cli.profile("default")["link"]["passphrase"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let file = cli.home.path().join("passphrase");
+    std::fs::write(&file, format!("{passphrase}\n")).unwrap();
+    let mut args = base.to_vec();
+    args.extend([
+        "--profile",
+        "other",
+        "--passphrase-file",
+        file.to_str().unwrap(),
+    ]);
+    let other = cli.ok(&args).await;
+    assert!(!other.out.contains("Linked"), "{}", other.out);
+    assert!(other.out.contains("Logged in as"), "{}", other.out);
+    cli.ok(&["call", "--profile", "other", "ListServiceAccesses"])
+        .await;
+
+    let printed = cli.printed.lock().unwrap().clone();
+    assert!(!printed.contains(&passphrase), "the passphrase was printed");
+    assert!(
+        !printed.contains(&a.linkage_key),
+        "the linkage key was printed"
+    );
 }
