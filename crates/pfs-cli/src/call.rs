@@ -222,6 +222,13 @@ pub async fn run(a: Args) -> Result<()> {
         eprintln!("suid: {new}");
     }
     let Err(refusal) = output::show(&reply, a.format.format()) else {
+        // `Logoff` by hand ends the profile's session as `pfs logoff` does.
+        if let (Some(p), Some(_), "Logoff") = (profile.as_mut(), &session, a.message_type.as_str())
+        {
+            p.session = None;
+            profile::save(&name, p)?;
+            eprintln!("Profile `{name}` has no session now; it keeps the linkage.");
+        }
         return Ok(());
     };
     let needs_session = Request::type_needs_session(&a.message_type) != Some(false);

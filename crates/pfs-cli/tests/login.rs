@@ -295,6 +295,13 @@ async fn login_call_select_logoff() {
     let logoff = cli.ok(&["logoff"]).await;
     assert!(logoff.out.contains("no session"), "{}", logoff.out);
 
+    // `pfs call Logoff` ends the profile's session too.
+    cli.ok(&["login"]).await;
+    let bye = cli.ok(&["call", "Logoff"]).await;
+    assert!(bye.out.contains("<LogoffReply"), "{}", bye.out);
+    assert!(bye.err.contains("has no session now"), "{}", bye.err);
+    assert!(cli.profile("default").get("session").is_none());
+
     // No secret was printed by login, call, select or logoff: not a session id, the
     // passphrase or the linkage key.
     cli.ok(&["login"]).await;
