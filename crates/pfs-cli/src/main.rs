@@ -3,6 +3,9 @@
 mod admin;
 mod bench;
 mod call;
+mod login;
+mod output;
+mod profile;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -29,8 +32,14 @@ enum Command {
     Migrate(serve::MigrateArgs),
     /// Run the practice: providers, practices, patients, accounts, proxies, services.
     Admin(admin::Args),
-    /// Send one PFS message and print the reply.
+    /// Send one PFS message and print the reply (filling in the session of `pfs login`).
     Call(call::Args),
+    /// Link an online account if needed, open a session and keep it in a profile.
+    Login(login::LoginArgs),
+    /// Act for another patient in the profile's session (PatientSelected).
+    Select(login::SelectArgs),
+    /// End the profile's session (Logoff); the linkage stays for the next login.
+    Logoff(login::LogoffArgs),
     /// Measure throughput and latency against a running server.
     Bench(bench::Args),
 }
@@ -53,11 +62,16 @@ fn main() -> std::process::ExitCode {
             Command::Migrate(a) => serve::migrate(a).await,
             Command::Admin(a) => admin::run(a).await,
             Command::Call(a) => call::run(a).await,
+            Command::Login(a) => login::login(a).await,
+            Command::Select(a) => login::select(a).await,
+            Command::Logoff(a) => login::logoff(a).await,
             Command::Bench(a) => bench::run(a).await,
         }
     });
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        // Shown already (an Error reply, with its code and texts).
+        Err(e) if e.is::<output::Reported>() => std::process::ExitCode::FAILURE,
         Err(e) => {
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE

@@ -17,9 +17,12 @@ impl Drop for Server {
 }
 
 fn pfs(args: &[&str], dir: &std::path::Path) -> (bool, String, String) {
+    // No profile of the user's (`pfs login`) may change what `pfs call` sends.
     let out = Command::new(PFS)
         .args(args)
         .current_dir(dir)
+        .env("PFS_CONFIG_DIR", dir.join("pfs-config"))
+        .env_remove("PFS_PROFILE")
         .output()
         .expect("pfs runs");
     (
@@ -486,7 +489,10 @@ fn session_at_trace_level(extra: &[&str]) {
         let mut all = vec!["call", "--endpoint", &endpoint];
         all.extend_from_slice(args);
         let mut cmd = Command::new(PFS);
-        cmd.args(&all).current_dir(dir.path());
+        cmd.args(&all)
+            .current_dir(dir.path())
+            .env("PFS_CONFIG_DIR", dir.path().join("pfs-config"))
+            .env_remove("PFS_PROFILE");
         if let Some(s) = suid {
             cmd.env("PFS_SUID", s);
         }

@@ -135,6 +135,9 @@ pub trait RequestMessage: WireMessage {
     /// transport's limit for every request (`None`: that limit). Only `MessageCreate`, which
     /// carries attachments, declares one: exactly its largest valid body.
     const MAX_BODY_BYTES: Option<usize> = None;
+    /// Whether the request names a patient (`unitId`, `patientId` and `onlineUserId`): every
+    /// request declared with `per_patient_request!`, whose [`scope`](Self::scope) is `Some`.
+    const PER_PATIENT: bool = false;
     /// The common attributes.
     fn header(&self) -> &Header;
     /// The patient and online user a per-patient request names (`patientId`, `onlineUserId`).
@@ -166,6 +169,7 @@ macro_rules! per_patient_request {
             type Reply = $reply;
             const LIMITS: $crate::xml::Limits = $limits;
             const MAX_BODY_BYTES: Option<usize> = $max_body;
+            const PER_PATIENT: bool = true;
             fn header(&self) -> &$crate::msg::common::Header {
                 &self.header
             }

@@ -180,6 +180,26 @@ macro_rules! requests {
                 }
             }
 
+            /// Whether requests of `message_type` must carry a valid `suid` header
+            /// ([`RequestMessage::NEEDS_SESSION`]); `None` for a type this implementation does
+            /// not know.
+            pub fn type_needs_session(message_type: &str) -> Option<bool> {
+                match message_type {
+                    $(stringify!($name) => Some(<$name as RequestMessage>::NEEDS_SESSION),)*
+                    _ => None,
+                }
+            }
+
+            /// Whether requests of `message_type` name a patient with `unitId`, `patientId` and
+            /// `onlineUserId` ([`RequestMessage::PER_PATIENT`]); `None` for a type this
+            /// implementation does not know.
+            pub fn is_per_patient(message_type: &str) -> Option<bool> {
+                match message_type {
+                    $(stringify!($name) => Some(<$name as RequestMessage>::PER_PATIENT),)*
+                    _ => None,
+                }
+            }
+
             /// The parsing limits of requests of `message_type` ([`RequestMessage::LIMITS`]);
             /// `None` for a type this implementation does not know.
             pub fn limits(message_type: &str) -> Option<Limits> {

@@ -332,15 +332,7 @@ impl Element {
     /// character (in a name, a value or text, from a database row written before validation
     /// existed, say) is written as U+FFFD REPLACEMENT CHARACTER.
     pub fn write(&self, out: &mut String) {
-        out.push('<');
-        push_name(&self.name, out);
-        for (k, v) in &self.attrs {
-            out.push(' ');
-            push_name(k, out);
-            out.push_str("=\"");
-            escape_into(v, out);
-            out.push('"');
-        }
+        self.write_start(out);
         if self.children.is_empty() && self.text.is_empty() {
             out.push_str("/>");
             return;
@@ -353,6 +345,60 @@ impl Element {
         out.push_str("</");
         push_name(&self.name, out);
         out.push('>');
+    }
+
+    /// Serialises the element as a document for people to read: each element that holds only
+    /// elements starts a line, indented two spaces per level, and its children follow on lines
+    /// of their own.
+    ///
+    /// Only white space between elements changes. Attribute values and text are written
+    /// exactly as [`write`](Self::write) writes them: an element with text (a leaf, or one whose
+    /// text sits among its children) is written on one line as it is, never re-wrapped, so
+    /// parsing the result gives the same names, attributes and text (the white space that
+    /// separated child elements aside).
+    pub fn to_pretty_document(&self) -> String {
+        let mut out = String::with_capacity(256);
+        out.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
+        self.write_pretty(0, &mut out);
+        out.push('\n');
+        out
+    }
+
+    fn write_pretty(&self, depth: usize, out: &mut String) {
+        if self.children.is_empty() || !self.text.chars().all(syntax::is_space) {
+            self.write(out);
+            return;
+        }
+        self.write_start(out);
+        out.push_str(">\n");
+        for c in &self.children {
+            push_indent(depth + 1, out);
+            c.write_pretty(depth + 1, out);
+            out.push('\n');
+        }
+        push_indent(depth, out);
+        out.push_str("</");
+        push_name(&self.name, out);
+        out.push('>');
+    }
+
+    /// `<name` and the attributes, without the closing `>` or `/>`.
+    fn write_start(&self, out: &mut String) {
+        out.push('<');
+        push_name(&self.name, out);
+        for (k, v) in &self.attrs {
+            out.push(' ');
+            push_name(k, out);
+            out.push_str("=\"");
+            escape_into(v, out);
+            out.push('"');
+        }
+    }
+}
+
+fn push_indent(depth: usize, out: &mut String) {
+    for _ in 0..depth {
+        out.push_str("  ");
     }
 }
 
@@ -584,6 +630,22 @@ fn follows_error_code(written: &str) -> bool {
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pretty_documents_change_only_the_space_between_elements() {
+        let body = "<R a=\"x &amp; y\"><L>  two  spaces\nand a line </L><E/><M>k<C/></M>\n<P><Q b='1'/></P></R>";
+        let el = Element::parse(body.as_bytes()).unwrap();
+        let pretty = el.to_pretty_document();
+        assert_eq!(
+            pretty,
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<R a=\"x &amp; y\">\n  <L>  two  spaces&#10;and a line </L>\n  <E/>\n  <M>k<C/></M>\n  <P>\n    <Q b=\"1\"/>\n  </P>\n</R>\n"
+        );
+        let again = Element::parse(pretty.as_bytes()).unwrap();
+        assert_eq!(again.attrs, el.attrs);
+        assert_eq!(again.children[..3], el.children[..3]);
+        assert_eq!(again.children[0].text, "  two  spaces\nand a line ");
+        assert_eq!(again.children[3].children, el.children[3].children);
+    }
 
     #[test]
     fn parses_attributes_children_and_text() {

@@ -1322,3 +1322,25 @@ fn sniff_uuid_finds_the_request_uuid_even_in_broken_xml() {
     assert_eq!(pfs_wire::sniff_uuid(br#"<Logoff uuid="nope"/>"#), None);
     assert_eq!(pfs_wire::sniff_uuid(b""), None);
 }
+
+/// What `pfs call` fills in from a session: the `suid` header for every message but the three
+/// that come before a session, and `unitId`, `patientId` and `onlineUserId` for every message
+/// that names a patient: all but those three and `Logoff`.
+#[test]
+fn which_requests_take_a_session_and_name_a_patient() {
+    let before_session = ["LinkAccount", "Authenticate", "CheckVersion"];
+    for &t in pfs_wire::REQUEST_TYPES {
+        assert_eq!(
+            Request::type_needs_session(t),
+            Some(!before_session.contains(&t)),
+            "{t}"
+        );
+        assert_eq!(
+            Request::is_per_patient(t),
+            Some(!before_session.contains(&t) && t != "Logoff"),
+            "{t}"
+        );
+    }
+    assert_eq!(Request::type_needs_session("NoSuchMessage"), None);
+    assert_eq!(Request::is_per_patient("NoSuchMessage"), None);
+}
