@@ -98,6 +98,34 @@ fn serve_then_call_and_admin() {
     let patients: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert!(patients.as_array().unwrap().len() >= 8);
 
+    // The sandbox: seed a set in batches, snapshot, reset to the demo, restore the snapshot.
+    let count = |ods: &str| {
+        let (ok, out, err) = pfs(&["admin", "patient", "list", "--ods", ods], dir.path());
+        assert!(ok, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v.as_array().unwrap().len()
+    };
+    let (ok, out, err) = pfs(
+        &["admin", "seed", "--practices", "2", "--patients", "25", "--seed", "9"],
+        dir.path(),
+    );
+    assert!(ok, "{err}");
+    let seeded: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(seeded["patients"], 50, "{out}");
+    assert_eq!(seeded["practices"], serde_json::json!(["S00901", "S00902"]));
+    assert_eq!(count("S00902"), 25);
+    for args in [
+        &["admin", "sandbox", "snapshot", "seeded"][..],
+        &["admin", "sandbox", "reset"],
+    ] {
+        let (ok, _, err) = pfs(args, dir.path());
+        assert!(ok, "{args:?}: {err}");
+    }
+    assert_eq!(count("S00902"), 0);
+    let (ok, _, err) = pfs(&["admin", "sandbox", "restore", "seeded"], dir.path());
+    assert!(ok, "{err}");
+    assert_eq!(count("S00902"), 25);
+
     // Medication: a course through its life, the request listings, the settings flags.
     let patient = patients[0]["id"].as_str().unwrap().to_owned();
     let json = |args: &[&str]| {

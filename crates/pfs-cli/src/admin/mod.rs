@@ -97,6 +97,8 @@ enum What {
     /// The sandbox: reset to the demo seed, save and restore snapshots.
     #[command(subcommand)]
     Sandbox(sandbox::SandboxCmd),
+    /// Synthetic practices and patients in bulk, the same for the same seed.
+    Seed(sandbox::SeedArgs),
     /// The sandbox's clock: move it to test expiry and cut-offs without waiting.
     #[command(subcommand)]
     Clock(sandbox::ClockCmd),
@@ -126,6 +128,7 @@ pub async fn run(a: Args) -> Result<()> {
         What::TestResult(cmd) => record::run_test_result(&api, cmd).await?,
         What::Clock(cmd) => sandbox::run_clock(&api, cmd).await?,
         What::Sandbox(cmd) => sandbox::run_sandbox(&api, cmd).await?,
+        What::Seed(a) => sandbox::run_seed(&api, a).await?,
     };
     if !out.is_null() {
         println!("{}", serde_json::to_string_pretty(&out)?);

@@ -21,6 +21,7 @@ mod provider;
 mod proxy;
 mod record;
 mod sandbox;
+mod seed;
 mod service;
 
 pub use account::IssuedAccount;
@@ -42,6 +43,10 @@ pub use record::{
     NewRecordItem, NewTestResult,
 };
 pub use sandbox::{DEMO_SNAPSHOT, MAX_SNAPSHOT_NAME};
+pub use seed::{
+    MAX_SEED_BATCH, MAX_SEED_PATIENTS_PER_PRACTICE, MAX_SEED_PRACTICES, seeded_ods, seeded_patient,
+    seeded_practice,
+};
 pub use service::ServiceState;
 
 /// What a practice-side operation can fail with. Texts name fields and kinds, never values.

@@ -15,6 +15,9 @@ pub trait PatientStore: PracticeStore + ServiceStore {
     /// Adds a patient; `Conflict` if the id or NHS number exists, `NotFound` if the practice
     /// does not.
     async fn insert_patient(&self, patient: &Patient) -> StoreResult<()>;
+    /// Adds many patients in one transaction, all or nothing (bulk seeding); `Conflict` if any
+    /// id or NHS number exists, `NotFound` if a practice does not.
+    async fn insert_patients(&self, patients: &[Patient]) -> StoreResult<()>;
     /// The patient with this id.
     async fn patient(&self, id: &str) -> StoreResult<Option<Patient>>;
     /// The patient with this NHS number.

@@ -24,6 +24,43 @@ pub(super) fn routes() -> Router<Arc<AdminState>> {
         .route("/sandbox/snapshots", get(snapshots).post(save_snapshot))
         .route("/sandbox/snapshots/{name}", delete(delete_snapshot))
         .route("/sandbox/snapshots/{name}/restore", post(restore_snapshot))
+        .route("/sandbox/seed/practices", post(seed_practices))
+        .route("/sandbox/seed/patients", post(seed_patients))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeedPractices {
+    seed: u64,
+    count: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeedPatients {
+    seed: u64,
+    practice: u32,
+    from: u32,
+    count: u32,
+}
+
+async fn seed_practices(
+    State(state): State<Arc<AdminState>>,
+    ApiJson(body): ApiJson<SeedPractices>,
+) -> ApiResult<serde_json::Value> {
+    let codes = state.pfs.seed_practices(body.seed, body.count).await?;
+    Ok(Json(serde_json::json!({ "practices": codes })))
+}
+
+async fn seed_patients(
+    State(state): State<Arc<AdminState>>,
+    ApiJson(body): ApiJson<SeedPatients>,
+) -> ApiResult<serde_json::Value> {
+    let written = state
+        .pfs
+        .seed_patients(body.seed, body.practice, body.from, body.count)
+        .await?;
+    Ok(Json(serde_json::json!({ "written": written })))
 }
 
 #[derive(Deserialize)]

@@ -55,6 +55,39 @@ impl PatientStore for PostgresStore {
         Ok(())
     }
 
+    async fn insert_patients(&self, patients: &[Patient]) -> StoreResult<()> {
+        // One statement over arrays, one per column: a single round trip for the batch.
+        let column = |f: fn(&Patient) -> &str| patients.iter().map(f).collect::<Vec<_>>();
+        let titles: Vec<Option<&str>> = patients.iter().map(|p| p.title.as_deref()).collect();
+        let dates: Vec<String> = patients
+            .iter()
+            .map(|p| date_text(p.date_of_birth))
+            .collect();
+        execute(
+            &self.db,
+            "patients",
+            "INSERT INTO patients (id, ods, nhs_number, title, first_name, last_name,
+                                   date_of_birth, gender, address)
+             SELECT id, ods, nhs, title, first, last, born::date, gender, address
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                         $6::text[], $7::text[], $8::text[], $9::text[])
+                  AS p (id, ods, nhs, title, first, last, born, gender, address)",
+            &[
+                &column(|p| &p.id),
+                &column(|p| &p.ods),
+                &column(|p| &p.nhs_number),
+                &titles,
+                &column(|p| &p.first_name),
+                &column(|p| &p.last_name),
+                &dates,
+                &column(|p| &p.gender),
+                &column(|p| &p.address),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
     async fn patient(&self, id: &str) -> StoreResult<Option<Patient>> {
         query_opt(
             &self.db,

@@ -79,28 +79,18 @@ pub(super) fn read_patient_context(
 #[async_trait]
 impl PatientStore for SqliteStore {
     async fn insert_patient(&self, patient: &Patient) -> StoreResult<()> {
+        self.write(|c| insert(c, patient)).await
+    }
+
+    async fn insert_patients(&self, patients: &[Patient]) -> StoreResult<()> {
         self.write(|c| {
-            execute(
-                c,
-                "patients",
-                "INSERT INTO patients (id, ods, nhs_number, title, first_name, last_name,
-                                       date_of_birth, gender, address)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![
-                    patient.id,
-                    patient.ods,
-                    patient.nhs_number,
-                    patient.title,
-                    patient.first_name,
-                    patient.last_name,
-                    date_text(patient.date_of_birth),
-                    patient.gender,
-                    patient.address,
-                ],
-            )
+            let tx = c.transaction().map_err(map_err("patients"))?;
+            for patient in patients {
+                insert(&tx, patient)?;
+            }
+            tx.commit().map_err(map_err("patients"))
         })
-        .await?;
-        Ok(())
+        .await
     }
 
     async fn patient(&self, id: &str) -> StoreResult<Option<Patient>> {
@@ -161,4 +151,26 @@ impl PatientStore for SqliteStore {
             read_patient_context(&tx, patient_id)
         })
     }
+}
+
+fn insert(c: &Connection, patient: &Patient) -> StoreResult<()> {
+    execute(
+        c,
+        "patients",
+        "INSERT INTO patients (id, ods, nhs_number, title, first_name, last_name,
+                               date_of_birth, gender, address)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            patient.id,
+            patient.ods,
+            patient.nhs_number,
+            patient.title,
+            patient.first_name,
+            patient.last_name,
+            date_text(patient.date_of_birth),
+            patient.gender,
+            patient.address,
+        ],
+    )?;
+    Ok(())
 }

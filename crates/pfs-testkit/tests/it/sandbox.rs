@@ -227,7 +227,131 @@ async fn snapshot_requests_that_mean_nothing_are_refused(backend: Backend) {
     assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
 }
 
+async fn seed(t: &TestServer, seed: u64, practices: u32, patients: u32, batch: u32) {
+    admin_ok(
+        t,
+        "POST",
+        "/api/sandbox/seed/practices",
+        Some(json!({"seed": seed, "count": practices})),
+    )
+    .await;
+    for practice in 1..=practices {
+        let mut from = 0;
+        while from < patients {
+            let count = batch.min(patients - from);
+            let v = admin_ok(
+                t,
+                "POST",
+                "/api/sandbox/seed/patients",
+                Some(json!({"seed": seed, "practice": practice, "from": from, "count": count})),
+            )
+            .await;
+            assert_eq!(v["written"], count);
+            from += count;
+        }
+    }
+}
+
+async fn patients_of(t: &TestServer, ods: &str) -> Value {
+    admin_ok(t, "GET", &format!("/api/patients?ods={ods}"), None).await
+}
+
+/// The same seed gives the same practices and patients whatever the batches; another seed
+/// gives others; seeding over an existing set is refused and writes nothing of the batch.
+async fn seeding_is_deterministic_and_all_or_nothing(backend: Backend) {
+    let (_db1, a) = start_on(backend, |_| {}).await;
+    let (_db2, b) = start_on(backend, |_| {}).await;
+    seed(&a, 42, 2, 30, 7).await;
+    seed(&b, 42, 2, 30, 30).await;
+    for ods in ["S04201", "S04202"] {
+        let (x, y) = (patients_of(&a, ods).await, patients_of(&b, ods).await);
+        assert_eq!(x.as_array().unwrap().len(), 30, "{x}");
+        assert_eq!(x, y, "{ods}: batches changed what was seeded");
+        for p in x.as_array().unwrap() {
+            let nhs = p["nhsNumber"].as_str().unwrap();
+            assert!(pfs_core::nhs::is_valid(nhs), "{nhs}");
+        }
+    }
+    seed(&b, 7, 1, 5, 5).await;
+    let other = patients_of(&b, "S00701").await;
+    assert_ne!(other[0]["lastName"].as_str(), None);
+    assert_ne!(
+        other[0]["nhsNumber"],
+        patients_of(&b, "S04201").await[0]["nhsNumber"]
+    );
+
+    // A batch that overlaps what exists is refused whole: patients 25 to 34 of practice 1.
+    let (status, v) = a
+        .admin(
+            "POST",
+            "/api/sandbox/seed/patients",
+            Some(json!({"seed": 42, "practice": 1, "from": 25, "count": 10})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 409, "{v}");
+    assert_eq!(
+        patients_of(&a, "S04201").await.as_array().unwrap().len(),
+        30
+    );
+    // Seeding the practices again is harmless.
+    admin_ok(
+        &a,
+        "POST",
+        "/api/sandbox/seed/practices",
+        Some(json!({"seed": 42, "count": 2})),
+    )
+    .await;
+
+    for (path, body, status) in [
+        (
+            "/api/sandbox/seed/practices",
+            json!({"seed": 1, "count": 0}),
+            422,
+        ),
+        (
+            "/api/sandbox/seed/practices",
+            json!({"seed": 1, "count": 100}),
+            422,
+        ),
+        (
+            "/api/sandbox/seed/practices",
+            json!({"seed": -1, "count": 1}),
+            422,
+        ),
+        (
+            "/api/sandbox/seed/patients",
+            json!({"seed": 42, "practice": 1, "from": 0, "count": 10_001}),
+            422,
+        ),
+        (
+            "/api/sandbox/seed/patients",
+            json!({"seed": 42, "practice": 1, "from": 99_990, "count": 10}),
+            422,
+        ),
+        (
+            "/api/sandbox/seed/patients",
+            json!({"seed": 42, "practice": 0, "from": 0, "count": 1}),
+            422,
+        ),
+        (
+            "/api/sandbox/seed/patients",
+            json!({"seed": 42, "practice": 3, "from": 0, "count": 1}),
+            404,
+        ),
+        (
+            "/api/sandbox/seed/patients",
+            json!({"seed": 42, "practice": 1, "count": 1}),
+            422,
+        ),
+    ] {
+        let (got, v) = a.admin("POST", path, Some(body.clone())).await.unwrap();
+        assert_eq!(got, status, "{path} {body}: {v}");
+    }
+}
+
 on_both_stores!(
+    seeding_is_deterministic_and_all_or_nothing,
     restore_and_reset_give_back_byte_identical_replies,
     a_restore_ends_sessions_the_snapshot_did_not_hold,
     snapshot_requests_that_mean_nothing_are_refused,
