@@ -106,7 +106,16 @@ fn serve_then_call_and_admin() {
         v.as_array().unwrap().len()
     };
     let (ok, out, err) = pfs(
-        &["admin", "seed", "--practices", "2", "--patients", "25", "--seed", "9"],
+        &[
+            "admin",
+            "seed",
+            "--practices",
+            "2",
+            "--patients",
+            "25",
+            "--seed",
+            "9",
+        ],
         dir.path(),
     );
     assert!(ok, "{err}");
