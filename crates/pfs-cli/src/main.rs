@@ -3,6 +3,7 @@
 mod admin;
 mod bench;
 mod call;
+mod conformance;
 mod login;
 mod output;
 mod profile;
@@ -42,6 +43,8 @@ enum Command {
     Logoff(login::LogoffArgs),
     /// Measure throughput and latency against a running server.
     Bench(bench::Args),
+    /// Run the conformance scenarios against a PFS endpoint (this one or any other).
+    Conformance(conformance::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -66,6 +69,7 @@ fn main() -> std::process::ExitCode {
             Command::Select(a) => login::select(a).await,
             Command::Logoff(a) => login::logoff(a).await,
             Command::Bench(a) => bench::run(a).await,
+            Command::Conformance(a) => conformance::run(a).await,
         }
     });
     match result {

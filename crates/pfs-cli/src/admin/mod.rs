@@ -136,7 +136,8 @@ pub async fn run(a: Args) -> Result<()> {
     Ok(())
 }
 
-struct Api {
+/// A client of the admin API.
+pub(crate) struct Api {
     base: String,
     token: String,
     http: Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>,
@@ -185,7 +186,13 @@ impl Api {
         Api::new(a.url.as_deref(), a.token.as_deref(), &a.data_dir)
     }
 
-    fn new(url: Option<&str>, token: Option<&str>, data_dir: &std::path::Path) -> Result<Self> {
+    /// The admin API at `url` with `token`; each defaults to what the running server wrote in
+    /// `data_dir`.
+    pub(crate) fn new(
+        url: Option<&str>,
+        token: Option<&str>,
+        data_dir: &std::path::Path,
+    ) -> Result<Self> {
         let read = |name: &str| {
             let p = data_dir.join(name);
             std::fs::read_to_string(&p)
@@ -213,7 +220,12 @@ impl Api {
         })
     }
 
-    async fn send(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value> {
+    pub(crate) async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value> {
         let body = body.map(|b| b.to_string()).unwrap_or_default();
         self.send_text(method, path, "application/json", body).await
     }

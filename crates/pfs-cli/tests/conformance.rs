@@ -1,0 +1,197 @@
+//! `pfs conformance` against a real `pfs serve --demo`: every scenario passes, on both stores.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const PFS: &str = env!("CARGO_BIN_EXE_pfs");
+
+/// Kills the server when the test ends, however it ends.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `pfs serve --demo` in `dir` with `extra` arguments; returns it and its endpoint.
+fn serve(dir: &std::path::Path, extra: &[&str]) -> (Server, String) {
+    let mut child = Command::new(PFS)
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+        .args(["--admin-listen", "127.0.0.1:0", "--log", "warn"])
+        .args(extra)
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("pfs serve starts");
+    let (tx, lines) = std::sync::mpsc::channel();
+    common::forward_lines(child.stdout.take().unwrap(), tx);
+    let server = Server(child);
+    let endpoint = common::wait_for_endpoint(&lines, Duration::from_secs(60));
+    (server, format!("{endpoint}tpp/"))
+}
+
+fn conformance(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
+    let out = Command::new(PFS)
+        .arg("conformance")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("pfs conformance runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+/// Every scenario passes, none is skipped (the admin API is found in the data directory), and
+/// the JUnit file says the same.
+fn passes_in_full(extra: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, endpoint) = serve(dir.path(), extra);
+    let junit = dir.path().join("junit.xml");
+    let (ok, out) = conformance(
+        dir.path(),
+        &["--endpoint", &endpoint, "--junit", junit.to_str().unwrap()],
+    );
+    assert!(ok, "{out}");
+    assert!(!out.contains("FAIL ") && !out.contains("SKIP "), "{out}");
+    let (_, listed) = conformance(dir.path(), &["--list"]);
+    let scenarios = listed.lines().count();
+    assert!(scenarios >= 19, "{listed}");
+    assert!(
+        out.contains(&format!("{scenarios} passed, 0 failed, 0 skipped")),
+        "{out}"
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains(&format!(r#"tests="{scenarios}" failures="0" skipped="0""#)),
+        "{xml}"
+    );
+}
+
+#[test]
+fn conformance_passes_in_full_against_openpfs() {
+    passes_in_full(&[]);
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: set PFS_TEST_POSTGRES_URL and run with --include-ignored"]
+fn conformance_passes_in_full_against_openpfs_on_postgres() {
+    use pfs_store::pg_testing::{TestSchema, required_test_url};
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let schema = runtime.block_on(TestSchema::create(&required_test_url()));
+    passes_in_full(&["--database", schema.url()]);
+    drop(schema);
+}
+
+/// Without the admin API the scenarios that need it are skipped with the reason; `--only`
+/// runs a subset; a scenario that fails makes the exit status non-zero and shows the request
+/// and the reply.
+#[test]
+fn skips_and_failures_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, endpoint) = serve(dir.path(), &[]);
+    let elsewhere = tempfile::tempdir().unwrap();
+    let credentials = dir.path().join("pfs-data/demo");
+    let (ok, out) = conformance(
+        elsewhere.path(),
+        &[
+            "--endpoint",
+            &endpoint,
+            "--credentials",
+            credentials.to_str().unwrap(),
+            "--only",
+            "expiry",
+            "--only",
+            "check-version",
+        ],
+    );
+    assert!(ok, "{out}");
+    assert!(out.contains("PASS session/check-version"), "{out}");
+    assert!(
+        out.contains(
+            "SKIP session/idle-expiry-is-3: moving the server's clock needs openpfs's admin API"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("1 passed, 0 failed, 1 skipped"), "{out}");
+
+    // Test accounts whose linkage keys are wrong: the scenarios that log in fail, the exit
+    // status says so, and no linkage key is printed.
+    let accounts_path = dir.path().join("pfs-data/demo/accounts.json");
+    let mut accounts: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&accounts_path).unwrap()).unwrap();
+    let mut keys = Vec::new();
+    for a in accounts.as_array_mut().unwrap() {
+        keys.push(a["linkageKey"].as_str().unwrap().to_owned());
+        a["linkageKey"] = serde_json::json!("WRONGKEY0000000");
+    }
+    let wrong = elsewhere.path().join("wrong-accounts.json");
+    std::fs::write(&wrong, accounts.to_string()).unwrap();
+    let (ok, out) = conformance(
+        dir.path(),
+        &[
+            "--endpoint",
+            &endpoint,
+            "--accounts",
+            wrong.to_str().unwrap(),
+            "--only",
+            "session/",
+        ],
+    );
+    assert!(!ok, "{out}");
+    assert!(out.contains("PASS session/check-version"), "{out}");
+    assert!(out.contains("FAIL session/link-and-authenticate"), "{out}");
+    assert!(
+        out.contains("LinkAccount (register) of a test account"),
+        "{out}"
+    );
+    assert!(out.contains("scenario(s) failed"), "{out}");
+    for key in &keys {
+        assert!(!out.contains(key.as_str()), "a linkage key was printed");
+    }
+    assert!(
+        !out.contains("WRONGKEY0000000"),
+        "a linkage key was printed"
+    );
+
+    // Messaging switched off for the practice: the switch still holds (MessageRecipients
+    // answers 6) and the messaging scenario is skipped, saying why.
+    let (ok, out) = pfs_admin(
+        dir.path(),
+        &["service", "set", "messaging", "--ods", "Y99001", "off"],
+    );
+    assert!(ok, "{out}");
+    let (ok, out) = conformance(
+        dir.path(),
+        &["--endpoint", &endpoint, "--only", "messaging"],
+    );
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("PASS services/messaging-switch-holds"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "SKIP messaging/send-view-delete: Messaging is not available to the test account"
+        ),
+        "{out}"
+    );
+}
+
+fn pfs_admin(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
+    let out = Command::new(PFS)
+        .arg("admin")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("pfs admin runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
