@@ -62,6 +62,24 @@ scenarios! {
         "a message to the practice is sent, listed as incoming, and deleted",
     "record/overview-record-file" => record_overview:
         "the overview and the record are read, and a document's bytes fetched",
+    "messaging/read-and-unread-count" => read_and_unread:
+        "UnreadMessageCount counts the practice's unread messages; MessageMarkAsRead lowers it",
+    "messaging/another-patients-message-is-refused" => delete_unknown_message:
+        "MessageDelete naming a message that is not the patient's refuses the whole request",
+    "record/test-results-window-and-detail" => test_results:
+        "TestResultsView lists a year's results and shows one in full",
+    "record/access-log-lists-reads" => access_log:
+        "ListRecordAccesses lists the record read just before",
+    "medication/acute-list" => acute_list:
+        "ListAcuteMedication answers with the patient's acute courses",
+    "demographics/retrieve" => demographics:
+        "RetrieveDemographics describes the patient: name and address",
+    "pharmacy/search-nominate-remove" => pharmacy:
+        "RequestCommunityPharmacy finds pharmacies; one is nominated, shown, and removed",
+    "account/information" => account_information:
+        "RequestAccountInformation names the account and the applications linked to it",
+    "appointments/unknown-appointment-is-9012" => cancel_unknown:
+        "CancelAppointment naming no appointment of the patient answers 9012",
     "malformed/not-xml-is-9001" => not_xml:
         "a body that is not XML answers 9001 as an Error reply",
     "malformed/unknown-type-is-9002" => unknown_type:
@@ -529,6 +547,224 @@ async fn record_overview(ctx: &Ctx) -> Result<()> {
     );
     let _ = session.logoff().await;
     Ok(())
+}
+
+async fn read_and_unread(ctx: &Ctx) -> Result<()> {
+    let session = ctx.login(ctx.plain(0)?).await?;
+    if !messaging_available(&session).await? {
+        let _ = session.logoff().await;
+        bail!(Skip(
+            "Messaging is not available to the test account".into()
+        ));
+    }
+    let view = session.messages_view().await.context("MessagesView")?;
+    let unread: Vec<&str> = view
+        .messages
+        .iter()
+        .filter(|m| !m.incoming.0 && !m.read.0 && !m.deleted.0)
+        .map(|m| m.message_id.as_str())
+        .collect();
+    let count = session
+        .unread_message_count()
+        .await
+        .context("UnreadMessageCount")?;
+    ensure!(
+        count as usize == unread.len(),
+        "UnreadMessageCount says {count}, MessagesView shows {} unread from the practice",
+        unread.len()
+    );
+    if let Some(first) = unread.first() {
+        session
+            .message_mark_as_read(&[first])
+            .await
+            .context("MessageMarkAsRead")?;
+        let after = session
+            .unread_message_count()
+            .await
+            .context("UnreadMessageCount")?;
+        ensure!(
+            after as usize + 1 == unread.len(),
+            "after MessageMarkAsRead of one message the count went from {count} to {after}"
+        );
+    }
+    let _ = session.logoff().await;
+    Ok(())
+}
+
+async fn delete_unknown_message(ctx: &Ctx) -> Result<()> {
+    let session = ctx.login(ctx.plain(0)?).await?;
+    if !messaging_available(&session).await? {
+        let _ = session.logoff().await;
+        bail!(Skip(
+            "Messaging is not available to the test account".into()
+        ));
+    }
+    let before = session.messages_view().await.context("MessagesView")?;
+    let r = session.message_delete(&["999999999999"]).await;
+    let after = session.messages_view().await.context("MessagesView")?;
+    let _ = session.logoff().await;
+    match r {
+        Err(Error::Pfs { .. }) => {}
+        other => bail!("MessageDelete of an unknown message: expected an Error, got {other:?}"),
+    }
+    ensure!(
+        before.messages.len() == after.messages.len(),
+        "a refused MessageDelete changed the messages"
+    );
+    Ok(())
+}
+
+async fn test_results(ctx: &Ctx) -> Result<()> {
+    let session = ctx.login(ctx.plain(0)?).await?;
+    let now = now_wall();
+    let list = session
+        .test_results(now - chrono::Duration::days(365), now)
+        .await
+        .context("TestResultsView (list)")?;
+    let Some(first) = list.items.first() else {
+        let _ = session.logoff().await;
+        bail!(Skip(
+            "the test account has no test result in the last year".into()
+        ));
+    };
+    let detail = session
+        .test_result(&first.id)
+        .await
+        .context("TestResultsView (detail)")?;
+    let _ = session.logoff().await;
+    ensure!(
+        detail.items.first().is_some_and(|i| !i.text.is_empty()),
+        "the detail form has no text"
+    );
+    Ok(())
+}
+
+async fn access_log(ctx: &Ctx) -> Result<()> {
+    let session = ctx.login(ctx.plain(0)?).await?;
+    session
+        .request_patient_record()
+        .await
+        .context("RequestPatientRecord")?;
+    // Reads may be logged a moment after their reply: look a few times.
+    let mut listed = 0;
+    for _ in 0..20 {
+        let log = session
+            .list_record_accesses(None, None)
+            .await
+            .context("ListRecordAccesses")?;
+        listed = log.accesses.len();
+        if listed > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let _ = session.logoff().await;
+    ensure!(
+        listed > 0,
+        "ListRecordAccesses lists nothing after a record read"
+    );
+    Ok(())
+}
+
+async fn acute_list(ctx: &Ctx) -> Result<()> {
+    let session = ctx.login(ctx.plain(0)?).await?;
+    let list = session
+        .list_acute_medication()
+        .await
+        .context("ListAcuteMedication")?;
+    let _ = session.logoff().await;
+    ensure!(
+        list.medications
+            .iter()
+            .all(|m| m.course_type == CourseType::Acute),
+        "ListAcuteMedication lists a course that is not Acute"
+    );
+    Ok(())
+}
+
+async fn demographics(ctx: &Ctx) -> Result<()> {
+    let session = ctx.login(ctx.plain(0)?).await?;
+    let reply = session
+        .retrieve_demographics()
+        .await
+        .context("RetrieveDemographics")?;
+    let me = session.reply().online_user_id.clone();
+    let _ = session.logoff().await;
+    let person = &reply.person;
+    ensure!(
+        person.patient_id == me,
+        "RetrieveDemographics describes another patient"
+    );
+    ensure!(
+        !person.name.name.is_empty(),
+        "RetrieveDemographics gives no name"
+    );
+    ensure!(
+        person
+            .address
+            .as_ref()
+            .is_some_and(|a| !a.address.is_empty()),
+        "RetrieveDemographics gives no address"
+    );
+    Ok(())
+}
+
+async fn pharmacy(ctx: &Ctx) -> Result<()> {
+    let session = ctx.login(ctx.plain(0)?).await?;
+    let found = session
+        .request_community_pharmacy(pfs_client::PharmacySearch::Postcode("LS1"))
+        .await
+        .context("RequestCommunityPharmacy (search)")?;
+    let Some(pharmacy) = found.pharmacies.iter().find(|p| p.open.0) else {
+        let _ = session.logoff().await;
+        bail!(Skip("no open pharmacy found near LS1".into()));
+    };
+    let before = found.nominated.as_ref().map(|p| p.ods_code.clone());
+    session
+        .update_community_pharmacy(Some(&pharmacy.ods_code))
+        .await
+        .context("UpdateCommunityPharmacy (nominate)")?;
+    let shown = session
+        .request_community_pharmacy(pfs_client::PharmacySearch::None)
+        .await
+        .context("RequestCommunityPharmacy")?;
+    ensure!(
+        shown.nominated.as_ref().map(|p| p.ods_code.as_str()) == Some(pharmacy.ods_code.as_str()),
+        "the nominated pharmacy is not shown"
+    );
+    // Put back what the account had.
+    session
+        .update_community_pharmacy(before.as_deref())
+        .await
+        .context("UpdateCommunityPharmacy (putting back)")?;
+    let _ = session.logoff().await;
+    Ok(())
+}
+
+async fn account_information(ctx: &Ctx) -> Result<()> {
+    let a = ctx.plain(0)?;
+    let session = ctx.login(a).await?;
+    let info = session
+        .request_account_information()
+        .await
+        .context("RequestAccountInformation")?;
+    let _ = session.logoff().await;
+    ensure!(
+        info.account_id == a.account_id,
+        "RequestAccountInformation names another account"
+    );
+    ensure!(
+        !info.applications.is_empty(),
+        "no application is listed, though this one is linked"
+    );
+    Ok(())
+}
+
+async fn cancel_unknown(ctx: &Ctx) -> Result<()> {
+    let session = ctx.login(ctx.plain(0)?).await?;
+    let r = session.cancel_appointment("999999999").await;
+    let _ = session.logoff().await;
+    expect_code(r, "9012", "CancelAppointment of no appointment")
 }
 
 // --- malformed input ---------------------------------------------------------------------------
