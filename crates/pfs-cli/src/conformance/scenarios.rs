@@ -45,23 +45,23 @@ scenarios! {
     "session/idle-expiry-is-3" => idle_expiry:
         "20 minutes idle (the server's clock moved) ends the session: 3",
     "proxy/select-and-act" => proxy_select:
-        "a carer selects the patient they act for and reads their services",
+        "a carer selects (PatientSelected) the patient they act for and reads their services",
     "proxy/stranger-is-refused" => proxy_stranger:
         "PatientSelected for a patient the user may not act for answers 6",
     "services/messaging-switch-holds" => messaging_switch_holds:
         "ListServiceAccesses lists Messaging, and MessageRecipients answers as its status says",
     "appointments/book-view-cancel" => book_view_cancel:
-        "a free slot is booked, shows in ViewAppointments, and is cancelled",
+        "ListSlots offers a free slot; BookAppointment books it, ViewAppointments shows it, CancelAppointment cancels it",
     "appointments/double-booking-race" => double_booking:
         "two patients booking one slot at once: exactly one gets it, the other 1103",
     "medication/order-history-cancel" => order_history_cancel:
-        "a requestable repeat is ordered, listed as Requested, and cancelled",
+        "ListRepeatMedication offers a requestable repeat; RequestMedication orders it, GetPrescriptionRequests lists it Requested, AmendPrescriptionRequest cancels it",
     "medication/order-without-list-is-9013" => order_without_list:
         "an order in a session that has not fetched the list answers 9013",
     "messaging/send-view-delete" => send_view_delete:
-        "a message to the practice is sent, listed as incoming, and deleted",
+        "MessageCreate sends to the practice, MessagesView lists it incoming, MessageDelete deletes it",
     "record/overview-record-file" => record_overview:
-        "the overview and the record are read, and a document's bytes fetched",
+        "ViewPatientOverview and RequestPatientRecord are read, and RequestBinaryData fetches a document's bytes",
     "messaging/read-and-unread-count" => read_and_unread:
         "UnreadMessageCount counts the practice's unread messages; MessageMarkAsRead lowers it",
     "messaging/another-patients-message-is-refused" => delete_unknown_message:
@@ -75,11 +75,17 @@ scenarios! {
     "demographics/retrieve" => demographics:
         "RetrieveDemographics describes the patient: name and address",
     "pharmacy/search-nominate-remove" => pharmacy:
-        "RequestCommunityPharmacy finds pharmacies; one is nominated, shown, and removed",
+        "RequestCommunityPharmacy finds pharmacies; UpdateCommunityPharmacy nominates one, and the nomination is put back",
     "account/information" => account_information:
         "RequestAccountInformation names the account and the applications linked to it",
     "appointments/unknown-appointment-is-9012" => cancel_unknown:
         "CancelAppointment naming no appointment of the patient answers 9012",
+    "appointments/practice-messages" => practice_messages:
+        "RequestSystmOnlineMessages answers for the patient's practice",
+    "demographics/nothing-to-change-is-9027" => nothing_to_change:
+        "ChangeDemographics carrying no change answers 9027 and changes nothing",
+    "account/reset-unlinked-application-is-9030" => reset_unlinked:
+        "ResetOnlineAccount naming an application not linked answers 9030, the session lives on",
     "malformed/not-xml-is-9001" => not_xml:
         "a body that is not XML answers 9001 as an Error reply",
     "malformed/unknown-type-is-9002" => unknown_type:
@@ -767,6 +773,48 @@ async fn cancel_unknown(ctx: &Ctx) -> Result<()> {
     expect_code(r, "9012", "CancelAppointment of no appointment")
 }
 
+async fn practice_messages(ctx: &Ctx) -> Result<()> {
+    let session = ctx.login(ctx.plain(0)?).await?;
+    session
+        .request_systm_online_messages()
+        .await
+        .context("RequestSystmOnlineMessages")?;
+    let _ = session.logoff().await;
+    Ok(())
+}
+
+async fn nothing_to_change(ctx: &Ctx) -> Result<()> {
+    let session = ctx.login(ctx.plain(0)?).await?;
+    let before = session
+        .retrieve_demographics()
+        .await
+        .context("RetrieveDemographics")?;
+    let r = session
+        .change_demographics(pfs_client::DemographicsUpdate::default())
+        .await;
+    let after = session
+        .retrieve_demographics()
+        .await
+        .context("RetrieveDemographics")?;
+    let _ = session.logoff().await;
+    expect_code(r, "9027", "ChangeDemographics with no change")?;
+    ensure!(
+        before.person == after.person && before.changes == after.changes,
+        "a refused ChangeDemographics changed the demographics"
+    );
+    Ok(())
+}
+
+async fn reset_unlinked(ctx: &Ctx) -> Result<()> {
+    let session = ctx.login(ctx.plain(0)?).await?;
+    let r = session.reset_online_account(Some("0000000000000000")).await;
+    let alive = session.keep_alive().await;
+    let _ = session.logoff().await;
+    expect_code(r, "9030", "ResetOnlineAccount of an application not linked")?;
+    alive.context("the session after a refused ResetOnlineAccount")?;
+    Ok(())
+}
+
 // --- malformed input ---------------------------------------------------------------------------
 
 async fn not_xml(ctx: &Ctx) -> Result<()> {
@@ -786,4 +834,33 @@ async fn type_mismatch(ctx: &Ctx) -> Result<()> {
 async fn api_version(ctx: &Ctx) -> Result<()> {
     let body = format!(r#"<Logoff apiVersion="99" uuid="{}"/>"#, uuid());
     expect_raw_code(ctx, "Logoff", &body, "9006").await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ALL;
+
+    /// Every message the server knows has a scenario that names it, so a message added later
+    /// without one fails here.
+    #[test]
+    fn every_message_has_a_scenario() {
+        for message in pfs_client::pfs_wire::REQUEST_TYPES {
+            assert!(
+                ALL.iter().any(|s| s
+                    .about
+                    .split(|c: char| !c.is_ascii_alphanumeric())
+                    .any(|word| word == *message)),
+                "no conformance scenario names {message} in its description"
+            );
+        }
+    }
+
+    #[test]
+    fn scenario_names_are_unique_and_in_areas() {
+        let mut names: Vec<&str> = ALL.iter().map(|s| s.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ALL.len());
+        assert!(ALL.iter().all(|s| s.name.contains('/')));
+    }
 }
