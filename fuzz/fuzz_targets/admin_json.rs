@@ -35,6 +35,10 @@ const ROUTES: &[(Method, &str)] = &[
     (Method::PATCH, "/api/practices/Y99001/message-recipients/999999999999"),
     (Method::POST, "/api/practices/Y99001/conversations/999999999999/replies"),
     (Method::POST, "/api/practices/Y99001/messages/read"),
+    (Method::PUT, "/api/sandbox/clock"),
+    (Method::POST, "/api/sandbox/snapshots"),
+    (Method::POST, "/api/sandbox/seed/practices"),
+    (Method::POST, "/api/sandbox/seed/patients"),
 ];
 
 fuzz_target!(|data: &[u8]| {

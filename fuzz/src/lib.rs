@@ -154,5 +154,6 @@ pub fn admin_router() -> axum::Router {
         ca,
         counters: world.server.counters.clone(),
         metrics: world.server.metrics.clone(),
+        clock_offset: world.server.clock_offset.clone(),
     }))
 }

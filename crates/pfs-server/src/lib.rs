@@ -105,6 +105,8 @@ pub struct RunningServer {
     pub counters: Arc<Counters>,
     /// This server's metrics, as `GET /metrics` renders them.
     pub metrics: Arc<Metrics>,
+    /// The sandbox's clock offset, as the admin API sets it.
+    pub clock_offset: ClockOffset,
     shutdown: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -218,6 +220,7 @@ pub async fn start(opts: ServeOptions) -> Result<RunningServer> {
         pfs,
         counters,
         metrics,
+        clock_offset: opts.clock_offset,
         shutdown,
         tasks,
     })
