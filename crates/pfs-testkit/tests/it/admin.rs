@@ -105,10 +105,14 @@ async fn health_needs_no_token() {
                 .unwrap(),
             200,
         );
-        assert_eq!(
-            body,
-            json!({"status": "ok", "database": "reachable", "panicsCaught": 0})
-        );
+        assert_eq!(body["status"], "ok");
+        assert_eq!(body["database"], "reachable");
+        assert_eq!(body["panicsCaught"], 0);
+        // The sandbox clock, not moved.
+        assert_eq!(body["clock"]["offsetSeconds"], 0, "{body}");
+        assert_eq!(body["clock"]["offset"], "+0s", "{body}");
+        assert!(body["clock"]["now"].is_string(), "{body}");
+        assert_eq!(body.as_object().unwrap().len(), 4, "{body}");
     }
 }
 
@@ -137,6 +141,16 @@ async fn every_api_route_needs_the_token() {
         ("GET", format!("/api/patients/{id}/services")),
         ("PUT", format!("/api/patients/{id}/services/messaging")),
         ("POST", "/api/accounts/123/end".into()),
+        ("POST", "/api/sandbox/reset".into()),
+        ("GET", "/api/sandbox/snapshots".into()),
+        ("POST", "/api/sandbox/snapshots".into()),
+        ("POST", "/api/sandbox/snapshots/demo/restore".into()),
+        ("DELETE", "/api/sandbox/snapshots/x".into()),
+        ("POST", "/api/sandbox/seed/practices".into()),
+        ("POST", "/api/sandbox/seed/patients".into()),
+        ("GET", "/api/sandbox/clock".into()),
+        ("PUT", "/api/sandbox/clock".into()),
+        ("DELETE", "/api/sandbox/clock".into()),
     ];
     let wrong = format!("{}x", t.server.admin_token);
     let prefix = &t.server.admin_token[..t.server.admin_token.len() - 1];
