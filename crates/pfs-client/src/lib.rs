@@ -49,6 +49,7 @@ mod medication;
 mod messaging;
 mod pharmacy;
 mod record;
+mod retry;
 mod session;
 
 pub use builder::{ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
@@ -59,10 +60,11 @@ pub use link::LinkRequest;
 pub use messaging::{NewMessage, file_name_and_type};
 pub use pharmacy::PharmacySearch;
 pub use record::BinaryFile;
+pub use retry::RetryPolicy;
 pub use session::Session;
 
 /// The message types and codec this SDK speaks, re-exported for convenience.
 pub use pfs_wire;
-pub use pfs_wire::Application;
+pub use pfs_wire::{Application, Effect};
 /// Secret strings for passphrases and session ids, re-exported for convenience.
 pub use secrecy::{self, ExposeSecret, SecretString};
