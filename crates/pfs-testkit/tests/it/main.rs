@@ -39,6 +39,7 @@ mod multi_instance;
 mod pharmacy;
 mod record;
 mod sandbox;
+mod sdk;
 mod session;
 mod stores;
 mod transport;
