@@ -87,10 +87,7 @@ impl RetryPolicy {
         let doubling = 1u32
             .checked_shl(retry.saturating_sub(1).min(31))
             .unwrap_or(u32::MAX);
-        let cap = self
-            .base_delay
-            .saturating_mul(doubling)
-            .min(self.max_delay);
+        let cap = self.base_delay.saturating_mul(doubling).min(self.max_delay);
         let half = cap / 2;
         let spread = u64::try_from((cap - half).as_nanos()).unwrap_or(u64::MAX);
         let jitter = if spread == 0 {
@@ -190,7 +187,10 @@ mod tests {
             assert_eq!(retry_kind(effect, &e, false), Some(Wait::Backoff));
             let e = pfs("9008", "too many requests in flight");
             assert_eq!(retry_kind(effect, &e, true), Some(Wait::Backoff));
-            let e = pfs("9008", "too many linkage-key checks are waiting; retry after 1 seconds");
+            let e = pfs(
+                "9008",
+                "too many linkage-key checks are waiting; retry after 1 seconds",
+            );
             assert_eq!(
                 retry_kind(effect, &e, true),
                 Some(Wait::AtLeast(Duration::from_secs(1)))
@@ -249,7 +249,10 @@ mod tests {
         assert_eq!(policy.next(Effect::Write, &busy, true, 3), None);
         let locked = pfs("9008", "too many failed attempts; retry after 900 seconds");
         assert_eq!(policy.next(Effect::Write, &locked, true, 1), None);
-        assert_eq!(RetryPolicy::none().next(Effect::Read, &Error::Timeout, true, 1), None);
+        assert_eq!(
+            RetryPolicy::none().next(Effect::Read, &Error::Timeout, true, 1),
+            None
+        );
         let zero = RetryPolicy {
             max_attempts: 0,
             ..policy

@@ -355,7 +355,12 @@ mod tests {
             assert_eq!(Request::type_effect(ty), Some(Effect::Write), "{ty}");
             assert!(!Effect::Write.is_repeatable());
         }
-        for ty in ["CheckVersion", "ListSlots", "ViewAppointments", "RequestBinaryData"] {
+        for ty in [
+            "CheckVersion",
+            "ListSlots",
+            "ViewAppointments",
+            "RequestBinaryData",
+        ] {
             assert_eq!(Request::type_effect(ty), Some(Effect::Read), "{ty}");
         }
         assert_eq!(

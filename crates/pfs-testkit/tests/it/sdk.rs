@@ -184,8 +184,8 @@ impl Relay {
                     Some(upstream) => {
                         tokio::spawn(async move {
                             if let Ok(mut server) = TcpStream::connect(upstream).await {
-                                let _ = tokio::io::copy_bidirectional(&mut socket, &mut server)
-                                    .await;
+                                let _ =
+                                    tokio::io::copy_bidirectional(&mut socket, &mut server).await;
                             }
                         });
                     }
@@ -340,7 +340,11 @@ async fn after_a_timeout_reads_are_sent_again_and_writes_are_not() {
 
     // A read: three attempts, each its own connection, each given the per-call timeout.
     let started = Instant::now();
-    let e = client.with_timeout(short).check_version().await.unwrap_err();
+    let e = client
+        .with_timeout(short)
+        .check_version()
+        .await
+        .unwrap_err();
     assert_eq!(e, Error::Timeout);
     assert!(started.elapsed() >= short * 3, "{:?}", started.elapsed());
     assert_eq!(silent.accepted(), 3);
