@@ -256,6 +256,8 @@ impl Client {
     }
 
     /// `CheckVersion`: which API versions the server speaks. Needs no session.
+    ///
+    /// A read: retried after transient failures under the retry policy.
     pub async fn check_version(&self) -> Result<CheckVersionReply> {
         let req = CheckVersion {
             header: Header::new(None),
@@ -265,6 +267,12 @@ impl Client {
     }
 
     /// `LinkAccount` in the variant `request` describes. Needs no session.
+    ///
+    /// A write: retried only when it certainly was not processed (see
+    /// [`RetryPolicy`](crate::RetryPolicy)). Errors (besides `9010`): `8` (account id or
+    /// linkage key), `509` (expired key or ended account), `512`, `513`, `554` (details do not
+    /// match), `553`, `555`, `5` (provider id or variant), `9008` (back-off: "retry after N
+    /// seconds"), `9004`.
     pub async fn link_account(&self, request: LinkRequest) -> Result<LinkAccountReply> {
         let req = LinkAccount {
             header: Header::new(None),
@@ -283,6 +291,10 @@ impl Client {
     /// The application's provider id is sent both as `Authenticate/@providerId` and in the
     /// `Application` element. The session id is taken from the `suid` response header; a reply
     /// without one is [`Error::UnexpectedReply`].
+    ///
+    /// A write (it opens a session; a lost reply would leave one open until its idle timeout):
+    /// retried only when it certainly was not processed. Errors (besides `9010`): `9`
+    /// (unknown account, wrong passphrase, another provider's account, wrong practice), `9007`.
     pub async fn authenticate(
         &self,
         ods: &str,

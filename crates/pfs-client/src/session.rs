@@ -208,6 +208,9 @@ impl Session {
 
     /// `PatientSelected`: act for `patient_id` from now on (the user's own id or a proxy
     /// patient's). On success the session remembers the selection.
+    ///
+    /// Idempotent: retried after transient failures under the retry policy. Errors (besides `3` and
+    /// `9010`): `6` (no access to that patient), `9009`.
     pub async fn select_patient(&self, patient_id: &str) -> Result<PatientSelectedReply> {
         let req = PatientSelected {
             header: self.header(),
@@ -223,6 +226,9 @@ impl Session {
     }
 
     /// Keeps the session alive: `PatientSelected` for the currently selected patient.
+    ///
+    /// Idempotent: retried after transient failures under the retry policy. `3` means the
+    /// session has ended: authenticate again.
     pub async fn keep_alive(&self) -> Result<PatientSelectedReply> {
         let req = PatientSelected {
             header: self.header(),
@@ -232,6 +238,9 @@ impl Session {
     }
 
     /// `ListServiceAccesses` for the selected patient.
+    ///
+    /// A read: retried after transient failures under the retry policy. Errors (besides `3` and
+    /// `9010`): `6`.
     pub async fn list_service_accesses(&self) -> Result<ListServiceAccessesReply> {
         let req = ListServiceAccesses {
             header: self.header(),
