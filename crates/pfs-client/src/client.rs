@@ -440,9 +440,11 @@ impl Client {
                 let Some(wait) = policy.next(effect, error, sent, attempt) else {
                     break result;
                 };
+                // The kind and code only: a server's error texts are not this crate's to log.
                 tracing::debug!(
                     attempt,
-                    error = %error,
+                    error = error.kind(),
+                    code = error.code(),
                     wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
                     "PFS call failed; retrying"
                 );
