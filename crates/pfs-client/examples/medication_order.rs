@@ -160,9 +160,9 @@ pub async fn order_and_cancel(client: &Client, account: &Account) -> Result<Orde
         .find(|r| r.request_id == request_id)
         .ok_or("the order is not in the history")?;
     println!(
-        "{} requested at {}",
-        request.status.as_str(),
-        request.date_requested
+        "ordered at {}, status {}",
+        request.date_requested,
+        request.status.as_str()
     );
     if request.status != RequestStatus::Requested {
         return Err("the order is not waiting for the practice".into());
