@@ -86,7 +86,9 @@ impl Session {
     ///
     /// The view shares everything else with the session: the `suid`, the selected patient,
     /// the connections. Dropping a view sends nothing; the session still ends with
-    /// [`logoff`](Self::logoff) (on the session or on a view) or when the session is dropped.
+    /// [`logoff`](Self::logoff) or when the session is dropped. [`logoff`](Self::logoff) and
+    /// [`detach`](Self::detach) on a view act on the session: it then sends nothing when
+    /// dropped.
     ///
     /// ```no_run
     /// # async fn demo(session: &pfs_client::Session) -> pfs_client::Result<()> {
@@ -381,6 +383,33 @@ mod tests {
             header: Header::new(None),
         }));
         assert_send(&s.client.raw("Logoff", None, String::new()));
+    }
+
+    #[test]
+    fn views_share_the_session_and_never_log_off() {
+        let s = session();
+        let v = s
+            .with_timeout(Duration::from_millis(5))
+            .with_retry(RetryPolicy::default());
+        assert_eq!(v.timeout(), Duration::from_millis(5));
+        assert_eq!(v.retry_policy(), RetryPolicy::default());
+        // The session keeps its own options.
+        assert_eq!(s.timeout(), Duration::from_secs(1));
+        assert_eq!(s.retry_policy(), RetryPolicy::none());
+        assert_eq!(v.suid().expose_secret(), "s3cr3t-suid-value");
+        *s.state
+            .selected_patient_id
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = "9000002".into();
+        assert_eq!(v.selected_patient_id(), "9000002");
+        let d = format!("{v:?}");
+        assert!(d.contains("view: true") && !d.contains("s3cr3t"), "{d}");
+        // Dropping a view neither sends a Logoff nor ends the session.
+        drop(v);
+        assert!(!s.state.ended.load(Ordering::Relaxed));
+        // Detaching (or logging off) through a view ends it for the session too.
+        let _ = s.with_timeout(Duration::from_secs(2)).detach();
+        assert!(s.state.ended.load(Ordering::Relaxed));
     }
 
     impl Session {
