@@ -13,6 +13,9 @@ impl Session {
     /// `RequestAccountInformation`: the account id, the user's `Person`, every linked
     /// application (this app's own `provider_id`, a reference for any other) and the patients
     /// the user may act for.
+    ///
+    /// A read: retried after transient failures under the retry policy. Errors (besides `3` and
+    /// `9010`): `6`.
     pub async fn request_account_information(&self) -> Result<RequestAccountInformationReply> {
         let req = RequestAccountInformation {
             header: self.header(),
@@ -26,6 +29,10 @@ impl Session {
     /// Unlinked applications' passphrases stop working and their sessions end at once, this
     /// one too if this application is unlinked: after a reset that includes it, the session is
     /// gone (error `3`).
+    ///
+    /// A write: retried only when it certainly was not processed (see
+    /// [`RetryPolicy`](crate::RetryPolicy)). Errors (besides `3` and `9010`): `9030` (not linked),
+    /// `6`.
     pub async fn reset_online_account(
         &self,
         provider_id: Option<&str>,

@@ -1,4 +1,4 @@
-//! [`ClientBuilder`]: endpoint, mutual-TLS identity, trust anchors and timeouts.
+//! [`ClientBuilder`]: endpoint, mutual-TLS identity, trust anchors, timeouts and retries.
 
 use std::fmt;
 use std::sync::Arc;
@@ -15,10 +15,11 @@ use rustls_pki_types::pem::{self, PemObject};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use secrecy::{ExposeSecret, SecretSlice};
 
-use crate::client::{Client, Inner};
+use crate::client::{CallOptions, Client, Inner};
 use crate::error::{Error, Result};
+use crate::retry::RetryPolicy;
 
-/// The per-request timeout when [`ClientBuilder::timeout`] is not called.
+/// The per-attempt timeout when [`ClientBuilder::timeout`] is not called.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The TCP connect timeout when [`ClientBuilder::connect_timeout`] is not called.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -26,6 +27,33 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Configures and builds a [`Client`]; start with [`Client::builder`].
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use pfs_client::{Application, Client, RetryPolicy};
+///
+/// # fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// let dir = std::path::Path::new("pfs-data/demo");
+/// let client = Client::builder("https://localhost:8443/tpp/")
+///     .identity_pem(
+///         &std::fs::read(dir.join("client.pem"))?,
+///         &std::fs::read(dir.join("client-key.pem"))?,
+///     )
+///     .ca_pem(&std::fs::read(dir.join("ca.pem"))?)
+///     .application(Application {
+///         name: "ExampleApp".into(),
+///         version: "2.3".into(),
+///         provider_id: std::fs::read_to_string(dir.join("provider-id"))?.trim().into(),
+///         device_type: "ExampleApp".into(),
+///     })
+///     // Each attempt of a call may take 10 s; reads are tried up to 3 times.
+///     .timeout(Duration::from_secs(10))
+///     .retry(RetryPolicy::default())
+///     .build()?;
+/// # let _ = client;
+/// # Ok(())
+/// # }
+/// ```
 pub struct ClientBuilder {
     endpoint: String,
     identity: Option<(Vec<u8>, SecretSlice<u8>)>,
@@ -33,6 +61,7 @@ pub struct ClientBuilder {
     application: Option<Application>,
     timeout: Duration,
     connect_timeout: Duration,
+    retry: RetryPolicy,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -44,6 +73,7 @@ impl fmt::Debug for ClientBuilder {
             .field("application", &self.application)
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
+            .field("retry", &self.retry)
             .finish()
     }
 }
@@ -57,6 +87,7 @@ impl ClientBuilder {
             application: None,
             timeout: DEFAULT_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            retry: RetryPolicy::none(),
         }
     }
 
@@ -85,8 +116,10 @@ impl ClientBuilder {
         self
     }
 
-    /// The time limit for one whole call (connect, send, read the reply); default 30 s.
-    /// Exceeding it gives [`Error::Timeout`].
+    /// The time limit for each attempt of a call (connect, send, read the reply); default 30 s.
+    /// Exceeding it gives [`Error::Timeout`]. With retries, a call may take up to
+    /// `max_attempts` times this plus the waits between attempts. Override it for some calls
+    /// with [`Client::with_timeout`] or [`Session::with_timeout`](crate::Session::with_timeout).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -96,6 +129,17 @@ impl ClientBuilder {
     /// [`Error::Transport`].
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
+        self
+    }
+
+    /// The retry policy of every call; default [`RetryPolicy::none`] (no retries).
+    ///
+    /// Which failures are retried depends on what the request does: a read or idempotent
+    /// request after any transient failure, a write only when it certainly was not processed
+    /// (see [`RetryPolicy`]). Override it for some calls with [`Client::with_retry`] or
+    /// [`Session::with_retry`](crate::Session::with_retry).
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
         self
     }
 
@@ -144,8 +188,11 @@ impl ClientBuilder {
                 http,
                 endpoint,
                 application: self.application,
-                timeout: self.timeout,
             }),
+            options: CallOptions {
+                timeout: self.timeout,
+                retry: self.retry,
+            },
         })
     }
 }

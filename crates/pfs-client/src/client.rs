@@ -12,14 +12,17 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use pfs_wire::{
-    Application, Authenticate, AuthenticateReply, CheckVersion, CheckVersionReply, ErrorReply,
-    Header, LinkAccount, LinkAccountReply, RequestMessage, WireMessage,
+    Application, Authenticate, AuthenticateReply, CheckVersion, CheckVersionReply, Effect,
+    ErrorReply, Header, LinkAccount, LinkAccountReply, RequestMessage, WireMessage,
 };
 use secrecy::SecretString;
+use tracing::Instrument;
+use tracing::field::Empty;
 
 use crate::builder::ClientBuilder;
 use crate::error::{Error, Result};
 use crate::link::LinkRequest;
+use crate::retry::RetryPolicy;
 use crate::session::Session;
 
 /// The largest reply body the client reads (binary documents travel base64-encoded in XML).
@@ -36,16 +39,28 @@ type Http = HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>;
 ///
 /// Cheap to clone (the connection pool and configuration are shared), and safe to use from
 /// many tasks at once. Build one with [`Client::builder`].
+///
+/// Every call is bounded by a timeout and may be retried under a [`RetryPolicy`], both set on
+/// the builder for all calls; [`with_timeout`](Self::with_timeout) and
+/// [`with_retry`](Self::with_retry) give a handle on the same connections with other values
+/// for some calls.
 #[derive(Clone)]
 pub struct Client {
     pub(crate) inner: Arc<Inner>,
+    pub(crate) options: CallOptions,
 }
 
 pub(crate) struct Inner {
     pub(crate) http: Http,
     pub(crate) endpoint: Uri,
     pub(crate) application: Option<Application>,
+}
+
+/// What bounds one call: the time limit of each attempt and the retry policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CallOptions {
     pub(crate) timeout: Duration,
+    pub(crate) retry: RetryPolicy,
 }
 
 impl fmt::Debug for Client {
@@ -53,7 +68,8 @@ impl fmt::Debug for Client {
         f.debug_struct("Client")
             .field("endpoint", &self.inner.endpoint)
             .field("application", &self.inner.application)
-            .field("timeout", &self.inner.timeout)
+            .field("timeout", &self.options.timeout)
+            .field("retry", &self.options.retry)
             .finish_non_exhaustive()
     }
 }
@@ -96,7 +112,7 @@ impl RawResponse {
 }
 
 /// A reply before interpretation.
-struct Reply {
+pub(crate) struct Reply {
     status: u16,
     headers: HeaderMap,
     body: Bytes,
@@ -181,6 +197,58 @@ impl Client {
         self.inner.application.as_ref()
     }
 
+    /// The time limit of each attempt of a call made through this handle.
+    pub fn timeout(&self) -> Duration {
+        self.options.timeout
+    }
+
+    /// The retry policy of calls made through this handle.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.options.retry
+    }
+
+    /// A handle on the same connections and configuration whose calls have the time limit
+    /// `timeout` per attempt instead of the builder's. The client it came from is unchanged.
+    ///
+    /// Like the builder's timeout, it bounds each attempt: connecting, sending the request and
+    /// reading the whole reply. Exceeding it is [`Error::Timeout`] (retried only for a read or
+    /// an idempotent request, when the retry policy allows).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: pfs_client::Client) -> pfs_client::Result<()> {
+    /// use std::time::Duration;
+    ///
+    /// // A health check that must answer quickly, on a client whose calls may take longer.
+    /// let versions = client.with_timeout(Duration::from_secs(2)).check_version().await?;
+    /// # let _ = versions;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn with_timeout(&self, timeout: Duration) -> Client {
+        let mut client = self.clone();
+        client.options.timeout = timeout;
+        client
+    }
+
+    /// A handle on the same connections and configuration whose calls follow `policy` instead
+    /// of the builder's retry policy. The client it came from is unchanged.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: pfs_client::Client) -> pfs_client::Result<()> {
+    /// use pfs_client::RetryPolicy;
+    ///
+    /// // Try a version check up to three times, whatever the client's own policy.
+    /// let versions = client.with_retry(RetryPolicy::default()).check_version().await?;
+    /// # let _ = versions;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn with_retry(&self, policy: RetryPolicy) -> Client {
+        let mut client = self.clone();
+        client.options.retry = policy;
+        client
+    }
+
     fn require_application(&self) -> Result<&Application> {
         self.application().ok_or_else(|| {
             Error::Config("this call needs an application: call ClientBuilder::application".into())
@@ -188,6 +256,8 @@ impl Client {
     }
 
     /// `CheckVersion`: which API versions the server speaks. Needs no session.
+    ///
+    /// A read: retried after transient failures under the retry policy.
     pub async fn check_version(&self) -> Result<CheckVersionReply> {
         let req = CheckVersion {
             header: Header::new(None),
@@ -197,6 +267,12 @@ impl Client {
     }
 
     /// `LinkAccount` in the variant `request` describes. Needs no session.
+    ///
+    /// A write: retried only when it certainly was not processed (see
+    /// [`RetryPolicy`](crate::RetryPolicy)). Errors (besides `9010`): `8` (account id or
+    /// linkage key), `509` (expired key or ended account), `512`, `513`, `554` (details do not
+    /// match), `553`, `555`, `5` (provider id or variant), `9008` (back-off: "retry after N
+    /// seconds"), `9004`.
     pub async fn link_account(&self, request: LinkRequest) -> Result<LinkAccountReply> {
         let req = LinkAccount {
             header: Header::new(None),
@@ -215,6 +291,10 @@ impl Client {
     /// The application's provider id is sent both as `Authenticate/@providerId` and in the
     /// `Application` element. The session id is taken from the `suid` response header; a reply
     /// without one is [`Error::UnexpectedReply`].
+    ///
+    /// A write (it opens a session; a lost reply would leave one open until its idle timeout):
+    /// retried only when it certainly was not processed. Errors (besides `9010`): `9`
+    /// (unknown account, wrong passphrase, another provider's account, wrong practice), `9007`.
     pub async fn authenticate(
         &self,
         ods: &str,
@@ -229,25 +309,24 @@ impl Client {
             provider_id: application.provider_id.clone(),
             application: application.clone(),
         };
-        let reply = self
-            .exchange(Authenticate::ROOT, None, req.encode())
+        let (decoded, suid) = self
+            .perform(Authenticate::ROOT, None, req.encode(), true, |reply| {
+                let decoded: AuthenticateReply = reply.decode()?;
+                let suid = reply
+                    .headers
+                    .get(SUID)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .ok_or_else(|| {
+                        Error::UnexpectedReply(
+                            "the AuthenticateReply came without a suid header".into(),
+                        )
+                    })?;
+                Ok((decoded, SecretString::from(suid)))
+            })
             .await?;
-        let decoded: AuthenticateReply = reply.decode()?;
-        let suid = reply
-            .headers
-            .get(SUID)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| {
-                Error::UnexpectedReply("the AuthenticateReply came without a suid header".into())
-            })?;
-        Ok(Session::new(
-            self.clone(),
-            SecretString::from(suid),
-            ods.to_owned(),
-            decoded,
-        ))
+        Ok(Session::new(self.clone(), suid, ods.to_owned(), decoded))
     }
 
     /// Sends any request outside a session (no `suid` header) and decodes its reply, whose type
@@ -268,25 +347,28 @@ impl Client {
     /// POSTs `body` with header `type: message_type` (and `suid` when given) and returns the
     /// reply without interpreting it: an `Error` body or a non-2xx status is not an error here.
     ///
-    /// Fails only when no reply arrives ([`Error::Transport`], [`Error::Timeout`]) or a header
-    /// value is invalid ([`Error::Config`]).
+    /// Sent once: the retry policy does not apply. Fails only when no reply arrives
+    /// ([`Error::Transport`], [`Error::Timeout`]) or a header value is invalid
+    /// ([`Error::Config`]).
     pub async fn raw(
         &self,
         message_type: &str,
         suid: Option<&str>,
         body: String,
     ) -> Result<RawResponse> {
-        let reply = self.exchange(message_type, suid, body).await?;
-        let suid = reply
-            .headers
-            .get(SUID)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-        Ok(RawResponse {
-            status: reply.status,
-            suid,
-            body: String::from_utf8_lossy(&reply.body).into_owned(),
-            headers: reply.headers,
+        self.perform(message_type, suid, body, false, |reply| {
+            let suid = reply
+                .headers
+                .get(SUID)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+            Ok(RawResponse {
+                status: reply.status,
+                suid,
+                body: String::from_utf8_lossy(&reply.body).into_owned(),
+                headers: reply.headers.clone(),
+            })
         })
+        .await
     }
 
     /// Sends a typed message, with the session id when given, and decodes the reply.
@@ -295,47 +377,152 @@ impl Client {
         req: &Req,
         suid: Option<&str>,
     ) -> Result<Rep> {
-        self.exchange(Req::ROOT, suid, req.encode()).await?.decode()
+        self.perform(Req::ROOT, suid, req.encode(), true, Reply::decode)
+            .await
     }
 
-    /// One HTTP exchange within the per-request timeout.
-    async fn exchange(
+    /// One call: attempts under the retry policy (when `retry`), each within the timeout,
+    /// every reply read by `read`, all inside one `pfs.call` span.
+    ///
+    /// The span's fields are the message type, its effect, the number of attempts, the outcome
+    /// (`ok`, `pfs`, `http`, `transport`, `timeout`, `unexpected_reply`, `config`), the PFS code
+    /// or HTTP status and the elapsed time; never the body, the `suid` or anything else from
+    /// the request.
+    async fn perform<T>(
         &self,
         message_type: &str,
         suid: Option<&str>,
         body: String,
-    ) -> Result<Reply> {
+        retry: bool,
+        read: impl Fn(&Reply) -> Result<T>,
+    ) -> Result<T> {
+        // A message this crate does not know is treated as a write: never sent twice.
+        let effect = pfs_wire::Request::type_effect(message_type).unwrap_or(Effect::Write);
+        let policy = if retry {
+            self.options.retry
+        } else {
+            RetryPolicy::none()
+        };
+        // Only the names of known messages are logged, never a caller's text (`raw`).
+        let known_type = pfs_wire::REQUEST_TYPES
+            .iter()
+            .copied()
+            .find(|known| *known == message_type)
+            .unwrap_or("other");
+        let span = tracing::info_span!(
+            "pfs.call",
+            message_type = known_type,
+            effect = effect.as_str(),
+            attempts = Empty,
+            outcome = Empty,
+            code = Empty,
+            status = Empty,
+            elapsed_ms = Empty,
+        );
+        let call = async {
+            let started = Instant::now();
+            let body = Bytes::from(body);
+            let mut attempt = 0u32;
+            let mut status: Option<u16>;
+            let result = loop {
+                attempt += 1;
+                let (result, sent) = match self.exchange(message_type, suid, body.clone()).await {
+                    Ok(reply) => {
+                        status = Some(reply.status);
+                        (read(&reply), true)
+                    }
+                    Err(failed) => {
+                        status = None;
+                        (Err(failed.error), failed.sent)
+                    }
+                };
+                let Err(error) = &result else { break result };
+                let Some(wait) = policy.next(effect, error, sent, attempt) else {
+                    break result;
+                };
+                // The kind and code only: a server's error texts are not this crate's to log.
+                tracing::debug!(
+                    attempt,
+                    error = error.kind(),
+                    code = error.code(),
+                    wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                    "PFS call failed; retrying"
+                );
+                tokio::time::sleep(wait).await;
+            };
+            let span = tracing::Span::current();
+            span.record("attempts", attempt);
+            span.record(
+                "elapsed_ms",
+                u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            );
+            if let Some(status) = status {
+                span.record("status", status);
+            }
+            match &result {
+                Ok(_) => {
+                    span.record("outcome", "ok");
+                }
+                Err(e) => {
+                    span.record("outcome", e.kind());
+                    if let Some(code) = e.code() {
+                        span.record("code", code);
+                    }
+                }
+            }
+            result
+        };
+        call.instrument(span).await
+    }
+
+    /// One HTTP exchange within the per-attempt timeout.
+    async fn exchange(
+        &self,
+        message_type: &str,
+        suid: Option<&str>,
+        body: Bytes,
+    ) -> Result<Reply, Failed> {
         let type_value = HeaderValue::from_str(message_type).map_err(|_| {
-            Error::Config("the message type is not a valid HTTP header value".into())
+            Failed::unsent(Error::Config(
+                "the message type is not a valid HTTP header value".into(),
+            ))
         })?;
-        let uuid = pfs_wire::sniff_uuid(body.as_bytes());
+        let uuid = pfs_wire::sniff_uuid(&body);
         let mut request = Request::post(self.inner.endpoint.clone())
-            .body(Full::new(Bytes::from(body)))
-            .map_err(|e| Error::Config(format!("cannot build the request: {e}")))?;
+            .body(Full::new(body))
+            .map_err(|e| Failed::unsent(Error::Config(format!("cannot build the request: {e}"))))?;
         let headers = request.headers_mut();
         headers.insert(TYPE, type_value);
         headers.insert(CONTENT_TYPE, XML_CONTENT_TYPE);
         headers.insert(ACCEPT, XML_ACCEPT);
         if let Some(suid) = suid {
-            let mut value = HeaderValue::from_str(suid)
-                .map_err(|_| Error::Config("the suid is not a valid HTTP header value".into()))?;
+            let mut value = HeaderValue::from_str(suid).map_err(|_| {
+                Failed::unsent(Error::Config(
+                    "the suid is not a valid HTTP header value".into(),
+                ))
+            })?;
             value.set_sensitive(true);
             headers.insert(SUID, value);
         }
 
         let started = Instant::now();
         let exchange = async {
-            let response = self
-                .inner
-                .http
-                .request(request)
-                .await
-                .map_err(|e| Error::Transport(error_chain(&e)))?;
+            let response = self.inner.http.request(request).await.map_err(|e| Failed {
+                // A connect error (TCP or TLS handshake) comes before any byte of the request
+                // is written; anything later may have reached the server.
+                sent: !e.is_connect(),
+                error: Error::Transport(error_chain(&e)),
+            })?;
             let (parts, body) = response.into_parts();
             let body = Limited::new(body, MAX_REPLY_BYTES)
                 .collect()
                 .await
-                .map_err(|e| Error::Transport(format!("reading the reply: {}", error_chain(&*e))))?
+                .map_err(|e| {
+                    Failed::sent(Error::Transport(format!(
+                        "reading the reply: {}",
+                        error_chain(&*e)
+                    )))
+                })?
                 .to_bytes();
             Ok(Reply {
                 status: parts.status.as_u16(),
@@ -343,23 +530,43 @@ impl Client {
                 body,
             })
         };
-        let result = tokio::time::timeout(self.inner.timeout, exchange)
+        let result = tokio::time::timeout(self.options.timeout, exchange)
             .await
-            .unwrap_or(Err(Error::Timeout));
+            .unwrap_or(Err(Failed::sent(Error::Timeout)));
         let elapsed_ms = started.elapsed().as_millis();
         match &result {
             Ok(reply) => tracing::debug!(
-                message_type,
                 uuid = ?uuid,
                 status = reply.status,
                 elapsed_ms,
-                "PFS call"
+                "PFS exchange"
             ),
-            Err(e) => {
-                tracing::debug!(message_type, uuid = ?uuid, elapsed_ms, error = %e, "PFS call failed")
-            }
+            Err(f) => tracing::debug!(
+                uuid = ?uuid,
+                elapsed_ms,
+                error = %f.error,
+                sent = f.sent,
+                "PFS exchange failed"
+            ),
         }
         result
+    }
+}
+
+/// An attempt that got no reply.
+pub(crate) struct Failed {
+    pub(crate) error: Error,
+    /// Whether a byte of the request may have reached the server. A timeout counts as sent.
+    pub(crate) sent: bool,
+}
+
+impl Failed {
+    fn unsent(error: Error) -> Self {
+        Failed { error, sent: false }
+    }
+
+    fn sent(error: Error) -> Self {
+        Failed { error, sent: true }
     }
 }
 
@@ -385,8 +592,11 @@ pub(crate) mod tests {
                 http: HyperClient::builder(hyper_util::rt::TokioExecutor::new()).build(https),
                 endpoint: Uri::from_static("https://127.0.0.1:9/tpp/"),
                 application: None,
-                timeout: Duration::from_secs(1),
             }),
+            options: CallOptions {
+                timeout: Duration::from_secs(1),
+                retry: RetryPolicy::none(),
+            },
         }
     }
 

@@ -30,6 +30,9 @@ impl Session {
     /// `RetrieveDemographics`: the selected patient's name (with title, forenames, surname),
     /// date of birth, address, telephone numbers and e-mail address, and their recent changes
     /// with where each stands.
+    ///
+    /// A read: retried after transient failures under the retry policy. Errors (besides `3` and
+    /// `9010`): `6`.
     pub async fn retrieve_demographics(&self) -> Result<RetrieveDemographicsReply> {
         let req = RetrieveDemographics {
             header: self.header(),
@@ -41,6 +44,10 @@ impl Session {
     /// `ChangeDemographics`: replaces what `update` gives for the selected patient. The reply's
     /// `status` is `Applied` when the practice applies changes at once, `PendingApproval` when
     /// it approves them first.
+    ///
+    /// A write: retried only when it certainly was not processed (see
+    /// [`RetryPolicy`](crate::RetryPolicy)). Errors (besides `3` and `9010`): `9021`–`9027`,
+    /// `9004`, `6`.
     pub async fn change_demographics(
         &self,
         update: DemographicsUpdate,

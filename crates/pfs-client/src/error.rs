@@ -33,11 +33,15 @@ pub enum Error {
         status: u16,
     },
     /// Connecting, the TLS handshake or the HTTP exchange failed (including the connect
-    /// timeout); the text includes the underlying causes.
+    /// timeout); the text includes the underlying causes. When connecting or the handshake
+    /// failed, the request was not sent and is retried whatever it does (see
+    /// [`RetryPolicy`](crate::RetryPolicy)); otherwise only reads and idempotent requests are.
     #[error("transport error: {0}")]
     Transport(String),
-    /// The whole request (connect, send and read the reply) took longer than the configured
-    /// per-request timeout.
+    /// An attempt (connect, send and read the reply) took longer than the timeout of the call
+    /// ([`ClientBuilder::timeout`](crate::ClientBuilder::timeout),
+    /// [`Client::with_timeout`](crate::Client::with_timeout)). The request may have been
+    /// processed.
     #[error("the request timed out")]
     Timeout,
     /// The reply could not be decoded as the expected message (wrong root element, missing
@@ -63,6 +67,21 @@ impl Error {
         match self {
             Error::Pfs { code, .. } => Some(code),
             _ => None,
+        }
+    }
+}
+
+impl Error {
+    /// The variant's name in `snake_case` (`pfs`, `http`, `transport`, `timeout`,
+    /// `unexpected_reply`, `config`): the `outcome` of a failed call's `pfs.call` span.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Pfs { .. } => "pfs",
+            Error::Http { .. } => "http",
+            Error::Transport(_) => "transport",
+            Error::Timeout => "timeout",
+            Error::UnexpectedReply(_) => "unexpected_reply",
+            Error::Config(_) => "config",
         }
     }
 }

@@ -31,6 +31,9 @@ fn items(courses: &[(&str, CourseType)]) -> Vec<MedicationItem> {
 impl Session {
     /// `ListRepeatMedication`: the selected patient's current repeat courses, by drug name.
     /// Fetching it allows this session to order.
+    ///
+    /// Idempotent: retried after transient failures under the retry policy. (it records that this
+    /// session fetched the list) Errors (besides `3` and `9010`): `6`.
     pub async fn list_repeat_medication(&self) -> Result<ListRepeatMedicationReply> {
         let req = ListRepeatMedication {
             header: self.header(),
@@ -41,6 +44,9 @@ impl Session {
 
     /// `ListAcuteMedication`: the selected patient's current acute courses. Fetching it also
     /// allows this session to order.
+    ///
+    /// Idempotent: retried after transient failures under the retry policy. (it records that this
+    /// session fetched the list) Errors (besides `3` and `9010`): `6`.
     pub async fn list_acute_medication(&self) -> Result<ListAcuteMedicationReply> {
         let req = ListAcuteMedication {
             header: self.header(),
@@ -52,6 +58,11 @@ impl Session {
     /// `RequestMedication`: orders `courses` (`(drugId, type)` pairs from the last list, at
     /// least one, each once) for the selected patient, with an optional note to the practice.
     /// All or nothing. The reply's `request_id` names the new request.
+    ///
+    /// A write: retried only when it certainly was not processed (see
+    /// [`RetryPolicy`](crate::RetryPolicy)). Errors (besides `3` and `9010`): `9013` (list not
+    /// fetched in this session), `9014` (list changed since), `9015` (unknown course), `9017`
+    /// (already requested), `9016` (not requestable), `9018` (too many), `9011` (notes), `6`.
     pub async fn request_medication(
         &self,
         courses: &[(&str, CourseType)],
@@ -69,6 +80,9 @@ impl Session {
     /// `GetPrescriptionRequests`: the selected patient's requests made between `from` and
     /// `to` (UK wall-clock times; the server's defaults are the last 180 days and now),
     /// newest first.
+    ///
+    /// A read: retried after transient failures under the retry policy. Errors (besides `3` and
+    /// `9010`): `6`.
     pub async fn get_prescription_requests(
         &self,
         from: Option<NaiveDateTime>,
@@ -85,6 +99,10 @@ impl Session {
 
     /// `AmendPrescriptionRequest` with `action="Cancel"`: withdraws a request that is still
     /// `Requested`.
+    ///
+    /// A write: retried only when it certainly was not processed (see
+    /// [`RetryPolicy`](crate::RetryPolicy)). Errors (besides `3` and `9010`): `9019` (no such
+    /// request), `9020` (already issued, rejected or cancelled), `6`.
     pub async fn cancel_prescription_request(
         &self,
         request_id: &str,
@@ -102,6 +120,10 @@ impl Session {
 
     /// `AmendPrescriptionRequest` with `action="Amend"`: replaces a `Requested` request's
     /// courses with `courses` and its note with `notes`, under the same rules as an order.
+    ///
+    /// A write: retried only when it certainly was not processed (see
+    /// [`RetryPolicy`](crate::RetryPolicy)). Errors (besides `3` and `9010`): those of
+    /// [`request_medication`](Self::request_medication), `9019`, `9020`.
     pub async fn amend_prescription_request(
         &self,
         request_id: &str,

@@ -94,6 +94,9 @@ pub fn file_name_and_type(path: &Path) -> Result<(String, String)> {
 
 impl Session {
     /// `MessageRecipients`: the people and teams of the practice the patient may write to.
+    ///
+    /// A read: retried after transient failures under the retry policy. Errors (besides `3` and
+    /// `9010`): `6`.
     pub async fn message_recipients(&self) -> Result<MessageRecipientsReply> {
         let req = MessageRecipients {
             header: self.header(),
@@ -103,6 +106,9 @@ impl Session {
     }
 
     /// `MessagesView`: every undeleted message of the selected patient's conversations.
+    ///
+    /// A read: retried after transient failures under the retry policy. Errors (besides `3` and
+    /// `9010`): `6`.
     pub async fn messages_view(&self) -> Result<MessagesViewReply> {
         let req = MessagesView {
             header: self.header(),
@@ -112,6 +118,11 @@ impl Session {
     }
 
     /// `MessageCreate`: sends a message (with its attachments) to the practice.
+    ///
+    /// A write: retried only when it certainly was not processed (see
+    /// [`RetryPolicy`](crate::RetryPolicy)). Errors (besides `3` and `9010`): `9043`, `9044`
+    /// (text), `9049`, `9050`, `9046`, `9048`, `24`, `9047` (attachments), `9041` (recipient),
+    /// `9042` (conversation), `6`.
     pub async fn message_create(&self, message: &NewMessage) -> Result<MessageCreateReply> {
         let req = MessageCreate {
             header: self.header(),
@@ -125,6 +136,9 @@ impl Session {
     }
 
     /// `MessageMarkAsRead`: marks the messages read (all, or none if one is not the patient's).
+    ///
+    /// Idempotent: retried after transient failures under the retry policy. Errors (besides `3` and
+    /// `9010`): `9045` (nothing changed), `6`.
     pub async fn message_mark_as_read(
         &self,
         message_ids: &[&str],
@@ -138,6 +152,9 @@ impl Session {
     }
 
     /// `UnreadMessageCount`: how many messages from the practice are unread.
+    ///
+    /// A read: retried after transient failures under the retry policy. Errors (besides `3` and
+    /// `9010`): `6`.
     pub async fn unread_message_count(&self) -> Result<u32> {
         let req = UnreadMessageCount {
             header: self.header(),
@@ -147,6 +164,10 @@ impl Session {
     }
 
     /// `MessageDelete`: deletes the messages (all, or none if one is not the patient's).
+    ///
+    /// A write: retried only when it certainly was not processed (see
+    /// [`RetryPolicy`](crate::RetryPolicy)). Errors (besides `3` and `9010`): `9045` (nothing
+    /// deleted), `6`.
     pub async fn message_delete(&self, message_ids: &[&str]) -> Result<MessageDeleteReply> {
         let req = MessageDelete {
             header: self.header(),

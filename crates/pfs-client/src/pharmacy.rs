@@ -23,6 +23,9 @@ pub enum PharmacySearch<'a> {
 impl Session {
     /// `RequestCommunityPharmacy`: the selected patient's nominated pharmacy and, for a search,
     /// up to 20 open pharmacies.
+    ///
+    /// A read: retried after transient failures under the retry policy. Errors (besides `3` and
+    /// `9010`): `9021` (postcode), `9004` (name), `6`.
     pub async fn request_community_pharmacy(
         &self,
         search: PharmacySearch<'_>,
@@ -43,6 +46,10 @@ impl Session {
 
     /// `UpdateCommunityPharmacy`: nominates the pharmacy `ods_code` for the selected patient
     /// (replacing any earlier nomination), or removes the nomination with `None`.
+    ///
+    /// Idempotent: retried after transient failures under the retry policy. (nominating the
+    /// nominated pharmacy changes nothing) Errors (besides `3` and `9010`): `9028` (unknown),
+    /// `9029` (closed), `6`.
     pub async fn update_community_pharmacy(
         &self,
         ods_code: Option<&str>,

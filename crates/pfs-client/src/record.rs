@@ -35,6 +35,9 @@ impl std::fmt::Debug for BinaryFile {
 
 impl Session {
     /// `ViewPatientOverview`: allergies, drug sensitivities and medication.
+    ///
+    /// A read: retried after transient failures under the retry policy. Errors (besides `3` and
+    /// `9010`): `6`.
     pub async fn view_patient_overview(&self) -> Result<ViewPatientOverviewReply> {
         let req = ViewPatientOverview {
             header: self.header(),
@@ -44,6 +47,9 @@ impl Session {
     }
 
     /// `RequestPatientRecord`: the record's events, newest first.
+    ///
+    /// A read: retried after transient failures under the retry policy. Errors (besides `3` and
+    /// `9010`): `6`.
     pub async fn request_patient_record(&self) -> Result<RequestPatientRecordReply> {
         let req = RequestPatientRecord {
             header: self.header(),
@@ -54,6 +60,9 @@ impl Session {
 
     /// `TestResultsView`, list form: the results reported from `start` to `end` (UK wall-clock
     /// times, both included), newest first.
+    ///
+    /// A read: retried after transient failures under the retry policy. Errors (besides `3` and
+    /// `9010`): `9033`, `6`.
     pub async fn test_results(
         &self,
         start: NaiveDateTime,
@@ -65,6 +74,9 @@ impl Session {
 
     /// `TestResultsView`, detail form: one result in full; its `Item`'s text is an HTML
     /// fragment.
+    ///
+    /// A read: retried after transient failures under the retry policy. Errors (besides `3` and
+    /// `9010`): `9032`, `6`.
     pub async fn test_result(&self, test_result_id: &str) -> Result<TestResultsViewReply> {
         self.test_results_query(TestResultsQuery::Detail(test_result_id.to_owned()))
             .await
@@ -81,6 +93,9 @@ impl Session {
 
     /// `RequestBinaryData`: a document of the record or an attachment of a message, its pages
     /// decoded from base64.
+    ///
+    /// A read: retried after transient failures under the retry policy. Errors (besides `3` and
+    /// `9010`): `9031`, `45`, `24`, `6`.
     pub async fn request_binary_data(&self, binary_data_id: &str) -> Result<BinaryFile> {
         let req = RequestBinaryData {
             header: self.header(),
@@ -99,6 +114,9 @@ impl Session {
 
     /// `ListRecordAccesses`: who used the record, newest first, optionally from `start` and up
     /// to `end` (UK wall-clock times).
+    ///
+    /// A read: retried after transient failures under the retry policy. Errors (besides `3` and
+    /// `9010`): `9033`, `6`.
     pub async fn list_record_accesses(
         &self,
         start: Option<NaiveDateTime>,

@@ -118,9 +118,56 @@ pub trait WireMessage: Sized {
     }
 }
 
+/// What a request does to the server's state, which decides whether it is safe to send again
+/// when its reply is lost (a client retries only [`Effect::is_repeatable`] requests after the
+/// request may have reached the server).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Effect {
+    /// Reads: changes nothing on the server but its access log.
+    Read,
+    /// Changes state, but a second copy leaves the same state and gets the same reply
+    /// (`PatientSelected` for the patient already selected, marking a read message as read).
+    Idempotent,
+    /// Changes state so that a second copy does it again or is refused: an appointment booked
+    /// twice, a second session, a cancel that finds nothing left to cancel.
+    Write,
+}
+
+impl Effect {
+    /// Whether a second copy of the request is harmless: [`Effect::Read`] and
+    /// [`Effect::Idempotent`].
+    pub const fn is_repeatable(self) -> bool {
+        matches!(self, Effect::Read | Effect::Idempotent)
+    }
+
+    /// The name used in documentation and logs: `read`, `idempotent` or `write`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Effect::Read => "read",
+            Effect::Idempotent => "idempotent",
+            Effect::Write => "write",
+        }
+    }
+}
+
+impl std::fmt::Display for Effect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The [`Effect`] of a request type. Declared for every request in one table in the crate root
+/// (`effects!`, next to [`for_each_request!`](crate::for_each_request)), so that the
+/// classification is read in one place and a new request cannot be added without choosing.
+pub trait RequestEffect {
+    /// What a request of this type does to the server's state.
+    const EFFECT: Effect;
+}
+
 /// What is declared once per request type, next to its codec: everything the server, the SDK
-/// and `pfs call` need to know about the message beyond its fields.
-pub trait RequestMessage: WireMessage {
+/// and `pfs call` need to know about the message beyond its fields. Its [`Effect`] is declared
+/// in the table of effects ([`RequestEffect`]).
+pub trait RequestMessage: WireMessage + RequestEffect {
     /// The reply a successful request gets.
     type Reply: ReplyMessage;
     /// Whether the request must carry a valid `suid` header (all but the messages that come

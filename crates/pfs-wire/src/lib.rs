@@ -23,7 +23,8 @@ pub mod scalar;
 pub mod xml;
 
 pub use codec::{
-    DecodeError, MessageName, ReplyMessage, RequestMessage, WireMessage, check_root, sniff_uuid,
+    DecodeError, Effect, MessageName, ReplyMessage, RequestEffect, RequestMessage, WireMessage,
+    check_root, sniff_uuid,
 };
 pub use msg::account::{
     LinkedApplication, RequestAccountInformation, RequestAccountInformationReply,
@@ -123,6 +124,73 @@ macro_rules! for_each_request {
     };
 }
 
+/// Declares the [`Effect`] of every request type: whether sending it again is safe, which is
+/// what decides whether a client may retry it. The one table of effects, next to the one list of
+/// messages; a request type missing here does not compile (its [`RequestMessage`] impl needs
+/// [`RequestEffect`]).
+macro_rules! effects {
+    ($($effect:ident: [$($name:ident),* $(,)?]),* $(,)?) => {
+        $($(
+            impl RequestEffect for $name {
+                const EFFECT: Effect = Effect::$effect;
+            }
+        )*)*
+    };
+}
+
+effects! {
+    // Change nothing but the access log.
+    Read: [
+        CheckVersion,
+        ListServiceAccesses,
+        ListSlots,
+        ViewAppointments,
+        RequestSystmOnlineMessages,
+        GetPrescriptionRequests,
+        RetrieveDemographics,
+        RequestCommunityPharmacy,
+        RequestAccountInformation,
+        MessageRecipients,
+        MessagesView,
+        UnreadMessageCount,
+        RequestBinaryData,
+        ViewPatientOverview,
+        RequestPatientRecord,
+        TestResultsView,
+        ListRecordAccesses,
+    ],
+    // Change state, but a second copy leaves the same state and gets the same reply.
+    Idempotent: [
+        // Selects the patient for the session (again).
+        PatientSelected,
+        // Record that this session fetched the list, which allows it to order.
+        ListRepeatMedication,
+        ListAcuteMedication,
+        // Marking a read message as read changes nothing.
+        MessageMarkAsRead,
+        // Nominating the nominated pharmacy (or removing no nomination) changes nothing.
+        UpdateCommunityPharmacy,
+    ],
+    // A second copy does it again or is refused: booked twice, a second session, `9012`, …
+    Write: [
+        // Issues a new passphrase, replacing the one the lost reply carried; counts towards
+        // the linkage budget.
+        LinkAccount,
+        // Opens a session; a lost reply leaves one open until its idle timeout.
+        Authenticate,
+        // A second copy gets `3`.
+        Logoff,
+        BookAppointment,
+        CancelAppointment,
+        RequestMedication,
+        AmendPrescriptionRequest,
+        ChangeDemographics,
+        ResetOnlineAccount,
+        MessageCreate,
+        MessageDelete,
+    ],
+}
+
 macro_rules! requests {
     ($($name:ident),* $(,)?) => {
         /// A decoded request, one variant per `type` header value.
@@ -169,6 +237,20 @@ macro_rules! requests {
             /// Whether the request must carry a valid `suid` header.
             pub fn needs_session(&self) -> bool {
                 match self { $(Request::$name(_) => <$name as RequestMessage>::NEEDS_SESSION),* }
+            }
+
+            /// What a request of this type does to the server's state ([`RequestEffect::EFFECT`]).
+            pub fn effect(&self) -> Effect {
+                match self { $(Request::$name(_) => <$name as RequestEffect>::EFFECT),* }
+            }
+
+            /// What requests of `message_type` do to the server's state
+            /// ([`RequestEffect::EFFECT`]); `None` for a type this implementation does not know.
+            pub fn type_effect(message_type: &str) -> Option<Effect> {
+                match message_type {
+                    $(stringify!($name) => Some(<$name as RequestEffect>::EFFECT),)*
+                    _ => None,
+                }
             }
 
             /// Whether requests of `message_type` carry the `<Application>` element; `None` for
@@ -242,3 +324,51 @@ macro_rules! requests {
 }
 
 for_each_request!(requests);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_request_type_has_an_effect() {
+        for ty in REQUEST_TYPES {
+            assert!(Request::type_effect(ty).is_some(), "{ty}");
+        }
+        assert_eq!(Request::type_effect("NoSuchMessage"), None);
+    }
+
+    #[test]
+    fn effects_of_the_messages_that_matter() {
+        for ty in [
+            "LinkAccount",
+            "Authenticate",
+            "Logoff",
+            "BookAppointment",
+            "CancelAppointment",
+            "RequestMedication",
+            "AmendPrescriptionRequest",
+            "ChangeDemographics",
+            "ResetOnlineAccount",
+            "MessageCreate",
+            "MessageDelete",
+        ] {
+            assert_eq!(Request::type_effect(ty), Some(Effect::Write), "{ty}");
+            assert!(!Effect::Write.is_repeatable());
+        }
+        for ty in [
+            "CheckVersion",
+            "ListSlots",
+            "ViewAppointments",
+            "RequestBinaryData",
+        ] {
+            assert_eq!(Request::type_effect(ty), Some(Effect::Read), "{ty}");
+        }
+        assert_eq!(
+            Request::type_effect("PatientSelected"),
+            Some(Effect::Idempotent)
+        );
+        assert!(Effect::Read.is_repeatable() && Effect::Idempotent.is_repeatable());
+        assert_eq!(Effect::Idempotent.to_string(), "idempotent");
+        assert_eq!(<BookAppointment as RequestEffect>::EFFECT, Effect::Write);
+    }
+}

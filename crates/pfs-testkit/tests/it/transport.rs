@@ -33,7 +33,7 @@ fn new_uuid() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-fn check_version_xml(uuid: &str, provider_id: &str) -> String {
+pub(crate) fn check_version_xml(uuid: &str, provider_id: &str) -> String {
     format!(
         r#"<CheckVersion apiVersion="1" uuid="{uuid}"><Application name="testkit" version="1.0" providerId="{provider_id}" deviceType="testkit"/></CheckVersion>"#
     )
@@ -245,7 +245,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// Reads one response with a `Content-Length` (what the server always sends).
-async fn read_response<S: AsyncRead + Unpin>(s: &mut S) -> io::Result<HttpReply> {
+pub(crate) async fn read_response<S: AsyncRead + Unpin>(s: &mut S) -> io::Result<HttpReply> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 16 * 1024];
     loop {
@@ -1397,7 +1397,7 @@ fn post_head(message_type: &str, length: usize, extra: &str) -> String {
 /// Sends the head of a request and the first `sent` bytes of its body, with
 /// `Expect: 100-continue`, and waits for the `100 Continue` the server sends when it starts
 /// reading the body: from then on the request is in flight.
-async fn start_in_flight(
+pub(crate) async fn start_in_flight(
     t: &TestServer,
     creds: &Credentials,
     body: &str,
