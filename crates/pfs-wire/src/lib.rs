@@ -23,7 +23,8 @@ pub mod scalar;
 pub mod xml;
 
 pub use codec::{
-    DecodeError, MessageName, ReplyMessage, RequestMessage, WireMessage, check_root, sniff_uuid,
+    DecodeError, MAX_SNIFFED_ID, MessageName, ReplyMessage, RequestMessage, RootIds, WireMessage,
+    check_root, sniff_root_ids, sniff_uuid,
 };
 pub use msg::account::{
     LinkedApplication, RequestAccountInformation, RequestAccountInformationReply,
