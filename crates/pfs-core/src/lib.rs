@@ -26,6 +26,7 @@ pub mod clock;
 pub mod config;
 pub mod demographics;
 pub mod error;
+pub mod fault;
 mod group_commit;
 pub mod linkage;
 pub mod medication;
@@ -57,7 +58,7 @@ pub use secrets::{Kdf, KdfBusy, KdfHold, KdfParams, KdfQueue, KdfTicket, Pepper}
 pub use session::ActiveSession;
 pub use store::{
     AccessLogStore, AccountInfoStore, AccountStore, AppointmentStore, DemographicsStore,
-    HealthStore, MedicationStore, MessagingStore, PatientStore, PharmacyStore, PracticeStore,
+    FaultStore, HealthStore, MedicationStore, MessagingStore, PatientStore, PharmacyStore, PracticeStore,
     ProviderStore, ProxyStore, ServiceStore, SessionStore, Store, StoreError, StoreResult,
 };
 
@@ -105,6 +106,8 @@ pub struct Pfs {
     medication_views: group_commit::GroupCommit<model::MedicationView>,
     /// The access-log entries of reads, written behind their replies.
     read_log: group_commit::GroupCommit<model::RecordAccess>,
+    /// The fault injection rules this instance applies.
+    faults: fault::Faults,
 }
 
 impl Pfs {
@@ -140,6 +143,7 @@ impl Pfs {
             provider_failures,
             medication_views: group_commit::GroupCommit::new(medication::write_views, linger),
             read_log: group_commit::GroupCommit::new(access_log::write_reads, linger),
+            faults: fault::Faults::default(),
         })
     }
 
