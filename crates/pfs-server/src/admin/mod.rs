@@ -38,6 +38,7 @@ use crate::transport::{
 mod account;
 mod appointment;
 mod demographics;
+mod fault;
 mod medication;
 mod messaging;
 mod patient;
@@ -174,6 +175,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .merge(proxy::routes())
         .merge(record::routes())
         .merge(service::routes())
+        .merge(fault::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             require_token,
@@ -228,11 +230,13 @@ async fn metrics(State(state): State<Arc<AdminState>>) -> Response {
 
 async fn health(State(state): State<Arc<AdminState>>) -> Response {
     let panics = state.counters.panics_caught();
+    let faults = state.pfs.active_fault_rules();
     match state.pfs.store().ping().await {
         Ok(()) => Json(json!({
             "status": "ok",
             "database": "reachable",
             "panicsCaught": panics,
+            "faultRules": faults,
         }))
         .into_response(),
         Err(_) => (
@@ -241,6 +245,7 @@ async fn health(State(state): State<Arc<AdminState>>) -> Response {
                 "status": "degraded",
                 "database": "unreachable",
                 "panicsCaught": panics,
+                "faultRules": faults,
             })),
         )
             .into_response(),
