@@ -16,6 +16,7 @@ use serde_json::Value;
 mod account;
 mod appointment;
 mod demographics;
+mod fault;
 mod medication;
 mod messaging;
 mod patient;
@@ -93,6 +94,10 @@ enum What {
     /// Patients' test results.
     #[command(subcommand, name = "test-result")]
     TestResult(record::TestResultCmd),
+    /// Fault injection: rules that make the PFS endpoint slow, fail, or lose replies on
+    /// purpose.
+    #[command(subcommand)]
+    Fault(fault::FaultCmd),
     /// Whether the server and its database answer.
     Health,
 }
@@ -117,6 +122,7 @@ pub async fn run(a: Args) -> Result<()> {
         What::Record(cmd) => record::run(&api, cmd).await?,
         What::Document(cmd) => record::run_document(&api, cmd).await?,
         What::TestResult(cmd) => record::run_test_result(&api, cmd).await?,
+        What::Fault(cmd) => fault::run(&api, cmd).await?,
     };
     if !out.is_null() {
         println!("{}", serde_json::to_string_pretty(&out)?);

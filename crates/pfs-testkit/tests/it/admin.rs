@@ -107,7 +107,7 @@ async fn health_needs_no_token() {
         );
         assert_eq!(
             body,
-            json!({"status": "ok", "database": "reachable", "panicsCaught": 0})
+            json!({"status": "ok", "database": "reachable", "panicsCaught": 0, "faultRules": 0})
         );
     }
 }
