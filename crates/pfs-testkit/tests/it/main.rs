@@ -28,6 +28,7 @@ mod account_info;
 mod admin;
 mod appointments;
 mod demographics;
+mod faults;
 mod first_run;
 mod hostile;
 mod linkage;
