@@ -35,6 +35,7 @@ const ROUTES: &[(Method, &str)] = &[
     (Method::PATCH, "/api/practices/Y99001/message-recipients/999999999999"),
     (Method::POST, "/api/practices/Y99001/conversations/999999999999/replies"),
     (Method::POST, "/api/practices/Y99001/messages/read"),
+    (Method::POST, "/api/faults"),
 ];
 
 fuzz_target!(|data: &[u8]| {

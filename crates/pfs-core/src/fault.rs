@@ -229,8 +229,7 @@ pub fn check(mut spec: FaultSpec) -> Result<FaultSpec, String> {
     let m = &mut spec.matches;
     if let Some(p) = &mut m.practice {
         *p = p.trim().to_ascii_uppercase();
-        if p.is_empty() || p.len() > MAX_ID_CHARS || !p.chars().all(|c| c.is_ascii_alphanumeric())
-        {
+        if p.is_empty() || p.len() > MAX_ID_CHARS || !p.chars().all(|c| c.is_ascii_alphanumeric()) {
             return Err("match.practice must be an ODS code (letters and digits)".into());
         }
     }
@@ -240,8 +239,7 @@ pub fn check(mut spec: FaultSpec) -> Result<FaultSpec, String> {
     ] {
         if let Some(v) = value {
             *v = v.trim().to_owned();
-            if v.is_empty() || v.len() > MAX_ID_CHARS || !v.chars().all(|c| c.is_ascii_graphic())
-            {
+            if v.is_empty() || v.len() > MAX_ID_CHARS || !v.chars().all(|c| c.is_ascii_graphic()) {
                 return Err(format!(
                     "{field} must be 1 to {MAX_ID_CHARS} printable ASCII characters"
                 ));
@@ -357,7 +355,13 @@ pub fn chance(seed: u64, k: u64, probability: f64) -> bool {
 const LATENCY_STREAM: u64 = 0x6C61_7465_6E63_7921;
 
 /// The delay of a latency action's `hit`-th hit.
-pub fn latency(seed: u64, hit: u64, ms: Option<u64>, min: Option<u64>, max: Option<u64>) -> Duration {
+pub fn latency(
+    seed: u64,
+    hit: u64,
+    ms: Option<u64>,
+    min: Option<u64>,
+    max: Option<u64>,
+) -> Duration {
     let ms = match (ms, min, max) {
         (Some(ms), _, _) => ms,
         (None, Some(min), Some(max)) if max > min => {
@@ -597,7 +601,10 @@ pub(crate) async fn provider_fingerprints(
     rules: &[FaultRule],
 ) -> StoreResult<HashMap<String, String>> {
     let mut out = HashMap::new();
-    for id in rules.iter().filter_map(|r| r.spec.matches.provider.as_ref()) {
+    for id in rules
+        .iter()
+        .filter_map(|r| r.spec.matches.provider.as_ref())
+    {
         if out.contains_key(id) {
             continue;
         }
@@ -699,24 +706,36 @@ mod tests {
             remaining: None,
         };
         let mut rules = vec![
-            rule(1, FaultMatch {
-                patient_id: Some("1".into()),
-                message_type: Some("ViewAppointments".into()),
-                ..FaultMatch::default()
-            }),
-            rule(2, FaultMatch {
-                practice: Some("Y1".into()),
-                ..FaultMatch::default()
-            }),
+            rule(
+                1,
+                FaultMatch {
+                    patient_id: Some("1".into()),
+                    message_type: Some("ViewAppointments".into()),
+                    ..FaultMatch::default()
+                },
+            ),
+            rule(
+                2,
+                FaultMatch {
+                    practice: Some("Y1".into()),
+                    ..FaultMatch::default()
+                },
+            ),
             rule(3, FaultMatch::default()),
-            rule(4, FaultMatch {
-                provider: Some("p".into()),
-                ..FaultMatch::default()
-            }),
-            rule(5, FaultMatch {
-                provider: Some("unknown".into()),
-                ..FaultMatch::default()
-            }),
+            rule(
+                4,
+                FaultMatch {
+                    provider: Some("p".into()),
+                    ..FaultMatch::default()
+                },
+            ),
+            rule(
+                5,
+                FaultMatch {
+                    provider: Some("unknown".into()),
+                    ..FaultMatch::default()
+                },
+            ),
         ];
         let mut spent = rule(6, FaultMatch::default());
         spent.remaining = Some(0);

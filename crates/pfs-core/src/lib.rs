@@ -58,8 +58,9 @@ pub use secrets::{Kdf, KdfBusy, KdfHold, KdfParams, KdfQueue, KdfTicket, Pepper}
 pub use session::ActiveSession;
 pub use store::{
     AccessLogStore, AccountInfoStore, AccountStore, AppointmentStore, DemographicsStore,
-    FaultStore, HealthStore, MedicationStore, MessagingStore, PatientStore, PharmacyStore, PracticeStore,
-    ProviderStore, ProxyStore, ServiceStore, SessionStore, Store, StoreError, StoreResult,
+    FaultStore, HealthStore, MedicationStore, MessagingStore, PatientStore, PharmacyStore,
+    PracticeStore, ProviderStore, ProxyStore, ServiceStore, SessionStore, Store, StoreError,
+    StoreResult,
 };
 
 /// Every API version served; `CheckVersion` lists them and other versions are refused.

@@ -418,11 +418,7 @@ async fn handle(
         (None, Ok(body)) => {
             if let Some(injection) = endpoint
                 .pfs
-                .fault_for(
-                    message_type.as_deref(),
-                    peer.fingerprint.as_deref(),
-                    &body,
-                )
+                .fault_for(message_type.as_deref(), peer.fingerprint.as_deref(), &body)
                 .await
             {
                 if !injection.delay.is_zero() {
@@ -430,7 +426,14 @@ async fn handle(
                 }
                 if let Some(fired) = injection.action {
                     if !fired.action.executes() {
-                        done(endpoint, message_type.as_deref(), None, None, "fault", timer);
+                        done(
+                            endpoint,
+                            message_type.as_deref(),
+                            None,
+                            None,
+                            "fault",
+                            timer,
+                        );
                         return fault_response(&fired.action, &body);
                     }
                     after = Some(fired.action);
@@ -507,10 +510,7 @@ async fn handle(
 
 /// The answer to a request that a fault rule hit before it was handled (an `Error`, an HTTP
 /// status, or a dropped connection).
-fn fault_response(
-    action: &FaultAction,
-    body: &[u8],
-) -> Result<Response<Full<Bytes>>, Dropped> {
+fn fault_response(action: &FaultAction, body: &[u8]) -> Result<Response<Full<Bytes>>, Dropped> {
     match action {
         FaultAction::Error {
             error_code,

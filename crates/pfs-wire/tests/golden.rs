@@ -1336,8 +1336,16 @@ fn sniff_root_ids_reads_the_root_only() {
     assert_eq!(ids.patient_id, None);
     // Only the root: a child's patientId is not the request's.
     let child = r#"<Logoff uuid="x"><X patientId="1"/></Logoff>"#;
-    assert_eq!(pfs_wire::sniff_root_ids(child.as_bytes()), Default::default());
-    for broken in ["", "not xml", "<!DOCTYPE x><X unitId=\"A\"/>", "<X unitId=\"&bogus;\" patientId=\"7\""] {
+    assert_eq!(
+        pfs_wire::sniff_root_ids(child.as_bytes()),
+        Default::default()
+    );
+    for broken in [
+        "",
+        "not xml",
+        "<!DOCTYPE x><X unitId=\"A\"/>",
+        "<X unitId=\"&bogus;\" patientId=\"7\"",
+    ] {
         let ids = pfs_wire::sniff_root_ids(broken.as_bytes());
         assert_eq!(ids.unit_id, None, "{broken:?}");
     }

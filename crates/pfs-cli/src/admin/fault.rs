@@ -119,7 +119,10 @@ fn rule(a: AddArgs) -> Result<Value> {
             };
             let mut v = fields(vec![
                 ("errorCode", Some(Value::from(code))),
-                ("userFriendlyMessage", a.user_friendly_message.map(Value::from)),
+                (
+                    "userFriendlyMessage",
+                    a.user_friendly_message.map(Value::from),
+                ),
                 ("technicalMessage", a.technical_message.map(Value::from)),
             ]);
             v["kind"] = json!("error");

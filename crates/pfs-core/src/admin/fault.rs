@@ -63,7 +63,10 @@ impl crate::Pfs {
                 "match.provider names no registered provider".into(),
             ));
         }
-        let rule = self.store.insert_fault_rule(&spec, self.clock.now()).await?;
+        let rule = self
+            .store
+            .insert_fault_rule(&spec, self.clock.now())
+            .await?;
         self.reload_faults().await?;
         Ok(rule.into())
     }

@@ -15,8 +15,11 @@ use crate::fault::{FaultHit, FaultRule, FaultSpec};
 pub trait FaultStore: Send + Sync {
     /// Stores a rule (its hits left are its count, if any) and moves the version; the stored
     /// rule with its new id, which is larger than any id given before.
-    async fn insert_fault_rule(&self, spec: &FaultSpec, at: DateTime<Utc>)
-    -> StoreResult<FaultRule>;
+    async fn insert_fault_rule(
+        &self,
+        spec: &FaultSpec,
+        at: DateTime<Utc>,
+    ) -> StoreResult<FaultRule>;
     /// The rule with this id.
     async fn fault_rule(&self, id: u64) -> StoreResult<Option<FaultRule>>;
     /// Every rule, spent or not, oldest first.

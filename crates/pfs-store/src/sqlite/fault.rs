@@ -129,7 +129,12 @@ impl FaultStore for SqliteStore {
         };
         self.write(|c| {
             in_transaction(c, |tx| {
-                let n = execute(tx, "fault_rules", "DELETE FROM fault_rules WHERE id = ?1", [id])?;
+                let n = execute(
+                    tx,
+                    "fault_rules",
+                    "DELETE FROM fault_rules WHERE id = ?1",
+                    [id],
+                )?;
                 if n > 0 {
                     bump(tx)?;
                 }

@@ -33,7 +33,10 @@ pub async fn fault_rules_round_trip(store: &dyn Store) {
         .insert_fault_rule(&spec("1", Some(3)), t(0))
         .await
         .unwrap();
-    let b = store.insert_fault_rule(&spec("2", None), t(5)).await.unwrap();
+    let b = store
+        .insert_fault_rule(&spec("2", None), t(5))
+        .await
+        .unwrap();
     assert!(b.id > a.id);
     assert_eq!(a.spec, spec("1", Some(3)));
     assert_eq!((a.created_at, a.hits, a.matched), (t(0), 0, 0));
@@ -53,7 +56,10 @@ pub async fn fault_rules_round_trip(store: &dyn Store) {
     assert!(!store.delete_fault_rule(a.id).await.unwrap());
     let v2 = store.fault_rules_version().await.unwrap();
     assert!(v2 > v1, "removing moves the version");
-    let c = store.insert_fault_rule(&spec("3", None), t(9)).await.unwrap();
+    let c = store
+        .insert_fault_rule(&spec("3", None), t(9))
+        .await
+        .unwrap();
     assert!(c.id > b.id, "an id is never given twice");
     assert_eq!(store.delete_fault_rules().await.unwrap(), 2);
     assert!(store.list_fault_rules().await.unwrap().is_empty());
@@ -69,7 +75,10 @@ pub async fn fault_rule_counters(store: &dyn Store) {
         .insert_fault_rule(&spec("1", Some(2)), t(0))
         .await
         .unwrap();
-    let free = store.insert_fault_rule(&spec("2", None), t(0)).await.unwrap();
+    let free = store
+        .insert_fault_rule(&spec("2", None), t(0))
+        .await
+        .unwrap();
     for k in 1..=3 {
         assert_eq!(store.count_fault_match(r.id).await.unwrap(), Some(k));
     }
@@ -92,7 +101,10 @@ pub async fn fault_rule_counters(store: &dyn Store) {
     assert!(store.fault_rules_version().await.unwrap() > v, "spent");
     assert_eq!(store.record_fault_hit(r.id).await.unwrap(), None);
     let stored = store.fault_rule(r.id).await.unwrap().unwrap();
-    assert_eq!((stored.matched, stored.hits, stored.remaining), (3, 2, Some(0)));
+    assert_eq!(
+        (stored.matched, stored.hits, stored.remaining),
+        (3, 2, Some(0))
+    );
     assert!(stored.spent());
     for n in 1..=5 {
         assert_eq!(

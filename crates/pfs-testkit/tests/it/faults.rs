@@ -139,7 +139,9 @@ async fn every_action_through_the_sdk(backend: Backend) {
     ] {
         add_rule(&t, once_on_view(action)).await;
         let started = Instant::now();
-        s.view_appointments(true).await.expect("served after the delay");
+        s.view_appointments(true)
+            .await
+            .expect("served after the delay");
         assert!(
             started.elapsed() >= Duration::from_millis(at_least),
             "{:?}",
@@ -162,7 +164,11 @@ async fn every_action_over_raw_tls(backend: Backend) {
     let send = || raw_post(&t, "ViewAppointments", Some(&suid), &body);
     let normal = send().await.unwrap();
     assert_eq!(normal.status, 200);
-    assert!(normal.body.contains("<ViewAppointmentsReply"), "{}", normal.body);
+    assert!(
+        normal.body.contains("<ViewAppointmentsReply"),
+        "{}",
+        normal.body
+    );
 
     // error: HTTP 200, an Error with the given texts, echoing the request's uuid.
     add_rule(
@@ -183,7 +189,11 @@ async fn every_action_over_raw_tls(backend: Backend) {
 
     // httpStatus: that status, a short body that is not XML.
     for status in [502u16, 503, 504] {
-        add_rule(&t, once_on_view(json!({"kind": "httpStatus", "status": status}))).await;
+        add_rule(
+            &t,
+            once_on_view(json!({"kind": "httpStatus", "status": status})),
+        )
+        .await;
         let r = send().await.unwrap();
         assert_eq!(r.status, status);
         assert!(r.body.len() < 100 && !parses_as_xml(&r.body), "{}", r.body);
@@ -194,7 +204,11 @@ async fn every_action_over_raw_tls(backend: Backend) {
     for when in ["beforeHandling", "afterHandling"] {
         add_rule(&t, once_on_view(json!({"kind": "drop", "when": when}))).await;
         let err = send().await.expect_err("no reply");
-        assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof, "{when}: {err}");
+        assert_eq!(
+            err.kind(),
+            std::io::ErrorKind::UnexpectedEof,
+            "{when}: {err}"
+        );
     }
 
     // malformed: HTTP 200, a body that is not XML.
@@ -291,7 +305,10 @@ async fn rules_scoped_to_one_patient_leave_others_alone(backend: Backend) {
     let (_db, t) = start_on(backend, |_| {}).await;
     let ada = t.login("Example").await.unwrap();
     let ada_id = ada.online_user_id().to_owned();
-    let ben_id = t.patient_id(&t.account("Example").proxy_for[0]).await.unwrap();
+    let ben_id = t
+        .patient_id(&t.account("Example").proxy_for[0])
+        .await
+        .unwrap();
     let other = User::new(&t, "Jones").await.session().await;
     let error = json!({"kind": "error", "errorCode": "9010"});
 
@@ -304,13 +321,20 @@ async fn rules_scoped_to_one_patient_leave_others_alone(backend: Backend) {
     for _ in 0..3 {
         let r = ada.view_appointments(true).await;
         assert!(matches!(&r, Err(e) if e.code() == Some("9010")), "{r:?}");
-        other.view_appointments(true).await.expect("another patient");
+        other
+            .view_appointments(true)
+            .await
+            .expect("another patient");
     }
     ada.select_patient(&ben_id).await.expect("acting for Ben");
-    ada.view_appointments(true).await.expect("Ben is not scoped");
+    ada.view_appointments(true)
+        .await
+        .expect("Ben is not scoped");
     let hits = get_rule(&t, &rule["id"]).await["hits"].as_u64().unwrap();
     assert_eq!(hits, 3, "only Ada's three requests were hit");
-    ada.select_patient(&ada_id).await.expect_err("PatientSelected names Ada too");
+    ada.select_patient(&ada_id)
+        .await
+        .expect_err("PatientSelected names Ada too");
     clear(&t).await;
 
     // Scoped to a message type: other messages pass.
@@ -319,7 +343,10 @@ async fn rules_scoped_to_one_patient_leave_others_alone(backend: Backend) {
         json!({"match": {"messageType": "ListServiceAccesses"}, "action": error.clone()}),
     )
     .await;
-    other.view_appointments(true).await.expect("another message type");
+    other
+        .view_appointments(true)
+        .await
+        .expect("another message type");
     assert!(other.list_service_accesses().await.is_err());
     clear(&t).await;
 
@@ -329,7 +356,10 @@ async fn rules_scoped_to_one_patient_leave_others_alone(backend: Backend) {
         json!({"match": {"practice": "A99999"}, "action": error.clone()}),
     )
     .await;
-    other.view_appointments(true).await.expect("another practice");
+    other
+        .view_appointments(true)
+        .await
+        .expect("another practice");
     add_rule(
         &t,
         json!({"match": {"practice": ODS.to_lowercase(), "messageType": "ViewAppointments"},
@@ -473,20 +503,38 @@ async fn rules_are_listed_counted_removed_and_cleared(backend: Backend) {
                "action": {"kind": "drop", "when": "beforeHandling"}}),
     )
     .await;
-    assert_eq!(a["match"], json!({"messageType": "CheckVersion", "practice": "Y99001"}));
+    assert_eq!(
+        a["match"],
+        json!({"messageType": "CheckVersion", "practice": "Y99001"})
+    );
     assert_eq!(a["trigger"], json!({"count": 5, "seed": 1}));
-    assert_eq!(a["action"], json!({"kind": "drop", "when": "beforeHandling"}));
+    assert_eq!(
+        a["action"],
+        json!({"kind": "drop", "when": "beforeHandling"})
+    );
     assert_eq!(a["executes"], false);
-    assert_eq!((&a["hits"], &a["matched"], &a["remaining"]), (&json!(0), &json!(0), &json!(5)));
+    assert_eq!(
+        (&a["hits"], &a["matched"], &a["remaining"]),
+        (&json!(0), &json!(0), &json!(5))
+    );
     let b = add_rule(
         &t,
         json!({"match": {"messageType": "CheckVersion"},
                "action": {"kind": "error", "errorCode": "9999"}}),
     )
     .await;
-    assert_eq!(b["action"]["userFriendlyMessage"].as_str().map(str::is_empty), Some(false));
+    assert_eq!(
+        b["action"]["userFriendlyMessage"]
+            .as_str()
+            .map(str::is_empty),
+        Some(false)
+    );
     assert_eq!(b["remaining"], Value::Null);
-    let c = add_rule(&t, json!({"action": {"kind": "truncated"}, "match": {"patientId": "1"}})).await;
+    let c = add_rule(
+        &t,
+        json!({"action": {"kind": "truncated"}, "match": {"patientId": "1"}}),
+    )
+    .await;
     assert_eq!(c["executes"], true);
     assert_eq!(health_rules(&t).await, 3);
 
@@ -527,24 +575,60 @@ async fn rules_are_listed_counted_removed_and_cleared(backend: Backend) {
 async fn bad_rules_are_refused(backend: Backend) {
     let (_db, t) = start_on(backend, |_| {}).await;
     for (rule, field) in [
-        (json!({"match": {"messageType": "Nope"}, "action": {"kind": "empty"}}), "messageType"),
-        (json!({"match": {"patientID": "1"}, "action": {"kind": "empty"}}), "unknown field"),
-        (json!({"match": {"provider": "0123456789abcdef"}, "action": {"kind": "empty"}}), "provider"),
-        (json!({"match": {"practice": "Y9 9"}, "action": {"kind": "empty"}}), "practice"),
-        (json!({"trigger": {"probability": 2}, "action": {"kind": "empty"}}), "probability"),
-        (json!({"trigger": {"everyNth": 0}, "action": {"kind": "empty"}}), "everyNth"),
-        (json!({"trigger": {"count": 0}, "action": {"kind": "empty"}}), "count"),
-        (json!({"trigger": {"ratePerSecond": -1}, "action": {"kind": "empty"}}), "ratePerSecond"),
-        (json!({"action": {"kind": "httpStatus", "status": 500}}), "status"),
+        (
+            json!({"match": {"messageType": "Nope"}, "action": {"kind": "empty"}}),
+            "messageType",
+        ),
+        (
+            json!({"match": {"patientID": "1"}, "action": {"kind": "empty"}}),
+            "unknown field",
+        ),
+        (
+            json!({"match": {"provider": "0123456789abcdef"}, "action": {"kind": "empty"}}),
+            "provider",
+        ),
+        (
+            json!({"match": {"practice": "Y9 9"}, "action": {"kind": "empty"}}),
+            "practice",
+        ),
+        (
+            json!({"trigger": {"probability": 2}, "action": {"kind": "empty"}}),
+            "probability",
+        ),
+        (
+            json!({"trigger": {"everyNth": 0}, "action": {"kind": "empty"}}),
+            "everyNth",
+        ),
+        (
+            json!({"trigger": {"count": 0}, "action": {"kind": "empty"}}),
+            "count",
+        ),
+        (
+            json!({"trigger": {"ratePerSecond": -1}, "action": {"kind": "empty"}}),
+            "ratePerSecond",
+        ),
+        (
+            json!({"action": {"kind": "httpStatus", "status": 500}}),
+            "status",
+        ),
         (json!({"action": {"kind": "latency"}}), "latency"),
-        (json!({"action": {"kind": "latency", "ms": 10_000_000}}), "latency"),
+        (
+            json!({"action": {"kind": "latency", "ms": 10_000_000}}),
+            "latency",
+        ),
         (json!({"action": {"kind": "error"}}), "errorCode"),
-        (json!({"action": {"kind": "error", "errorCode": "1", "technicalMessage": "\u{1}"}}), "technicalMessage"),
+        (
+            json!({"action": {"kind": "error", "errorCode": "1", "technicalMessage": "\u{1}"}}),
+            "technicalMessage",
+        ),
         (json!({"action": {"kind": "drop"}}), "when"),
         (json!({"action": {"kind": "explode"}}), "unknown variant"),
         (json!({"match": {}}), "action"),
     ] {
-        let (status, v) = t.admin("POST", "/api/faults", Some(rule.clone())).await.unwrap();
+        let (status, v) = t
+            .admin("POST", "/api/faults", Some(rule.clone()))
+            .await
+            .unwrap();
         assert_eq!(status, 422, "{rule}: {v}");
         assert_eq!(v["error"], "invalid", "{rule}: {v}");
         let message = v["message"].as_str().unwrap();
