@@ -615,6 +615,145 @@ pub(crate) async fn provider_fingerprints(
     Ok(out)
 }
 
+impl crate::Pfs {
+    /// Reads the rules from the store and applies them from now on (this instance).
+    pub async fn reload_faults(&self) -> StoreResult<()> {
+        let _one = self.faults.reload_lock().await;
+        // The version first: a change made while the rules are read moves it past this one,
+        // so the next poll reads them again.
+        let version = self.store.fault_rules_version().await?;
+        let rules = self.store.list_fault_rules().await?;
+        let fingerprints = provider_fingerprints(self.store.as_ref(), &rules).await?;
+        self.faults
+            .install(Snapshot::build(version, rules, &fingerprints));
+        Ok(())
+    }
+
+    /// Reads the rules again if their version in the store moved since they were read (one
+    /// small read when it did not); true if they were read. A background task calls this
+    /// about once a second, which bounds how long another instance's change takes to apply.
+    pub async fn refresh_faults(&self) -> StoreResult<bool> {
+        let version = self.store.fault_rules_version().await?;
+        if self.faults.version() == Some(version) {
+            return Ok(false);
+        }
+        self.reload_faults().await?;
+        Ok(true)
+    }
+
+    /// How many fault rules this instance applies (not spent, naming no unknown provider).
+    pub fn active_fault_rules(&self) -> usize {
+        if self.faults.active() {
+            self.faults.snapshot().len()
+        } else {
+            0
+        }
+    }
+
+    /// What fault injection does to a request, before it is handled: `None` (almost always)
+    /// to serve it normally. `message_type` is the `type` header, `fingerprint` the client
+    /// certificate's, `body` the request body (its root's `unitId` and `patientId` are read
+    /// only when some rule names a practice or patient).
+    ///
+    /// Each hit is counted in the store and logged at `info` with the rule, the message type
+    /// and the action, never a patient, `suid` or body. A store failure here is logged and
+    /// the request served as if no rule had hit.
+    pub async fn fault_for(
+        &self,
+        message_type: Option<&str>,
+        fingerprint: Option<&str>,
+        body: &[u8],
+    ) -> Option<Injection> {
+        if !self.faults.active() {
+            return None;
+        }
+        let snapshot = self.faults.snapshot();
+        let ids = if snapshot.needs_ids() {
+            pfs_wire::sniff_root_ids(body)
+        } else {
+            pfs_wire::RootIds::default()
+        };
+        let practice = ids.unit_id.map(|u| u.to_ascii_uppercase());
+        let probe = Probe {
+            message_type,
+            practice: practice.as_deref(),
+            patient: ids.patient_id.as_deref(),
+            fingerprint,
+        };
+        let rules = snapshot.matching(&probe);
+        if rules.is_empty() {
+            return None;
+        }
+        let logged_type = message_type
+            .and_then(|t| pfs_wire::REQUEST_TYPES.iter().find(|known| **known == t))
+            .copied()
+            .unwrap_or("unknown");
+        let mut injection = Injection {
+            delay: Duration::ZERO,
+            action: None,
+        };
+        let mut spent = false;
+        for rule in rules {
+            let hit = match self.try_fault(rule).await {
+                Ok(Some(hit)) => hit,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::warn!(rule = rule.id, error = %e, "a fault rule could not be applied");
+                    continue;
+                }
+            };
+            spent |= hit.remaining == Some(0);
+            let action = &rule.spec.action;
+            tracing::info!(
+                rule = rule.id,
+                r#type = logged_type,
+                action = action.kind(),
+                hits = hit.hits,
+                "fault injected"
+            );
+            if let FaultAction::Latency { ms, min_ms, max_ms } = action {
+                let seed = rule.spec.trigger.seed.unwrap_or(0);
+                injection.delay += latency(seed, hit.hits, *ms, *min_ms, *max_ms);
+            } else {
+                injection.action = Some(FiredAction {
+                    rule: rule.id,
+                    action: action.clone(),
+                });
+                break;
+            }
+        }
+        if spent && let Err(e) = self.reload_faults().await {
+            tracing::warn!(error = %e, "fault rules could not be read again");
+        }
+        (injection.delay > Duration::ZERO || injection.action.is_some()).then_some(injection)
+    }
+
+    /// Whether `rule`'s trigger fires for the request at hand, and if so its hit, counted.
+    async fn try_fault(&self, rule: &Compiled) -> StoreResult<Option<FaultHit>> {
+        let t = &rule.spec.trigger;
+        let probability = t.probability.filter(|p| *p < 1.0);
+        if t.every_nth.is_some() || probability.is_some() {
+            let Some(k) = self.store.count_fault_match(rule.id).await? else {
+                return Ok(None);
+            };
+            if t.every_nth.is_some_and(|n| k % n != 0) {
+                return Ok(None);
+            }
+            if let Some(p) = probability
+                && !chance(t.seed.unwrap_or(0), k, p)
+            {
+                return Ok(None);
+            }
+        }
+        if let Some(rate) = t.rate_per_second
+            && self.faults.within_rate(rule.id, rate, self.clock.now())
+        {
+            return Ok(None);
+        }
+        self.store.record_fault_hit(rule.id).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -761,144 +900,5 @@ mod tests {
             }),
             vec![3]
         );
-    }
-}
-
-impl crate::Pfs {
-    /// Reads the rules from the store and applies them from now on (this instance).
-    pub async fn reload_faults(&self) -> StoreResult<()> {
-        let _one = self.faults.reload_lock().await;
-        // The version first: a change made while the rules are read moves it past this one,
-        // so the next poll reads them again.
-        let version = self.store.fault_rules_version().await?;
-        let rules = self.store.list_fault_rules().await?;
-        let fingerprints = provider_fingerprints(self.store.as_ref(), &rules).await?;
-        self.faults
-            .install(Snapshot::build(version, rules, &fingerprints));
-        Ok(())
-    }
-
-    /// Reads the rules again if their version in the store moved since they were read (one
-    /// small read when it did not); true if they were read. A background task calls this
-    /// about once a second, which bounds how long another instance's change takes to apply.
-    pub async fn refresh_faults(&self) -> StoreResult<bool> {
-        let version = self.store.fault_rules_version().await?;
-        if self.faults.version() == Some(version) {
-            return Ok(false);
-        }
-        self.reload_faults().await?;
-        Ok(true)
-    }
-
-    /// How many fault rules this instance applies (not spent, naming no unknown provider).
-    pub fn active_fault_rules(&self) -> usize {
-        if self.faults.active() {
-            self.faults.snapshot().len()
-        } else {
-            0
-        }
-    }
-
-    /// What fault injection does to a request, before it is handled: `None` (almost always)
-    /// to serve it normally. `message_type` is the `type` header, `fingerprint` the client
-    /// certificate's, `body` the request body (its root's `unitId` and `patientId` are read
-    /// only when some rule names a practice or patient).
-    ///
-    /// Each hit is counted in the store and logged at `info` with the rule, the message type
-    /// and the action, never a patient, `suid` or body. A store failure here is logged and
-    /// the request served as if no rule had hit.
-    pub async fn fault_for(
-        &self,
-        message_type: Option<&str>,
-        fingerprint: Option<&str>,
-        body: &[u8],
-    ) -> Option<Injection> {
-        if !self.faults.active() {
-            return None;
-        }
-        let snapshot = self.faults.snapshot();
-        let ids = if snapshot.needs_ids() {
-            pfs_wire::sniff_root_ids(body)
-        } else {
-            pfs_wire::RootIds::default()
-        };
-        let practice = ids.unit_id.map(|u| u.to_ascii_uppercase());
-        let probe = Probe {
-            message_type,
-            practice: practice.as_deref(),
-            patient: ids.patient_id.as_deref(),
-            fingerprint,
-        };
-        let rules = snapshot.matching(&probe);
-        if rules.is_empty() {
-            return None;
-        }
-        let logged_type = message_type
-            .and_then(|t| pfs_wire::REQUEST_TYPES.iter().find(|known| **known == t))
-            .copied()
-            .unwrap_or("unknown");
-        let mut injection = Injection {
-            delay: Duration::ZERO,
-            action: None,
-        };
-        let mut spent = false;
-        for rule in rules {
-            let hit = match self.try_fault(rule).await {
-                Ok(Some(hit)) => hit,
-                Ok(None) => continue,
-                Err(e) => {
-                    tracing::warn!(rule = rule.id, error = %e, "a fault rule could not be applied");
-                    continue;
-                }
-            };
-            spent |= hit.remaining == Some(0);
-            let action = &rule.spec.action;
-            tracing::info!(
-                rule = rule.id,
-                r#type = logged_type,
-                action = action.kind(),
-                hits = hit.hits,
-                "fault injected"
-            );
-            if let FaultAction::Latency { ms, min_ms, max_ms } = action {
-                let seed = rule.spec.trigger.seed.unwrap_or(0);
-                injection.delay += latency(seed, hit.hits, *ms, *min_ms, *max_ms);
-            } else {
-                injection.action = Some(FiredAction {
-                    rule: rule.id,
-                    action: action.clone(),
-                });
-                break;
-            }
-        }
-        if spent && let Err(e) = self.reload_faults().await {
-            tracing::warn!(error = %e, "fault rules could not be read again");
-        }
-        (injection.delay > Duration::ZERO || injection.action.is_some()).then_some(injection)
-    }
-
-    /// Whether `rule`'s trigger fires for the request at hand, and if so its hit, counted.
-    async fn try_fault(&self, rule: &Compiled) -> StoreResult<Option<FaultHit>> {
-        let t = &rule.spec.trigger;
-        let probability = t.probability.filter(|p| *p < 1.0);
-        if t.every_nth.is_some() || probability.is_some() {
-            let Some(k) = self.store.count_fault_match(rule.id).await? else {
-                return Ok(None);
-            };
-            if t.every_nth.is_some_and(|n| k % n != 0) {
-                return Ok(None);
-            }
-            if let Some(p) = probability
-                && !chance(t.seed.unwrap_or(0), k, p)
-            {
-                return Ok(None);
-            }
-        }
-        if let Some(rate) = t.rate_per_second
-            && self.faults.within_rate(rule.id, rate, self.clock.now())
-        {
-            return Ok(None);
-        }
-        self.store.record_fault_hit(rule.id).await
     }
 }

@@ -76,13 +76,16 @@ fn view_xml(uuid: &str, s: &Session) -> String {
     )
 }
 
+/// What an SDK error must look like.
+type Expect = fn(&Error) -> bool;
+
 async fn every_action_through_the_sdk(backend: Backend) {
     let (_db, t) = start_on(backend, |_| {}).await;
     let s = t.login("Example").await.unwrap();
     s.view_appointments(true).await.expect("served normally");
 
     // Each action once; the next request is served normally again.
-    let cases: Vec<(Value, fn(&Error) -> bool)> = vec![
+    let cases: Vec<(Value, Expect)> = vec![
         (
             json!({"kind": "error", "errorCode": "9010", "userFriendlyMessage": "Try later",
                    "technicalMessage": "injected"}),
