@@ -3,7 +3,10 @@
 //!
 //! Every failure is HTTP 200 with an `Error` body echoing the request's `uuid`, as the real API
 //! does; real clients treat any other status as a gateway failure. The two exceptions are
-//! `CONNECT` and `HEAD`, whose HTTP 200 replies could carry no body: they get 405.
+//! `CONNECT` and `HEAD`, whose HTTP 200 replies could carry no body: they get 405. Fault
+//! injection rules ([`pfs_core::fault`]) break this on purpose: once the body is read, a request
+//! they hit may be delayed, answered with a chosen `Error` or gateway status, dropped with no
+//! reply, or run and then answered with a malformed, truncated or empty body.
 //!
 //! The transport is bounded: a connection slot before `accept` ([`Limits::max_connections`]),
 //! a TLS handshake timeout, hyper's header timeout, a whole-request deadline while the body is
