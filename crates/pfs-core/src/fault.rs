@@ -185,8 +185,9 @@ pub struct FaultRule {
     /// What it does (checked and completed: the practice in upper case, the seed and the
     /// error texts filled in).
     pub spec: FaultSpec,
-    /// Requests that matched and reached the trigger's count (only counted for rules whose
-    /// trigger needs it: a probability below 1 or `everyNth`).
+    /// Matching requests that reached this rule, counted only when the trigger needs their
+    /// number `k` (a probability below 1, or `everyNth`); a request a rule tried before this
+    /// one decided does not reach it.
     pub matched: u64,
     /// Hits so far.
     pub hits: u64,
