@@ -60,11 +60,12 @@ admin = [
     (18, '{"name":"Fuzz doctor","enabled":false}'),
     (19, '{"fromRecipientId":"999999999999","text":"Fuzz reply","attachments":[{"fileName":"a.pdf","fileType":"pdf","content":"JVBERi0xLjQK"}]}'),
     (20, '{"messageIds":["999999999999"]}'),
-    (21, '{"advanceSeconds":1260}'),
-    (21, '{"now":"2027-01-04T09:00:00Z"}'),
-    (22, '{"name":"fuzz-snapshot"}'),
-    (23, '{"seed":7,"count":2}'),
-    (24, '{"seed":7,"practice":1,"from":0,"count":20}'),
+    (21, '{"match":{"messageType":"ViewAppointments"},"trigger":{"count":1},"action":{"kind":"error","errorCode":"9010"}}'),
+    (22, '{"advanceSeconds":1260}'),
+    (22, '{"now":"2027-01-04T09:00:00Z"}'),
+    (23, '{"name":"fuzz-snapshot"}'),
+    (24, '{"seed":7,"count":2}'),
+    (25, '{"seed":7,"practice":1,"from":0,"count":20}'),
 ]
 for sel, body in admin:
     write("admin_json", f"r{sel}", bytes([sel]) + body.encode())

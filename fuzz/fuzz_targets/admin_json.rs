@@ -35,6 +35,7 @@ const ROUTES: &[(Method, &str)] = &[
     (Method::PATCH, "/api/practices/Y99001/message-recipients/999999999999"),
     (Method::POST, "/api/practices/Y99001/conversations/999999999999/replies"),
     (Method::POST, "/api/practices/Y99001/messages/read"),
+    (Method::POST, "/api/faults"),
     (Method::PUT, "/api/sandbox/clock"),
     (Method::POST, "/api/sandbox/snapshots"),
     (Method::POST, "/api/sandbox/seed/practices"),

@@ -393,6 +393,68 @@ fn serve_then_call_and_admin() {
         dir.path(),
     );
     assert!(ok, "the new provider's credentials work: {out}{err}");
+
+    // Fault injection: fail the next CheckVersion, then serve normally; list, remove, clear.
+    let rule = json(&[
+        "admin",
+        "fault",
+        "add",
+        "error",
+        "--error-code",
+        "9999",
+        "--message-type",
+        "CheckVersion",
+        "--count",
+        "1",
+    ]);
+    assert_eq!(rule["action"]["kind"], "error");
+    assert_eq!(rule["remaining"], 1);
+    let check = || {
+        pfs(
+            &["call", "CheckVersion", "--endpoint", &endpoint],
+            dir.path(),
+        )
+    };
+    let (ok, out, _) = check();
+    assert!(!ok && out.contains(r#"errorCode="9999""#), "{out}");
+    let (ok, out, err) = check();
+    assert!(ok, "the rule is spent: {out}{err}");
+    let listed = json(&["admin", "fault", "list"]);
+    assert_eq!(listed[0]["hits"], 1, "{listed}");
+    assert_eq!(listed[0]["spent"], true, "{listed}");
+    let id = rule["id"].to_string();
+    let shown = json(&["admin", "fault", "show", &id]);
+    assert_eq!(shown["id"], rule["id"]);
+    let (ok, _, err) = pfs(&["admin", "fault", "remove", &id], dir.path());
+    assert!(ok, "{err}");
+    let drop_rule = json(&[
+        "admin",
+        "fault",
+        "add",
+        "drop",
+        "--when",
+        "after-handling",
+        "--patient-id",
+        "1",
+        "--probability",
+        "0.5",
+        "--seed",
+        "3",
+    ]);
+    assert_eq!(
+        drop_rule["action"],
+        serde_json::json!({"kind": "drop", "when": "afterHandling"})
+    );
+    assert_eq!(drop_rule["trigger"]["seed"], 3);
+    assert_eq!(json(&["admin", "fault", "clear"])["removed"], 1);
+    let (ok, _, err) = pfs(
+        &["admin", "fault", "add", "empty", "--message-type", "Nope"],
+        dir.path(),
+    );
+    assert!(
+        !ok && err.contains("422") && err.contains("messageType"),
+        "{err}"
+    );
     drop(server);
 }
 

@@ -183,6 +183,46 @@ fn skips_and_failures_are_reported() {
     );
 }
 
+/// With one fault injected (every `RequestSystmOnlineMessages` answered `9010`), exactly the
+/// scenario that sends that message fails, and the report says what came back; with the rule
+/// removed, everything passes again.
+#[test]
+fn an_injected_fault_fails_exactly_its_scenario() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, endpoint) = serve(dir.path(), &[]);
+    let (ok, out) = pfs_admin(
+        dir.path(),
+        &[
+            "fault",
+            "add",
+            "error",
+            "--error-code",
+            "9010",
+            "--message-type",
+            "RequestSystmOnlineMessages",
+        ],
+    );
+    assert!(ok, "{out}");
+    let (ok, out) = conformance(dir.path(), &["--endpoint", &endpoint]);
+    assert!(!ok, "{out}");
+    let failed: Vec<&str> = out.lines().filter(|l| l.starts_with("FAIL ")).collect();
+    assert_eq!(failed.len(), 1, "{out}");
+    assert!(
+        failed[0].starts_with("FAIL appointments/practice-messages"),
+        "{out}"
+    );
+    assert!(
+        out.contains("RequestSystmOnlineMessages: PFS error 9010"),
+        "{out}"
+    );
+    assert!(out.contains("1 failed, 0 skipped"), "{out}");
+
+    let (ok, out) = pfs_admin(dir.path(), &["fault", "clear"]);
+    assert!(ok, "{out}");
+    let (ok, out) = conformance(dir.path(), &["--endpoint", &endpoint]);
+    assert!(ok, "{out}");
+}
+
 fn pfs_admin(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
     let out = Command::new(PFS)
         .arg("admin")

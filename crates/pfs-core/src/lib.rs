@@ -26,6 +26,7 @@ pub mod clock;
 pub mod config;
 pub mod demographics;
 pub mod error;
+pub mod fault;
 mod group_commit;
 pub mod linkage;
 pub mod medication;
@@ -57,9 +58,9 @@ pub use secrets::{Kdf, KdfBusy, KdfHold, KdfParams, KdfQueue, KdfTicket, Pepper}
 pub use session::ActiveSession;
 pub use store::{
     AccessLogStore, AccountInfoStore, AccountStore, AppointmentStore, DemographicsStore,
-    HealthStore, MedicationStore, MessagingStore, PatientStore, PharmacyStore, PracticeStore,
-    ProviderStore, ProxyStore, SandboxStore, ServiceStore, SessionStore, Store, StoreError,
-    StoreResult,
+    FaultStore, HealthStore, MedicationStore, MessagingStore, PatientStore, PharmacyStore,
+    PracticeStore, ProviderStore, ProxyStore, SandboxStore, ServiceStore, SessionStore, Store,
+    StoreError, StoreResult,
 };
 
 /// Every API version served; `CheckVersion` lists them and other versions are refused.
@@ -106,6 +107,8 @@ pub struct Pfs {
     medication_views: group_commit::GroupCommit<model::MedicationView>,
     /// The access-log entries of reads, written behind their replies.
     read_log: group_commit::GroupCommit<model::RecordAccess>,
+    /// The fault injection rules this instance applies.
+    faults: fault::Faults,
 }
 
 impl Pfs {
@@ -141,6 +144,7 @@ impl Pfs {
             provider_failures,
             medication_views: group_commit::GroupCommit::new(medication::write_views, linger),
             read_log: group_commit::GroupCommit::new(access_log::write_reads, linger),
+            faults: fault::Faults::default(),
         })
     }
 

@@ -3,7 +3,10 @@
 //!
 //! Every failure is HTTP 200 with an `Error` body echoing the request's `uuid`, as the real API
 //! does; real clients treat any other status as a gateway failure. The two exceptions are
-//! `CONNECT` and `HEAD`, whose HTTP 200 replies could carry no body: they get 405.
+//! `CONNECT` and `HEAD`, whose HTTP 200 replies could carry no body: they get 405. Fault
+//! injection rules ([`pfs_core::fault`]) break this on purpose: once the body is read, a request
+//! they hit may be delayed, answered with a chosen `Error` or gateway status, dropped with no
+//! reply, or run and then answered with a malformed, truncated or empty body.
 //!
 //! The transport is bounded: a connection slot before `accept` ([`Limits::max_connections`]),
 //! a TLS handshake timeout, hyper's header timeout, a whole-request deadline while the body is
@@ -12,7 +15,6 @@
 //! the handler is answered with `9010` and counted ([`Counters`]).
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
@@ -24,8 +26,9 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use pfs_core::fault::FaultAction;
 use pfs_core::{DomainError, Pfs, Served};
-use pfs_wire::{Guid, WireMessage, sniff_uuid};
+use pfs_wire::{ErrorReply, Guid, WireMessage, sniff_uuid};
 use secrecy::ExposeSecret;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
@@ -246,7 +249,7 @@ async fn connection(
     let service = service_fn(move |req| {
         let endpoint = endpoint.clone();
         let peer = peer.clone();
-        async move { Ok::<_, Infallible>(guarded(&endpoint, &peer, req).await) }
+        async move { guarded(&endpoint, &peer, req).await }
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
@@ -267,7 +270,7 @@ async fn guarded(
     endpoint: &Endpoint,
     peer: &Peer,
     req: Request<Incoming>,
-) -> Response<Full<Bytes>> {
+) -> Result<Response<Full<Bytes>>, Dropped> {
     let started = peer.start.take();
     let timer = Instant::now();
     let sent_type = req.headers().get("type").and_then(|v| v.to_str().ok());
@@ -293,10 +296,23 @@ async fn guarded(
             tracing::error!("a PFS request handler panicked; answered 9010");
             let code = DomainError::InternalFault.code(None).code;
             done(endpoint, Some(message_type), None, None, code, timer);
-            error_response(&DomainError::InternalFault, None, None)
+            Ok(error_response(&DomainError::InternalFault, None, None))
         }
     }
 }
+
+/// A fault rule's dropped connection: returned by the service instead of a response, which
+/// makes hyper close the connection without writing anything.
+#[derive(Debug)]
+struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by a fault rule")
+    }
+}
+
+impl std::error::Error for Dropped {}
 
 /// The largest body accepted for a request whose `type` header is `message_type`:
 /// [`Limits::max_body_bytes`], or the message's own larger limit
@@ -313,7 +329,7 @@ async fn handle(
     req: Request<Incoming>,
     started: tokio::time::Instant,
     timer: Instant,
-) -> Response<Full<Bytes>> {
+) -> Result<Response<Full<Bytes>>, Dropped> {
     let limits = endpoint.limits;
     if let Some(hook) = &endpoint.hook {
         hook(Listener::Pfs, req.headers());
@@ -335,7 +351,7 @@ async fn handle(
             DomainError::NotPost.code(None).code,
             timer,
         );
-        return response;
+        return Ok(response);
     }
     let message_type = single_header(&req, "type");
     let suid = single_header(&req, "suid");
@@ -362,7 +378,7 @@ async fn handle(
             e.code(None).code,
             timer,
         );
-        return error_response(&e, message_type.as_deref(), None);
+        return Ok(error_response(&e, message_type.as_deref(), None));
     };
 
     // The body limit is the type's: the listener's for every request, unless the message
@@ -399,8 +415,33 @@ async fn handle(
             }
         }
     };
+    // A fault that leaves the request executed changes its reply below.
+    let mut after: Option<FaultAction> = None;
     let served = match (refusal, body) {
         (None, Ok(body)) => {
+            if let Some(injection) = endpoint
+                .pfs
+                .fault_for(message_type.as_deref(), peer.fingerprint.as_deref(), &body)
+                .await
+            {
+                if !injection.delay.is_zero() {
+                    tokio::time::sleep(injection.delay).await;
+                }
+                if let Some(fired) = injection.action {
+                    if !fired.action.executes() {
+                        done(
+                            endpoint,
+                            message_type.as_deref(),
+                            None,
+                            None,
+                            "fault",
+                            timer,
+                        );
+                        return fault_response(&fired.action, &body);
+                    }
+                    after = Some(fired.action);
+                }
+            }
             endpoint
                 .pfs
                 .serve(
@@ -464,7 +505,71 @@ async fn handle(
             .headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
-    response
+    match after {
+        None => Ok(response),
+        Some(action) => spoil(response, &action),
+    }
+}
+
+/// The answer to a request that a fault rule hit before it was handled (an `Error`, an HTTP
+/// status, or a dropped connection).
+fn fault_response(action: &FaultAction, body: &[u8]) -> Result<Response<Full<Bytes>>, Dropped> {
+    match action {
+        FaultAction::Error {
+            error_code,
+            user_friendly_message,
+            technical_message,
+        } => {
+            let reply = ErrorReply {
+                error_code: error_code.clone(),
+                user_friendly_message: user_friendly_message.clone().unwrap_or_default(),
+                technical_message: technical_message.clone().unwrap_or_default(),
+                // Real errors echo the request's uuid, or make one up when it had none.
+                uuid: Some(sniff_uuid(body).unwrap_or_else(Guid::new_v4)),
+            };
+            Ok(xml_response(reply.encode()))
+        }
+        FaultAction::HttpStatus { status } => {
+            let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY);
+            let text = format!(
+                "{} {}\n",
+                status.as_u16(),
+                status.canonical_reason().unwrap_or("")
+            );
+            let mut response = Response::new(Full::new(Bytes::from(text)));
+            *response.status_mut() = status;
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
+            Ok(response)
+        }
+        // Drop before handling; the others run the request first (see `spoil`).
+        _ => Err(Dropped),
+    }
+}
+
+/// What a fault rule that leaves the request executed does to its reply: drops the
+/// connection, or sends a body that is not XML, the first half of the reply, or nothing, with
+/// the reply's status and headers.
+fn spoil(
+    response: Response<Full<Bytes>>,
+    action: &FaultAction,
+) -> Result<Response<Full<Bytes>>, Dropped> {
+    let (parts, body) = response.into_parts();
+    // The body is a `Full`: it is ready now.
+    let bytes = http_body_util::BodyExt::collect(body)
+        .now_or_never()
+        .and_then(Result::ok)
+        .map(http_body_util::Collected::to_bytes)
+        .unwrap_or_default();
+    let spoilt = match action {
+        FaultAction::Malformed => Bytes::from_static(b"Service temporarily unavailable: <<garbled"),
+        FaultAction::Truncated => bytes.slice(..bytes.len() / 2),
+        FaultAction::Empty => Bytes::new(),
+        _ => return Err(Dropped),
+    };
+    Ok(Response::from_parts(parts, Full::new(spoilt)))
 }
 
 /// A request answered: counted in the metrics, its result recorded in its span, and one

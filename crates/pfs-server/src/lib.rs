@@ -150,6 +150,9 @@ pub async fn start(opts: ServeOptions) -> Result<RunningServer> {
     ));
     let pfs =
         Arc::new(Pfs::new(store, clock, pepper, opts.core.clone()).map_err(anyhow::Error::msg)?);
+    pfs.reload_faults()
+        .await
+        .context("cannot read the fault injection rules")?;
     let seeded = if fresh && opts.seed_demo {
         let accounts = demo::seed(&pfs, &dir, &ca).await?;
         // What `POST /api/sandbox/reset` goes back to. Without it the sandbox still runs; only
@@ -208,6 +211,7 @@ pub async fn start(opts: ServeOptions) -> Result<RunningServer> {
         rx.clone(),
     )));
     tasks.push(tokio::spawn(metrics_upkeep(metrics.clone(), rx.clone())));
+    tasks.push(tokio::spawn(fault_rules_upkeep(pfs.clone(), rx.clone())));
     tasks.push(tokio::spawn(housekeeping(pfs.clone(), metrics.clone(), rx)));
 
     Ok(RunningServer {
@@ -282,6 +286,33 @@ async fn metrics_upkeep(metrics: Arc<Metrics>, mut shutdown: watch::Receiver<boo
             _ = shutdown.changed() => return,
         }
         metrics.upkeep();
+    }
+}
+
+/// How often an instance checks whether the fault injection rules changed in the store (by
+/// another instance): a change made elsewhere applies here within about this long.
+pub const FAULT_RULES_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Every [`FAULT_RULES_POLL`]: reads the fault injection rules again if their version in the
+/// store moved (one small read otherwise).
+async fn fault_rules_upkeep(pfs: Arc<Pfs>, mut shutdown: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(FAULT_RULES_POLL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failing = false;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        match pfs.refresh_faults().await {
+            Ok(_) => failing = false,
+            // Once per outage, not once a second.
+            Err(e) if !failing => {
+                failing = true;
+                tracing::warn!(error = %e, "the fault injection rules could not be read");
+            }
+            Err(_) => {}
+        }
     }
 }
 

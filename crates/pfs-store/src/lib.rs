@@ -25,5 +25,9 @@ pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
 pub use timing::StoreTimers;
 
 /// Tables that sandbox snapshots leave alone: the schema's own bookkeeping (a database
-/// migrated by an early release may have sqlx's table), not practice or patient data.
-pub(crate) const NOT_IN_SNAPSHOTS: &[&str] = &["_sqlx_migrations"];
+/// migrated by an early release may have sqlx's table) and the fault-injection rules, which are
+/// the test's controls rather than practice or patient data (a suite that restores its data
+/// before each test keeps the faults it set, and every instance's copy of the rules stays
+/// true).
+pub(crate) const NOT_IN_SNAPSHOTS: &[&str] =
+    &["_sqlx_migrations", "fault_rules", "fault_rules_version"];

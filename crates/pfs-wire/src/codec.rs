@@ -424,3 +424,59 @@ pub fn sniff_uuid(body: &[u8]) -> Option<Guid> {
     }
     None
 }
+
+/// The practice and patient a request names on its root element, found without decoding the
+/// request (see [`sniff_root_ids`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RootIds {
+    /// `unitId`, or for the `LinkAccount` family (which has none) `organisationCode`: the
+    /// practice's ODS code as sent, trimmed.
+    pub unit_id: Option<String>,
+    /// `patientId`, trimmed.
+    pub patient_id: Option<String>,
+}
+
+/// The longest identifier [`sniff_root_ids`] returns; a longer value is left out, since no ODS
+/// code or patient id is that long.
+pub const MAX_SNIFFED_ID: usize = 64;
+
+/// Reads `unitId` (or `organisationCode`) and `patientId` from the attributes of a body's root
+/// element, for matching a request to fault rules before it is decoded. Only the root's start
+/// tag is read, within the first 4 KiB; a body that is not XML up to there, has a DOCTYPE, or
+/// whose values need more than the predefined entities gives what was found before the
+/// problem (usually nothing). Total: no input makes it panic.
+pub fn sniff_root_ids(body: &[u8]) -> RootIds {
+    use quick_xml::events::Event;
+    let head = body.get(..body.len().min(4096)).unwrap_or(body);
+    let text = String::from_utf8_lossy(head);
+    let mut reader = quick_xml::Reader::from_str(&text);
+    let mut ids = RootIds::default();
+    loop {
+        let start = match reader.read_event() {
+            Ok(Event::Start(s)) | Ok(Event::Empty(s)) => s,
+            Ok(Event::Decl(_) | Event::PI(_) | Event::Comment(_) | Event::Text(_)) => continue,
+            _ => return ids,
+        };
+        let mut organisation = None;
+        for attr in start.attributes().flatten() {
+            let key = attr.key.local_name();
+            let slot = match key.as_ref() {
+                "unitId" => &mut ids.unit_id,
+                "organisationCode" => &mut organisation,
+                "patientId" => &mut ids.patient_id,
+                _ => continue,
+            };
+            let Ok(value) = attr.normalized_value(quick_xml::XmlVersion::Implicit1_0) else {
+                continue;
+            };
+            let value = value.trim();
+            if !value.is_empty() && value.len() <= MAX_SNIFFED_ID && slot.is_none() {
+                *slot = Some(value.to_owned());
+            }
+        }
+        if ids.unit_id.is_none() {
+            ids.unit_id = organisation;
+        }
+        return ids;
+    }
+}

@@ -23,8 +23,8 @@ pub mod scalar;
 pub mod xml;
 
 pub use codec::{
-    DecodeError, Effect, MessageName, ReplyMessage, RequestEffect, RequestMessage, WireMessage,
-    check_root, sniff_uuid,
+    DecodeError, Effect, MAX_SNIFFED_ID, MessageName, ReplyMessage, RequestEffect, RequestMessage,
+    RootIds, WireMessage, check_root, sniff_root_ids, sniff_uuid,
 };
 pub use msg::account::{
     LinkedApplication, RequestAccountInformation, RequestAccountInformationReply,

@@ -1344,3 +1344,31 @@ fn which_requests_take_a_session_and_name_a_patient() {
     assert_eq!(Request::type_needs_session("NoSuchMessage"), None);
     assert_eq!(Request::is_per_patient("NoSuchMessage"), None);
 }
+
+#[test]
+fn sniff_root_ids_reads_the_root_only() {
+    let body = r#"<?xml version="1.0" encoding="utf-8"?><!-- c --><ViewAppointments xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" uuid="0f5a2c8e-3b7d-4e61-9a20-5c1d8e4f7b93" apiVersion="1" unitId=" Y99001 " patientId="1000001" onlineUserId="1000002"><Inner patientId="999" /></ViewAppointments>"#;
+    let ids = pfs_wire::sniff_root_ids(body.as_bytes());
+    assert_eq!(ids.unit_id.as_deref(), Some("Y99001"));
+    assert_eq!(ids.patient_id.as_deref(), Some("1000001"));
+    // LinkAccount names its practice as organisationCode.
+    let link = r#"<LinkAccount uuid="x" organisationCode="A12345" />"#;
+    let ids = pfs_wire::sniff_root_ids(link.as_bytes());
+    assert_eq!(ids.unit_id.as_deref(), Some("A12345"));
+    assert_eq!(ids.patient_id, None);
+    // Only the root: a child's patientId is not the request's.
+    let child = r#"<Logoff uuid="x"><X patientId="1"/></Logoff>"#;
+    assert_eq!(
+        pfs_wire::sniff_root_ids(child.as_bytes()),
+        Default::default()
+    );
+    for broken in [
+        "",
+        "not xml",
+        "<!DOCTYPE x><X unitId=\"A\"/>",
+        "<X unitId=\"&bogus;\" patientId=\"7\"",
+    ] {
+        let ids = pfs_wire::sniff_root_ids(broken.as_bytes());
+        assert_eq!(ids.unit_id, None, "{broken:?}");
+    }
+}

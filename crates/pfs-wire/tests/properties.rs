@@ -719,6 +719,10 @@ fn parse_everything(body: &[u8]) {
         let _ = Request::decode(ty, body);
     }
     let _ = pfs_wire::sniff_uuid(body);
+    let ids = pfs_wire::sniff_root_ids(body);
+    for id in [ids.unit_id, ids.patient_id].into_iter().flatten() {
+        assert!(!id.is_empty() && id.len() <= pfs_wire::MAX_SNIFFED_ID);
+    }
 }
 
 proptest! {

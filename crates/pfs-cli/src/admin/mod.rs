@@ -16,6 +16,7 @@ use serde_json::Value;
 mod account;
 mod appointment;
 mod demographics;
+mod fault;
 mod medication;
 mod messaging;
 mod patient;
@@ -102,6 +103,10 @@ enum What {
     /// The sandbox's clock: move it to test expiry and cut-offs without waiting.
     #[command(subcommand)]
     Clock(sandbox::ClockCmd),
+    /// Fault injection: rules that make the PFS endpoint slow, fail, or lose replies on
+    /// purpose.
+    #[command(subcommand)]
+    Fault(fault::FaultCmd),
     /// Whether the server and its database answer.
     Health,
 }
@@ -129,6 +134,7 @@ pub async fn run(a: Args) -> Result<()> {
         What::Clock(cmd) => sandbox::run_clock(&api, cmd).await?,
         What::Sandbox(cmd) => sandbox::run_sandbox(&api, cmd).await?,
         What::Seed(a) => sandbox::run_seed(&api, a).await?,
+        What::Fault(cmd) => fault::run(&api, cmd).await?,
     };
     if !out.is_null() {
         println!("{}", serde_json::to_string_pretty(&out)?);

@@ -12,6 +12,7 @@ use crate::model::RecordAccess;
 mod account;
 mod appointment;
 mod demographics;
+mod fault;
 mod medication;
 mod messaging;
 mod patient;
@@ -27,6 +28,7 @@ mod service;
 pub use account::IssuedAccount;
 pub use appointment::{AppointmentView, NewAppointmentSession, SessionView, parse_wall_clock};
 pub use demographics::{DemographicsView, NewContactDetails};
+pub use fault::FaultRuleView;
 pub use medication::{CourseChange, CourseView, NewCourse, present};
 pub use messaging::{
     AttachmentFile, INBOX_LIMIT, MAX_RECIPIENT_NAME, NewMessageRecipient, PracticeMessage,

@@ -14,6 +14,7 @@ mod account_info;
 mod appointment;
 mod binary_data;
 mod demographics;
+mod fault;
 mod medication;
 mod messaging;
 mod patient;
@@ -32,6 +33,7 @@ pub use account_info::AccountInfoStore;
 pub use appointment::AppointmentStore;
 pub use binary_data::BinaryDataStore;
 pub use demographics::DemographicsStore;
+pub use fault::FaultStore;
 pub use medication::MedicationStore;
 pub use messaging::MessagingStore;
 pub use patient::PatientStore;
@@ -102,4 +104,5 @@ store_of_areas!(
     BinaryDataStore,
     RecordStore,
     SandboxStore,
+    FaultStore,
 );

@@ -38,6 +38,7 @@ use crate::transport::{
 mod account;
 mod appointment;
 mod demographics;
+mod fault;
 mod medication;
 mod messaging;
 mod patient;
@@ -178,6 +179,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .merge(record::routes())
         .merge(sandbox::routes())
         .merge(service::routes())
+        .merge(fault::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             require_token,
@@ -233,12 +235,14 @@ async fn metrics(State(state): State<Arc<AdminState>>) -> Response {
 async fn health(State(state): State<Arc<AdminState>>) -> Response {
     let panics = state.counters.panics_caught();
     let clock = sandbox::ClockState::of(&state);
+    let faults = state.pfs.active_fault_rules();
     match state.pfs.store().ping().await {
         Ok(()) => Json(json!({
             "status": "ok",
             "database": "reachable",
             "panicsCaught": panics,
             "clock": clock,
+            "faultRules": faults,
         }))
         .into_response(),
         Err(_) => (
@@ -248,6 +252,7 @@ async fn health(State(state): State<Arc<AdminState>>) -> Response {
                 "database": "unreachable",
                 "panicsCaught": panics,
                 "clock": clock,
+                "faultRules": faults,
             })),
         )
             .into_response(),

@@ -59,6 +59,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "messaging",
         include_str!("../../migrations/postgres/0009_messaging.sql"),
     ),
+    (
+        10,
+        "faults",
+        include_str!("../../migrations/postgres/0010_faults.sql"),
+    ),
 ];
 
 /// Applies the migrations the database at `url` has not had, then disconnects: for operators

@@ -61,6 +61,7 @@ mod appointment;
 mod batch;
 mod binary_data;
 mod demographics;
+mod fault;
 mod medication;
 mod messaging;
 mod migrate;

@@ -49,6 +49,11 @@ pub(super) const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0008_messaging.sql",
         include_str!("../../migrations/sqlite/0008_messaging.sql"),
     ),
+    (
+        9,
+        "0009_faults.sql",
+        include_str!("../../migrations/sqlite/0009_faults.sql"),
+    ),
 ];
 
 /// Applies the migrations the database has not had, all in one transaction.

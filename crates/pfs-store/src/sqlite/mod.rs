@@ -29,6 +29,7 @@ mod account_info;
 mod appointment;
 mod binary_data;
 mod demographics;
+mod fault;
 mod medication;
 mod messaging;
 mod migrate;

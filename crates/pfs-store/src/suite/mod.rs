@@ -9,7 +9,7 @@
 //! Instants used here have millisecond precision: backends store milliseconds.
 //!
 //! The cases live in one file per store area (`suite/<area>.rs`: provider, practice, patient,
-//! account, proxy, service, session, appointment, medication, access_log) and are re-exported
+//! account, proxy, service, session, appointment, medication, access_log, fault) and are re-exported
 //! here, so each is `pfs_store::suite::<case>`; the shared fixtures and assertion helpers are in
 //! this file.
 //! A test (`tests/it/suite_complete.rs`) fails when a `pub async fn` of `suite/` is missing
@@ -109,6 +109,9 @@ macro_rules! store_suite_cases {
             record_grants_round_trip,
             snapshots_round_trip,
             snapshot_names_are_checked_by_the_store,
+            fault_rules_round_trip,
+            fault_rule_counters,
+            concurrent_fault_hits,
         }
     };
 }
@@ -395,6 +398,7 @@ mod account_info;
 mod appointment;
 mod binary_data;
 mod demographics;
+mod fault;
 mod medication;
 mod messaging;
 mod patient;
@@ -413,6 +417,7 @@ pub use account_info::*;
 pub use appointment::*;
 pub use binary_data::*;
 pub use demographics::*;
+pub use fault::*;
 pub use medication::*;
 pub use messaging::*;
 pub use patient::*;

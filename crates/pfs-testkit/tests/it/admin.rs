@@ -112,7 +112,8 @@ async fn health_needs_no_token() {
         assert_eq!(body["clock"]["offsetSeconds"], 0, "{body}");
         assert_eq!(body["clock"]["offset"], "+0s", "{body}");
         assert!(body["clock"]["now"].is_string(), "{body}");
-        assert_eq!(body.as_object().unwrap().len(), 4, "{body}");
+        assert_eq!(body["faultRules"], 0, "{body}");
+        assert_eq!(body.as_object().unwrap().len(), 5, "{body}");
     }
 }
 

@@ -29,6 +29,7 @@ mod admin;
 mod appointments;
 mod demographics;
 mod examples;
+mod faults;
 mod first_run;
 mod hostile;
 mod linkage;

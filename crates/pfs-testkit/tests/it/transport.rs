@@ -213,13 +213,13 @@ async fn connect(t: &TestServer, config: Arc<ClientConfig>) -> io::Result<TlsStr
 /// An HTTP/1.1 reply read by hand.
 #[derive(Debug)]
 pub(crate) struct HttpReply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: String,
 }
 
 impl HttpReply {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -310,6 +310,24 @@ async fn exchange_on(stream: TlsStream<TcpStream>, request: Vec<u8>) -> io::Resu
 pub(crate) async fn exchange(t: &TestServer, request: Vec<u8>) -> io::Result<HttpReply> {
     let config = tls_config(t, both_versions(), Some(&t.demo), &[b"http/1.1"]);
     exchange_on(connect(t, config).await?, request).await
+}
+
+/// A PFS request (`POST /tpp/` with `type`, and `suid` when given) sent by the demo provider
+/// over a new mutual-TLS connection, as raw bytes; the reply as read off the wire.
+pub(crate) async fn raw_post(
+    t: &TestServer,
+    message_type: &str,
+    suid: Option<&str>,
+    body: &str,
+) -> io::Result<HttpReply> {
+    let mut headers = vec![
+        ("type", message_type),
+        ("Content-Type", "text/xml; charset=utf-8"),
+    ];
+    if let Some(suid) = suid {
+        headers.push(("suid", suid));
+    }
+    exchange(t, http_request("POST", "/tpp/", &headers, body.as_bytes())).await
 }
 
 /// An HTTP/1.1 request with `Content-Length`; `headers` are added as given.
