@@ -27,7 +27,7 @@ use std::time::Duration;
 use chrono::{NaiveDate, NaiveDateTime};
 use pfs_client::{Application, Client, LinkRequest, RetryPolicy, SecretString};
 
-type BoxError = Box<dyn Error + Send + Sync>;
+pub type BoxError = Box<dyn Error + Send + Sync>;
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
