@@ -147,6 +147,11 @@ impl Connection {
 
     /// A client for these settings.
     pub fn client(&self) -> Result<Client> {
+        Ok(self.client_builder()?.build()?)
+    }
+
+    /// A client builder for these settings, for a caller that adds to them.
+    pub fn client_builder(&self) -> Result<pfs_client::ClientBuilder> {
         let application = Application {
             name: "pfs-cli".into(),
             version: env!("CARGO_PKG_VERSION").into(),
@@ -159,8 +164,7 @@ impl Connection {
                 &self.file(&self.key, "client-key.pem")?,
             )
             .ca_pem(&self.file(&self.ca, "ca.pem")?)
-            .application(application)
-            .build()?)
+            .application(application))
     }
 }
 

@@ -150,6 +150,9 @@ fn skips_and_failures_are_reported() {
         out.contains("LinkAccount (register) of a test account"),
         "{out}"
     );
+    // The failed LinkAccount is shown, its linkage key (the `passphrase` attribute) redacted.
+    assert!(out.contains("last exchange (LinkAccount):"), "{out}");
+    assert!(out.contains(r#"passphrase="…""#), "{out}");
     assert!(out.contains("scenario(s) failed"), "{out}");
     for key in &keys {
         assert!(!out.contains(key.as_str()), "a linkage key was printed");
@@ -213,6 +216,15 @@ fn an_injected_fault_fails_exactly_its_scenario() {
     );
     assert!(
         out.contains("RequestSystmOnlineMessages: PFS error 9010"),
+        "{out}"
+    );
+    // The report shows the exchange that failed, as it crossed the wire.
+    assert!(
+        out.contains("last exchange (RequestSystmOnlineMessages):"),
+        "{out}"
+    );
+    assert!(
+        out.contains("reply: HTTP 200 <?xml") && out.contains(r#"errorCode="9010""#),
         "{out}"
     );
     assert!(out.contains("1 failed, 0 skipped"), "{out}");

@@ -15,7 +15,7 @@ use rustls_pki_types::pem::{self, PemObject};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use secrecy::{ExposeSecret, SecretSlice};
 
-use crate::client::{CallOptions, Client, Inner};
+use crate::client::{CallOptions, Client, Exchange, ExchangeObserver, Inner};
 use crate::error::{Error, Result};
 use crate::retry::RetryPolicy;
 
@@ -62,6 +62,7 @@ pub struct ClientBuilder {
     timeout: Duration,
     connect_timeout: Duration,
     retry: RetryPolicy,
+    observer: Option<ExchangeObserver>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -74,6 +75,7 @@ impl fmt::Debug for ClientBuilder {
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("retry", &self.retry)
+            .field("observer", &self.observer.is_some())
             .finish()
     }
 }
@@ -88,6 +90,7 @@ impl ClientBuilder {
             timeout: DEFAULT_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             retry: RetryPolicy::none(),
+            observer: None,
         }
     }
 
@@ -143,6 +146,16 @@ impl ClientBuilder {
         self
     }
 
+    /// Calls `observe` after every HTTP exchange (each attempt of a call) with the request and
+    /// the reply as they crossed the wire: for tools that show the traffic (a conformance
+    /// report, a debugging proxy). The request body can hold secrets (`Authenticate`'s
+    /// passphrase) and both can hold patient data: an observer that prints or stores them
+    /// must redact. The `suid` header is not passed.
+    pub fn on_exchange(mut self, observe: impl Fn(&Exchange<'_>) + Send + Sync + 'static) -> Self {
+        self.observer = Some(Arc::new(observe));
+        self
+    }
+
     /// Checks the configuration, parses the PEM material and builds the client.
     ///
     /// Fails with [`Error::Config`] when the endpoint is not an `https` URL, the identity or
@@ -188,6 +201,7 @@ impl ClientBuilder {
                 http,
                 endpoint,
                 application: self.application,
+                observer: self.observer,
             }),
             options: CallOptions {
                 timeout: self.timeout,

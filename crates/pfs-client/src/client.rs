@@ -54,6 +54,23 @@ pub(crate) struct Inner {
     pub(crate) http: Http,
     pub(crate) endpoint: Uri,
     pub(crate) application: Option<Application>,
+    pub(crate) observer: Option<ExchangeObserver>,
+}
+
+/// What [`ClientBuilder::on_exchange`](crate::ClientBuilder::on_exchange) calls.
+pub(crate) type ExchangeObserver = Arc<dyn Fn(&Exchange<'_>) + Send + Sync>;
+
+/// One HTTP exchange as it crossed the wire, for an observer set with
+/// [`ClientBuilder::on_exchange`](crate::ClientBuilder::on_exchange).
+#[derive(Debug, Clone, Copy)]
+pub struct Exchange<'a> {
+    /// The `type` header.
+    pub message_type: &'a str,
+    /// The request body.
+    pub request: &'a [u8],
+    /// The reply's HTTP status and body; `None` when no reply came (a transport failure or a
+    /// timeout).
+    pub reply: Option<(u16, &'a [u8])>,
 }
 
 /// What bounds one call: the time limit of each attempt and the retry policy.
@@ -488,6 +505,8 @@ impl Client {
             ))
         })?;
         let uuid = pfs_wire::sniff_uuid(&body);
+        // Kept for the observer: a clone of `Bytes` shares the buffer.
+        let sent_body = self.inner.observer.as_ref().map(|_| body.clone());
         let mut request = Request::post(self.inner.endpoint.clone())
             .body(Full::new(body))
             .map_err(|e| Failed::unsent(Error::Config(format!("cannot build the request: {e}"))))?;
@@ -534,6 +553,16 @@ impl Client {
             .await
             .unwrap_or(Err(Failed::sent(Error::Timeout)));
         let elapsed_ms = started.elapsed().as_millis();
+        if let (Some(observe), Some(request)) = (&self.inner.observer, &sent_body) {
+            observe(&Exchange {
+                message_type,
+                request,
+                reply: result
+                    .as_ref()
+                    .ok()
+                    .map(|reply| (reply.status, &reply.body[..])),
+            });
+        }
         match &result {
             Ok(reply) => tracing::debug!(
                 uuid = ?uuid,

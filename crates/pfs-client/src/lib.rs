@@ -118,7 +118,7 @@ mod retry;
 mod session;
 
 pub use builder::{ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
-pub use client::{Client, MAX_REPLY_BYTES, RawResponse, is_error_body};
+pub use client::{Client, Exchange, MAX_REPLY_BYTES, RawResponse, is_error_body};
 pub use demographics::DemographicsUpdate;
 pub use error::{Error, Result};
 pub use link::LinkRequest;

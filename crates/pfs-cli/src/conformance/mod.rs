@@ -11,6 +11,7 @@ mod scenarios;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
+use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -155,6 +156,31 @@ impl Ctx {
     }
 }
 
+/// The last exchange a scenario made, as the client's observer saw it.
+type LastExchange = Arc<std::sync::Mutex<Option<Seen>>>;
+
+/// One exchange: the request and the reply as they crossed the wire.
+struct Seen {
+    message_type: String,
+    request: String,
+    reply: Option<(u16, String)>,
+}
+
+impl Seen {
+    /// The exchange for a failure report, secrets redacted.
+    fn describe(&self) -> String {
+        let reply = match &self.reply {
+            Some((status, body)) => format!("HTTP {status} {}", scenarios::redacted(body)),
+            None => "no reply (transport failure or timeout)".to_owned(),
+        };
+        format!(
+            "\nlast exchange ({}):\n  request: {}\n  reply: {reply}",
+            self.message_type,
+            scenarios::redacted(&self.request)
+        )
+    }
+}
+
 /// How one scenario ended.
 enum Outcome {
     Pass,
@@ -192,8 +218,23 @@ pub async fn run(a: Args) -> Result<()> {
             &a.data_dir,
         )?),
     };
+    // The last exchange of each scenario, for its report if it fails.
+    let last: LastExchange = Arc::default();
+    let seen = last.clone();
+    let client = a
+        .conn
+        .client_builder()?
+        .on_exchange(move |x| {
+            let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+            *seen.lock().unwrap_or_else(PoisonError::into_inner) = Some(Seen {
+                message_type: x.message_type.to_owned(),
+                request: text(x.request),
+                reply: x.reply.map(|(status, body)| (status, text(body))),
+            });
+        })
+        .build()?;
     let ctx = Ctx {
-        client: a.conn.client()?,
+        client,
         accounts,
         admin,
         passphrases: Mutex::new(HashMap::new()),
@@ -218,11 +259,19 @@ pub async fn run(a: Args) -> Result<()> {
     let mut ran = Vec::new();
     for s in chosen {
         let started = Instant::now();
+        *last.lock().unwrap_or_else(PoisonError::into_inner) = None;
         let outcome = match (s.run)(&ctx).await {
             Ok(()) => Outcome::Pass,
             Err(e) => match e.downcast_ref::<Skip>() {
                 Some(skip) => Outcome::Skip(skip.0.clone()),
-                None => Outcome::Fail(format!("{e:#}")),
+                None => {
+                    let mut report = format!("{e:#}");
+                    let seen = last.lock().unwrap_or_else(PoisonError::into_inner).take();
+                    if let Some(x) = seen {
+                        report.push_str(&x.describe());
+                    }
+                    Outcome::Fail(report)
+                }
             },
         };
         let r = Ran {

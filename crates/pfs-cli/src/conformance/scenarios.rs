@@ -136,9 +136,11 @@ fn error_code(reply: &RawResponse) -> Option<String> {
 }
 
 /// `text` with the values of secret attributes replaced by `…`.
-fn redacted(text: &str) -> String {
+pub(super) fn redacted(text: &str) -> String {
     let mut out = text.to_owned();
-    for name in ["passphrase=\"", "linkageKey=\"", "accessIdentityGuid=\""] {
+    // `passphrase` carries the linkage key in a LinkAccount request, the passphrase in an
+    // Authenticate request and in a LinkAccountReply; `passphraseToLink` a key to link with.
+    for name in ["passphrase=\"", "passphraseToLink=\""] {
         let mut from = 0;
         while let Some(at) = out[from..].find(name) {
             let start = from + at + name.len();

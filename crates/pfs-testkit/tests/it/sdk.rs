@@ -458,3 +458,90 @@ async fn call_spans_name_the_message_and_never_the_patient_or_a_secret() {
         assert!(!text.contains(secret), "{secret:?} appears in {text}");
     }
 }
+
+/// An exchange observer sees every attempt's request and reply as they crossed the wire, and an
+/// attempt that got no reply as such.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_exchange_observer_sees_each_attempt() {
+    let t = TestServer::start().await.unwrap();
+    type Seen = Vec<(String, String, Option<(u16, String)>)>;
+    let seen: Arc<Mutex<Seen>> = Arc::default();
+    let record = seen.clone();
+    let client = Client::builder(&t.endpoint())
+        .identity_pem(t.demo.cert_pem.as_bytes(), t.demo.key_pem.as_bytes())
+        .ca_pem(t.ca_pem.as_bytes())
+        .application(Application {
+            name: "testkit".into(),
+            version: "1.0".into(),
+            provider_id: t.demo.provider_id.clone(),
+            device_type: "testkit".into(),
+        })
+        .on_exchange(move |x| {
+            let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+            record.lock().unwrap().push((
+                x.message_type.to_owned(),
+                text(x.request),
+                x.reply.map(|(status, body)| (status, text(body))),
+            ));
+        })
+        .build()
+        .unwrap();
+    client.check_version().await.unwrap();
+    {
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 1);
+        let (message_type, request, reply) = &seen[0];
+        assert_eq!(message_type, "CheckVersion");
+        assert!(request.contains("<CheckVersion"), "{request}");
+        let (status, body) = reply.as_ref().unwrap();
+        assert_eq!(*status, 200);
+        assert!(body.contains("<CheckVersionReply"), "{body}");
+    }
+    // A raw call the server refuses is seen with its Error reply.
+    client
+        .raw("CheckVersion", None, "not xml".into())
+        .await
+        .unwrap();
+    {
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 2);
+        assert_eq!(seen[1].1, "not xml");
+        assert!(
+            seen[1]
+                .2
+                .as_ref()
+                .unwrap()
+                .1
+                .contains(r#"errorCode="9001""#)
+        );
+    }
+    // A server that closes every connection at once: the attempt is seen, with no reply.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            drop(socket);
+        }
+    });
+    let record = seen.clone();
+    let closed = Client::builder(&format!("https://127.0.0.1:{port}/tpp/"))
+        .identity_pem(t.demo.cert_pem.as_bytes(), t.demo.key_pem.as_bytes())
+        .ca_pem(t.ca_pem.as_bytes())
+        .application(Application {
+            name: "testkit".into(),
+            version: "1.0".into(),
+            provider_id: t.demo.provider_id.clone(),
+            device_type: "testkit".into(),
+        })
+        .on_exchange(move |x| {
+            record
+                .lock()
+                .unwrap()
+                .push((x.message_type.to_owned(), String::new(), None));
+            assert!(x.reply.is_none());
+        })
+        .build()
+        .unwrap();
+    assert!(closed.check_version().await.is_err());
+    assert_eq!(seen.lock().unwrap().len(), 3);
+}
