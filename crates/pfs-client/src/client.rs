@@ -621,6 +621,7 @@ pub(crate) mod tests {
                 http: HyperClient::builder(hyper_util::rt::TokioExecutor::new()).build(https),
                 endpoint: Uri::from_static("https://127.0.0.1:9/tpp/"),
                 application: None,
+                observer: None,
             }),
             options: CallOptions {
                 timeout: Duration::from_secs(1),
