@@ -33,8 +33,8 @@ pub struct Args {
     #[arg(long)]
     accounts: Option<PathBuf>,
     /// The target's admin API, when it is openpfs: scenarios that need practice-side set-up
-    /// (moving the clock) use it, and are skipped without it. Default: DATA_DIR/admin-url if
-    /// that file exists.
+    /// (moving the clock) use it, and are skipped without it. Default, for a target on this
+    /// machine (localhost, 127.0.0.1, ::1) only: DATA_DIR/admin-url if that file exists.
     #[arg(long, env = "PFS_ADMIN_URL")]
     admin_url: Option<String>,
     /// The admin API's token; default DATA_DIR/admin-token.
@@ -210,7 +210,19 @@ pub async fn run(a: Args) -> Result<()> {
         .with_context(|| format!("cannot read the test accounts {}", accounts_path.display()))?;
     let accounts: Vec<TestAccount> = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a list of test accounts", accounts_path.display()))?;
-    let admin = match (&a.admin_url, a.data_dir.join("admin-url").exists()) {
+    // The data directory's admin API is taken only for a target on this machine: a local
+    // openpfs must not be mistaken for a remote target's practice side.
+    let local_target = a
+        .conn
+        .endpoint()
+        .parse::<http::Uri>()
+        .ok()
+        .and_then(|u| u.host().map(str::to_owned))
+        .is_some_and(|h| matches!(h.as_str(), "localhost" | "127.0.0.1" | "[::1]" | "::1"));
+    let admin = match (
+        &a.admin_url,
+        local_target && a.data_dir.join("admin-url").exists(),
+    ) {
         (None, false) => None,
         _ => Some(Api::new(
             a.admin_url.as_deref(),
