@@ -313,6 +313,18 @@ async fn messaging_available(session: &Session) -> Result<bool> {
     Ok(messaging.status == "A")
 }
 
+/// A session of the first plain account, or a skip if Messaging is not available to it.
+async fn messaging_session(ctx: &Ctx) -> Result<Session> {
+    let session = ctx.login(ctx.plain(0)?).await?;
+    if messaging_available(&session).await? {
+        return Ok(session);
+    }
+    let _ = session.logoff().await;
+    bail!(Skip(
+        "Messaging is not available to the test account".into()
+    ))
+}
+
 async fn messaging_switch_holds(ctx: &Ctx) -> Result<()> {
     let session = ctx.login(ctx.plain(0)?).await?;
     let available = messaging_available(&session).await?;
@@ -413,19 +425,27 @@ async fn double_booking(ctx: &Ctx) -> Result<()> {
 
 // --- medication --------------------------------------------------------------------------------
 
-async fn order_history_cancel(ctx: &Ctx) -> Result<()> {
-    let session = ctx.login(ctx.plain(0)?).await?;
+/// The `drugId` of a repeat the session's patient may order (the list fetched in the session),
+/// or a skip.
+async fn requestable_repeat(session: &Session) -> Result<String> {
     let list = session
         .list_repeat_medication()
         .await
         .context("ListRepeatMedication")?;
-    let course = list
+    Ok(list
         .medications
         .iter()
         .find(|m| m.requestable.0)
-        .ok_or_else(|| Skip("the test account has no requestable repeat".into()))?;
+        .ok_or_else(|| Skip("the test account has no requestable repeat".into()))?
+        .drug_id
+        .clone())
+}
+
+async fn order_history_cancel(ctx: &Ctx) -> Result<()> {
+    let session = ctx.login(ctx.plain(0)?).await?;
+    let course = requestable_repeat(&session).await?;
     let ordered = session
-        .request_medication(&[(&course.drug_id, CourseType::Repeat)], None)
+        .request_medication(&[(&course, CourseType::Repeat)], None)
         .await
         .context("RequestMedication")?;
     let history = session
@@ -452,17 +472,7 @@ async fn order_history_cancel(ctx: &Ctx) -> Result<()> {
 
 async fn order_without_list(ctx: &Ctx) -> Result<()> {
     let lister = ctx.login(ctx.plain(0)?).await?;
-    let list = lister
-        .list_repeat_medication()
-        .await
-        .context("ListRepeatMedication")?;
-    let course = list
-        .medications
-        .iter()
-        .find(|m| m.requestable.0)
-        .ok_or_else(|| Skip("the test account has no requestable repeat".into()))?
-        .drug_id
-        .clone();
+    let course = requestable_repeat(&lister).await?;
     let _ = lister.logoff().await;
     // A new session has fetched nothing.
     let session = ctx.login(ctx.plain(0)?).await?;
@@ -476,13 +486,7 @@ async fn order_without_list(ctx: &Ctx) -> Result<()> {
 // --- messaging and the record ------------------------------------------------------------------
 
 async fn send_view_delete(ctx: &Ctx) -> Result<()> {
-    let session = ctx.login(ctx.plain(0)?).await?;
-    if !messaging_available(&session).await? {
-        let _ = session.logoff().await;
-        bail!(Skip(
-            "Messaging is not available to the test account".into()
-        ));
-    }
+    let session = messaging_session(ctx).await?;
     let recipients = session
         .message_recipients()
         .await
@@ -558,13 +562,7 @@ async fn record_overview(ctx: &Ctx) -> Result<()> {
 }
 
 async fn read_and_unread(ctx: &Ctx) -> Result<()> {
-    let session = ctx.login(ctx.plain(0)?).await?;
-    if !messaging_available(&session).await? {
-        let _ = session.logoff().await;
-        bail!(Skip(
-            "Messaging is not available to the test account".into()
-        ));
-    }
+    let session = messaging_session(ctx).await?;
     let view = session.messages_view().await.context("MessagesView")?;
     let unread: Vec<&str> = view
         .messages
@@ -600,13 +598,7 @@ async fn read_and_unread(ctx: &Ctx) -> Result<()> {
 }
 
 async fn delete_unknown_message(ctx: &Ctx) -> Result<()> {
-    let session = ctx.login(ctx.plain(0)?).await?;
-    if !messaging_available(&session).await? {
-        let _ = session.logoff().await;
-        bail!(Skip(
-            "Messaging is not available to the test account".into()
-        ));
-    }
+    let session = messaging_session(ctx).await?;
     let before = session.messages_view().await.context("MessagesView")?;
     let r = session.message_delete(&["999999999999"]).await;
     let after = session.messages_view().await.context("MessagesView")?;
