@@ -132,10 +132,24 @@ impl SandboxStore for PostgresStore {
                         "INSERT INTO {t} OVERRIDING SYSTEM VALUE SELECT * FROM {schema}.{t};\n"
                     ));
                 }
+                // The sequences of the tables put back; those of the tables left alone (a fault
+                // rule's id never goes back) keep counting.
+                let left_alone = crate::NOT_IN_SNAPSHOTS
+                    .iter()
+                    .map(|t| format!("'{t}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 sql.push_str(&format!(
-                    "SELECT setval(format('%I.%I', current_schema(), name)::regclass,
-                                   coalesce(last_value, 1), last_value IS NOT NULL)
-                     FROM {schema}.pfs_sequences;"
+                    "SELECT setval(format('%I.%I', current_schema(), s.name)::regclass,
+                                   coalesce(s.last_value, 1), s.last_value IS NOT NULL)
+                     FROM {schema}.pfs_sequences s
+                     WHERE NOT EXISTS (
+                         SELECT 1 FROM pg_depend d
+                         JOIN pg_class seq ON seq.oid = d.objid AND seq.relkind = 'S'
+                         JOIN pg_class tab ON tab.oid = d.refobjid
+                         JOIN pg_namespace n ON n.oid = seq.relnamespace
+                         WHERE n.nspname = current_schema() AND seq.relname = s.name
+                           AND tab.relname IN ({left_alone}));"
                 ));
                 c.batch_execute(&sql).await?;
                 Ok(Restored::Done)

@@ -154,8 +154,9 @@ fn taken_at(path: &Path) -> StoreResult<DateTime<Utc>> {
 }
 
 /// In one transaction: every table of the live database emptied, then filled from the attached
-/// `snapshot`, and every foreign key checked before the commit. Refused (`Conflict`) if the snapshot was
-/// taken by another version of the schema.
+/// `snapshot`, and every foreign key checked before the commit. Refused (`Conflict`) if the
+/// snapshot was taken by another version of the schema. The caller turns foreign keys off, so
+/// the tables may be emptied and filled in any order (and `DELETE` is SQLite's truncate).
 fn copy_from_attached(c: &mut Connection) -> StoreResult<()> {
     let err = map_err("snapshot");
     let version = |schema: &str| -> rusqlite::Result<i64> {
@@ -191,8 +192,8 @@ fn copy_from_attached(c: &mut Connection) -> StoreResult<()> {
         .iter()
         .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
         .collect();
-    // Every table is emptied before any is filled: a cascading delete must not reach rows
-    // already copied back.
+    // Every table is emptied before any is filled, so that nothing of the live data is left
+    // whatever the order.
     for t in &quoted {
         tx.execute_batch(&format!("DELETE FROM main.{t};"))
             .map_err(&err)?;

@@ -109,6 +109,7 @@ macro_rules! store_suite_cases {
             record_grants_round_trip,
             snapshots_round_trip,
             snapshot_names_are_checked_by_the_store,
+            snapshots_leave_fault_rules_alone,
             fault_rules_round_trip,
             fault_rule_counters,
             concurrent_fault_hits,

@@ -1,6 +1,7 @@
 //! Sandbox snapshots ([`SandboxStore`](pfs_core::store::SandboxStore)).
 
 use pfs_core::Store;
+use pfs_core::fault::{FaultAction, FaultMatch, FaultSpec, FaultTrigger};
 use pfs_core::store::{SnapshotInfo, StoreError};
 
 use super::{practice, t, world};
@@ -74,6 +75,30 @@ pub async fn snapshots_round_trip(store: &dyn Store) {
     ));
     // What is live is untouched by the failed calls.
     assert_eq!(store.list_practices().await.unwrap().len(), 2);
+}
+
+/// Fault rules are not part of a snapshot: a restore leaves them, and their ids, as they are
+/// (a new rule after a restore gets a new id, never an old one again).
+pub async fn snapshots_leave_fault_rules_alone(store: &dyn Store) {
+    let spec = FaultSpec {
+        matches: FaultMatch::default(),
+        trigger: FaultTrigger::default(),
+        action: FaultAction::Empty,
+    };
+    let first = store.insert_fault_rule(&spec, t(0)).await.unwrap();
+    store.save_snapshot("with-one-rule", t(1)).await.unwrap();
+    let second = store.insert_fault_rule(&spec, t(2)).await.unwrap();
+    store.restore_snapshot("with-one-rule").await.unwrap();
+    let ids: Vec<u64> = store
+        .list_fault_rules()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(ids, vec![first.id, second.id]);
+    let third = store.insert_fault_rule(&spec, t(3)).await.unwrap();
+    assert!(third.id > second.id, "{} after {}", third.id, second.id);
 }
 
 /// A name that could leave the snapshot store (a path, a quote) is refused by the backend
