@@ -151,7 +151,7 @@ fn skips_and_failures_are_reported() {
         "{out}"
     );
     // The failed LinkAccount is shown, its linkage key (the `passphrase` attribute) redacted.
-    assert!(out.contains("last exchange (LinkAccount):"), "{out}");
+    assert!(out.contains("exchange (LinkAccount):"), "{out}");
     assert!(out.contains(r#"passphrase="…""#), "{out}");
     assert!(out.contains("scenario(s) failed"), "{out}");
     for key in &keys {
@@ -220,7 +220,7 @@ fn an_injected_fault_fails_exactly_its_scenario() {
     );
     // The report shows the exchange that failed, as it crossed the wire.
     assert!(
-        out.contains("last exchange (RequestSystmOnlineMessages):"),
+        out.contains("exchange (RequestSystmOnlineMessages):"),
         "{out}"
     );
     assert!(

@@ -156,8 +156,11 @@ impl Ctx {
     }
 }
 
-/// The last exchange a scenario made, as the client's observer saw it.
-type LastExchange = Arc<std::sync::Mutex<Option<Seen>>>;
+/// The exchanges of the scenario running, as the client's observer saw them.
+type Exchanges = Arc<std::sync::Mutex<Vec<Seen>>>;
+
+/// The longest body a report shows (a `RequestBinaryData` reply can be megabytes).
+const MAX_SHOWN_BODY: usize = 2_000;
 
 /// One exchange: the request and the reply as they crossed the wire.
 struct Seen {
@@ -167,17 +170,44 @@ struct Seen {
 }
 
 impl Seen {
-    /// The exchange for a failure report, secrets redacted.
+    /// Whether the reply was a failure: an `Error`, another HTTP status, or none at all.
+    fn failed(&self) -> bool {
+        match &self.reply {
+            Some((status, body)) => *status != 200 || pfs_client::is_error_body(body),
+            None => true,
+        }
+    }
+
+    /// The exchange for a failure report, secrets redacted, long bodies cut.
     fn describe(&self) -> String {
         let reply = match &self.reply {
-            Some((status, body)) => format!("HTTP {status} {}", scenarios::redacted(body)),
+            Some((status, body)) => format!("HTTP {status} {}", shown(body)),
             None => "no reply (transport failure or timeout)".to_owned(),
         };
         format!(
-            "\nlast exchange ({}):\n  request: {}\n  reply: {reply}",
+            "\nexchange ({}):\n  request: {}\n  reply: {reply}",
             self.message_type,
-            scenarios::redacted(&self.request)
+            shown(&self.request)
         )
+    }
+}
+
+/// The exchange that best explains a failed scenario: the last one that failed, else the last
+/// one that was not a tidying-up `Logoff`, else the last.
+fn culprit(seen: &[Seen]) -> Option<&Seen> {
+    seen.iter()
+        .rev()
+        .find(|x| x.failed())
+        .or_else(|| seen.iter().rev().find(|x| x.message_type != "Logoff"))
+        .or(seen.last())
+}
+
+/// `body` for a report: secrets redacted, at most [`MAX_SHOWN_BODY`] characters.
+fn shown(body: &str) -> String {
+    let body = scenarios::redacted(body);
+    match body.char_indices().nth(MAX_SHOWN_BODY) {
+        Some((cut, _)) => format!("{}… ({} bytes in all)", &body[..cut], body.len()),
+        None => body,
     }
 }
 
@@ -230,19 +260,21 @@ pub async fn run(a: Args) -> Result<()> {
             &a.data_dir,
         )?),
     };
-    // The last exchange of each scenario, for its report if it fails.
-    let last: LastExchange = Arc::default();
-    let seen = last.clone();
+    // The exchanges of each scenario, for its report if it fails.
+    let exchanges: Exchanges = Arc::default();
+    let seen = exchanges.clone();
     let client = a
         .conn
         .client_builder()?
         .on_exchange(move |x| {
             let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-            *seen.lock().unwrap_or_else(PoisonError::into_inner) = Some(Seen {
-                message_type: x.message_type.to_owned(),
-                request: text(x.request),
-                reply: x.reply.map(|(status, body)| (status, text(body))),
-            });
+            seen.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(Seen {
+                    message_type: x.message_type.to_owned(),
+                    request: text(x.request),
+                    reply: x.reply.map(|(status, body)| (status, text(body))),
+                });
         })
         .build()?;
     let ctx = Ctx {
@@ -271,15 +303,18 @@ pub async fn run(a: Args) -> Result<()> {
     let mut ran = Vec::new();
     for s in chosen {
         let started = Instant::now();
-        *last.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        exchanges
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
         let outcome = match (s.run)(&ctx).await {
             Ok(()) => Outcome::Pass,
             Err(e) => match e.downcast_ref::<Skip>() {
                 Some(skip) => Outcome::Skip(skip.0.clone()),
                 None => {
                     let mut report = format!("{e:#}");
-                    let seen = last.lock().unwrap_or_else(PoisonError::into_inner).take();
-                    if let Some(x) = seen {
+                    let seen = exchanges.lock().unwrap_or_else(PoisonError::into_inner);
+                    if let Some(x) = culprit(&seen) {
                         report.push_str(&x.describe());
                     }
                     Outcome::Fail(report)
