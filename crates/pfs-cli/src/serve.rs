@@ -342,8 +342,12 @@ pub async fn run(a: Args) -> Result<()> {
             accounts.len()
         );
         println!("Demo credentials are in {dir}/demo/: ca.pem, client.pem, client-key.pem,");
-        println!("provider-id and accounts.json. Try, in another terminal:");
+        println!("provider-id and accounts.json. Try, in another terminal (docs/sandbox.md):");
         println!("  pfs call CheckVersion");
+        println!("  pfs login --account ID           (ID: an accountId of accounts.json)");
+        println!("  pfs call ViewAppointments futureAppointments=Y");
+        println!("  pfs conformance");
+        println!("  pfs admin sandbox reset          (back to this first start at any time)");
         println!("  pfs admin patient list");
     } else if server.empty {
         println!();
