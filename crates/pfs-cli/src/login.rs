@@ -10,8 +10,8 @@ use chrono::NaiveDate;
 use pfs_client::{Client, LinkRequest, SecretString};
 use pfs_wire::codes::{NOT_AUTHENTICATED, PROBLEM_LOGGING_ON};
 use pfs_wire::{Header, Logoff, PatientScope, PatientSelected, WireMessage};
-use serde::Deserialize;
 
+use crate::accounts::{self, TestAccount};
 use crate::call::{Connection, login_command};
 use crate::output::{self, Reported};
 use crate::profile::{self, Link, Patient, Profile, ProfileArg, SavedSession};
@@ -67,17 +67,6 @@ pub struct SelectArgs {
 pub struct LogoffArgs {
     #[command(flatten)]
     profile: ProfileArg,
-}
-
-/// One entry of `CREDENTIALS/accounts.json`.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct DemoAccount {
-    account_id: String,
-    linkage_key: String,
-    last_name: String,
-    date_of_birth: NaiveDate,
-    organisation_code: String,
 }
 
 /// How to link an account that the profile holds no linkage for.
@@ -269,16 +258,10 @@ async fn link(
 }
 
 /// The demo account `wanted` names: by account id, else by last name (which must be unique).
-fn demo_account(conn: &Connection, wanted: &str) -> Result<DemoAccount> {
+fn demo_account(conn: &Connection, wanted: &str) -> Result<TestAccount> {
     let path = conn.credentials_dir().join("accounts.json");
-    let text = std::fs::read_to_string(&path).with_context(|| {
-        format!(
-            "cannot read {} (the demo accounts; --credentials names their directory)",
-            path.display()
-        )
-    })?;
-    let mut accounts: Vec<DemoAccount> = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a list of demo accounts", path.display()))?;
+    let mut accounts =
+        accounts::read(&path).context("the demo accounts (--credentials names their directory)")?;
     if let Some(i) = accounts.iter().position(|d| d.account_id == wanted) {
         return Ok(accounts.swap_remove(i));
     }

@@ -1,5 +1,6 @@
 //! `pfs`: run the server, run the practice, call any PFS message, measure.
 
+mod accounts;
 mod admin;
 mod bench;
 mod call;

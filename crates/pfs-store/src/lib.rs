@@ -31,3 +31,13 @@ pub use timing::StoreTimers;
 /// true).
 pub(crate) const NOT_IN_SNAPSHOTS: &[&str] =
     &["_sqlx_migrations", "fault_rules", "fault_rules_version"];
+
+/// Whether `name` may name a snapshot: 1 to 40 lower-case letters, digits, `-` and `_`. The
+/// caller (pfs-core) checks names first; each backend checks again, since a name is part of a
+/// file path (SQLite) or a schema name (PostgreSQL).
+pub(crate) fn snapshot_name_ok(name: &str) -> bool {
+    (1..=40).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}

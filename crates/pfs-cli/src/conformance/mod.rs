@@ -15,11 +15,10 @@ use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use chrono::NaiveDate;
 use pfs_client::{Client, LinkRequest, SecretString, Session};
-use serde::Deserialize;
 use tokio::sync::Mutex;
 
+use crate::accounts::{self, TestAccount};
 use crate::admin::Api;
 use crate::call::Connection;
 
@@ -52,28 +51,6 @@ pub struct Args {
     /// List the scenarios and exit.
     #[arg(long)]
     list: bool,
-}
-
-/// One test account.
-#[derive(Deserialize, Clone)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct TestAccount {
-    pub(crate) account_id: String,
-    linkage_key: String,
-    pub(crate) last_name: String,
-    date_of_birth: NaiveDate,
-    pub(crate) organisation_code: String,
-    #[serde(default)]
-    pub(crate) proxy_for: Vec<String>,
-}
-
-impl std::fmt::Debug for TestAccount {
-    // The linkage key stays out of every report.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TestAccount")
-            .field("account_id", &self.account_id)
-            .finish_non_exhaustive()
-    }
 }
 
 /// What every scenario gets: a client of the endpoint, the test accounts, the admin API when
@@ -236,10 +213,7 @@ pub async fn run(a: Args) -> Result<()> {
         .accounts
         .clone()
         .unwrap_or_else(|| a.conn.credentials_dir().join("accounts.json"));
-    let text = std::fs::read_to_string(&accounts_path)
-        .with_context(|| format!("cannot read the test accounts {}", accounts_path.display()))?;
-    let accounts: Vec<TestAccount> = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a list of test accounts", accounts_path.display()))?;
+    let accounts = accounts::read(&accounts_path)?;
     // The data directory's admin API is taken only for a target on this machine: a local
     // openpfs must not be mistaken for a remote target's practice side.
     let local_target = a

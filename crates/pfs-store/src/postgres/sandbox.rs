@@ -30,12 +30,7 @@ fn ident(name: &str) -> String {
 
 /// Refuses a name the caller should not have let through.
 fn check(name: &str) -> StoreResult<()> {
-    if name.is_empty()
-        || name.len() > 40
-        || !name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
-    {
+    if !crate::snapshot_name_ok(name) {
         return Err(StoreError::Other("snapshot: invalid name".into()));
     }
     Ok(())

@@ -28,12 +28,8 @@ impl SqliteStore {
     }
 
     fn snapshot_path(&self, name: &str) -> StoreResult<PathBuf> {
-        // The caller checks names; a name that could leave the directory is refused here too.
-        if name.is_empty()
-            || !name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
-        {
+        // A name that could leave the directory is refused here too.
+        if !crate::snapshot_name_ok(name) {
             return Err(StoreError::Other("snapshot: invalid name".into()));
         }
         Ok(self.snapshot_dir().join(format!("{name}.db")))

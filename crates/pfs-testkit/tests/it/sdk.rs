@@ -37,6 +37,11 @@ fn quick(max_attempts: u32) -> RetryPolicy {
 
 /// A client of the demo provider for `endpoint`, with `retry`.
 fn client_at(t: &TestServer, endpoint: &str, retry: RetryPolicy) -> Client {
+    builder_at(t, endpoint).retry(retry).build().unwrap()
+}
+
+/// A client builder of the demo provider for `endpoint`.
+fn builder_at(t: &TestServer, endpoint: &str) -> pfs_client::ClientBuilder {
     Client::builder(endpoint)
         .identity_pem(t.demo.cert_pem.as_bytes(), t.demo.key_pem.as_bytes())
         .ca_pem(t.ca_pem.as_bytes())
@@ -46,9 +51,6 @@ fn client_at(t: &TestServer, endpoint: &str, retry: RetryPolicy) -> Client {
             provider_id: t.demo.provider_id.clone(),
             device_type: "testkit".into(),
         })
-        .retry(retry)
-        .build()
-        .unwrap()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -467,15 +469,7 @@ async fn the_exchange_observer_sees_each_attempt() {
     type Seen = Vec<(String, String, Option<(u16, String)>)>;
     let seen: Arc<Mutex<Seen>> = Arc::default();
     let record = seen.clone();
-    let client = Client::builder(&t.endpoint())
-        .identity_pem(t.demo.cert_pem.as_bytes(), t.demo.key_pem.as_bytes())
-        .ca_pem(t.ca_pem.as_bytes())
-        .application(Application {
-            name: "testkit".into(),
-            version: "1.0".into(),
-            provider_id: t.demo.provider_id.clone(),
-            device_type: "testkit".into(),
-        })
+    let client = builder_at(&t, &t.endpoint())
         .on_exchange(move |x| {
             let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
             record.lock().unwrap().push((
@@ -524,15 +518,7 @@ async fn the_exchange_observer_sees_each_attempt() {
         }
     });
     let record = seen.clone();
-    let closed = Client::builder(&format!("https://127.0.0.1:{port}/tpp/"))
-        .identity_pem(t.demo.cert_pem.as_bytes(), t.demo.key_pem.as_bytes())
-        .ca_pem(t.ca_pem.as_bytes())
-        .application(Application {
-            name: "testkit".into(),
-            version: "1.0".into(),
-            provider_id: t.demo.provider_id.clone(),
-            device_type: "testkit".into(),
-        })
+    let closed = builder_at(&t, &format!("https://127.0.0.1:{port}/tpp/"))
         .on_exchange(move |x| {
             record
                 .lock()
