@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The sandbox's benchmarks (docs/benchmarks.md, "The sandbox"):
 #
+#   * `pfs admin health` five times: what any admin command costs, for scale;
 #   * reset to the demo seed (`pfs admin sandbox reset`), timed five times, on the demo as it is
 #     at first start and again after a seeded set made the database larger;
 #   * snapshot save and restore of the demo;
@@ -54,6 +55,8 @@ timed() {
     echo $(((end - start) / 1000000))
 }
 
+echo "== for scale, the same command doing nothing: pfs admin health, ms (5 runs)"
+echo "$(for _ in 1 2 3 4 5; do timed health; done | tr '\n' ' ')"
 echo "== reset of the demo, ms (5 runs)"
 echo "$(for _ in 1 2 3 4 5; do timed sandbox reset; done | tr '\n' ' ')"
 echo "== snapshot save / restore of the demo, ms"
