@@ -13,6 +13,7 @@
 //! Every backend persists instants as unix milliseconds, so a stored instant reads back
 //! truncated to the millisecond.
 
+mod cascade;
 mod dates;
 pub mod pg_testing;
 pub mod postgres;

@@ -15,6 +15,7 @@ mod demographics;
 mod fault;
 mod medication;
 mod messaging;
+mod namespace;
 mod patient;
 mod pharmacy;
 mod practice;
@@ -34,6 +35,7 @@ pub use messaging::{
     AttachmentFile, INBOX_LIMIT, MAX_RECIPIENT_NAME, NewMessageRecipient, PracticeMessage,
     PracticeReply, RecipientChange, ReplyAttachment,
 };
+pub use namespace::{MAX_NAMESPACE_PATIENTS, MAX_NAMESPACES, namespace_nhs_number, namespace_ods};
 pub use patient::NewPatient;
 pub use pharmacy::{
     ImportError, ImportSummary, LineError, NewPharmacy, PHARMACY_CSV_COLUMNS, check_pharmacy,

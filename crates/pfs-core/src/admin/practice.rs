@@ -21,27 +21,32 @@ pub struct NewPractice {
     pub settings: Option<PracticeSettings>,
 }
 
+/// A new practice as it is stored, once every field is checked.
+pub(super) fn checked_practice(p: NewPractice) -> Result<Practice, AdminError> {
+    let ods = ods_code(&p.ods);
+    if !(3..=10).contains(&ods.len()) || !ods.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(AdminError::Invalid(
+            "ods must be 3 to 10 letters or digits".into(),
+        ));
+    }
+    non_empty("name", &p.name)?;
+    non_empty("address", &p.address)?;
+    xml_safe("name", &p.name)?;
+    xml_safe("address", &p.address)?;
+    let settings = p.settings.unwrap_or_default();
+    check_settings(&settings)?;
+    Ok(Practice {
+        ods,
+        name: p.name.trim().to_owned(),
+        address: p.address.trim().to_owned(),
+        settings,
+    })
+}
+
 impl Pfs {
     /// Adds a practice.
     pub async fn add_practice(&self, p: NewPractice) -> Result<Practice, AdminError> {
-        let ods = ods_code(&p.ods);
-        if !(3..=10).contains(&ods.len()) || !ods.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return Err(AdminError::Invalid(
-                "ods must be 3 to 10 letters or digits".into(),
-            ));
-        }
-        non_empty("name", &p.name)?;
-        non_empty("address", &p.address)?;
-        xml_safe("name", &p.name)?;
-        xml_safe("address", &p.address)?;
-        let settings = p.settings.unwrap_or_default();
-        check_settings(&settings)?;
-        let practice = Practice {
-            ods,
-            name: p.name.trim().to_owned(),
-            address: p.address.trim().to_owned(),
-            settings,
-        };
+        let practice = checked_practice(p)?;
         self.store.insert_practice(&practice).await?;
         Ok(practice)
     }

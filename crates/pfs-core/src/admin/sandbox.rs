@@ -13,6 +13,12 @@ pub const MAX_SNAPSHOT_NAME: usize = 40;
 
 /// Refuses a snapshot name that is not 1 to 40 lower-case letters, digits, `-` and `_`.
 fn check_name(name: &str) -> Result<(), AdminError> {
+    check_plain_name("snapshot", name)
+}
+
+/// Refuses a name of a `what` (a snapshot, a namespace) that is not 1 to 40 lower-case letters,
+/// digits, `-` and `_`.
+pub(super) fn check_plain_name(what: &str, name: &str) -> Result<(), AdminError> {
     let ok = !name.is_empty()
         && name.len() <= MAX_SNAPSHOT_NAME
         && name
@@ -22,7 +28,7 @@ fn check_name(name: &str) -> Result<(), AdminError> {
         Ok(())
     } else {
         Err(AdminError::Invalid(format!(
-            "a snapshot name is 1 to {MAX_SNAPSHOT_NAME} lower-case letters, digits, - and _"
+            "a {what} name is 1 to {MAX_SNAPSHOT_NAME} lower-case letters, digits, - and _"
         )))
     }
 }

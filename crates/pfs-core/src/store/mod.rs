@@ -17,6 +17,7 @@ mod demographics;
 mod fault;
 mod medication;
 mod messaging;
+mod namespace;
 mod patient;
 mod pharmacy;
 mod practice;
@@ -36,6 +37,7 @@ pub use demographics::DemographicsStore;
 pub use fault::FaultStore;
 pub use medication::MedicationStore;
 pub use messaging::MessagingStore;
+pub use namespace::{NamespaceRecord, NamespaceStore};
 pub use patient::PatientStore;
 pub use pharmacy::PharmacyStore;
 pub use practice::PracticeStore;
@@ -104,5 +106,6 @@ store_of_areas!(
     BinaryDataStore,
     RecordStore,
     SandboxStore,
+    NamespaceStore,
     FaultStore,
 );

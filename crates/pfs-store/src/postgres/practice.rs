@@ -27,7 +27,7 @@ pub(super) fn practice_at(row: &Row, offset: usize) -> StoreResult<Practice> {
     })
 }
 
-fn settings_json(settings: &PracticeSettings) -> StoreResult<String> {
+pub(super) fn settings_json(settings: &PracticeSettings) -> StoreResult<String> {
     serde_json::to_string(settings)
         .map_err(|_| StoreError::Other("practices.settings: cannot encode".into()))
 }

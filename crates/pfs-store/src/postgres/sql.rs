@@ -233,6 +233,9 @@ pub(super) fn unique_key(constraint: &str) -> Option<&'static str> {
             "message_attachments.message_id, message_attachments.position"
         }
         "message_attachments_binary_data_id_key" => "message_attachments.binary_data_id",
+        "sandbox_namespaces_pkey" => "sandbox_namespaces.name",
+        "sandbox_namespaces_number_key" => "sandbox_namespaces.number",
+        "sandbox_namespaces_ods_key" => "sandbox_namespaces.ods",
         _ => return None,
     })
 }

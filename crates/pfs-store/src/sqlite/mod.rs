@@ -33,6 +33,7 @@ mod fault;
 mod medication;
 mod messaging;
 mod migrate;
+mod namespace;
 mod patient;
 mod pharmacy;
 mod practice;

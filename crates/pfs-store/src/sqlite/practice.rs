@@ -19,7 +19,7 @@ pub(super) fn practice_row(row: &Row<'_>) -> StoreResult<Practice> {
     })
 }
 
-fn settings_json(settings: &PracticeSettings) -> StoreResult<String> {
+pub(super) fn settings_json(settings: &PracticeSettings) -> StoreResult<String> {
     serde_json::to_string(settings)
         .map_err(|_| StoreError::Other("practices.settings: cannot encode".into()))
 }

@@ -110,6 +110,8 @@ macro_rules! store_suite_cases {
             snapshots_round_trip,
             snapshot_names_are_checked_by_the_store,
             snapshots_leave_fault_rules_alone,
+            namespaces_round_trip,
+            namespace_deletion_follows_every_reference,
             fault_rules_round_trip,
             fault_rule_counters,
             concurrent_fault_hits,
@@ -402,6 +404,7 @@ mod demographics;
 mod fault;
 mod medication;
 mod messaging;
+mod namespace;
 mod patient;
 mod pharmacy;
 mod practice;
@@ -421,6 +424,7 @@ pub use demographics::*;
 pub use fault::*;
 pub use medication::*;
 pub use messaging::*;
+pub use namespace::*;
 pub use patient::*;
 pub use pharmacy::*;
 pub use practice::*;
