@@ -66,6 +66,7 @@ admin = [
     (23, '{"name":"fuzz-snapshot"}'),
     (24, '{"seed":7,"count":2}'),
     (25, '{"seed":7,"practice":1,"from":0,"count":20}'),
+    (26, '{"name":"fuzz-namespace"}'),
 ]
 for sel, body in admin:
     write("admin_json", f"r{sel}", bytes([sel]) + body.encode())

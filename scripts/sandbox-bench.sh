@@ -5,6 +5,7 @@
 #   * reset to the demo seed (`pfs admin sandbox reset`), timed five times, on the demo as it is
 #     at first start and again after a seeded set made the database larger;
 #   * snapshot save and restore of the demo;
+#   * a namespace made (the demo's world under a practice of its own) and deleted, five times;
 #   * seeding: `pfs admin seed --practices 10 --patients 20000` (200,000 patients), patients/s.
 #
 #   scripts/sandbox-bench.sh
@@ -61,6 +62,8 @@ echo "== reset of the demo, ms (5 runs)"
 echo "$(for _ in 1 2 3 4 5; do timed sandbox reset; done | tr '\n' ' ')"
 echo "== snapshot save / restore of the demo, ms"
 echo "save $(timed sandbox snapshot bench) restore $(timed sandbox restore bench)"
+echo "== namespace create / delete, ms (5 runs)"
+echo "$(for i in 1 2 3 4 5; do echo "$(timed namespace create "bench-$i")/$(timed namespace delete "bench-$i")"; done | tr '\n' ' ')"
 echo "== seeding $PRACTICES practices x $PATIENTS patients"
 "$PFS" admin seed --practices "$PRACTICES" --patients "$PATIENTS" --seed 42 --quiet
 echo "== reset with the seeded set in the database, ms (5 runs)"

@@ -40,6 +40,7 @@ const ROUTES: &[(Method, &str)] = &[
     (Method::POST, "/api/sandbox/snapshots"),
     (Method::POST, "/api/sandbox/seed/practices"),
     (Method::POST, "/api/sandbox/seed/patients"),
+    (Method::POST, "/api/sandbox/namespaces"),
 ];
 
 fuzz_target!(|data: &[u8]| {

@@ -247,3 +247,165 @@ fn pfs_admin(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
     )
 }
+
+/// The number of rows of every table of the server's database (the SQLite file in `dir`, or
+/// the PostgreSQL test schema at `url`), the schema's own bookkeeping left out.
+fn row_counts(dir: &std::path::Path, url: Option<&str>) -> std::collections::BTreeMap<String, i64> {
+    let skip = |t: &str| t.starts_with("sqlite_") || t.starts_with("_sqlx");
+    match url {
+        None => {
+            let c = rusqlite::Connection::open(dir.join("pfs-data/pfs.db")).unwrap();
+            let tables: Vec<String> = c
+                .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            tables
+                .into_iter()
+                .filter(|t| !skip(t))
+                .map(|t| {
+                    let n = c
+                        .query_row(&format!("SELECT count(*) FROM \"{t}\""), [], |r| r.get(0))
+                        .unwrap();
+                    (t, n)
+                })
+                .collect()
+        }
+        Some(url) => tokio::runtime::Runtime::new().unwrap().block_on(async {
+            let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            let driver = tokio::spawn(connection);
+            let tables = client
+                .query(
+                    "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema()",
+                    &[],
+                )
+                .await
+                .unwrap();
+            let mut counts = std::collections::BTreeMap::new();
+            for row in tables {
+                let t: String = row.get(0);
+                if !skip(&t) {
+                    let n: i64 = client
+                        .query_one(&format!("SELECT count(*) FROM \"{t}\""), &[])
+                        .await
+                        .unwrap()
+                        .get(0);
+                    counts.insert(t, n);
+                }
+            }
+            drop(client);
+            let _ = driver.await;
+            counts
+        }),
+    }
+}
+
+/// Two namespaces made side by side each pass the whole suite at the same time (but for the
+/// scenario that moves the server's clock), each with its own credentials and practice;
+/// deleting them (with a fault rule scoped to one) leaves every
+/// table of the database with the rows it had before they were made.
+fn namespaces_run_side_by_side(url: Option<&str>) {
+    let dir = tempfile::tempdir().unwrap();
+    let extra: Vec<&str> = url.map(|u| vec!["--database", u]).unwrap_or_default();
+    let (_server, endpoint) = serve(dir.path(), &extra);
+    let before = row_counts(dir.path(), url);
+    assert!(before.get("patients").is_some_and(|&n| n > 0), "{before:?}");
+
+    let mut codes = Vec::new();
+    for name in ["suite-a", "suite-b"] {
+        let (ok, out) = pfs_admin(dir.path(), &["namespace", "create", name, "--out", name]);
+        assert!(ok, "{out}");
+        let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
+        codes.push(summary["ods"].as_str().unwrap().to_owned());
+        let accounts =
+            std::fs::read_to_string(dir.path().join(name).join("accounts.json")).unwrap();
+        assert!(accounts.contains(&format!(
+            "\"organisationCode\": \"{}\"",
+            summary["ods"].as_str().unwrap()
+        )));
+        assert!(!accounts.contains("Y99001"), "{accounts}");
+    }
+    assert_eq!(codes, ["N0001", "N0002"]);
+    let (ok, out) = pfs_admin(dir.path(), &["namespace", "create", "suite-a"]);
+    assert!(!ok && out.contains("409"), "{out}");
+
+    // Side by side, each suite leaves out the one scenario that moves the server's clock
+    // (which every namespace shares); it then runs alone in one namespace.
+    let runs: Vec<_> = ["suite-a", "suite-b"]
+        .into_iter()
+        .map(|name| {
+            let dir = dir.path().to_owned();
+            let endpoint = endpoint.clone();
+            std::thread::spawn(move || {
+                let args = ["--endpoint", &endpoint, "--credentials", name];
+                conformance(&dir, &[&args[..], &["--skip", "idle-expiry"]].concat())
+            })
+        })
+        .collect();
+    for run in runs {
+        let (ok, out) = run.join().unwrap();
+        assert!(ok, "{out}");
+        assert!(!out.contains("FAIL ") && !out.contains("SKIP "), "{out}");
+        assert!(!out.contains("idle-expiry"), "{out}");
+    }
+    let (ok, out) = conformance(
+        dir.path(),
+        &[
+            "--endpoint",
+            &endpoint,
+            "--credentials",
+            "suite-a",
+            "--only",
+            "idle-expiry",
+        ],
+    );
+    assert!(ok && out.contains("1 passed, 0 failed, 0 skipped"), "{out}");
+
+    let (ok, out) = pfs_admin(
+        dir.path(),
+        &[
+            "fault",
+            "add",
+            "error",
+            "--practice",
+            "N0001",
+            "--error-code",
+            "9010",
+        ],
+    );
+    assert!(ok, "{out}");
+    for name in ["suite-a", "suite-b"] {
+        let (ok, out) = pfs_admin(dir.path(), &["namespace", "delete", name]);
+        assert!(ok, "{out}");
+    }
+    let (ok, out) = pfs_admin(dir.path(), &["fault", "list"]);
+    assert!(
+        ok && out.trim() == "[]",
+        "the namespace's fault rule went with it: {out}"
+    );
+    let (ok, out) = pfs_admin(dir.path(), &["namespace", "list"]);
+    assert!(ok && out.trim() == "[]", "{out}");
+    let (ok, out) = pfs_admin(dir.path(), &["namespace", "delete", "suite-a"]);
+    assert!(!ok && out.contains("404"), "{out}");
+
+    assert_eq!(row_counts(dir.path(), url), before);
+}
+
+#[test]
+fn namespaces_run_side_by_side_and_leave_nothing() {
+    namespaces_run_side_by_side(None);
+}
+
+#[test]
+#[ignore = "needs PostgreSQL: set PFS_TEST_POSTGRES_URL and run with --include-ignored"]
+fn namespaces_run_side_by_side_and_leave_nothing_on_postgres() {
+    use pfs_store::pg_testing::{TestSchema, required_test_url};
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let schema = runtime.block_on(TestSchema::create(&required_test_url()));
+    namespaces_run_side_by_side(Some(schema.url()));
+    drop(schema);
+}

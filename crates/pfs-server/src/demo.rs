@@ -214,9 +214,9 @@ const SESSIONS: &[SessionTemplate] = &[
     ),
 ];
 
-/// Eight weeks of weekday sessions from tomorrow (slots are derived, so this is a few hundred
-/// rows at most).
-async fn seed_sessions(pfs: &Pfs) -> Result<()> {
+/// Eight weeks of weekday sessions from tomorrow at practice `ods` (slots are derived, so this
+/// is a few hundred rows at most).
+async fn seed_sessions(pfs: &Pfs, ods: &str) -> Result<()> {
     let today = pfs_core::uktime::uk_date(pfs.clock().now());
     for day in 1..=56u64 {
         let date = today + chrono::Days::new(day);
@@ -225,7 +225,7 @@ async fn seed_sessions(pfs: &Pfs) -> Result<()> {
         }
         for &(name, staff, location, slot_type, (h, m), minutes, count) in SESSIONS {
             pfs.add_appointment_session(
-                DEMO_ODS,
+                ods,
                 NewAppointmentSession {
                     session_type: name.into(),
                     staff_details: staff.into(),
@@ -604,7 +604,12 @@ async fn seed_courses(pfs: &Pfs, patient_id: &str, person: usize) -> Result<Vec<
 
 /// Stores an account holder's request history through the store, as orders from the demo app
 /// that the practice then settled, so that no course is left with an outstanding request.
-async fn seed_requests(pfs: &Pfs, person: &Synthetic, courses: &[MedicationCourse]) -> Result<()> {
+async fn seed_requests(
+    pfs: &Pfs,
+    world: &World<'_>,
+    person: &Synthetic,
+    courses: &[MedicationCourse],
+) -> Result<()> {
     let store = pfs.store();
     let now = pfs.clock().now();
     for &(index, days_ago, notes, status, comment) in REQUEST_HISTORY {
@@ -620,7 +625,7 @@ async fn seed_requests(pfs: &Pfs, person: &Synthetic, courses: &[MedicationCours
             patient_id: course.patient_id.clone(),
             at,
             accessed_by: by,
-            organisation: DEMO_PRACTICE_NAME.into(),
+            organisation: world.practice_name.into(),
             access_type: access_type.into(),
             method: method.into(),
         };
@@ -629,8 +634,8 @@ async fn seed_requests(pfs: &Pfs, person: &Synthetic, courses: &[MedicationCours
             "Requested medication",
             "Online",
             format!(
-                "{} {} {} via {DEMO_PROVIDER_NAME}",
-                person.title, person.first, person.last
+                "{} {} {} via {}",
+                person.title, person.first, person.last, world.provider_name
             ),
         );
         let mut stored = None;
@@ -670,7 +675,7 @@ async fn seed_requests(pfs: &Pfs, person: &Synthetic, courses: &[MedicationCours
             settled_at,
             access_type,
             "Practice",
-            DEMO_PRACTICE_NAME.into(),
+            world.practice_name.into(),
         );
         let outcome = store
             .settle_prescription_request(&id, status, Some(comment), settled_at, &settled)
@@ -684,15 +689,15 @@ async fn seed_requests(pfs: &Pfs, person: &Synthetic, courses: &[MedicationCours
 }
 
 /// The demo practice's name.
-const DEMO_PRACTICE_NAME: &str = "Riverside Surgery";
+pub(crate) const DEMO_PRACTICE_NAME: &str = "Riverside Surgery";
 /// The demo provider's name.
 const DEMO_PROVIDER_NAME: &str = "openpfs demo app";
 
-/// Seeds the demo practice, its patients and a demo provider, and writes `DATA_DIR/demo/`.
-pub async fn seed(pfs: &Pfs, dir: &DataDir, ca: &PemPair) -> Result<Vec<DemoAccount>> {
-    pfs.add_practice(NewPractice {
-        ods: DEMO_ODS.into(),
-        name: DEMO_PRACTICE_NAME.into(),
+/// The demo practice as it is added: under `ods`, named `name`.
+pub(crate) fn demo_practice(ods: &str, name: &str) -> NewPractice {
+    NewPractice {
+        ods: ods.into(),
+        name: name.into(),
         address: "1 High Street, Leeds, LS1 4AP".into(),
         settings: Some(PracticeSettings {
             booking_guidance: Some(
@@ -707,19 +712,37 @@ pub async fn seed(pfs: &Pfs, dir: &DataDir, ca: &PemPair) -> Result<Vec<DemoAcco
             ),
             ..PracticeSettings::default()
         }),
-    })
-    .await
-    .context("seeding the demo practice")?;
-    seed_sessions(pfs).await?;
+    }
+}
+
+/// Where [`seed_world`] puts the demo's people: a practice that exists, the names its log
+/// entries give, and the people's NHS numbers (by index into `PEOPLE`).
+pub(crate) struct World<'a> {
+    pub ods: &'a str,
+    pub practice_name: &'a str,
+    pub provider_name: &'a str,
+    pub nhs_number: &'a (dyn Fn(usize) -> String + Sync),
+}
+
+/// The demo world's NHS numbers.
+fn demo_nhs_number(person: usize) -> String {
+    nhs_number(PEOPLE.get(person).map_or("999000000", |p| p.nhs9))
+}
+
+/// Seeds the demo's people into `world`'s practice with everything they hold: appointment
+/// sessions, contact details, nominations, messages, proxies, online accounts, medication
+/// with its history and records. The accounts, as `demo/accounts.json` lists them.
+pub(crate) async fn seed_world(pfs: &Pfs, world: &World<'_>) -> Result<Vec<DemoAccount>> {
+    seed_sessions(pfs, world.ods).await?;
 
     let mut ids = Vec::new();
     let mut nhs_numbers = Vec::new();
-    for p in PEOPLE {
+    for (i, p) in PEOPLE.iter().enumerate() {
         let (y, m, d) = p.born;
-        let nhs = nhs_number(p.nhs9);
+        let nhs = (world.nhs_number)(i);
         let patient = pfs
             .add_patient(NewPatient {
-                ods: DEMO_ODS.into(),
+                ods: world.ods.into(),
                 nhs_number: nhs.clone(),
                 title: Some(p.title.into()),
                 first_name: p.first.into(),
@@ -735,7 +758,7 @@ pub async fn seed(pfs: &Pfs, dir: &DataDir, ca: &PemPair) -> Result<Vec<DemoAcco
     }
     contact::seed_contact_details(pfs, &ids).await?;
     pharmacy::seed_pharmacies(pfs, &ids).await?;
-    messaging::seed_messaging(pfs, &ids).await?;
+    messaging::seed_messaging(pfs, world.ods, &ids).await?;
     for &(grantee, patient) in PROXIES {
         pfs.grant_proxy(&ids[grantee], &ids[patient])
             .await
@@ -754,7 +777,7 @@ pub async fn seed(pfs: &Pfs, dir: &DataDir, ca: &PemPair) -> Result<Vec<DemoAcco
             linkage_key: issued.linkage_key.expose_secret().to_owned(),
             last_name: p.last.into(),
             date_of_birth: format!("{y:04}-{m:02}-{d:02}"),
-            organisation_code: DEMO_ODS.into(),
+            organisation_code: world.ods.into(),
             nhs_number: nhs_numbers[i].clone(),
             proxy_for: PROXIES
                 .iter()
@@ -773,14 +796,32 @@ pub async fn seed(pfs: &Pfs, dir: &DataDir, ca: &PemPair) -> Result<Vec<DemoAcco
         }
         let courses = seed_courses(pfs, &ids[i], i).await?;
         if p.online {
-            seed_requests(pfs, p, &courses).await?;
+            seed_requests(pfs, world, p, &courses).await?;
         }
         let name = format!("{} {} {}", p.title, p.first, p.last);
-        record::seed_record(pfs, &ids[i], i, DEMO_PRACTICE_NAME, &name).await?;
+        record::seed_record(pfs, &ids[i], i, world.practice_name, &name).await?;
     }
     if let Some(&(carer, patient)) = PROXIES.first() {
         record::seed_proxy_grant(pfs, &ids[patient], &ids[carer]).await?;
     }
+    Ok(accounts)
+}
+
+/// Seeds the demo practice, its patients and a demo provider, and writes `DATA_DIR/demo/`.
+pub async fn seed(pfs: &Pfs, dir: &DataDir, ca: &PemPair) -> Result<Vec<DemoAccount>> {
+    pfs.add_practice(demo_practice(DEMO_ODS, DEMO_PRACTICE_NAME))
+        .await
+        .context("seeding the demo practice")?;
+    let accounts = seed_world(
+        pfs,
+        &World {
+            ods: DEMO_ODS,
+            practice_name: DEMO_PRACTICE_NAME,
+            provider_name: DEMO_PROVIDER_NAME,
+            nhs_number: &demo_nhs_number,
+        },
+    )
+    .await?;
 
     let client = pki::new_client_cert(ca, DEMO_PROVIDER_NAME)?;
     let provider = pfs

@@ -19,6 +19,7 @@ mod demographics;
 mod fault;
 mod medication;
 mod messaging;
+mod namespace;
 mod patient;
 mod pharmacy;
 mod practice;
@@ -98,6 +99,10 @@ enum What {
     /// The sandbox: reset to the demo seed, save and restore snapshots.
     #[command(subcommand)]
     Sandbox(sandbox::SandboxCmd),
+    /// Namespaces: isolated practices, each with its own provider and accounts, for test runs
+    /// that share one server.
+    #[command(subcommand)]
+    Namespace(namespace::NamespaceCmd),
     /// Synthetic practices and patients in bulk, the same for the same seed.
     Seed(sandbox::SeedArgs),
     /// The sandbox's clock: move it to test expiry and cut-offs without waiting.
@@ -134,6 +139,7 @@ pub async fn run(a: Args) -> Result<()> {
         What::Clock(cmd) => sandbox::run_clock(&api, cmd).await?,
         What::Sandbox(cmd) => sandbox::run_sandbox(&api, cmd).await?,
         What::Seed(a) => sandbox::run_seed(&api, a).await?,
+        What::Namespace(cmd) => namespace::run(&api, cmd).await?,
         What::Fault(cmd) => fault::run(&api, cmd).await?,
     };
     if !out.is_null() {

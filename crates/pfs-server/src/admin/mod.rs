@@ -41,6 +41,7 @@ mod demographics;
 mod fault;
 mod medication;
 mod messaging;
+mod namespace;
 mod patient;
 mod pharmacy;
 mod practice;
@@ -178,6 +179,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .merge(proxy::routes())
         .merge(record::routes())
         .merge(sandbox::routes())
+        .merge(namespace::routes())
         .merge(service::routes())
         .merge(fault::routes())
         .route_layer(axum::middleware::from_fn_with_state(

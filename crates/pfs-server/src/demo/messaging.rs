@@ -8,8 +8,6 @@ use base64::engine::general_purpose::STANDARD;
 use pfs_core::Pfs;
 use pfs_core::admin::{NewMessageRecipient, PracticeReply, ReplyAttachment};
 
-use super::DEMO_ODS;
-
 /// (person index into `PEOPLE`, whom they write to: 0 the doctor, 1 the team, their message,
 /// the reply, the attached letter's file name and its lines).
 type Conversation = (
@@ -51,8 +49,8 @@ const CONVERSATIONS: &[Conversation] = &[
     ),
 ];
 
-/// Seeds the recipients and the conversations (`ids` in the order of `PEOPLE`).
-pub(super) async fn seed_messaging(pfs: &Pfs, ids: &[String]) -> Result<()> {
+/// Seeds practice `ods`'s recipients and the conversations (`ids` in the order of `PEOPLE`).
+pub(super) async fn seed_messaging(pfs: &Pfs, ods: &str, ids: &[String]) -> Result<()> {
     let mut recipients = Vec::new();
     for (kind, name) in [
         ("Recipient", "Dr Amelia Jones"),
@@ -60,7 +58,7 @@ pub(super) async fn seed_messaging(pfs: &Pfs, ids: &[String]) -> Result<()> {
     ] {
         let r = pfs
             .add_message_recipient(
-                DEMO_ODS,
+                ods,
                 NewMessageRecipient {
                     kind: kind.into(),
                     name: name.into(),
@@ -80,7 +78,7 @@ pub(super) async fn seed_messaging(pfs: &Pfs, ids: &[String]) -> Result<()> {
             .await
             .context("seeding a demo message")?;
         pfs.reply_to_conversation(
-            DEMO_ODS,
+            ods,
             &first.conversation_id,
             PracticeReply {
                 from_recipient_id: recipient.clone(),

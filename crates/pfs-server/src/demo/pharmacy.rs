@@ -240,9 +240,20 @@ const PHARMACIES: &[Row] = &[
 /// Hana) and Ian.
 const NOMINATIONS: &[(usize, &str)] = &[(0, "FY902"), (2, "FY904"), (6, "FY909"), (8, "FY921")];
 
-/// Seeds the directory and the nominations (`ids` in the order of `PEOPLE`).
+/// Seeds the directory's pharmacies it does not have yet (the directory is shared by every
+/// practice, so a namespace finds the demo's there), and the nominations (`ids` in the order
+/// of `PEOPLE`).
 pub(super) async fn seed_pharmacies(pfs: &Pfs, ids: &[String]) -> Result<()> {
     for &(ods, name, house, street, postcode, telephone, closed) in PHARMACIES {
+        if pfs
+            .store()
+            .pharmacy(ods)
+            .await
+            .context("reading the pharmacy directory")?
+            .is_some()
+        {
+            continue;
+        }
         pfs.add_pharmacy(NewPharmacy {
             ods: ods.into(),
             name: name.into(),
