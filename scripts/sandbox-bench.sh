@@ -23,7 +23,7 @@ else
 fi
 work=$(mktemp -d)
 cd "$work"
-export PFS_LISTEN=127.0.0.1:18443 PFS_ADMIN_LISTEN=127.0.0.1:18444
+export PFS_LISTEN=${PFS_LISTEN:-127.0.0.1:18443} PFS_ADMIN_LISTEN=${PFS_ADMIN_LISTEN:-127.0.0.1:18444}
 server=
 trap '[ -n "$server" ] && kill $server 2>/dev/null; rm -rf "$work"' EXIT
 
