@@ -333,7 +333,10 @@ fn namespaces_run_side_by_side(url: Option<&str>) {
     let (ok, out) = pfs_admin(dir.path(), &["namespace", "create", "suite-a"]);
     assert!(!ok && out.contains("409"), "{out}");
     let (ok, out) = pfs_admin(dir.path(), &["namespace", "create", "Not Plain"]);
-    assert!(!ok && out.contains("422") && out.contains("namespace name"), "{out}");
+    assert!(
+        !ok && out.contains("422") && out.contains("namespace name"),
+        "{out}"
+    );
 
     // Side by side, each suite leaves out the one scenario that moves the server's clock
     // (which every namespace shares); it then runs alone in one namespace.

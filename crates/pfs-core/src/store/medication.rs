@@ -41,7 +41,9 @@ pub trait MedicationStore: Send + Sync {
     /// Records, for each view, that its session fetched the patient's list at its version
     /// (replacing what that session had fetched for that patient) and appends its access-log
     /// entry: all in one transaction. A view of a session that no longer exists records
-    /// nothing but its log entry. The records go when their session is purged.
+    /// nothing but its log entry, and a view of a patient who no longer exists records
+    /// nothing (see [`AccessLogStore::insert_record_accesses`](super::AccessLogStore)). The
+    /// records go when their session is purged.
     async fn record_medication_views(&self, views: &[MedicationView]) -> StoreResult<()>;
     /// Stores a new `Requested` request and appends `log`, in one transaction, if the patient's
     /// list is still at `version` ([`OrderOutcome::ListChanged`] otherwise) and none of its

@@ -37,7 +37,8 @@ impl AccessLogStore for PostgresStore {
         let sql = "INSERT INTO record_accesses
                  (patient_id, at_ms, accessed_by, organisation, access_type, method)
              SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[],
-                                  $6::text[])";
+                                  $6::text[]) AS u(patient_id)
+             WHERE EXISTS (SELECT 1 FROM patients p WHERE p.id = u.patient_id)";
         let column =
             |f: fn(&RecordAccess) -> &str| -> Vec<&str> { accesses.iter().map(f).collect() };
         let (patients, by, organisations, types, methods) = (

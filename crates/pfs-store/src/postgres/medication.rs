@@ -365,7 +365,8 @@ impl MedicationStore for PostgresStore {
              INSERT INTO record_accesses
                  (patient_id, at_ms, accessed_by, organisation, access_type, method)
              SELECT * FROM unnest($4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[],
-                                  $9::text[])";
+                                  $9::text[]) AS u(patient_id)
+             WHERE EXISTS (SELECT 1 FROM patients p WHERE p.id = u.patient_id)";
         let mut latest: Vec<(&MedicationView, i64)> = Vec::with_capacity(views.len());
         for v in views.iter().rev() {
             let Some(version) = v.version else { continue };

@@ -31,6 +31,29 @@ pub(super) fn insert_record_access(c: &Connection, access: &RecordAccess) -> Sto
     Ok(())
 }
 
+/// Appends an entry written behind its reply: dropped if its patient no longer exists.
+pub(super) fn insert_record_access_behind(
+    c: &Connection,
+    access: &RecordAccess,
+) -> StoreResult<()> {
+    execute(
+        c,
+        "record_accesses",
+        "INSERT INTO record_accesses (patient_id, at_ms, accessed_by, organisation, access_type,
+                                      method)
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS (SELECT 1 FROM patients WHERE id = ?1)",
+        params![
+            access.patient_id,
+            ms(access.at),
+            access.accessed_by,
+            access.organisation,
+            access.access_type,
+            access.method,
+        ],
+    )?;
+    Ok(())
+}
+
 fn record_access_row(row: &Row<'_>) -> StoreResult<RecordAccess> {
     let c = Cols::new(row, "record_accesses");
     Ok(RecordAccess {
@@ -55,7 +78,7 @@ impl AccessLogStore for SqliteStore {
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(map_err("record_accesses"))?;
             for access in accesses {
-                insert_record_access(&tx, access)?;
+                insert_record_access_behind(&tx, access)?;
             }
             tx.commit().map_err(map_err("record_accesses"))
         })

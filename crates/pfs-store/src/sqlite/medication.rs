@@ -14,7 +14,7 @@ use pfs_core::store::{MedicationStore, StoreError, StoreResult};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
 
 use super::SqliteStore;
-use super::access_log::insert_record_access;
+use super::access_log::{insert_record_access, insert_record_access_behind};
 use super::sql::{Cols, date_text, execute, map_err, ms, opt_ms, query_all, query_opt};
 
 const COURSE_COLUMNS: &str = "c.id, c.patient_id, c.drug, c.details, c.course_type, \
@@ -354,7 +354,7 @@ impl MedicationStore for SqliteStore {
                         params![view.suid_hash, view.patient_id, version],
                     )?;
                 }
-                insert_record_access(&tx, &view.log)?;
+                insert_record_access_behind(&tx, &view.log)?;
             }
             tx.commit().map_err(map_err("medication_list_views"))
         })
