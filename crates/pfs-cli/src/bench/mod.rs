@@ -33,6 +33,7 @@ pub struct Args {
         "link-account",
         "check-version",
         "view-appointments",
+        "list-slots",
         "book-appointment",
         "list-repeat-medication",
         "request-medication",
@@ -53,6 +54,11 @@ pub struct Args {
     /// Extra connections sending LinkAccount at full tilt while measuring.
     #[arg(long, default_value_t = 0)]
     background_link: usize,
+    /// Sessions to open (Authenticate, on as many connections as `--connections`) and leave
+    /// open before measuring, so that the server holds this many live sessions besides the
+    /// run's own; the time taken is printed.
+    #[arg(long, default_value_t = 0)]
+    open_sessions: usize,
     /// The demo accounts file (from the server's data directory).
     #[arg(long, default_value = "pfs-data/demo/accounts.json")]
     accounts: std::path::PathBuf,
@@ -387,6 +393,7 @@ pub async fn run(a: Args) -> Result<()> {
                 let auth: pfs_wire::AuthenticateReply = reply.decode()?;
                 let (message_type, extra): (&'static str, &[(&str, &str)]) = match scenario {
                     "view-appointments" => ("ViewAppointments", &[("futureAppointments", "Y")]),
+                    "list-slots" => ("ListSlots", &[("numberOfDays", "7")]),
                     "list-repeat-medication" => ("ListRepeatMedication", &[]),
                     "pharmacy-search" => ("RequestCommunityPharmacy", &[]),
                     "messages-view" => ("MessagesView", &[]),
@@ -402,6 +409,12 @@ pub async fn run(a: Args) -> Result<()> {
                     .attr("onlineUserId", auth.online_user_id);
                 for (k, v) in extra {
                     template = template.attr(k, *v);
+                }
+                if scenario == "list-slots" {
+                    // From now: a past start reads as now (as `pfs call` sends it).
+                    let now = chrono::Utc::now().naive_utc();
+                    template =
+                        template.attr("startDate", pfs_wire::scalar::format_request_time(now));
                 }
                 let mut job = Job::new(message_type, Some(suid), template);
                 if scenario == "pharmacy-search" {
@@ -429,6 +442,10 @@ pub async fn run(a: Args) -> Result<()> {
         "patient-record" => record::give_record(&a, &jobs[0]).await?,
         "binary-data" => record::give_document(&a, &mut jobs).await?,
         _ => {}
+    }
+
+    if a.open_sessions > 0 {
+        open_sessions(&a, &authenticate).await?;
     }
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -518,6 +535,38 @@ pub async fn run(a: Args) -> Result<()> {
     if failures > 0 {
         bail!("{failures} requests failed");
     }
+    Ok(())
+}
+
+/// Opens `--open-sessions` sessions of the first account and leaves them open, over
+/// `--connections` connections at once; prints how long it took.
+async fn open_sessions(a: &Args, authenticate: &Job) -> Result<()> {
+    let started = Instant::now();
+    let per = a.open_sessions.div_ceil(a.connections);
+    let mut openers = Vec::new();
+    for i in 0..a.connections {
+        let n = per.min(a.open_sessions.saturating_sub(i * per));
+        let (client, job) = (a.conn.client()?, authenticate.clone());
+        openers.push(tokio::spawn(async move {
+            for _ in 0..n {
+                let reply = client.raw(job.message_type, None, job.body()).await?;
+                anyhow::ensure!(
+                    !reply.is_error(),
+                    "Authenticate failed while opening sessions"
+                );
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for o in openers {
+        o.await??;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "open-sessions: {}  seconds: {seconds:.1}  per second: {:.0}",
+        a.open_sessions,
+        a.open_sessions as f64 / seconds
+    );
     Ok(())
 }
 
