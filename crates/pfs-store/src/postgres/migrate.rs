@@ -64,6 +64,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "faults",
         include_str!("../../migrations/postgres/0010_faults.sql"),
     ),
+    (
+        11,
+        "record_token",
+        include_str!("../../migrations/postgres/0011_record_token.sql"),
+    ),
 ];
 
 /// Applies the migrations the database at `url` has not had, then disconnects: for operators

@@ -54,6 +54,11 @@ pub(super) const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0009_faults.sql",
         include_str!("../../migrations/sqlite/0009_faults.sql"),
     ),
+    (
+        10,
+        "0010_record_token.sql",
+        include_str!("../../migrations/sqlite/0010_record_token.sql"),
+    ),
 ];
 
 /// Applies the migrations the database has not had, all in one transaction.
