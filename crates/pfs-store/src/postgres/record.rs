@@ -264,15 +264,19 @@ impl RecordStore for PostgresStore {
         &self,
         patient_id: &str,
     ) -> StoreResult<(Option<i64>, Vec<RecordEvent>)> {
-        // One statement, so one snapshot: the token (evaluated once) beside every row. The
-        // events come newest first from record_events_patient_idx scanned backwards, each
-        // event's items in order from record_items_event_idx (migration 0011), so only the
-        // items of one event are ever sorted.
+        // One statement, so one snapshot: the token (evaluated once) beside every row. In key
+        // order, as SQLite's clustered tables give it: the events newest first from
+        // record_events_patient_idx scanned backwards (migration 0011), each event's items
+        // looked up by record_items_event_idx and ordered there (a lateral subquery with its
+        // own ORDER BY, which the planner does not flatten into a hash join however its
+        // statistics look), so the final sort is incremental: one event's items at a time.
         let sql = concat!(
             "SELECT (SELECT record_token FROM patients WHERE id = $1),
                     e.id, e.at_ms, e.done_by, e.location, ",
             item_columns!(),
-            " FROM record_events e JOIN record_items i ON i.event_id = e.id
+            " FROM record_events e
+             CROSS JOIN LATERAL (SELECT * FROM record_items i WHERE i.event_id = e.id
+                                 ORDER BY i.seq) i
              WHERE e.patient_id = $1
              ORDER BY e.at_ms DESC, e.id DESC, i.seq"
         );

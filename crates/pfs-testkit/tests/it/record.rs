@@ -842,7 +842,12 @@ async fn the_record_is_never_served_stale(backend: Backend) {
     reads += 2 * 5;
 
     // What the grants and switches decide is read afresh each time.
-    for (level, docs) in [("Coded", false), ("Coded", true), ("Full", false), ("Full", true)] {
+    for (level, docs) in [
+        ("Coded", false),
+        ("Coded", true),
+        ("Full", false),
+        ("Full", true),
+    ] {
         set_grant(&t, &me, &me, level, docs, true).await;
         check(level == "Full", docs, &format!("{level}, documents {docs}")).await;
         reads += 2;
