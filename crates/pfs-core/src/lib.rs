@@ -36,6 +36,7 @@ pub mod nhs;
 mod operation;
 pub mod pharmacy;
 pub mod record;
+mod record_cache;
 pub mod secrets;
 pub mod services;
 pub mod session;
@@ -109,6 +110,8 @@ pub struct Pfs {
     read_log: group_commit::GroupCommit<model::RecordAccess>,
     /// The fault injection rules this instance applies.
     faults: fault::Faults,
+    /// `RequestPatientRecord`'s events as last encoded (see `record_cache.rs`).
+    record_cache: record_cache::RecordCache,
 }
 
 impl Pfs {
@@ -138,13 +141,14 @@ impl Pfs {
         Ok(Pfs {
             store,
             clock,
-            config,
             pepper,
             kdf,
             provider_failures,
             medication_views: group_commit::GroupCommit::new(medication::write_views, linger),
             read_log: group_commit::GroupCommit::new(access_log::write_reads, linger),
             faults: fault::Faults::default(),
+            record_cache: record_cache::RecordCache::new(config.record_cache_bytes),
+            config,
         })
     }
 

@@ -23,6 +23,7 @@ use pfs_wire::{
 use crate::error::DomainError;
 use crate::model::*;
 use crate::operation::{Access, Call, Operation};
+use crate::record_cache::View;
 use crate::uktime::{to_instant, to_wall_clock, uk_date};
 use crate::{Pfs, services};
 
@@ -150,6 +151,10 @@ impl Pfs {
     }
 
     /// `RequestPatientRecord`: the events, newest first, with the items the user may see.
+    ///
+    /// The events are encoded once per record token and view and kept (`record_cache.rs`):
+    /// an unchanged record costs a read of its token. The grants and switches that decide the
+    /// view are read afresh every time, and so is the access-log entry written.
     async fn request_patient_record(
         &self,
         call: &Call<'_>,
@@ -159,42 +164,37 @@ impl Pfs {
             return Err(DomainError::NoAccess(NOT_GRANTED));
         }
         let context = call.patient()?;
-        let documents = grant.documents
-            && services::is_enabled(
-                "documents",
-                &context.practice_switches,
-                &context.patient_switches,
-            );
-        let shown = |item: &RecordItem| {
-            item.visible
-                && (grant.level == RecordLevel::Full || item.snomed_code.is_some())
-                && (documents || !is_document(item))
+        let view = View {
+            full: grant.level == RecordLevel::Full,
+            documents: grant.documents
+                && services::is_enabled(
+                    "documents",
+                    &context.practice_switches,
+                    &context.patient_switches,
+                ),
         };
-        let events = self.store.record_events(&context.patient.id).await?;
-        let events = events
-            .into_iter()
-            .filter_map(|event| {
-                let items: Vec<EventItem> = event
-                    .items
-                    .into_iter()
-                    .filter(shown)
-                    .map(|item| EventItem {
-                        item_type: item.item_type,
-                        details: item.details,
-                        binary_data_id: item.binary_data_id,
-                    })
-                    .collect();
-                (!items.is_empty()).then(|| pfs_wire::RecordEvent {
-                    date: to_wall_clock(event.at),
-                    done_by: event.done_by,
-                    location: event.location,
-                    items,
-                })
-            })
-            .collect();
+        let patient_id = &context.patient.id;
+        let cached = if self.record_cache.enabled() {
+            let token = self.store.record_token(patient_id).await?;
+            self.record_cache.get(patient_id, view, token)
+        } else {
+            None
+        };
+        let encoded_events = match cached {
+            Some(events) => events,
+            None => {
+                let (token, events) = self.store.record_events_with_token(patient_id).await?;
+                let events = pfs_wire::RecordEvent::encode_all(shown_events(events, view));
+                if let Some(token) = token {
+                    self.record_cache
+                        .put(patient_id, view, token, events.clone());
+                }
+                events
+            }
+        };
         self.log_online_read(call, "Viewed record").await?;
         Ok(RequestPatientRecordReply {
-            events,
+            encoded_events,
             ..Default::default()
         })
     }
@@ -277,6 +277,37 @@ impl Pfs {
             ..Default::default()
         })
     }
+}
+
+/// The events as `view` shows them: hidden items, items without a code in the coded view and
+/// documents without the documents grant left out, then events left with no item.
+fn shown_events(events: Vec<RecordEvent>, view: View) -> Vec<pfs_wire::RecordEvent> {
+    let shown = |item: &RecordItem| {
+        item.visible
+            && (view.full || item.snomed_code.is_some())
+            && (view.documents || !is_document(item))
+    };
+    events
+        .into_iter()
+        .filter_map(|event| {
+            let items: Vec<EventItem> = event
+                .items
+                .into_iter()
+                .filter(shown)
+                .map(|item| EventItem {
+                    item_type: item.item_type,
+                    details: item.details,
+                    binary_data_id: item.binary_data_id,
+                })
+                .collect();
+            (!items.is_empty()).then(|| pfs_wire::RecordEvent {
+                date: to_wall_clock(event.at),
+                done_by: event.done_by,
+                location: event.location,
+                items,
+            })
+        })
+        .collect()
 }
 
 /// Whether an item is a document (a letter or an attachment with a file).

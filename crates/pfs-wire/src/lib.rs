@@ -77,7 +77,7 @@ pub use msg::session::{
 };
 pub use msg::version::{CheckVersion, CheckVersionReply, SupportedVersion};
 pub use scalar::{Guid, UpperYesNo, YesNo};
-pub use xml::{Element, Limits, XmlError};
+pub use xml::{Element, Limits, Markup, XmlError};
 
 /// Calls `$callback! { Name, Name, … }` with every request type this implementation
 /// understands: the one list of messages. Everything else about a message is declared with its

@@ -10,6 +10,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::reader::Reader;
@@ -68,6 +69,47 @@ pub struct Element {
     pub children: Vec<Element>,
     /// Concatenated character data directly inside this element.
     pub text: String,
+    /// Children already written (see [`Markup`]), written after [`children`](Self::children).
+    /// Parsing never fills it.
+    pub markup: Markup,
+}
+
+/// Elements written once by [`Element::write`] and kept as text, to be written again as they
+/// are: what the server's record cache holds. Only [`Markup::of`] makes one, so the text is
+/// always what the writer would have written for those elements (well-formed, escaped).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Markup(Option<Arc<str>>);
+
+impl Markup {
+    /// The elements written one after another.
+    pub fn of(elements: impl IntoIterator<Item = Element>) -> Markup {
+        let mut out = String::new();
+        for e in elements {
+            e.write(&mut out);
+        }
+        Markup((!out.is_empty()).then(|| Arc::from(out)))
+    }
+
+    /// Bytes of text held.
+    pub fn len(&self) -> usize {
+        self.0.as_deref().map_or(0, str::len)
+    }
+
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn as_str(&self) -> &str {
+        self.0.as_deref().unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for Markup {
+    // The text may hold patient data: its length only.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Markup({} bytes)", self.len())
+    }
 }
 
 /// Why a body could not be read as an XML document. Texts are fixed: they never contain input.
@@ -320,7 +362,7 @@ impl Element {
 
     /// Serialises the element as a document with an XML declaration.
     pub fn to_document(&self) -> String {
-        let mut out = String::with_capacity(256);
+        let mut out = String::with_capacity(256 + self.markup.len());
         out.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>");
         self.write(&mut out);
         out
@@ -333,7 +375,7 @@ impl Element {
     /// existed, say) is written as U+FFFD REPLACEMENT CHARACTER.
     pub fn write(&self, out: &mut String) {
         self.write_start(out);
-        if self.children.is_empty() && self.text.is_empty() {
+        if self.children.is_empty() && self.text.is_empty() && self.markup.is_empty() {
             out.push_str("/>");
             return;
         }
@@ -342,6 +384,7 @@ impl Element {
         for c in &self.children {
             c.write(out);
         }
+        out.push_str(self.markup.as_str());
         out.push_str("</");
         push_name(&self.name, out);
         out.push('>');
@@ -365,7 +408,10 @@ impl Element {
     }
 
     fn write_pretty(&self, depth: usize, out: &mut String) {
-        if self.children.is_empty() || !self.text.chars().all(syntax::is_space) {
+        if self.children.is_empty()
+            || !self.text.chars().all(syntax::is_space)
+            || !self.markup.is_empty()
+        {
             self.write(out);
             return;
         }

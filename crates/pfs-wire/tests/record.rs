@@ -2,7 +2,7 @@
 
 use chrono::NaiveDateTime;
 use pfs_wire::{
-    EventItem, Guid, ListRecordAccessesReply, PatientScope, RecordAccessEntry, RecordEntry,
+    EventItem, Guid, ListRecordAccessesReply, Markup, PatientScope, RecordAccessEntry, RecordEntry,
     RecordEvent, Request, RequestPatientRecordReply, TestResultsQuery, TestResultsViewReply,
     ViewPatientOverviewReply, WireMessage,
 };
@@ -80,37 +80,77 @@ fn view_patient_overview_reply_writes_all_five_sections() {
     assert_eq!(bare, ViewPatientOverviewReply::default());
 }
 
+fn record_events() -> Vec<RecordEvent> {
+    let details = "\tBP 120/80 & <normal>\r\nReview in 6 months \u{1F600} caf\u{e9} ";
+    vec![RecordEvent {
+        date: t("2023-09-12 10:30:00"),
+        done_by: "Dr A Jones".into(),
+        location: "Riverside Surgery".into(),
+        items: vec![
+            EventItem {
+                item_type: "Note".into(),
+                details: details.into(),
+                binary_data_id: None,
+            },
+            EventItem {
+                item_type: "Attachment".into(),
+                details: "JPG: wrist-xray.jpg - left wrist".into(),
+                binary_data_id: Some("550000000123".into()),
+            },
+        ],
+    }]
+}
+
+fn record_reply_body() -> String {
+    format!(
+        "<RequestPatientRecordReply {ECHO}>{}{}{}</Event></RequestPatientRecordReply>",
+        r#"<Event date="2023-09-12T10:30:00.0Z" doneBy="Dr A Jones" location="Riverside Surgery">"#,
+        "<Item type=\"Note\" details=\"&#9;BP 120/80 &amp; &lt;normal&gt;&#13;&#10;Review in 6 months \u{1F600} caf\u{e9} \"/>",
+        r#"<Item type="Attachment" details="JPG: wrist-xray.jpg - left wrist" binaryDataId="550000000123"/>"#,
+    )
+}
+
 #[test]
 fn request_patient_record_reply_keeps_text_as_entered() {
-    let details = "\tBP 120/80 & <normal>\r\nReview in 6 months \u{1F600} caf\u{e9} ";
     golden(
         &RequestPatientRecordReply {
             scope: scope(),
             uuid: uuid(),
-            events: vec![RecordEvent {
-                date: t("2023-09-12 10:30:00"),
-                done_by: "Dr A Jones".into(),
-                location: "Riverside Surgery".into(),
-                items: vec![
-                    EventItem {
-                        item_type: "Note".into(),
-                        details: details.into(),
-                        binary_data_id: None,
-                    },
-                    EventItem {
-                        item_type: "Attachment".into(),
-                        details: "JPG: wrist-xray.jpg - left wrist".into(),
-                        binary_data_id: Some("550000000123".into()),
-                    },
-                ],
-            }],
+            events: record_events(),
+            encoded_events: Markup::default(),
         },
-        &format!(
-            "<RequestPatientRecordReply {ECHO}>{}{}{}</Event></RequestPatientRecordReply>",
-            r#"<Event date="2023-09-12T10:30:00.0Z" doneBy="Dr A Jones" location="Riverside Surgery">"#,
-            "<Item type=\"Note\" details=\"&#9;BP 120/80 &amp; &lt;normal&gt;&#13;&#10;Review in 6 months \u{1F600} caf\u{e9} \"/>",
-            r#"<Item type="Attachment" details="JPG: wrist-xray.jpg - left wrist" binaryDataId="550000000123"/>"#,
-        ),
+        &record_reply_body(),
+    );
+}
+
+/// Events encoded once and kept (the server's record cache) are written exactly as the same
+/// events would be, and decode into `events`.
+#[test]
+fn encoded_events_are_written_as_the_events_would_be() {
+    let reply = RequestPatientRecordReply {
+        scope: scope(),
+        uuid: uuid(),
+        events: Vec::new(),
+        encoded_events: RecordEvent::encode_all(record_events()),
+    };
+    let encoded = reply.encode();
+    assert_eq!(encoded, format!("{DECL}{}", record_reply_body()));
+    assert_eq!(
+        RequestPatientRecordReply::decode(encoded.as_bytes()).unwrap(),
+        RequestPatientRecordReply {
+            events: record_events(),
+            encoded_events: Markup::default(),
+            ..reply
+        }
+    );
+    // No events at all: an empty root, as before.
+    let empty = RequestPatientRecordReply {
+        encoded_events: RecordEvent::encode_all(Vec::new()),
+        ..Default::default()
+    };
+    assert_eq!(
+        empty.encode(),
+        format!("{DECL}<RequestPatientRecordReply/>")
     );
 }
 

@@ -37,6 +37,17 @@ pub trait RecordStore: Send + Sync {
     ) -> StoreResult<bool>;
     /// A patient's events with all their items (hidden ones too), newest first.
     async fn record_events(&self, patient_id: &str) -> StoreResult<Vec<RecordEvent>>;
+    /// The patient's record token: a random value that every write to their events or items
+    /// replaces in the same transaction (0 for a record never written), so that equal tokens
+    /// mean equal records, across instances and sandbox restores. 0 for an unknown patient.
+    async fn record_token(&self, patient_id: &str) -> StoreResult<i64>;
+    /// [`record_events`](Self::record_events) with the record token they were read at (in
+    /// the same read transaction or statement); `None` when the token could not be read with
+    /// them (the events must then not be kept under any token).
+    async fn record_events_with_token(
+        &self,
+        patient_id: &str,
+    ) -> StoreResult<(Option<i64>, Vec<RecordEvent>)>;
     /// A patient's items of the given types (hidden ones too), with their event's time, newest
     /// first: what the overview needs without reading the whole record.
     async fn record_items_of_types(

@@ -69,6 +69,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "namespaces",
         include_str!("../../migrations/postgres/0011_namespaces.sql"),
     ),
+    (
+        12,
+        "record_token",
+        include_str!("../../migrations/postgres/0012_record_token.sql"),
+    ),
 ];
 
 /// Applies the migrations the database at `url` has not had, then disconnects: for operators

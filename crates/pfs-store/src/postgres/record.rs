@@ -245,32 +245,63 @@ impl RecordStore for PostgresStore {
     }
 
     async fn record_events(&self, patient_id: &str) -> StoreResult<Vec<RecordEvent>> {
+        Ok(self.record_events_with_token(patient_id).await?.1)
+    }
+
+    async fn record_token(&self, patient_id: &str) -> StoreResult<i64> {
+        let token = query_opt(
+            &self.db,
+            "patients",
+            "SELECT record_token FROM patients WHERE id = $1",
+            &[&patient_id],
+            |row| Cols::new(row, "patients").get(0, "record_token"),
+        )
+        .await?;
+        Ok(token.unwrap_or(0))
+    }
+
+    async fn record_events_with_token(
+        &self,
+        patient_id: &str,
+    ) -> StoreResult<(Option<i64>, Vec<RecordEvent>)> {
+        // One statement, so one snapshot: the token (evaluated once) beside every row. In key
+        // order, as SQLite's clustered tables give it: the events newest first from
+        // record_events_patient_idx scanned backwards (migration 0012), each event's items
+        // looked up by record_items_event_idx and ordered there (a lateral subquery with its
+        // own ORDER BY, which the planner does not flatten into a hash join however its
+        // statistics look), so the final sort is incremental: one event's items at a time.
         let sql = concat!(
-            "SELECT e.id, e.at_ms, e.done_by, e.location, ",
+            "SELECT (SELECT record_token FROM patients WHERE id = $1),
+                    e.id, e.at_ms, e.done_by, e.location, ",
             item_columns!(),
-            " FROM record_events e JOIN record_items i ON i.event_id = e.id
+            " FROM record_events e
+             CROSS JOIN LATERAL (SELECT * FROM record_items i WHERE i.event_id = e.id
+                                 ORDER BY i.seq) i
              WHERE e.patient_id = $1
              ORDER BY e.at_ms DESC, e.id DESC, i.seq"
         );
         let rows = self.db.read("record_events", sql, &[&patient_id]).await?;
+        let mut token = None;
         let mut events: Vec<RecordEvent> = Vec::new();
         for row in &rows {
             let e = Cols::new(row, "record_events");
-            let id: String = e.get(0, "id")?;
-            let item = item_at(row, 4)?;
+            token = e.get::<Option<i64>>(0, "record_token")?;
+            let id: String = e.get(1, "id")?;
+            let item = item_at(row, 5)?;
             match events.last_mut() {
                 Some(last) if last.id == id => last.items.push(item),
                 _ => events.push(RecordEvent {
                     id,
                     patient_id: patient_id.to_owned(),
-                    at: e.instant(1, "at_ms")?,
-                    done_by: e.get(2, "done_by")?,
-                    location: e.get(3, "location")?,
+                    at: e.instant(2, "at_ms")?,
+                    done_by: e.get(3, "done_by")?,
+                    location: e.get(4, "location")?,
                     items: vec![item],
                 }),
             }
         }
-        Ok(events)
+        // No row, no token: an empty record is not worth a second read.
+        Ok((token, events))
     }
 
     async fn record_items_of_types(

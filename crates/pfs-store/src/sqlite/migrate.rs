@@ -59,6 +59,11 @@ pub(super) const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0010_namespaces.sql",
         include_str!("../../migrations/sqlite/0010_namespaces.sql"),
     ),
+    (
+        11,
+        "0011_record_token.sql",
+        include_str!("../../migrations/sqlite/0011_record_token.sql"),
+    ),
 ];
 
 /// Applies the migrations the database has not had, all in one transaction.

@@ -85,6 +85,64 @@ fn test_result_row(row: &Row<'_>) -> StoreResult<TestResult> {
 
 const TEST_RESULT_COLUMNS: &str = "id, patient_id, at_ms, category, name, vals, comment, visible";
 
+/// The patient's record token (migration 0011); 0 for an unknown patient.
+fn read_token(c: &Connection, patient_id: &str) -> StoreResult<i64> {
+    Ok(query_opt(
+        c,
+        "patients",
+        "SELECT record_token FROM patients WHERE id = ?1",
+        [patient_id],
+        |row| Cols::new(row, "patients").get(0, "record_token"),
+    )?
+    .unwrap_or(0))
+}
+
+/// A patient's events with their items, newest first: two range scans of the patient's rows in
+/// key order (see migration 0007), events newest first, then every item by event and order
+/// entered.
+fn read_events(c: &Connection, patient_id: &str) -> StoreResult<Vec<RecordEvent>> {
+    let mut events = query_all(
+        c,
+        "record_events",
+        "SELECT id, at_ms, done_by, location FROM record_events
+         WHERE patient_id = ?1
+         ORDER BY at_ms DESC, id DESC",
+        [patient_id],
+        |row| {
+            let c = Cols::new(row, "record_events");
+            Ok(RecordEvent {
+                id: c.get(0, "id")?,
+                patient_id: String::new(),
+                at: c.instant(1, "at_ms")?,
+                done_by: c.get(2, "done_by")?,
+                location: c.get(3, "location")?,
+                items: Vec::new(),
+            })
+        },
+    )?;
+    let items = query_all(c, "record_items", ITEMS_OF_PATIENT, [patient_id], |row| {
+        Ok((
+            Cols::new(row, "record_items").get::<String>(0, "event_id")?,
+            item_at(row, 1)?,
+        ))
+    })?;
+    // Items come grouped by event id, in id order: find each event's group by halving.
+    let mut groups: Vec<(String, Vec<RecordItem>)> = Vec::new();
+    for (event_id, item) in items {
+        match groups.last_mut() {
+            Some((id, group)) if *id == event_id => group.push(item),
+            _ => groups.push((event_id, vec![item])),
+        }
+    }
+    for event in &mut events {
+        event.patient_id = patient_id.to_owned();
+        if let Ok(i) = groups.binary_search_by(|(id, _)| id.as_str().cmp(&event.id)) {
+            event.items = std::mem::take(&mut groups[i].1);
+        }
+    }
+    Ok(events)
+}
+
 impl SqliteStore {
     /// Runs `f` in an immediate transaction and commits it.
     async fn in_transaction<T>(
@@ -190,51 +248,27 @@ impl RecordStore for SqliteStore {
     }
 
     async fn record_events(&self, patient_id: &str) -> StoreResult<Vec<RecordEvent>> {
-        // Two range scans of the patient's rows in key order (see migration 0007): events
-        // newest first, then every item by event and order entered.
-        let (mut events, items) = self.read(|c| {
-            let events = query_all(
-                c,
-                "record_events",
-                "SELECT id, at_ms, done_by, location FROM record_events
-                 WHERE patient_id = ?1
-                 ORDER BY at_ms DESC, id DESC",
-                [patient_id],
-                |row| {
-                    let c = Cols::new(row, "record_events");
-                    Ok(RecordEvent {
-                        id: c.get(0, "id")?,
-                        patient_id: String::new(),
-                        at: c.instant(1, "at_ms")?,
-                        done_by: c.get(2, "done_by")?,
-                        location: c.get(3, "location")?,
-                        items: Vec::new(),
-                    })
-                },
-            )?;
-            let items = query_all(c, "record_items", ITEMS_OF_PATIENT, [patient_id], |row| {
-                Ok((
-                    Cols::new(row, "record_items").get::<String>(0, "event_id")?,
-                    item_at(row, 1)?,
-                ))
-            })?;
-            Ok((events, items))
-        })?;
-        // Items come grouped by event id, in id order: find each event's group by halving.
-        let mut groups: Vec<(String, Vec<RecordItem>)> = Vec::new();
-        for (event_id, item) in items {
-            match groups.last_mut() {
-                Some((id, group)) if *id == event_id => group.push(item),
-                _ => groups.push((event_id, vec![item])),
-            }
-        }
-        for event in &mut events {
-            event.patient_id = patient_id.to_owned();
-            if let Ok(i) = groups.binary_search_by(|(id, _)| id.as_str().cmp(&event.id)) {
-                event.items = std::mem::take(&mut groups[i].1);
-            }
-        }
-        Ok(events)
+        self.read(|c| read_events(c, patient_id))
+    }
+
+    async fn record_token(&self, patient_id: &str) -> StoreResult<i64> {
+        self.read(|c| read_token(c, patient_id))
+    }
+
+    async fn record_events_with_token(
+        &self,
+        patient_id: &str,
+    ) -> StoreResult<(Option<i64>, Vec<RecordEvent>)> {
+        self.read(|c| {
+            // One read transaction: the token and the rows from the same snapshot.
+            let tx = c
+                .unchecked_transaction()
+                .map_err(map_err("record_events"))?;
+            let token = read_token(&tx, patient_id)?;
+            let events = read_events(&tx, patient_id)?;
+            tx.commit().map_err(map_err("record_events"))?;
+            Ok((Some(token), events))
+        })
     }
 
     async fn record_items_of_types(

@@ -105,6 +105,7 @@ macro_rules! store_suite_cases {
             binary_data_round_trip,
             binary_data_upload,
             record_events_round_trip,
+            record_token_moves_with_every_record_write,
             test_results_round_trip,
             record_grants_round_trip,
             snapshots_round_trip,

@@ -327,3 +327,92 @@ pub async fn record_grants_round_trip(store: &dyn Store) {
         4
     );
 }
+
+/// The record token: 0 for a record never written; a new value with every write to the
+/// patient's events or items (and none for another patient's, or for a write refused), read
+/// with the events in one snapshot; never back to a value it had, even when a sandbox restore
+/// puts the record back as it was.
+pub async fn record_token_moves_with_every_record_write(store: &dyn Store) {
+    let w = world(store, 1).await;
+    let me = &w.patient.id;
+    let p2 = patient(2, &w.practice.ods);
+    store.insert_patient(&p2).await.unwrap();
+    let log = record_access(me, t(0), "Added to record");
+    assert_eq!(store.record_token(me).await.unwrap(), 0);
+    assert_eq!(store.record_token("9999999").await.unwrap(), 0);
+    let (token, events) = store.record_events_with_token(me).await.unwrap();
+    assert!(events.is_empty());
+    assert!(matches!(token, None | Some(0)), "{token:?}");
+
+    let mut seen = vec![0];
+    // Each step changes my record; the token must be new and read with the same rows.
+    async fn moved(store: &dyn Store, me: &str, seen: &mut Vec<i64>) {
+        let token = store.record_token(me).await.unwrap();
+        assert!(!seen.contains(&token), "the token came back: {token}");
+        let (with_events, events) = store.record_events_with_token(me).await.unwrap();
+        assert_eq!(with_events, Some(token));
+        assert_eq!(events, store.record_events(me).await.unwrap());
+        seen.push(token);
+    }
+    let first = event("1001", me, DAY, vec![item("2001", "Note", "first")]);
+    store.insert_record_event(&first, None, &log).await.unwrap();
+    moved(store, me, &mut seen).await;
+    assert!(
+        store
+            .insert_record_item(me, "1001", &item("2002", "Note", "second"), None, &log)
+            .await
+            .unwrap()
+    );
+    moved(store, me, &mut seen).await;
+    assert!(
+        store
+            .set_record_item_visible("2002", false, &log)
+            .await
+            .unwrap()
+    );
+    moved(store, me, &mut seen).await;
+
+    // Another patient's record, a refused write, a read: my token stays.
+    let still = *seen.last().unwrap();
+    store
+        .insert_record_event(
+            &event("1002", &p2.id, DAY, vec![item("2003", "Note", "theirs")]),
+            None,
+            &record_access(&p2.id, t(0), "Added to record"),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.insert_record_event(&first, None, &log).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(
+        !store
+            .set_record_item_visible("2003", false, &log)
+            .await
+            .unwrap()
+    );
+    store.record_events(me).await.unwrap();
+    assert_eq!(store.record_token(me).await.unwrap(), still);
+    assert_ne!(store.record_token(&p2.id).await.unwrap(), 0);
+
+    // A snapshot, a change, a restore: the old rows come back under a token never seen with
+    // the newer ones.
+    store.save_snapshot("token", t(0)).await.unwrap();
+    let before = store.record_events(me).await.unwrap();
+    store
+        .insert_record_event(
+            &event("1003", me, 2 * DAY, vec![item("2004", "Note", "later")]),
+            None,
+            &log,
+        )
+        .await
+        .unwrap();
+    moved(store, me, &mut seen).await;
+    let after_change = *seen.last().unwrap();
+    store.restore_snapshot("token").await.unwrap();
+    let (token, events) = store.record_events_with_token(me).await.unwrap();
+    assert_eq!(events, before);
+    assert_ne!(token, Some(after_change));
+    store.delete_snapshot("token").await.unwrap();
+}

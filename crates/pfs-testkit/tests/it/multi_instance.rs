@@ -111,6 +111,58 @@ async fn sessions_and_revocation_span_instances() {
     a.server.shutdown().await;
 }
 
+/// Each instance keeps its own record cache; a change written through either instance's admin
+/// API is seen at the next read on both (the record token moves in the writing transaction,
+/// and every read checks it against the database).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL: set PFS_TEST_POSTGRES_URL and run with --include-ignored"]
+async fn the_record_cache_is_never_stale_across_instances() {
+    use crate::record::{add_event, reads_match, set_visible};
+    let schema = TestSchema::create(&required_test_url()).await;
+    let url = schema.url().to_owned();
+    let a = TestServer::start_with(|o| o.database = Some(url))
+        .await
+        .unwrap();
+    let b = a.start_sibling().await.unwrap();
+    let on_a = a.login("Patel").await.unwrap();
+    let on_b = b.login("Patel").await.unwrap();
+    let me = on_a.online_user_id().to_owned();
+    let both = [&on_a, &on_b];
+    let (status, _) = a
+        .admin(
+            "PUT",
+            &format!("/api/patients/{me}/record-access/{me}"),
+            Some(serde_json::json!({"level": "Full", "documents": true, "testResults": true})),
+        )
+        .await
+        .unwrap();
+    assert!((200..300).contains(&status), "{status}");
+    let at_start = reads_match(&a, &both, true, true, "at the start").await;
+
+    // Written through B: A, whose cache holds the record, sees it at once.
+    add_event(&b, &me, "2099-01-01T10:00:00Z", "written through B").await;
+    let added = reads_match(&a, &both, true, true, "an event added through B").await;
+    assert_ne!(added, at_start);
+    // Hidden through A: B sees it at once.
+    let record = a
+        .admin("GET", &format!("/api/patients/{me}/record"), None)
+        .await
+        .unwrap()
+        .1;
+    let item = record[0]["items"][0]["id"].as_str().unwrap().to_owned();
+    set_visible(&a, &me, &item, false).await;
+    let hidden = reads_match(&b, &both, true, true, "an item hidden through A").await;
+    assert_ne!(hidden, added);
+    set_visible(&b, &me, &item, true).await;
+    assert_eq!(
+        reads_match(&a, &both, true, true, "shown again through B").await,
+        added
+    );
+
+    b.server.shutdown().await;
+    a.server.shutdown().await;
+}
+
 /// A TCP relay to PostgreSQL that can be cut and restored, standing in for a database that
 /// goes away (network failure, restart) and comes back, or stalled: connections stay open but
 /// nothing gets through (a network that drops packets).

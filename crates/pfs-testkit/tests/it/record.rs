@@ -701,6 +701,193 @@ async fn reads_are_logged_behind_the_reply_within_two_seconds(backend: Backend) 
     }
 }
 
+/// The items a record reply shows, event by event: (doneBy, [(type, details, binaryDataId)]).
+type Shown = Vec<(String, Vec<(String, String, Option<String>)>)>;
+
+fn shown(r: &pfs_wire::RequestPatientRecordReply) -> Shown {
+    r.events
+        .iter()
+        .map(|e| {
+            let items = e.items.iter().map(|i| {
+                (
+                    i.item_type.clone(),
+                    i.details.clone(),
+                    i.binary_data_id.clone(),
+                )
+            });
+            (e.done_by.clone(), items.collect())
+        })
+        .collect()
+}
+
+/// What a reply must show now, worked out from the practice's view of the whole record (the
+/// admin API) with the rule of `pfs_core::record`: visible items, coded ones only unless
+/// `full`, documents only with `documents`, events with nothing to show left out.
+async fn expected(t: &TestServer, patient: &str, full: bool, documents: bool) -> Shown {
+    let record = admin_ok(t, "GET", &format!("/api/patients/{patient}/record"), None).await;
+    let events: Vec<pfs_core::model::RecordEvent> = serde_json::from_value(record).unwrap();
+    events
+        .into_iter()
+        .filter_map(|e| {
+            let items: Vec<_> = e
+                .items
+                .iter()
+                .filter(|i| {
+                    i.visible
+                        && (full || i.snomed_code.is_some())
+                        && (documents || !pfs_core::record::is_document(i))
+                })
+                .map(|i| {
+                    (
+                        i.item_type.clone(),
+                        i.details.clone(),
+                        i.binary_data_id.clone(),
+                    )
+                })
+                .collect();
+            (!items.is_empty()).then_some((e.done_by, items))
+        })
+        .collect()
+}
+
+/// Reads the record on each session twice (a second read comes from the record cache) and
+/// checks every read against what the database holds now (through `t`'s admin API).
+pub(crate) async fn reads_match(
+    t: &TestServer,
+    sessions: &[&pfs_client::Session],
+    full: bool,
+    documents: bool,
+    what: &str,
+) -> Shown {
+    let patient = sessions[0].online_user_id();
+    let want = expected(t, patient, full, documents).await;
+    for s in sessions {
+        for n in 0..2 {
+            let got = shown(&s.request_patient_record().await.unwrap());
+            assert_eq!(got, want, "{what}, read {n}");
+        }
+    }
+    want
+}
+
+/// Adds an event with one item through the admin API; its id.
+pub(crate) async fn add_event(t: &TestServer, patient: &str, at: &str, details: &str) -> String {
+    let event = admin_ok(
+        t,
+        "POST",
+        &format!("/api/patients/{patient}/record/events"),
+        Some(json!({
+            "at": at,
+            "doneBy": "Dr Cache",
+            "location": "Riverside Surgery",
+            "items": [{"type": "Note", "details": details}],
+        })),
+    )
+    .await;
+    event["id"].as_str().unwrap().to_owned()
+}
+
+/// Shows or hides an item through the admin API.
+pub(crate) async fn set_visible(t: &TestServer, patient: &str, item: &str, visible: bool) {
+    admin_ok(
+        t,
+        "PUT",
+        &format!("/api/patients/{patient}/record/items/{item}/visibility"),
+        Some(json!({"visible": visible})),
+    )
+    .await;
+}
+
+/// The record cache never serves a record that changed: after each kind of change the
+/// practice can make (a new event, an item added to an event, an item hidden and shown again,
+/// a document uploaded, the level and documents grant, the documents switch, a sandbox
+/// restore) the next read shows it; and every read is logged, cached or not.
+async fn the_record_is_never_served_stale(backend: Backend) {
+    let (_db, t) = start_on(backend, |_| {}).await;
+    let user = User::new(&t, "Patel").await;
+    let s = user.session().await;
+    let me = s.online_user_id().to_owned();
+    t.clock.advance(Duration::seconds(1));
+    let since = to_wall_clock(t.clock_now());
+    set_grant(&t, &me, &me, "Full", true, true).await;
+    let check = async |full: bool, documents: bool, what: &str| {
+        reads_match(&t, &[&s], full, documents, what).await
+    };
+    let at_start = check(true, true, "at the start").await;
+    let mut reads = 2;
+
+    let event_id = add_event(&t, &me, "2099-01-01T10:00:00Z", "first note").await;
+    assert_ne!(check(true, true, "a new event").await, at_start);
+    let item = admin_ok(
+        &t,
+        "POST",
+        &format!("/api/patients/{me}/record/events/{event_id}/items"),
+        Some(json!({"type": "Problem", "details": "coded problem", "snomedCode": "38341003"})),
+    )
+    .await;
+    check(true, true, "an item added to the event").await;
+    let item_id = item["id"].as_str().unwrap();
+    for visible in [false, true] {
+        set_visible(&t, &me, item_id, visible).await;
+        check(true, true, &format!("the item made visible: {visible}")).await;
+    }
+    upload(
+        &t,
+        &me,
+        "fileName=cache-check.pdf&doneBy=Dr%20Cache&location=Riverside%20Surgery",
+        b"%PDF-1.4 cache check",
+    )
+    .await;
+    check(true, true, "a document uploaded").await;
+    reads += 2 * 5;
+
+    // What the grants and switches decide is read afresh each time.
+    for (level, docs) in [
+        ("Coded", false),
+        ("Coded", true),
+        ("Full", false),
+        ("Full", true),
+    ] {
+        set_grant(&t, &me, &me, level, docs, true).await;
+        check(level == "Full", docs, &format!("{level}, documents {docs}")).await;
+        reads += 2;
+    }
+    for on in [false, true] {
+        admin_ok(
+            &t,
+            "PUT",
+            &format!("/api/patients/{me}/services/documents"),
+            Some(json!({"enabled": on})),
+        )
+        .await;
+        check(true, on, &format!("the documents switch on: {on}")).await;
+        reads += 2;
+    }
+
+    // Every read was logged, from the cache or not.
+    let log = s.list_record_accesses(Some(since), None).await.unwrap();
+    let logged = log
+        .accesses
+        .iter()
+        .filter(|a| a.access_type == "Viewed record")
+        .count();
+    assert_eq!(logged, reads);
+
+    // A snapshot, a change, a restore: the record as it was, not the later one kept.
+    admin_ok(
+        &t,
+        "POST",
+        "/api/sandbox/snapshots",
+        Some(json!({"name": "cache"})),
+    )
+    .await;
+    let at_snapshot = check(true, true, "at the snapshot").await;
+    add_event(&t, &me, "2099-02-01T10:00:00Z", "after the snapshot").await;
+    assert_ne!(check(true, true, "after the snapshot").await, at_snapshot);
+    admin_ok(&t, "POST", "/api/sandbox/snapshots/cache/restore", None).await;
+    assert_eq!(check(true, true, "restored").await, at_snapshot);
+}
+
 on_both_stores!(
     demo_record_reads_as_a_real_client_expects,
     access_levels_and_proxy_narrowing,
@@ -711,4 +898,5 @@ on_both_stores!(
     service_switches_turn_each_part_off,
     the_practice_side_refuses_bad_input,
     reads_are_logged_behind_the_reply_within_two_seconds,
+    the_record_is_never_served_stale,
 );

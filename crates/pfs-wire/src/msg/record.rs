@@ -9,7 +9,7 @@ use chrono::NaiveDateTime;
 use super::common::{Header, PatientScope, reply_root};
 use crate::codec::{DecodeError, Fields, WireMessage, per_patient_request, scoped_request};
 use crate::scalar::{Guid, format_wall_clock, parse_wall_clock};
-use crate::xml::Element;
+use crate::xml::{Element, Markup};
 
 /// The accepted form of a date, in words.
 const WALL_CLOCK: &str = "a UK wall-clock date-time such as 2024-06-04T09:00:00.0Z";
@@ -217,19 +217,34 @@ pub struct RequestPatientRecordReply {
     pub uuid: Option<Guid>,
     /// `Event`s.
     pub events: Vec<RecordEvent>,
+    /// More `Event`s, already encoded ([`RecordEvent::encode_all`]), written after
+    /// [`events`](Self::events): what the server keeps of a record it has sent before. Decoding
+    /// leaves it empty and puts every `Event` in `events`.
+    pub encoded_events: Markup,
+}
+
+impl RecordEvent {
+    /// `events` as the `Event` elements of a [`RequestPatientRecordReply`], written once.
+    pub fn encode_all(events: Vec<RecordEvent>) -> Markup {
+        Markup::of(events.into_iter().map(RecordEvent::into_element))
+    }
 }
 
 impl WireMessage for RequestPatientRecordReply {
     const ROOT: &'static str = "RequestPatientRecordReply";
 
     fn to_element(&self) -> Element {
-        reply_root(Self::ROOT, self.scope.as_ref(), self.uuid)
-            .children(self.events.iter().map(RecordEvent::to_element))
+        let mut el = reply_root(Self::ROOT, self.scope.as_ref(), self.uuid)
+            .children(self.events.iter().map(RecordEvent::to_element));
+        el.markup = self.encoded_events.clone();
+        el
     }
 
     fn into_element(self) -> Element {
-        reply_root(Self::ROOT, self.scope.as_ref(), self.uuid)
-            .children(self.events.into_iter().map(RecordEvent::into_element))
+        let mut el = reply_root(Self::ROOT, self.scope.as_ref(), self.uuid)
+            .children(self.events.into_iter().map(RecordEvent::into_element));
+        el.markup = self.encoded_events;
+        el
     }
 
     fn from_element(el: &Element) -> Result<Self, DecodeError> {
@@ -241,6 +256,7 @@ impl WireMessage for RequestPatientRecordReply {
                 .children("Event")
                 .map(|e| RecordEvent::read(&e))
                 .collect::<Result<_, _>>()?,
+            encoded_events: Markup::default(),
         })
     }
 }
