@@ -5,19 +5,20 @@
 #   * 100,000 live sessions (opened through the wire with Authenticate, left open): the
 #     server's resident memory, and PatientSelected's p99 against the same run with only the
 #     bench's own 16 sessions;
-#   * a million patients (seeded in bulk, 10 practices of 100,000): the seeding rate, the
+#   * a million patients (seeded in bulk, 20 practices of 50,000): the seeding rate, the
 #     database's size, and ViewAppointments' and ListSlots' p99 for a demo patient against the
 #     same reads before the seeding.
 #
 #   scripts/scale-bench.sh
 #   DATABASE=postgres://user:pw@127.0.0.1/db scripts/scale-bench.sh   # on PostgreSQL (emptied)
-#   PFS_BIN=/path/to/pfs SESSIONS=100000 PATIENTS=100000 DURATION=10 scripts/scale-bench.sh
+#   PFS_BIN=/path/to/pfs SESSIONS=100000 PRACTICES=20 PATIENTS=50000 DURATION=10 scripts/scale-bench.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-16}
 SESSIONS=${SESSIONS:-100000}
-PATIENTS=${PATIENTS:-100000} # per practice, 10 practices
+PRACTICES=${PRACTICES:-20}
+PATIENTS=${PATIENTS:-50000} # per practice (at most 99,999)
 if [ -n "${PFS_BIN:-}" ]; then
     PFS=$(realpath "$PFS_BIN")
 else
@@ -62,11 +63,11 @@ bench patient-selected --open-sessions "$SESSIONS"
 echo "RSS with $SESSIONS more sessions: $(rss VmRSS); peak: $(rss VmHWM)"
 stop
 
-echo "== a demo patient's reads, then again with $((PATIENTS * 10)) seeded patients"
+echo "== a demo patient's reads, then again with $((PATIENTS * PRACTICES)) seeded patients"
 start
 bench view-appointments
 bench list-slots
-"$PFS" admin seed --practices 10 --patients "$PATIENTS" --seed 42 --quiet \
+"$PFS" admin seed --practices "$PRACTICES" --patients "$PATIENTS" --seed 42 --quiet \
     | python3 -c 'import json, sys; r = json.load(sys.stdin); print("seeded: %d patients in %s s, %.0f/s" % (r["patients"], r["seconds"], r["patientsPerSecond"]))'
 if [ -n "${DATABASE:-}" ]; then
     echo "database size: $(psql -tA "$DATABASE" -c 'SELECT pg_size_pretty(pg_database_size(current_database()))')"

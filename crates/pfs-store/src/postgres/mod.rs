@@ -128,6 +128,9 @@ impl Default for PostgresOptions {
 pub struct PostgresStore {
     db: Arc<Db>,
     contexts: batch::ContextReads,
+    /// Patients bulk-inserted since this instance last refreshed the table's statistics
+    /// (`patient.rs`, `insert_patients`).
+    patients_since_analyze: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -434,6 +437,7 @@ pub async fn connect(url: &str, opts: PostgresOptions) -> StoreResult<PostgresSt
     Ok(PostgresStore {
         contexts: batch::ContextReads::start(db.clone()),
         db,
+        patients_since_analyze: Default::default(),
     })
 }
 

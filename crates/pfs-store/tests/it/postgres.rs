@@ -306,3 +306,42 @@ async fn large_file_writes_do_not_keep_their_connection() {
     );
     store.close().await;
 }
+
+/// A bulk insert that at least doubles the patients table refreshes its statistics, so that
+/// statements prepared for a small table are planned again for a large one (`patient.rs`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: set PFS_TEST_POSTGRES_URL and run with --include-ignored"]
+async fn bulk_inserts_refresh_the_patient_statistics() {
+    use pfs_core::admin::{seeded_patient, seeded_practice};
+    let (schema, store) = fresh(PostgresOptions::default()).await;
+    let practice = seeded_practice(7, 1);
+    store.insert_practice(&practice).await.unwrap();
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
+    let estimate = async || -> f32 {
+        let mut c = PgConnection::connect(schema.url()).await.unwrap();
+        let row: (f32,) = sqlx_core::query_as::query_as(
+            "SELECT reltuples FROM pg_class WHERE oid = 'patients'::regclass",
+        )
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+        row.0
+    };
+    let batch = |from: u32, n: u32| -> Vec<_> {
+        (from..from + n)
+            .map(|i| seeded_patient(7, 1, i, today))
+            .collect()
+    };
+    // A few hundred: too few to bother.
+    store.insert_patients(&batch(0, 500)).await.unwrap();
+    assert!(estimate().await < 500.0);
+    // Past a thousand since the last look: refreshed.
+    store.insert_patients(&batch(500, 1_000)).await.unwrap();
+    assert_eq!(estimate().await, 1_500.0);
+    // Another 1,000 does not double 1,500: left as it was; 600 more does.
+    store.insert_patients(&batch(1_500, 1_000)).await.unwrap();
+    assert_eq!(estimate().await, 1_500.0);
+    store.insert_patients(&batch(2_500, 600)).await.unwrap();
+    assert_eq!(estimate().await, 3_100.0);
+    store.close().await;
+}
