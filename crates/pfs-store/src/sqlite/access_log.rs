@@ -10,25 +10,20 @@ use rusqlite::{Connection, Row, TransactionBehavior, params};
 use super::SqliteStore;
 use super::sql::{Cols, execute, map_err, ms, query_all};
 
+/// An entry, as it is.
+const INSERT: &str = "INSERT INTO record_accesses (patient_id, at_ms, accessed_by, organisation,
+                                                   access_type, method)
+                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+/// An entry, unless its patient no longer exists.
+const INSERT_IF_PATIENT: &str = "INSERT INTO record_accesses (patient_id, at_ms, accessed_by,
+                                                              organisation, access_type, method)
+                                 SELECT ?1, ?2, ?3, ?4, ?5, ?6
+                                 WHERE EXISTS (SELECT 1 FROM patients WHERE id = ?1)";
+
 // Shared: appointment.rs logs bookings and cancellations in the same transaction.
 /// Appends an entry to a patient's access log.
 pub(super) fn insert_record_access(c: &Connection, access: &RecordAccess) -> StoreResult<()> {
-    execute(
-        c,
-        "record_accesses",
-        "INSERT INTO record_accesses (patient_id, at_ms, accessed_by, organisation, access_type,
-                                      method)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
-            access.patient_id,
-            ms(access.at),
-            access.accessed_by,
-            access.organisation,
-            access.access_type,
-            access.method,
-        ],
-    )?;
-    Ok(())
+    insert_with(c, INSERT, access)
 }
 
 /// Appends an entry written behind its reply: dropped if its patient no longer exists.
@@ -36,12 +31,14 @@ pub(super) fn insert_record_access_behind(
     c: &Connection,
     access: &RecordAccess,
 ) -> StoreResult<()> {
+    insert_with(c, INSERT_IF_PATIENT, access)
+}
+
+fn insert_with(c: &Connection, sql: &str, access: &RecordAccess) -> StoreResult<()> {
     execute(
         c,
         "record_accesses",
-        "INSERT INTO record_accesses (patient_id, at_ms, accessed_by, organisation, access_type,
-                                      method)
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS (SELECT 1 FROM patients WHERE id = ?1)",
+        sql,
         params![
             access.patient_id,
             ms(access.at),
