@@ -29,6 +29,7 @@ use crate::binary_data::new_binary_id;
 use crate::error::DomainError;
 use crate::model::*;
 use crate::operation::{Access, Call, Operation};
+use crate::reply_cache::Part;
 use crate::secrets::random_digits;
 use crate::uktime::to_wall_clock;
 
@@ -383,16 +384,34 @@ impl Pfs {
         &self,
         call: &Call<'_>,
     ) -> Result<MessagesViewReply, DomainError> {
-        let patient = &call.patient()?.patient;
-        let messages = self.store.patient_messages(&patient.id).await?;
+        let patient_id = &call.patient()?.patient.id;
+        let cached = if self.reply_cache.enabled() {
+            let token = self.store.messages_token(patient_id).await?;
+            self.reply_cache.get(patient_id, Part::Messages, token)
+        } else {
+            None
+        };
+        let encoded_messages = match cached {
+            Some(messages) => messages,
+            None => {
+                let (token, messages) = self.store.patient_messages_with_token(patient_id).await?;
+                let messages = MessageEntry::encode_all(
+                    conversation_order(messages)
+                        .into_iter()
+                        .map(message_entry)
+                        .collect(),
+                );
+                if let Some(token) = token {
+                    self.reply_cache
+                        .put(patient_id, Part::Messages, token, messages.clone());
+                }
+                messages
+            }
+        };
         self.log_online_read(call, "Viewed messages").await?;
         Ok(MessagesViewReply {
-            scope: None,
-            uuid: None,
-            messages: conversation_order(messages)
-                .into_iter()
-                .map(message_entry)
-                .collect(),
+            encoded_messages,
+            ..Default::default()
         })
     }
 
