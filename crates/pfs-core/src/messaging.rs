@@ -380,6 +380,11 @@ impl Pfs {
         })
     }
 
+    /// `MessagesView`: the patient's undeleted messages, by conversation.
+    ///
+    /// The `Message` elements are encoded once per messages token and kept (`reply_cache.rs`):
+    /// unchanged messages cost a read of their token. The access-log entry is written on every
+    /// read, cached or not.
     pub(crate) async fn messages_view(
         &self,
         call: &Call<'_>,
