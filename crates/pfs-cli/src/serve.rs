@@ -97,10 +97,11 @@ pub struct Args {
     /// logging costs (patients' `ListRecordAccesses` then misses every read).
     #[arg(long, env = "PFS_NO_READ_ACCESS_LOG")]
     no_read_access_log: bool,
-    /// MiB the record cache may hold (RequestPatientRecord's encoded events per patient and
-    /// view, checked against the record's token on every read); 0 turns it off.
-    #[arg(long, env = "PFS_RECORD_CACHE_MIB", default_value_t = 32)]
-    record_cache_mib: usize,
+    /// MiB the reply cache may hold (RequestPatientRecord's encoded events per patient and
+    /// view, MessagesView's encoded messages per patient, each checked against its token on
+    /// every read); 0 turns it off.
+    #[arg(long, env = "PFS_REPLY_CACHE_MIB", default_value_t = 32)]
+    reply_cache_mib: usize,
     /// Seed a demo practice, synthetic patients and a demo provider (its private key written to
     /// DATA_DIR/demo/) into a new database: a sandbox, never for real patients.
     #[arg(long, env = "PFS_DEMO")]
@@ -278,10 +279,10 @@ pub async fn run(a: Args) -> Result<()> {
     opts.core.kdf_queue_per_provider = a.kdf_queue_per_provider;
     opts.core.link_throttle_retention = chrono::Duration::hours(a.link_throttle_retention_hours);
     opts.core.log_reads = !a.no_read_access_log;
-    opts.core.record_cache_bytes = a
-        .record_cache_mib
+    opts.core.reply_cache_bytes = a
+        .reply_cache_mib
         .checked_mul(1024 * 1024)
-        .context("--record-cache-mib is too large")?;
+        .context("--reply-cache-mib is too large")?;
     opts.limits.max_body_bytes = a.max_body_bytes;
     for (flag, value) in [
         ("--header-timeout-ms", a.header_timeout_ms),

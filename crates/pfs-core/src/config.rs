@@ -49,10 +49,11 @@ pub struct Config {
     /// only to measure what the logging costs: with it off, `ListRecordAccesses` no longer
     /// shows reads, which the service promises patients it does.
     pub log_reads: bool,
-    /// Bytes the record cache may hold: `RequestPatientRecord`'s events as last encoded, per
-    /// patient and view (default 32 MiB; 0 turns it off). Filled only by reads; see
-    /// `record_cache.rs` for why it never serves a stale record.
-    pub record_cache_bytes: usize,
+    /// Bytes the reply cache may hold: `RequestPatientRecord`'s events (per patient and view)
+    /// and `MessagesView`'s messages (per patient) as last encoded, in one budget (default
+    /// 32 MiB; 0 turns it off). Filled only by reads; see `reply_cache.rs` for why it never
+    /// serves a stale reply.
+    pub reply_cache_bytes: usize,
 }
 
 impl Default for Config {
@@ -73,7 +74,7 @@ impl Default for Config {
             link_throttle_retention: Duration::hours(24),
             write_behind_linger: Duration::milliseconds(5),
             log_reads: true,
-            record_cache_bytes: 32 * 1024 * 1024,
+            reply_cache_bytes: 32 * 1024 * 1024,
         }
     }
 }

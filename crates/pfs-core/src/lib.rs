@@ -36,7 +36,7 @@ pub mod nhs;
 mod operation;
 pub mod pharmacy;
 pub mod record;
-mod record_cache;
+mod reply_cache;
 pub mod secrets;
 pub mod services;
 pub mod session;
@@ -110,8 +110,9 @@ pub struct Pfs {
     read_log: group_commit::GroupCommit<model::RecordAccess>,
     /// The fault injection rules this instance applies.
     faults: fault::Faults,
-    /// `RequestPatientRecord`'s events as last encoded (see `record_cache.rs`).
-    record_cache: record_cache::RecordCache,
+    /// `RequestPatientRecord`'s events and `MessagesView`'s messages as last encoded (see
+    /// `reply_cache.rs`).
+    reply_cache: reply_cache::ReplyCache,
 }
 
 impl Pfs {
@@ -147,7 +148,7 @@ impl Pfs {
             medication_views: group_commit::GroupCommit::new(medication::write_views, linger),
             read_log: group_commit::GroupCommit::new(access_log::write_reads, linger),
             faults: fault::Faults::default(),
-            record_cache: record_cache::RecordCache::new(config.record_cache_bytes),
+            reply_cache: reply_cache::ReplyCache::new(config.reply_cache_bytes),
             config,
         })
     }

@@ -29,6 +29,7 @@ use crate::binary_data::new_binary_id;
 use crate::error::DomainError;
 use crate::model::*;
 use crate::operation::{Access, Call, Operation};
+use crate::reply_cache::Part;
 use crate::secrets::random_digits;
 use crate::uktime::to_wall_clock;
 
@@ -379,20 +380,36 @@ impl Pfs {
         })
     }
 
+    /// `MessagesView`: the patient's undeleted messages, by conversation.
+    ///
+    /// The `Message` elements are encoded once per messages token and kept (`reply_cache.rs`):
+    /// unchanged messages cost a read of their token. The access-log entry is written on every
+    /// read, cached or not.
     pub(crate) async fn messages_view(
         &self,
         call: &Call<'_>,
     ) -> Result<MessagesViewReply, DomainError> {
-        let patient = &call.patient()?.patient;
-        let messages = self.store.patient_messages(&patient.id).await?;
+        let patient_id = &call.patient()?.patient.id;
+        let encoded_messages = self
+            .cached_part(
+                patient_id,
+                Part::Messages,
+                self.store.messages_token(patient_id),
+                self.store.patient_messages_with_token(patient_id),
+                |messages| {
+                    MessageEntry::encode_all(
+                        conversation_order(messages)
+                            .into_iter()
+                            .map(message_entry)
+                            .collect(),
+                    )
+                },
+            )
+            .await?;
         self.log_online_read(call, "Viewed messages").await?;
         Ok(MessagesViewReply {
-            scope: None,
-            uuid: None,
-            messages: conversation_order(messages)
-                .into_iter()
-                .map(message_entry)
-                .collect(),
+            encoded_messages,
+            ..Default::default()
         })
     }
 

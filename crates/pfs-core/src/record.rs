@@ -23,7 +23,7 @@ use pfs_wire::{
 use crate::error::DomainError;
 use crate::model::*;
 use crate::operation::{Access, Call, Operation};
-use crate::record_cache::View;
+use crate::reply_cache::{Part, View};
 use crate::uktime::{to_instant, to_wall_clock, uk_date};
 use crate::{Pfs, services};
 
@@ -152,7 +152,7 @@ impl Pfs {
 
     /// `RequestPatientRecord`: the events, newest first, with the items the user may see.
     ///
-    /// The events are encoded once per record token and view and kept (`record_cache.rs`):
+    /// The events are encoded once per record token and view and kept (`reply_cache.rs`):
     /// an unchanged record costs a read of its token. The grants and switches that decide the
     /// view are read afresh every time, and so is the access-log entry written.
     async fn request_patient_record(
@@ -174,24 +174,15 @@ impl Pfs {
                 ),
         };
         let patient_id = &context.patient.id;
-        let cached = if self.record_cache.enabled() {
-            let token = self.store.record_token(patient_id).await?;
-            self.record_cache.get(patient_id, view, token)
-        } else {
-            None
-        };
-        let encoded_events = match cached {
-            Some(events) => events,
-            None => {
-                let (token, events) = self.store.record_events_with_token(patient_id).await?;
-                let events = pfs_wire::RecordEvent::encode_all(shown_events(events, view));
-                if let Some(token) = token {
-                    self.record_cache
-                        .put(patient_id, view, token, events.clone());
-                }
-                events
-            }
-        };
+        let encoded_events = self
+            .cached_part(
+                patient_id,
+                Part::Record(view),
+                self.store.record_token(patient_id),
+                self.store.record_events_with_token(patient_id),
+                |events| pfs_wire::RecordEvent::encode_all(shown_events(events, view)),
+            )
+            .await?;
         self.log_online_read(call, "Viewed record").await?;
         Ok(RequestPatientRecordReply {
             encoded_events,

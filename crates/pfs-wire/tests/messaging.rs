@@ -2,7 +2,7 @@
 
 use chrono::NaiveDate;
 use pfs_wire::{
-    AttachmentRef, DecodeError, Guid, MESSAGE_CREATE_MAX_BODY_BYTES, MessageAttachment,
+    AttachmentRef, DecodeError, Guid, MESSAGE_CREATE_MAX_BODY_BYTES, Markup, MessageAttachment,
     MessageCreate, MessageCreateReply, MessageDelete, MessageDeleteReply, MessageEntry,
     MessageMarkAsRead, MessageMarkAsReadReply, MessageRecipientsReply, MessageTo,
     MessagesViewReply, PatientScope, RecipientItem, RecipientKind, Request, RequestMessage,
@@ -73,8 +73,8 @@ fn at(h: u32, m: u32) -> chrono::NaiveDateTime {
         .unwrap()
 }
 
-#[test]
-fn messages_view_reply() {
+/// Two messages of one conversation, the second with two attachments.
+fn view_messages() -> Vec<MessageEntry> {
     let first = MessageEntry {
         message_id: "300000000011".into(),
         conversation_id: "300000000011".into(),
@@ -111,15 +111,25 @@ fn messages_view_reply() {
         ],
     };
     assert_eq!(reply.binary_data_id(), Some("550000000999"));
+    vec![first, reply]
+}
+
+fn messages_view_body() -> String {
+    format!(
+        r#"<MessagesViewReply patientId="9000001" onlineUserId="9000001" uuid="{UUID}"><Message messageId="300000000011" conversationId="300000000011" sent="2024-05-01T10:12:00.0Z" messageText="Can I get my results?" sender="Mrs Ada Example" recipient="Riverside Surgery" incoming="y" read="y" deleted="n"/><Message messageId="300000000012" conversationId="300000000011" sent="2024-05-01T11:40:00.0Z" messageText="Yes, see attached." sender="Dr A Jones" recipient="Mrs Ada Example" incoming="n" read="n" deleted="n" binaryDataId="550000000999"><Attachment binaryDataId="550000000999" fileName="results.pdf" fileType="pdf"/><Attachment binaryDataId="550000001000" fileName="chart.png" fileType="png"/></Message></MessagesViewReply>"#
+    )
+}
+
+#[test]
+fn messages_view_reply() {
     golden(
         &MessagesViewReply {
             scope: Some(scope()),
             uuid: uuid(),
-            messages: vec![first, reply],
+            messages: view_messages(),
+            encoded_messages: Markup::default(),
         },
-        &format!(
-            r#"<MessagesViewReply patientId="9000001" onlineUserId="9000001" uuid="{UUID}"><Message messageId="300000000011" conversationId="300000000011" sent="2024-05-01T10:12:00.0Z" messageText="Can I get my results?" sender="Mrs Ada Example" recipient="Riverside Surgery" incoming="y" read="y" deleted="n"/><Message messageId="300000000012" conversationId="300000000011" sent="2024-05-01T11:40:00.0Z" messageText="Yes, see attached." sender="Dr A Jones" recipient="Mrs Ada Example" incoming="n" read="n" deleted="n" binaryDataId="550000000999"><Attachment binaryDataId="550000000999" fileName="results.pdf" fileType="pdf"/><Attachment binaryDataId="550000001000" fileName="chart.png" fileType="png"/></Message></MessagesViewReply>"#
-        ),
+        &messages_view_body(),
     );
     // Part A's shape: binaryDataId only, no children.
     let r = MessagesViewReply::decode(
@@ -133,6 +143,43 @@ fn messages_view_reply() {
     )
     .unwrap_err();
     assert!(e.to_string().contains("incoming"), "{e}");
+}
+
+/// Messages encoded once and kept (the server's reply cache) are written exactly as the same
+/// messages would be, and decode into `messages`.
+#[test]
+fn encoded_messages_are_written_as_the_messages_would_be() {
+    let reply = MessagesViewReply {
+        scope: Some(scope()),
+        uuid: uuid(),
+        messages: Vec::new(),
+        encoded_messages: MessageEntry::encode_all(view_messages()),
+    };
+    let encoded = reply.encode();
+    assert_eq!(encoded, format!("{DECL}{}", messages_view_body()));
+    assert_eq!(
+        MessagesViewReply {
+            messages: view_messages(),
+            encoded_messages: Markup::default(),
+            ..reply.clone()
+        }
+        .encode(),
+        encoded
+    );
+    assert_eq!(
+        MessagesViewReply::decode(encoded.as_bytes()).unwrap(),
+        MessagesViewReply {
+            messages: view_messages(),
+            encoded_messages: Markup::default(),
+            ..reply
+        }
+    );
+    // No messages at all: an empty root, as before.
+    let empty = MessagesViewReply {
+        encoded_messages: MessageEntry::encode_all(Vec::new()),
+        ..Default::default()
+    };
+    assert_eq!(empty.encode(), format!("{DECL}<MessagesViewReply/>"));
 }
 
 #[test]

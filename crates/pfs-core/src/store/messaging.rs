@@ -38,6 +38,18 @@ pub trait MessagingStore: Send + Sync {
     /// The patient's messages that are not deleted, oldest first (by time sent, then by the
     /// order they were stored).
     async fn patient_messages(&self, patient_id: &str) -> StoreResult<Vec<Message>>;
+    /// The patient's messages token: a random value that every write to their messages or
+    /// their messages' attachment rows replaces in the same transaction (0 when none was ever
+    /// written), so that equal tokens mean equal messages, across instances and sandbox
+    /// restores. 0 for an unknown patient.
+    async fn messages_token(&self, patient_id: &str) -> StoreResult<i64>;
+    /// [`patient_messages`](Self::patient_messages) with the messages token they were read at
+    /// (in the same read transaction or statement); `None` when the token could not be read
+    /// with them (the messages must then not be kept under any token).
+    async fn patient_messages_with_token(
+        &self,
+        patient_id: &str,
+    ) -> StoreResult<(Option<i64>, Vec<Message>)>;
     /// How many messages to the patient (not incoming) are neither read nor deleted.
     async fn unread_message_count(&self, patient_id: &str) -> StoreResult<u64>;
     /// Marks read at `at` the listed messages that `owner`'s side receives (for a patient the

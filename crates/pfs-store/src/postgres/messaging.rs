@@ -294,6 +294,44 @@ impl MessagingStore for PostgresStore {
         .map(fold)
     }
 
+    async fn messages_token(&self, patient_id: &str) -> StoreResult<i64> {
+        let token = query_opt(
+            &self.db,
+            "patients",
+            "SELECT messages_token FROM patients WHERE id = $1",
+            &[&patient_id],
+            |row| Cols::new(row, "patients").get(0, "messages_token"),
+        )
+        .await?;
+        Ok(token.unwrap_or(0))
+    }
+
+    async fn patient_messages_with_token(
+        &self,
+        patient_id: &str,
+    ) -> StoreResult<(Option<i64>, Vec<Message>)> {
+        // One statement, so one snapshot: the token (an uncorrelated subquery, evaluated once)
+        // as the last column of every row, after those `message_row` reads.
+        let sql = "SELECT m.id, m.conversation_id, m.patient_id, m.sent_at, m.text, m.incoming,
+                    m.sender, m.recipient, m.recipient_id, m.sent_by, m.read_at, m.deleted_at,
+                    a.binary_data_id, b.file_name, b.file_type, b.size,
+                    (SELECT messages_token FROM patients WHERE id = $1)
+             FROM messages m
+             LEFT JOIN message_attachments a ON a.message_id = m.id
+             LEFT JOIN binary_data b ON b.id = a.binary_data_id
+             WHERE m.patient_id = $1 AND m.deleted_at IS NULL
+             ORDER BY m.sent_at, m.seq, a.position";
+        let rows = self.db.read("messages", sql, &[&patient_id]).await?;
+        let mut token = None;
+        let mut messages = Vec::with_capacity(rows.len());
+        for row in &rows {
+            token = Cols::new(row, "patients").get::<Option<i64>>(16, "messages_token")?;
+            messages.push(message_row(row)?);
+        }
+        // No row, no token: an empty list is not worth a second read.
+        Ok((token, fold(messages)))
+    }
+
     async fn unread_message_count(&self, patient_id: &str) -> StoreResult<u64> {
         let rows = self
             .db

@@ -74,6 +74,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "record_token",
         include_str!("../../migrations/postgres/0012_record_token.sql"),
     ),
+    (
+        13,
+        "messages_token",
+        include_str!("../../migrations/postgres/0013_messages_token.sql"),
+    ),
 ];
 
 /// Applies the migrations the database at `url` has not had, then disconnects: for operators

@@ -97,6 +97,33 @@ fn fold(rows: Vec<MessageRow>) -> Vec<Message> {
     out
 }
 
+/// The patient's undeleted messages, oldest first.
+fn read_patient_messages(c: &Connection, patient_id: &str) -> StoreResult<Vec<Message>> {
+    query_all(
+        c,
+        "messages",
+        select_messages!(
+            "WHERE m.patient_id = ?1 AND m.deleted_at IS NULL
+             ORDER BY m.sent_at, m.rowid, a.position"
+        ),
+        [patient_id],
+        message_row,
+    )
+    .map(fold)
+}
+
+/// The patient's messages token (migration 0012); 0 for an unknown patient.
+fn read_messages_token(c: &Connection, patient_id: &str) -> StoreResult<i64> {
+    Ok(query_opt(
+        c,
+        "patients",
+        "SELECT messages_token FROM patients WHERE id = ?1",
+        [patient_id],
+        |row| Cols::new(row, "patients").get(0, "messages_token"),
+    )?
+    .unwrap_or(0))
+}
+
 fn ids_json(ids: &[String]) -> StoreResult<String> {
     serde_json::to_string(ids).map_err(|_| StoreError::Other("messages: ids".into()))
 }
@@ -254,18 +281,24 @@ impl MessagingStore for SqliteStore {
     }
 
     async fn patient_messages(&self, patient_id: &str) -> StoreResult<Vec<Message>> {
+        self.read(|c| read_patient_messages(c, patient_id))
+    }
+
+    async fn messages_token(&self, patient_id: &str) -> StoreResult<i64> {
+        self.read(|c| read_messages_token(c, patient_id))
+    }
+
+    async fn patient_messages_with_token(
+        &self,
+        patient_id: &str,
+    ) -> StoreResult<(Option<i64>, Vec<Message>)> {
         self.read(|c| {
-            query_all(
-                c,
-                "messages",
-                select_messages!(
-                    "WHERE m.patient_id = ?1 AND m.deleted_at IS NULL
-                     ORDER BY m.sent_at, m.rowid, a.position"
-                ),
-                [patient_id],
-                message_row,
-            )
-            .map(fold)
+            // One read transaction: the token and the rows from the same snapshot.
+            let tx = c.unchecked_transaction().map_err(map_err("messages"))?;
+            let token = read_messages_token(&tx, patient_id)?;
+            let messages = read_patient_messages(&tx, patient_id)?;
+            tx.commit().map_err(map_err("messages"))?;
+            Ok((Some(token), messages))
         })
     }
 

@@ -64,6 +64,11 @@ pub(super) const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0011_record_token.sql",
         include_str!("../../migrations/sqlite/0011_record_token.sql"),
     ),
+    (
+        12,
+        "0012_messages_token.sql",
+        include_str!("../../migrations/sqlite/0012_messages_token.sql"),
+    ),
 ];
 
 /// Applies the migrations the database has not had, all in one transaction.

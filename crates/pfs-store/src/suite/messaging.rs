@@ -428,3 +428,142 @@ pub async fn practice_inbox_order(store: &dyn Store) {
             .is_empty()
     );
 }
+
+/// The messages token: 0 for messages never written; a new value with every write to the
+/// patient's messages (sent, replied to with a file, read by either side, deleted) and none
+/// for another patient's, a refused write or a read; read with the messages in one snapshot;
+/// after a sandbox restore, the messages as they were under a token other than the newer
+/// ones'.
+pub async fn messages_token_moves_with_every_messages_write(store: &dyn Store) {
+    let w = world(store, 1).await;
+    let ods = &w.practice.ods;
+    let me = &w.patient.id;
+    let other = patient(12, ods);
+    store.insert_patient(&other).await.unwrap();
+    store
+        .insert_message_recipient(&recipient(
+            "500000000001",
+            ods,
+            RecipientKind::UnitRecipient,
+            "Reception",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(store.messages_token(me).await.unwrap(), 0);
+    assert_eq!(store.messages_token("9999999").await.unwrap(), 0);
+    let (token, messages) = store.patient_messages_with_token(me).await.unwrap();
+    assert!(messages.is_empty());
+    assert!(matches!(token, None | Some(0)), "{token:?}");
+
+    let mut seen = vec![0];
+    // Each step changes my messages; the token must be new and read with the same rows.
+    async fn moved(store: &dyn Store, me: &str, seen: &mut Vec<i64>) {
+        let token = store.messages_token(me).await.unwrap();
+        assert!(!seen.contains(&token), "the token came back: {token}");
+        let (with_messages, messages) = store.patient_messages_with_token(me).await.unwrap();
+        assert_eq!(with_messages, Some(token));
+        assert_eq!(messages, store.patient_messages(me).await.unwrap());
+        seen.push(token);
+    }
+    let log = |what| record_access(me, t(1), what);
+    let sent = message("100000000001", "100000000001", me, 0, true);
+    store
+        .insert_message(&sent, &[], &log("Sent"))
+        .await
+        .unwrap();
+    moved(store, me, &mut seen).await;
+    let files = [file("900000000001", me, "letter.pdf", b"%PDF-1")];
+    let mut reply = message("100000000002", "100000000001", me, 1, false);
+    reply.attachments = files.iter().map(info).collect();
+    store
+        .insert_message(&reply, &files, &log("Replied"))
+        .await
+        .unwrap();
+    moved(store, me, &mut seen).await;
+    let (_, with_file) = store.patient_messages_with_token(me).await.unwrap();
+    assert_eq!(with_file.get(1).map(|m| m.attachments.len()), Some(1));
+    let list = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    assert!(
+        store
+            .mark_messages_read(
+                MessageOwner::Patient(me),
+                &list(&["100000000002"]),
+                t(2),
+                Some(&log("Read"))
+            )
+            .await
+            .unwrap()
+    );
+    moved(store, me, &mut seen).await;
+    assert!(
+        store
+            .mark_messages_read(
+                MessageOwner::Practice(ods),
+                &list(&["100000000001"]),
+                t(3),
+                None
+            )
+            .await
+            .unwrap()
+    );
+    moved(store, me, &mut seen).await;
+    assert!(
+        store
+            .delete_messages(me, &list(&["100000000002"]), t(4), &log("Deleted"))
+            .await
+            .unwrap()
+    );
+    moved(store, me, &mut seen).await;
+
+    // Another patient's message, refused writes, a read: my token stays.
+    let still = *seen.last().unwrap();
+    store
+        .insert_message(
+            &message("100000000009", "100000000009", &other.id, 5, true),
+            &[],
+            &record_access(&other.id, t(5), "Sent"),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.insert_message(&sent, &[], &log("Sent")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let refused = list(&["100000000001", "100000000009"]);
+    assert!(
+        !store
+            .mark_messages_read(MessageOwner::Patient(me), &refused, t(6), None)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delete_messages(me, &refused, t(6), &log("Deleted"))
+            .await
+            .unwrap()
+    );
+    store.patient_messages(me).await.unwrap();
+    assert_eq!(store.messages_token(me).await.unwrap(), still);
+    assert_ne!(store.messages_token(&other.id).await.unwrap(), 0);
+
+    // A snapshot, a change, a restore: the old messages come back under a token other than
+    // the newer messages'.
+    store.save_snapshot("messages-token", t(0)).await.unwrap();
+    let before = store.patient_messages(me).await.unwrap();
+    store
+        .insert_message(
+            &message("100000000003", "100000000001", me, 7, true),
+            &[],
+            &log("Sent"),
+        )
+        .await
+        .unwrap();
+    moved(store, me, &mut seen).await;
+    let after_change = *seen.last().unwrap();
+    store.restore_snapshot("messages-token").await.unwrap();
+    let (token, messages) = store.patient_messages_with_token(me).await.unwrap();
+    assert_eq!(messages, before);
+    assert_ne!(token, Some(after_change));
+    assert_eq!(token, Some(store.messages_token(me).await.unwrap()));
+    store.delete_snapshot("messages-token").await.unwrap();
+}

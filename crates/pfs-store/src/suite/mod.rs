@@ -100,6 +100,7 @@ macro_rules! store_suite_cases {
             message_recipients_round_trip,
             messages_round_trip,
             message_ids_are_all_or_nothing,
+            messages_token_moves_with_every_messages_write,
             practice_inbox_order,
             record_accesses_in_groups,
             binary_data_round_trip,

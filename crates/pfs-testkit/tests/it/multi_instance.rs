@@ -163,6 +163,77 @@ async fn the_record_cache_is_never_stale_across_instances() {
     a.server.shutdown().await;
 }
 
+/// Each instance keeps its own cached `MessagesView`; a change made through either instance
+/// (by the patient or through the practice's admin API) is seen byte for byte at the next read
+/// on both (the messages token moves in the writing transaction, and every read checks it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL: set PFS_TEST_POSTGRES_URL and run with --include-ignored"]
+async fn the_messages_cache_is_never_stale_across_instances() {
+    use crate::messaging::message_views_match;
+    use pfs_client::NewMessage;
+    use pfs_wire::{MessageTo, RecipientKind};
+    let schema = TestSchema::create(&required_test_url()).await;
+    let url = schema.url().to_owned();
+    let a = TestServer::start_with(|o| o.database = Some(url))
+        .await
+        .unwrap();
+    let b = a.start_sibling().await.unwrap();
+    let on_a = a.login("Patel").await.unwrap();
+    let on_b = b.login("Patel").await.unwrap();
+    let both = [(&a, &on_a), (&b, &on_b)];
+    let at_start = message_views_match(&a, &both, "at the start").await;
+    let recipients = on_a.message_recipients().await.unwrap().items;
+    let id_of = |kind| {
+        recipients
+            .iter()
+            .find(|i| i.kind == kind)
+            .map(|i| i.id.clone())
+            .unwrap()
+    };
+    let (doctor, team) = (
+        id_of(RecipientKind::Recipient),
+        id_of(RecipientKind::UnitRecipient),
+    );
+
+    // Sent through A: B, whose cache holds the messages, sees it at once.
+    let sent = on_a
+        .message_create(&NewMessage::new(
+            MessageTo::UnitRecipient(team),
+            "Sent through A",
+        ))
+        .await
+        .unwrap();
+    let first_id = sent.message_id.unwrap();
+    let after_send = message_views_match(&b, &both, "sent through A").await;
+    assert_ne!(after_send, at_start);
+    // Replied to through B's admin API: A sees it at once.
+    let ods = &a.account("Patel").organisation_code;
+    let (status, reply) = b
+        .admin(
+            "POST",
+            &format!("/api/practices/{ods}/conversations/{first_id}/replies"),
+            Some(serde_json::json!({"fromRecipientId": doctor, "text": "Replied through B"})),
+        )
+        .await
+        .unwrap();
+    assert!((200..300).contains(&status), "{status} {reply}");
+    let reply_id = reply["id"].as_str().unwrap().to_owned();
+    let after_reply = message_views_match(&a, &both, "replied through B").await;
+    assert_ne!(after_reply, after_send);
+    // Read through B, deleted through A.
+    on_b.message_mark_as_read(&[&reply_id]).await.unwrap();
+    let after_read = message_views_match(&a, &both, "read through B").await;
+    assert_ne!(after_read, after_reply);
+    on_a.message_delete(&[&reply_id]).await.unwrap();
+    assert_eq!(
+        message_views_match(&b, &both, "deleted through A").await,
+        after_send
+    );
+
+    b.server.shutdown().await;
+    a.server.shutdown().await;
+}
+
 /// A TCP relay to PostgreSQL that can be cut and restored, standing in for a database that
 /// goes away (network failure, restart) and comes back, or stalled: connections stay open but
 /// nothing gets through (a network that drops packets).

@@ -13,7 +13,7 @@ use chrono::NaiveDateTime;
 use super::common::{Header, PatientScope, reply_root};
 use crate::codec::{DecodeError, Fields, WireMessage, per_patient_request};
 use crate::scalar::{Guid, YesNo, format_wall_clock, parse_wall_clock};
-use crate::xml::{Element, Limits};
+use crate::xml::{Element, Limits, Markup};
 
 /// The accepted form of a date in a reply, in words.
 const WALL_CLOCK: &str = "a UK wall-clock date-time such as 2024-06-04T09:00:00.0Z";
@@ -340,6 +340,17 @@ pub struct MessagesViewReply {
     pub uuid: Option<Guid>,
     /// `Message`, one per message.
     pub messages: Vec<MessageEntry>,
+    /// More `Message`s, already encoded ([`MessageEntry::encode_all`]), written after
+    /// [`messages`](Self::messages): what the server keeps of a patient's messages it has sent
+    /// before. Decoding leaves it empty and puts every `Message` in `messages`.
+    pub encoded_messages: Markup,
+}
+
+impl MessageEntry {
+    /// `messages` as the `Message` elements of a [`MessagesViewReply`], written once.
+    pub fn encode_all(messages: Vec<MessageEntry>) -> Markup {
+        Markup::of(messages.into_iter().map(MessageEntry::into_element))
+    }
 }
 
 impl WireMessage for MessagesViewReply {
@@ -350,8 +361,10 @@ impl WireMessage for MessagesViewReply {
     }
 
     fn into_element(self) -> Element {
-        reply_root(Self::ROOT, self.scope.as_ref(), self.uuid)
-            .children(self.messages.into_iter().map(MessageEntry::into_element))
+        let mut el = reply_root(Self::ROOT, self.scope.as_ref(), self.uuid)
+            .children(self.messages.into_iter().map(MessageEntry::into_element));
+        el.markup = self.encoded_messages;
+        el
     }
 
     fn from_element(el: &Element) -> Result<Self, DecodeError> {
@@ -363,6 +376,7 @@ impl WireMessage for MessagesViewReply {
                 .children("Message")
                 .map(|m| MessageEntry::read(&m))
                 .collect::<Result<_, _>>()?,
+            encoded_messages: Markup::default(),
         })
     }
 }
