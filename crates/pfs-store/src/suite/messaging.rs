@@ -6,7 +6,7 @@ use pfs_core::model::{
 use pfs_core::{Store, StoreError};
 use pfs_wire::RecipientKind;
 
-use super::{patient, record_access, t, world};
+use super::{World, patient, record_access, t, world};
 
 fn recipient(id: &str, ods: &str, kind: RecipientKind, name: &str) -> MessageRecipient {
     MessageRecipient {
@@ -64,6 +64,21 @@ async fn log_count(store: &dyn Store, patient_id: &str) -> usize {
         .await
         .unwrap()
         .len()
+}
+
+/// World 1 with its practice's team recipient "Reception" (`500000000001`).
+async fn world_with_reception(store: &dyn Store) -> World {
+    let w = world(store, 1).await;
+    store
+        .insert_message_recipient(&recipient(
+            "500000000001",
+            &w.practice.ods,
+            RecipientKind::UnitRecipient,
+            "Reception",
+        ))
+        .await
+        .unwrap();
+    w
 }
 
 fn ids(list: &[Message]) -> Vec<&str> {
@@ -137,18 +152,8 @@ pub async fn message_recipients_round_trip(store: &dyn Store) {
 /// and a patient's messages come oldest first; the unread count is of undeleted, unread
 /// messages to the patient.
 pub async fn messages_round_trip(store: &dyn Store) {
-    let w = world(store, 1).await;
-    let ods = &w.practice.ods;
+    let w = world_with_reception(store).await;
     let pid = &w.patient.id;
-    store
-        .insert_message_recipient(&recipient(
-            "500000000001",
-            ods,
-            RecipientKind::UnitRecipient,
-            "Reception",
-        ))
-        .await
-        .unwrap();
     let first = message("100000000001", "100000000001", pid, 0, true);
     store
         .insert_message(&first, &[], &record_access(pid, t(0), "Sent message"))
@@ -240,20 +245,11 @@ pub async fn messages_round_trip(store: &dyn Store) {
 /// Marking read and deleting change every listed message or none: an unknown id, another
 /// patient's message or a deleted one refuses the whole list and writes no log entry.
 pub async fn message_ids_are_all_or_nothing(store: &dyn Store) {
-    let w = world(store, 1).await;
+    let w = world_with_reception(store).await;
     let ods = &w.practice.ods;
     let pid = &w.patient.id;
     let other = patient(11, ods);
     store.insert_patient(&other).await.unwrap();
-    store
-        .insert_message_recipient(&recipient(
-            "500000000001",
-            ods,
-            RecipientKind::UnitRecipient,
-            "Reception",
-        ))
-        .await
-        .unwrap();
     let log = |what| record_access(pid, t(1), what);
     for (id, incoming, patient_id) in [
         ("100000000001", true, pid.as_str()),
@@ -435,20 +431,11 @@ pub async fn practice_inbox_order(store: &dyn Store) {
 /// after a sandbox restore, the messages as they were under a token other than the newer
 /// ones'.
 pub async fn messages_token_moves_with_every_messages_write(store: &dyn Store) {
-    let w = world(store, 1).await;
+    let w = world_with_reception(store).await;
     let ods = &w.practice.ods;
     let me = &w.patient.id;
     let other = patient(12, ods);
     store.insert_patient(&other).await.unwrap();
-    store
-        .insert_message_recipient(&recipient(
-            "500000000001",
-            ods,
-            RecipientKind::UnitRecipient,
-            "Reception",
-        ))
-        .await
-        .unwrap();
     assert_eq!(store.messages_token(me).await.unwrap(), 0);
     assert_eq!(store.messages_token("9999999").await.unwrap(), 0);
     let (token, messages) = store.patient_messages_with_token(me).await.unwrap();

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use chrono::NaiveDateTime;
 use pfs_client::{Error, ExposeSecret, Session};
 use pfs_core::uktime::to_wall_clock;
-use pfs_store::pg_testing::{TestSchema, required_test_url};
 use pfs_testkit::TestServer;
 use pfs_wire::Element;
 use serde_json::{Value, json};
@@ -647,12 +646,7 @@ async fn bad_rules_are_refused(backend: Backend) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "needs PostgreSQL: set PFS_TEST_POSTGRES_URL and run with --include-ignored"]
 async fn a_rule_added_on_one_instance_applies_on_its_sibling() {
-    let schema = TestSchema::create(&required_test_url()).await;
-    let url = schema.url().to_owned();
-    let a = TestServer::start_with(|o| o.database = Some(url))
-        .await
-        .unwrap();
-    let b = a.start_sibling().await.unwrap();
+    let (_schema, a, b) = crate::stores::two_instances().await;
     let on_b = b.client();
     on_b.check_version().await.expect("no rule yet");
 

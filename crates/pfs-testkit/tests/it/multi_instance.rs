@@ -37,12 +37,7 @@ fn logoff_xml() -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "needs PostgreSQL: set PFS_TEST_POSTGRES_URL and run with --include-ignored"]
 async fn sessions_and_revocation_span_instances() {
-    let schema = TestSchema::create(&required_test_url()).await;
-    let url = schema.url().to_owned();
-    let a = TestServer::start_with(|o| o.database = Some(url))
-        .await
-        .unwrap();
-    let b = a.start_sibling().await.unwrap();
+    let (_schema, a, b) = crate::stores::two_instances().await;
     assert!(a.server.seeded.is_some(), "the first instance seeds");
     assert!(b.server.seeded.is_none(), "the second finds the practice");
 
@@ -118,12 +113,7 @@ async fn sessions_and_revocation_span_instances() {
 #[ignore = "needs PostgreSQL: set PFS_TEST_POSTGRES_URL and run with --include-ignored"]
 async fn the_record_cache_is_never_stale_across_instances() {
     use crate::record::{add_event, reads_match, set_visible};
-    let schema = TestSchema::create(&required_test_url()).await;
-    let url = schema.url().to_owned();
-    let a = TestServer::start_with(|o| o.database = Some(url))
-        .await
-        .unwrap();
-    let b = a.start_sibling().await.unwrap();
+    let (_schema, a, b) = crate::stores::two_instances().await;
     let on_a = a.login("Patel").await.unwrap();
     let on_b = b.login("Patel").await.unwrap();
     let me = on_a.online_user_id().to_owned();
@@ -172,12 +162,7 @@ async fn the_messages_cache_is_never_stale_across_instances() {
     use crate::messaging::message_views_match;
     use pfs_client::NewMessage;
     use pfs_wire::{MessageTo, RecipientKind};
-    let schema = TestSchema::create(&required_test_url()).await;
-    let url = schema.url().to_owned();
-    let a = TestServer::start_with(|o| o.database = Some(url))
-        .await
-        .unwrap();
-    let b = a.start_sibling().await.unwrap();
+    let (_schema, a, b) = crate::stores::two_instances().await;
     let on_a = a.login("Patel").await.unwrap();
     let on_b = b.login("Patel").await.unwrap();
     let both = [(&a, &on_a), (&b, &on_b)];
@@ -555,12 +540,7 @@ fn via_rewrites_host_and_port() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "needs PostgreSQL: set PFS_TEST_POSTGRES_URL and run with --include-ignored"]
 async fn concurrent_bookings_across_instances_have_one_winner() {
-    let schema = TestSchema::create(&required_test_url()).await;
-    let url = schema.url().to_owned();
-    let a = TestServer::start_with(|o| o.database = Some(url))
-        .await
-        .unwrap();
-    let b = a.start_sibling().await.unwrap();
+    let (_schema, a, b) = crate::stores::two_instances().await;
 
     // Every demo account logs in, half on A and half on B.
     let mut sessions = Vec::new();

@@ -29,3 +29,11 @@ pub(crate) async fn start_on(
     .unwrap();
     (schema, t)
 }
+
+/// Two instances on one fresh PostgreSQL schema: the first seeds the demo, the second finds
+/// it. The schema is dropped when the returned guard is.
+pub(crate) async fn two_instances() -> (Option<TestSchema>, TestServer, TestServer) {
+    let (schema, a) = start_on(Backend::Postgres, |_| {}).await;
+    let b = a.start_sibling().await.unwrap();
+    (schema, a, b)
+}
