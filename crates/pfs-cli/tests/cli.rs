@@ -490,6 +490,13 @@ fn bad_arguments_are_explained() {
         assert!(!ok, "{flag} 0 was accepted");
         assert!(err.contains(&format!("{flag} must be at least 1")), "{err}");
     }
+    // MiB that overflow a byte count are refused, not wrapped into a small cache.
+    let (ok, _, err) = pfs(
+        &["serve", "--reply-cache-mib", &usize::MAX.to_string()],
+        dir.path(),
+    );
+    assert!(!ok, "an overflowing --reply-cache-mib was accepted");
+    assert!(err.contains("--reply-cache-mib is too large"), "{err}");
 }
 
 /// Without `--demo`, a new data directory gets no demo credentials, and the server says what to
