@@ -406,3 +406,63 @@ fn appointments_at(
         .cloned()
         .collect()
 }
+
+/// The embedded database belongs to the server that opened it. A second `pfs serve` on the
+/// same data directory stops at once and says why, another process cannot read the file
+/// meanwhile (the first server keeps copies of hot rows that only its own writes change), and
+/// the first server goes on serving.
+#[test]
+fn a_second_server_on_one_sqlite_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = |extra: &[&str]| {
+        let mut c = Command::new(PFS);
+        c.args(["serve", "--listen", "127.0.0.1:0"])
+            .args(["--admin-listen", "127.0.0.1:0", "--log", "warn"])
+            .arg("--data-dir")
+            .arg(dir.path().join("pfs-data"))
+            .args(extra);
+        c
+    };
+    let mut first = serve(&["--demo"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("pfs serve starts");
+    let (tx, lines) = mpsc::channel();
+    common::forward_lines(first.stdout.take().unwrap(), tx);
+    let first = KillOnDrop(first);
+    common::wait_for_endpoint(&lines, STARTUP);
+
+    let second = serve(&[]).output().expect("the second pfs serve runs");
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert!(!second.status.success(), "{said}");
+    assert!(said.contains("locked"), "{said}");
+
+    let db = dir.path().join("pfs-data/pfs.db");
+    let read = rusqlite::Connection::open(&db)
+        .and_then(|c| c.query_row("SELECT count(*) FROM practices", [], |r| r.get::<_, i64>(0)));
+    let refused = read.expect_err("another process read the server's database");
+    assert!(refused.to_string().contains("locked"), "{refused}");
+
+    let health = Command::new(PFS)
+        .args(["admin", "--data-dir"])
+        .arg(dir.path().join("pfs-data"))
+        .arg("health")
+        .output()
+        .expect("pfs admin runs");
+    assert!(
+        health.status.success(),
+        "{}",
+        String::from_utf8_lossy(&health.stderr)
+    );
+    drop(first);
+}
+
+/// Kills a child process when dropped, however the test ends.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

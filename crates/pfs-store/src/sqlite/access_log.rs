@@ -66,11 +66,12 @@ fn record_access_row(row: &Row<'_>) -> StoreResult<RecordAccess> {
 #[async_trait]
 impl AccessLogStore for SqliteStore {
     async fn insert_record_access(&self, access: &RecordAccess) -> StoreResult<()> {
-        self.write(|c| insert_record_access(c, access)).await
+        self.write_bookkeeping(|c| insert_record_access(c, access))
+            .await
     }
 
     async fn insert_record_accesses(&self, accesses: &[RecordAccess]) -> StoreResult<()> {
-        self.write(|c| {
+        self.write_bookkeeping(|c| {
             let tx = c
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(map_err("record_accesses"))?;

@@ -6,6 +6,13 @@
 //! a point read on a warm page cache costs microseconds, far less than handing it to another
 //! thread and back. Every statement is prepared once per connection and cached.
 //!
+//! The file belongs to this process while it is open: connections use SQLite's `unix-excl`
+//! VFS, which takes an exclusive lock on the database for the process (its own connections
+//! share it) and keeps the WAL index in memory rather than in a `-shm` file. A read
+//! transaction then begins without a system call, and the store can keep copies of hot rows
+//! that no other process can change behind its back ([`hot`]). Another process (a second
+//! server, the `sqlite3` shell) opening the file meanwhile is told that it is locked.
+//!
 //! Instants are stored as INTEGER unix milliseconds (UTC), so anything finer than a
 //! millisecond is truncated; dates as `YYYY-MM-DD` text; practice settings as a JSON
 //! document. The schema lives in `migrations/sqlite` and is applied by [`SqliteStore::open`].
@@ -30,6 +37,7 @@ mod appointment;
 mod binary_data;
 mod demographics;
 mod fault;
+mod hot;
 mod medication;
 mod messaging;
 mod migrate;
@@ -49,6 +57,10 @@ mod tests;
 
 /// Prepared statements kept per connection; more than the store has.
 const STATEMENT_CACHE: usize = 64;
+
+/// SQLite's unix VFS with an exclusive lock for the process and the WAL index on the heap
+/// (see the module's documentation).
+pub const VFS: &std::ffi::CStr = c"unix-excl";
 
 /// Tuning for [`SqliteStore::open`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,6 +147,8 @@ struct Inner {
     acquire_timeout: Duration,
     readers: Readers,
     timers: StoreTimers,
+    /// Copies of hot rows, and the write generation that keeps them exact.
+    hot: hot::HotRows,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -170,6 +184,7 @@ impl SqliteStore {
                 acquire_timeout: opts.acquire_timeout,
                 readers,
                 timers: opts.timers,
+                hot: hot::HotRows::default(),
             }),
         })
     }
@@ -201,8 +216,27 @@ impl SqliteStore {
         f(conn.conn())
     }
 
-    /// Runs `f` on the writer connection once it is free, inline.
+    /// Runs `f` on the writer connection once it is free, inline; afterwards (whatever `f`
+    /// did, even if it panicked) the copies of hot rows taken before are out of date.
     async fn write<T>(&self, f: impl FnOnce(&mut Connection) -> StoreResult<T>) -> StoreResult<T> {
+        /// Moves the generation on when the write is over, however it ends.
+        struct MoveOn<'a>(&'a hot::HotRows);
+        impl Drop for MoveOn<'_> {
+            fn drop(&mut self) {
+                self.0.moved_on();
+            }
+        }
+        let _moved = MoveOn(&self.inner.hot);
+        self.write_bookkeeping(f).await
+    }
+
+    /// [`SqliteStore::write`] for writes that touch no table behind the hot rows (providers,
+    /// patients, practices, service switches): the access log and session bookkeeping, which
+    /// run many times a second and would otherwise empty the copies each time.
+    async fn write_bookkeeping<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> StoreResult<T>,
+    ) -> StoreResult<T> {
         let _timed = Timed::start(&self.inner.timers.write);
         let writer = &self.inner.writer;
         let mut guard = match writer.try_lock() {
@@ -231,11 +265,12 @@ fn open_writer(
     synchronous: Synchronous,
 ) -> StoreResult<Connection> {
     let err = map_err("database");
-    let conn = Connection::open_with_flags(
+    let conn = Connection::open_with_flags_and_vfs(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        VFS,
     )
     .map_err(&err)?;
     conn.busy_timeout(busy_timeout).map_err(&err)?;
@@ -268,9 +303,10 @@ fn tune(conn: &Connection) -> rusqlite::Result<()> {
 /// Opens a read connection to the (existing) database.
 fn open_reader(path: &Path, busy_timeout: Duration) -> StoreResult<Connection> {
     let err = map_err("database");
-    let conn = Connection::open_with_flags(
+    let conn = Connection::open_with_flags_and_vfs(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        VFS,
     )
     .map_err(&err)?;
     conn.busy_timeout(busy_timeout).map_err(&err)?;

@@ -76,6 +76,26 @@ pub(super) fn read_patient_context(
     }))
 }
 
+impl SqliteStore {
+    /// A patient's context: the copy kept in [`super::hot`] when it is current, else read in
+    /// `c`'s transaction and kept, tagged with `read_at` (the write generation taken before
+    /// that transaction began).
+    pub(super) fn patient_context_in(
+        &self,
+        c: &Connection,
+        patient_id: &str,
+        read_at: u64,
+    ) -> StoreResult<Option<PatientContext>> {
+        let hot = &self.inner.hot;
+        if let Some(context) = hot.patient(patient_id) {
+            return Ok(context);
+        }
+        let context = read_patient_context(c, patient_id)?;
+        hot.keep_patient(patient_id, read_at, &context);
+        Ok(context)
+    }
+}
+
 #[async_trait]
 impl PatientStore for SqliteStore {
     async fn insert_patient(&self, patient: &Patient) -> StoreResult<()> {
@@ -145,10 +165,14 @@ impl PatientStore for SqliteStore {
     }
 
     async fn patient_context(&self, patient_id: &str) -> StoreResult<Option<PatientContext>> {
+        if let Some(context) = self.inner.hot.patient(patient_id) {
+            return Ok(context);
+        }
+        let read_at = self.inner.hot.generation();
         self.read(|c| {
             // One read transaction for the four reads: one snapshot, one lock round.
             let tx = c.unchecked_transaction().map_err(map_err("patients"))?;
-            read_patient_context(&tx, patient_id)
+            self.patient_context_in(&tx, patient_id, read_at)
         })
     }
 }

@@ -67,7 +67,12 @@ impl ProviderStore for SqliteStore {
     }
 
     async fn provider_by_fingerprint(&self, fingerprint: &str) -> StoreResult<Option<Provider>> {
-        self.read(|c| {
+        let hot = &self.inner.hot;
+        if let Some(provider) = hot.provider(fingerprint) {
+            return Ok(provider);
+        }
+        let read_at = hot.generation();
+        let provider = self.read(|c| {
             query_opt(
                 c,
                 "providers",
@@ -76,7 +81,9 @@ impl ProviderStore for SqliteStore {
                 [fingerprint],
                 provider_row,
             )
-        })
+        })?;
+        hot.keep_provider(fingerprint, read_at, &provider);
+        Ok(provider)
     }
 
     async fn list_providers(&self) -> StoreResult<Vec<Provider>> {

@@ -9,7 +9,6 @@ use rusqlite::{Row, params};
 use super::SqliteStore;
 use super::appointment::read_patient_appointments;
 use super::medication::read_medication_list;
-use super::patient::read_patient_context;
 use super::provider::provider_at;
 use super::proxy::read_has_proxy;
 use super::sql::{Cols, execute, map_err, ms, opt_ms, query_opt};
@@ -35,7 +34,7 @@ fn session_row(row: &Row<'_>) -> StoreResult<SessionRecord> {
 #[async_trait]
 impl SessionStore for SqliteStore {
     async fn insert_session(&self, session: &SessionRecord) -> StoreResult<()> {
-        self.write(|c| {
+        self.write_bookkeeping(|c| {
             execute(
                 c,
                 "sessions",
@@ -78,6 +77,7 @@ impl SessionStore for SqliteStore {
         patient_id: Option<&str>,
         prefetch: Prefetch,
     ) -> StoreResult<Option<SessionContext>> {
+        let read_at = self.inner.hot.generation();
         self.read(|c| {
             let tx = c.unchecked_transaction().map_err(map_err("sessions"))?;
             let Some((session, provider)) = query_opt(
@@ -97,8 +97,10 @@ impl SessionStore for SqliteStore {
             let (patient, proxy_grant) = match patient_id {
                 None => (None, false),
                 Some(id) => (
-                    read_patient_context(&tx, id)?,
-                    read_has_proxy(&tx, &session.online_user_id, id)?,
+                    self.patient_context_in(&tx, id, read_at)?,
+                    // Nobody holds a grant for themselves: no need to look.
+                    id != session.online_user_id
+                        && read_has_proxy(&tx, &session.online_user_id, id)?,
                 ),
             };
             let appointments = match (&patient, prefetch) {
@@ -130,7 +132,7 @@ impl SessionStore for SqliteStore {
         selected_patient_id: Option<&str>,
         at: DateTime<Utc>,
     ) -> StoreResult<()> {
-        self.write(|c| {
+        self.write_bookkeeping(|c| {
             execute(
                 c,
                 "sessions",
@@ -146,7 +148,7 @@ impl SessionStore for SqliteStore {
 
     async fn end_session(&self, suid_hash: &str, at: DateTime<Utc>) -> StoreResult<bool> {
         let changed = self
-            .write(|c| {
+            .write_bookkeeping(|c| {
                 execute(
                     c,
                     "sessions",

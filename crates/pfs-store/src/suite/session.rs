@@ -1,7 +1,7 @@
 //! PFS sessions and `session_context` ([`SessionStore`](pfs_core::store::SessionStore)).
 
 use pfs_core::Store;
-use pfs_core::model::{BookOutcome, Prefetch, SessionRecord};
+use pfs_core::model::{BookOutcome, Prefetch, Provider, SessionRecord};
 
 use super::{
     appointment, appointment_world, assert_conflict, assert_patient, book, cancel, patient,
@@ -422,4 +422,87 @@ pub async fn concurrent_session_inserts(store: &dyn Store) {
     for (s, got) in sessions.iter().zip(got) {
         assert_eq!(got.expect("read").as_ref(), Some(s));
     }
+}
+
+/// What every request reads again and again (the provider by its certificate, the named
+/// patient's context) follows each change at once, however often it was read before: a
+/// backend that keeps copies must drop them on every write that touches these rows.
+pub async fn hot_reads_follow_every_change(store: &dyn Store) {
+    let w = world(store, 1).await;
+    let s = session(1, &w.provider.id, &w.account, t(1));
+    store.insert_session(&s).await.unwrap();
+    let context = async || {
+        // Twice: the second read may come from a copy.
+        store.patient_context(&w.patient.id).await.unwrap();
+        let read = store
+            .session_context(&s.suid_hash, Some(&w.patient.id), Prefetch::Nothing)
+            .await
+            .unwrap()
+            .expect("the session exists");
+        let direct = store.patient_context(&w.patient.id).await.unwrap();
+        assert_eq!(
+            read.patient, direct,
+            "session_context and patient_context agree"
+        );
+        direct.expect("the patient exists")
+    };
+    let by_fingerprint = async || {
+        store
+            .provider_by_fingerprint(&w.provider.fingerprint)
+            .await
+            .unwrap();
+        store
+            .provider_by_fingerprint(&w.provider.fingerprint)
+            .await
+            .unwrap()
+            .expect("the provider exists")
+    };
+
+    let before = context().await;
+    assert_eq!(before.practice_switches, vec![]);
+    store
+        .set_practice_service(&w.practice.ods, "messaging", Some(false))
+        .await
+        .unwrap();
+    let switched = context().await;
+    assert_eq!(switched.practice_switches.len(), 1, "a practice switch");
+    store
+        .set_patient_service(&w.patient.id, "appointments", Some(false))
+        .await
+        .unwrap();
+    assert_eq!(
+        context().await.patient_switches.len(),
+        1,
+        "a patient switch"
+    );
+
+    let mut settings = before.practice.settings.clone();
+    settings.minimum_age = settings.minimum_age.saturating_add(1);
+    assert!(
+        store
+            .update_practice_settings(&w.practice.ods, &settings)
+            .await
+            .unwrap()
+    );
+    assert_eq!(context().await.practice.settings, settings, "the settings");
+
+    let unknown = "f".repeat(64);
+    assert_eq!(store.provider_by_fingerprint(&unknown).await.unwrap(), None);
+    assert_eq!(store.provider_by_fingerprint(&unknown).await.unwrap(), None);
+    let newcomer = Provider {
+        id: "00000000000000ff".into(),
+        name: "newcomer".into(),
+        fingerprint: unknown.clone(),
+        ..w.provider.clone()
+    };
+    store.insert_provider(&newcomer).await.unwrap();
+    assert_eq!(
+        store.provider_by_fingerprint(&unknown).await.unwrap(),
+        Some(newcomer),
+        "a provider registered after a miss"
+    );
+
+    assert_eq!(by_fingerprint().await.revoked_at, None);
+    store.revoke_provider(&w.provider.id, t(5)).await.unwrap();
+    assert_eq!(by_fingerprint().await.revoked_at, Some(t(5)), "revocation");
 }

@@ -39,6 +39,17 @@ fn db_path(dir: &Path) -> PathBuf {
     dir.join("pfs.sqlite3")
 }
 
+/// Another connection of this process to the store's file: with the store's VFS, as any other
+/// (a process of its own would be refused the file, see `unix-excl` in the store's docs).
+fn beside(path: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open_with_flags_and_vfs(
+        path,
+        rusqlite::OpenFlags::default(),
+        pfs_store::sqlite::VFS,
+    )
+    .unwrap()
+}
+
 /// One test per suite case, each on its own database file.
 macro_rules! sqlite_cases {
     ($($case:ident),* $(,)?) => {$(
@@ -124,7 +135,7 @@ async fn write_lock_held_elsewhere_is_unavailable() {
         ..SqliteOptions::default()
     })
     .await;
-    let other = rusqlite::Connection::open(db.path()).unwrap();
+    let other = beside(&db.path());
     other.execute_batch("BEGIN IMMEDIATE").unwrap();
 
     let result = db.store.insert_practice(&practice("X00001")).await;
@@ -149,7 +160,7 @@ async fn reads_go_on_while_the_write_lock_is_held_elsewhere() {
     })
     .await;
     db.store.insert_practice(&practice("X00001")).await.unwrap();
-    let other = rusqlite::Connection::open(db.path()).unwrap();
+    let other = beside(&db.path());
     other
         .execute_batch("BEGIN IMMEDIATE; DELETE FROM practices;")
         .unwrap();
@@ -170,7 +181,7 @@ async fn write_waiting_too_long_for_the_writer_is_unavailable() {
         ..SqliteOptions::default()
     })
     .await;
-    let other = rusqlite::Connection::open(db.path()).unwrap();
+    let other = beside(&db.path());
     other.execute_batch("BEGIN IMMEDIATE").unwrap();
 
     // Two writes race for the writer connection: the one that takes it holds it while SQLite
