@@ -16,12 +16,18 @@
 #   check-version      kept-alive CheckVersion (no session; openpfs reads the provider)
 #   handshake          CheckVersion with a new connection (full TLS handshake) per request
 #
-# and prints req/s, p50 and p99 of each, with openpfs's ratio to nginx and WireMock.
+# and prints req/s, p50 and p99 of each, the server's CPU time per request (its own processes',
+# read from /proc: the load generator's is left out), and openpfs's ratio to each.
+#
+# PFS_BASELINE=/path/to/other/pfs adds a second openpfs ("baseline", e.g. the previous commit's
+# build) to every scenario, so that a change is measured before and after in the same sitting;
+# on PostgreSQL it needs a database of its own, DATABASE_BASELINE (emptied too).
 #
 #   scripts/peer-bench.sh
 #   CONNECTIONS="16 32" DURATION=10 WARMUP=2 scripts/peer-bench.sh
 #   DATABASE=postgres://pfs:pfs-test@127.0.0.1/pfs_bench scripts/peer-bench.sh   # the database is emptied
 #   PFS_BIN=/path/to/pfs SCENARIOS="view-appointments" scripts/peer-bench.sh
+#   PFS_BASELINE=/tmp/pfs-before scripts/peer-bench.sh
 #
 # Needs root for Debian's packages when nginx or Java is missing; npm for WireMock (kept in
 # target/peer-bench/).
@@ -34,6 +40,7 @@ WARMUP=${WARMUP:-2}
 SCENARIOS=${SCENARIOS:-"view-appointments check-version handshake"}
 WIREMOCK_VERSION=3.13.2
 PFS_PORT=19443 PFS_ADMIN_PORT=19444 NGINX_PORT=19445 WIREMOCK_PORT=19446
+BASELINE_PORT=19447 BASELINE_ADMIN_PORT=19448
 
 # --- tools -------------------------------------------------------------------------------------
 if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
@@ -68,46 +75,76 @@ cleanup() {
 trap cleanup EXIT
 
 # --- openpfs -----------------------------------------------------------------------------------
-if [ -n "${DATABASE:-}" ]; then
-    PGOPTIONS='-c client_min_messages=warning' psql -q "$DATABASE" \
-        -c 'DROP SCHEMA public CASCADE; CREATE SCHEMA public;'
-    export PFS_DATABASE_URL="$DATABASE"
-fi
-export PFS_LISTEN=127.0.0.1:$PFS_PORT PFS_ADMIN_LISTEN=127.0.0.1:$PFS_ADMIN_PORT
-export PFS_ENDPOINT=https://127.0.0.1:$PFS_PORT/tpp/
-export PFS_CONFIG_DIR=$work/config # the login's profile, kept apart from the user's own
-"$PFS" serve --demo --log warn >serve.log 2>&1 &
-pids+=($!)
-for _ in $(seq 150); do
-    [ -f pfs-data/demo/accounts.json ] && [ -f pfs-data/admin-url ] && break
-    sleep 0.2
-done
-sleep 0.5
-demo=pfs-data/demo
-account=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["accountId"])' "$demo/accounts.json")
-"$PFS" login --account "$account" >/dev/null
-# The first free slot: its session id, start and end.
-read -r session start end < <("$PFS" call ListSlots numberOfDays=14 --json | python3 -c '
+# Starts one `pfs serve --demo` in directory $1 (binary $2, ports $3 and $4, database $5 or
+# none for SQLite), logs the first demo account in, books the first free slot, and writes what
+# the load needs into $1/env: its endpoint, client certificate, suid and request bodies.
+start_openpfs() { # dir binary port admin-port [database]
+    local dir=$1 bin=$2 port=$3 admin_port=$4 database=${5:-}
+    mkdir -p "$dir"
+    (
+        cd "$dir"
+        if [ -n "$database" ]; then
+            PGOPTIONS='-c client_min_messages=warning' psql -q "$database" \
+                -c 'DROP SCHEMA public CASCADE; CREATE SCHEMA public;'
+            export PFS_DATABASE_URL="$database"
+        fi
+        export PFS_LISTEN=127.0.0.1:$port PFS_ADMIN_LISTEN=127.0.0.1:$admin_port
+        export PFS_ENDPOINT=https://127.0.0.1:$port/tpp/
+        export PFS_CONFIG_DIR=$dir/config # the login's profile, kept apart from the user's own
+        "$bin" serve --demo --log warn >serve.log 2>&1 &
+        echo $! >serve.pid
+        for _ in $(seq 150); do
+            [ -f pfs-data/demo/accounts.json ] && [ -f pfs-data/admin-url ] && break
+            sleep 0.2
+        done
+        sleep 0.5
+        demo=pfs-data/demo
+        account=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["accountId"])' "$demo/accounts.json")
+        "$bin" login --account "$account" >/dev/null
+        # The first free slot: its session id, start and end.
+        read -r session start end < <("$bin" call ListSlots numberOfDays=14 --json | python3 -c '
 import json, sys
 for session in json.load(sys.stdin)["children"]:
     for slot in session.get("children", []):
         a = slot["attributes"]
         print(session["attributes"]["sessionId"], a["startDate"], a["endDate"])
         sys.exit()')
-"$PFS" call BookAppointment "sessionId=$session" "startDate=$start" "endDate=$end" \
-    notes=peer-bench >/dev/null
-read -r suid unit patient user < <(python3 -c '
+        "$bin" call BookAppointment "sessionId=$session" "startDate=$start" "endDate=$end" \
+            notes=peer-bench >/dev/null
+        read -r suid unit patient user < <(python3 -c '
 import json, sys
 s = json.load(open(sys.argv[1]))["session"]
 print(s["suid"], s["unitId"], s["selectedPatientId"], s["onlineUserId"])' "$PFS_CONFIG_DIR/profiles/default.json")
-provider_id=$(tr -d '\n' <"$demo/provider-id")
-view_body="<ViewAppointments apiVersion=\"1\" unitId=\"$unit\" patientId=\"$patient\" onlineUserId=\"$user\" futureAppointments=\"Y\"/>"
-check_body="<CheckVersion apiVersion=\"1\"><Application name=\"peer-bench\" version=\"1\" providerId=\"$provider_id\" deviceType=\"peer-bench\"/></CheckVersion>"
+        provider_id=$(tr -d '\n' <"$demo/provider-id")
+        {
+            echo "endpoint=$PFS_ENDPOINT"
+            echo "demo=$dir/$demo"
+            echo "suid=$suid"
+            echo "view_body='<ViewAppointments apiVersion=\"1\" unitId=\"$unit\" patientId=\"$patient\" onlineUserId=\"$user\" futureAppointments=\"Y\"/>'"
+            echo "check_body='<CheckVersion apiVersion=\"1\"><Application name=\"peer-bench\" version=\"1\" providerId=\"$provider_id\" deviceType=\"peer-bench\"/></CheckVersion>'"
+        } >env
+    )
+    pids+=("$(cat "$dir/serve.pid")")
+}
+start_openpfs "$work/openpfs" "$PFS" "$PFS_PORT" "$PFS_ADMIN_PORT" "${DATABASE:-}"
+servers=(nginx wiremock openpfs)
+if [ -n "${PFS_BASELINE:-}" ]; then
+    if [ -n "${DATABASE:-}" ] && [ -z "${DATABASE_BASELINE:-}" ]; then
+        echo "PFS_BASELINE on PostgreSQL needs DATABASE_BASELINE (a second database)" >&2
+        exit 2
+    fi
+    start_openpfs "$work/baseline" "$(realpath "$PFS_BASELINE")" "$BASELINE_PORT" \
+        "$BASELINE_ADMIN_PORT" "${DATABASE_BASELINE:-}"
+    servers+=(baseline)
+fi
+# shellcheck source=/dev/null # written by start_openpfs
+source "$work/openpfs/env"
+demo=$work/openpfs/pfs-data/demo
 # The canned replies are openpfs's own answers, byte for byte.
 post() { # type suid body
     curl -sS --fail --cacert "$demo/ca.pem" --cert "$demo/client.pem" --key "$demo/client-key.pem" \
         -H "type: $1" -H "suid: $2" -H 'content-type: text/xml; charset=utf-8' \
-        --data-binary "$3" "$PFS_ENDPOINT"
+        --data-binary "$3" "$endpoint"
 }
 post ViewAppointments "$suid" "$view_body" >view-reply.xml
 post CheckVersion "" "$check_body" >check-reply.xml
@@ -130,7 +167,7 @@ mkdir pki
     # the demo client certificate as a trusted entry.
     openssl pkcs12 -export -in server.pem -inkey server-key.pem -name server \
         -passout pass:peerbench -out server.p12
-    keytool -importcert -noprompt -alias clients -file "$work/$demo/ca.pem" \
+    keytool -importcert -noprompt -alias clients -file "$demo/ca.pem" \
         -storetype PKCS12 -keystore clients.p12 -storepass peerbench >/dev/null 2>&1
 )
 
@@ -156,7 +193,7 @@ http {
         listen 127.0.0.1:$NGINX_PORT ssl;
         ssl_certificate $work/pki/server.pem;
         ssl_certificate_key $work/pki/server-key.pem;
-        ssl_client_certificate $work/$demo/ca.pem;
+        ssl_client_certificate $demo/ca.pem;
         ssl_verify_client on;
         ssl_protocols TLSv1.3;
         location /tpp/ {
@@ -189,10 +226,10 @@ java -jar "$jar" --root-dir "$work/wiremock" --disable-http --https-port "$WIREM
     --key-manager-password peerbench --https-require-client-cert \
     --https-truststore "$work/pki/clients.p12" --truststore-type PKCS12 \
     --truststore-password peerbench --no-request-journal --disable-banner >wiremock.log 2>&1 &
+wiremock_pid=$!
 pids+=($!)
 
 # --- load ----------------------------------------------------------------------------------------
-tls=(--cert "$demo/client.pem" --key "$demo/client-key.pem" --insecure)
 for _ in $(seq 150); do
     curl -s -o /dev/null -k --cert "$demo/client.pem" --key "$demo/client-key.pem" \
         -H 'type: CheckVersion' --data-binary "$check_body" "https://127.0.0.1:$WIREMOCK_PORT/tpp/" \
@@ -202,58 +239,94 @@ for _ in $(seq 150); do
     sleep 0.2
 done
 
-# One oha run: prints "req/s p50_ms p99_ms".
-load() { # url seconds connections type suid body [more oha options]
-    local url=$1 seconds=$2 connections=$3 type=$4 suid=$5 body=$6
-    shift 6
+# The processes whose CPU time a server's requests cost: nginx's workers, WireMock's JVM, and
+# openpfs (with every PostgreSQL process when DATABASE is given, since its backends work for
+# it: nothing else should use the database server meanwhile).
+cpu_pids() { # server
+    case $1 in
+        nginx) pgrep -P "$(cat nginx.pid)" ;;
+        wiremock) echo "$wiremock_pid" ;;
+        *)
+            cat "$work/$1/serve.pid"
+            if [ -n "${DATABASE:-}" ]; then pgrep -x postgres; fi
+            ;;
+    esac
+}
+ticks() { # pids…: their user and system time together, in clock ticks
+    local t=0 p
+    for p in "$@"; do
+        t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+    done
+    echo "$t"
+}
+
+# One oha run against one server: prints "req/s p50_ms p99_ms failed server_cpu_us_per_request".
+load() { # server seconds connections type [more oha options]
+    local server=$1 seconds=$2 connections=$3 type=$4
+    shift 4
+    # openpfs and the baseline are sent their own session with their own client certificate;
+    # the peers get openpfs's.
+    local from=openpfs url endpoint demo suid view_body check_body
+    [ "$server" = baseline ] && from=baseline
+    # shellcheck source=/dev/null # written by start_openpfs
+    source "$work/$from/env"
+    case $server in
+        nginx) url=https://127.0.0.1:$NGINX_PORT/tpp/ ;;
+        wiremock) url=https://127.0.0.1:$WIREMOCK_PORT/tpp/ ;;
+        *) url=$endpoint ;;
+    esac
+    local sid='' body=$check_body
+    if [ "$type" = ViewAppointments ]; then sid=$suid body=$view_body; fi
+    local -a watched
+    mapfile -t watched < <(cpu_pids "$server")
+    local before
+    before=$(ticks "${watched[@]}")
     oha --no-tui --output-format json -z "${seconds}s" -c "$connections" -m POST \
-        -H "type: $type" -H "suid: $suid" -T 'text/xml; charset=utf-8' -d "$body" \
-        "${tls[@]}" "$@" "$url" >oha.json
-    python3 - <<'EOF'
-import json
+        -H "type: $type" -H "suid: $sid" -T 'text/xml; charset=utf-8' -d "$body" \
+        --cert "$demo/client.pem" --key "$demo/client-key.pem" --insecure "$@" "$url" >oha.json
+    local spent=$(($(ticks "${watched[@]}") - before))
+    python3 - "$spent" "$(getconf CLK_TCK)" <<'EOF'
+import json, sys
 r = json.load(open("oha.json"))
 s, p = r["summary"], r["latencyPercentiles"]
 codes = r.get("statusCodeDistribution", {})
 # Requests still in flight when the time is up are cut off by oha itself: not failures.
 errors = {e: n for e, n in r.get("errorDistribution", {}).items() if e != "aborted due to deadline"}
 bad = sum(n for c, n in codes.items() if c != "200") + sum(errors.values())
-print(f'{s["requestsPerSec"]:.0f} {p["p50"] * 1000:.2f} {p["p99"] * 1000:.2f} {bad}')
+answered = max(sum(codes.values()), 1)
+cpu = int(sys.argv[1]) / int(sys.argv[2]) * 1e6 / answered
+print(f'{s["requestsPerSec"]:.0f} {p["p50"] * 1000:.2f} {p["p99"] * 1000:.2f} {bad} {cpu:.1f}')
 EOF
 }
 
 store="embedded SQLite"
 [ -n "${DATABASE:-}" ] && store="PostgreSQL $(psql -tA "$DATABASE" -c 'SHOW server_version')"
 echo "== $(date -u +%Y-%m-%dT%H:%MZ); $(nproc) cores, $(uname -r); $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-echo "== openpfs: $PFS ($store); $("$NGINX" -v 2>&1); WireMock $WIREMOCK_VERSION on $(java -version 2>&1 | head -n 1); $(oha --version)"
+echo "== openpfs: $PFS${PFS_BASELINE:+; baseline: $PFS_BASELINE} ($store); $("$NGINX" -v 2>&1); WireMock $WIREMOCK_VERSION on $(java -version 2>&1 | head -n 1); $(oha --version)"
 echo "== oha: ${DURATION} s after ${WARMUP} s of warm-up; TLS 1.3, mutual; the load generator on the same cores"
 echo
-echo "| scenario | connections | server | req/s | p50 ms | p99 ms | failed | openpfs ÷ this |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| scenario | connections | server | req/s | p50 ms | p99 ms | failed | server CPU µs per request | openpfs ÷ this |"
+echo "|---|---|---|---|---|---|---|---|---|"
 for scenario in $SCENARIOS; do
     case $scenario in
-        view-appointments) type=ViewAppointments sid=$suid body=$view_body extra=() ;;
-        check-version) type=CheckVersion sid= body=$check_body extra=() ;;
-        handshake) type=CheckVersion sid= body=$check_body extra=(--disable-keepalive) ;;
+        view-appointments) type=ViewAppointments extra=() ;;
+        check-version) type=CheckVersion extra=() ;;
+        handshake) type=CheckVersion extra=(--disable-keepalive) ;;
         *) echo "unknown scenario $scenario" >&2; exit 2 ;;
     esac
     for c in $CONNECTIONS; do
         declare -A rate=() results=()
-        for server in nginx wiremock openpfs; do
-            case $server in
-                nginx) url=https://127.0.0.1:$NGINX_PORT/tpp/ ;;
-                wiremock) url=https://127.0.0.1:$WIREMOCK_PORT/tpp/ ;;
-                openpfs) url=$PFS_ENDPOINT ;;
-            esac
-            load "$url" "$WARMUP" "$c" "$type" "$sid" "$body" "${extra[@]}" >/dev/null
-            read -r rps p50 p99 bad < <(load "$url" "$DURATION" "$c" "$type" "$sid" "$body" "${extra[@]}")
+        for server in "${servers[@]}"; do
+            load "$server" "$WARMUP" "$c" "$type" "${extra[@]}" >/dev/null
+            read -r rps p50 p99 bad cpu < <(load "$server" "$DURATION" "$c" "$type" "${extra[@]}")
             rate[$server]=$rps
-            results[$server]="$rps $p50 $p99 $bad"
+            results[$server]="$rps $p50 $p99 $bad $cpu"
         done
-        for server in nginx wiremock openpfs; do
-            read -r rps p50 p99 bad <<<"${results[$server]}"
+        for server in "${servers[@]}"; do
+            read -r rps p50 p99 bad cpu <<<"${results[$server]}"
             ratio=$(python3 -c "print(f'{${rate[openpfs]} / max($rps, 1):.2f}')")
             [ "$server" = openpfs ] && ratio=–
-            echo "| $scenario | $c | $server | $rps | $p50 | $p99 | $bad | $ratio |"
+            echo "| $scenario | $c | $server | $rps | $p50 | $p99 | $bad | $cpu | $ratio |"
         done
     done
 done

@@ -435,7 +435,10 @@ fn a_second_server_on_one_sqlite_file_is_refused() {
     let second = serve(&[]).output().expect("the second pfs serve runs");
     let said = String::from_utf8_lossy(&second.stderr);
     assert!(!second.status.success(), "{said}");
-    assert!(said.contains("locked"), "{said}");
+    assert!(
+        said.contains("locked by another process (another pfs serve on this data directory?)"),
+        "{said}"
+    );
 
     let db = dir.path().join("pfs-data/pfs.db");
     let read = rusqlite::Connection::open(&db)

@@ -276,7 +276,17 @@ fn open_writer(
     conn.busy_timeout(busy_timeout).map_err(&err)?;
     let mode: String = conn
         .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
-        .map_err(&err)?;
+        .map_err(|e| match e.sqlite_error_code() {
+            // The first statement takes the file's lock: another process has it.
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+                StoreError::Unavailable(
+                    "database: the file is locked by another process \
+                     (another pfs serve on this data directory?)"
+                        .into(),
+                )
+            }
+            _ => err(e),
+        })?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(StoreError::Other(
             "database: cannot switch to WAL journaling".into(),
