@@ -20,17 +20,22 @@ pub(super) fn read_patient_appointments(
     query_all(
         c,
         "appointments",
-        "SELECT a.id, a.session_id, a.patient_id, a.start_ms, a.end_ms, a.notes,
-                a.booked_by, a.booked_at, a.cancelled_at,
-                s.id, s.ods, s.session_type, s.staff_details, s.location, s.slot_type,
-                s.start_ms, s.slot_minutes, s.slot_count
-         FROM appointments a JOIN appointment_sessions s ON s.id = a.session_id
-         WHERE a.patient_id = ?1 AND a.cancelled_at IS NULL
-         ORDER BY a.start_ms, a.id",
+        PATIENT_APPOINTMENTS,
         [patient_id],
         appointment_with_session_row,
     )
 }
+
+/// A patient's live appointments with their sessions, in order (read on every
+/// `ViewAppointments`): a constant for a test of its plan.
+pub(super) const PATIENT_APPOINTMENTS: &str =
+    "SELECT a.id, a.session_id, a.patient_id, a.start_ms, a.end_ms, a.notes,
+            a.booked_by, a.booked_at, a.cancelled_at,
+            s.id, s.ods, s.session_type, s.staff_details, s.location, s.slot_type,
+            s.start_ms, s.slot_minutes, s.slot_count
+     FROM appointments a JOIN appointment_sessions s ON s.id = a.session_id
+     WHERE a.patient_id = ?1 AND a.cancelled_at IS NULL
+     ORDER BY a.start_ms, a.id";
 
 fn appointment_session_row(row: &Row<'_>) -> StoreResult<AppointmentSession> {
     appointment_session_at(row, 0)

@@ -69,6 +69,11 @@ pub(super) const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0012_messages_token.sql",
         include_str!("../../migrations/sqlite/0012_messages_token.sql"),
     ),
+    (
+        13,
+        "0013_appointments_in_order.sql",
+        include_str!("../../migrations/sqlite/0013_appointments_in_order.sql"),
+    ),
 ];
 
 /// Applies the migrations the database has not had, all in one transaction.

@@ -6,6 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::StatementStatus;
 
+use super::appointment::PATIENT_APPOINTMENTS;
 use super::migrate::{MIGRATIONS, migrate};
 use super::patient::patient_row;
 use super::proxy::PROXY_PATIENTS;
@@ -61,6 +62,35 @@ fn binding_new_values_does_not_reprepare() {
         let stmt = conn.prepare_cached(PROXY_PATIENTS).unwrap();
         assert_eq!(stmt.get_status(StatementStatus::RePrepare), 0);
     }
+}
+
+/// A patient's appointments come out of the index in order, with no sort of their own.
+#[test]
+fn patient_appointments_need_no_sort() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = open_writer(
+        &dir.path().join("plan.db"),
+        Duration::from_secs(1),
+        Synchronous::Normal,
+    )
+    .unwrap();
+    migrate(&mut writer).unwrap();
+    let plan: Vec<String> = writer
+        .prepare(&format!("EXPLAIN QUERY PLAN {PATIENT_APPOINTMENTS}"))
+        .unwrap()
+        .query_map(["1000001"], |r| r.get(3))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(
+        plan.iter()
+            .any(|step| step.contains("appointments_patient_start_idx")),
+        "{plan:?}"
+    );
+    assert!(
+        !plan.iter().any(|step| step.contains("TEMP B-TREE")),
+        "{plan:?}"
+    );
 }
 
 #[test]
