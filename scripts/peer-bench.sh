@@ -69,7 +69,7 @@ cd "$work"
 pids=()
 cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    [ -f nginx.pid ] && kill "$(cat nginx.pid)" 2>/dev/null || true
+    kill "$(cat nginx.pid 2>/dev/null)" 2>/dev/null || true
     rm -rf "$work"
 }
 trap cleanup EXIT
