@@ -11,6 +11,12 @@
 //! carries an older generation than any lookup made after the commit, and is never used again.
 //! Writes that cannot touch these rows (the access log, session bookkeeping) say so and leave
 //! the generation alone, so that they do not empty the cache many times a second.
+//!
+//! The lock keeps other processes out, not other stores in this one: two [`SqliteStore`]s
+//! writing one file from one process would each keep copies the other's writes do not reach.
+//! The server opens one (a restart closes the old one first).
+//!
+//! [`SqliteStore`]: super::SqliteStore
 
 use std::collections::HashMap;
 use std::hash::Hash;
