@@ -10,7 +10,7 @@
 //! VFS, which takes an exclusive lock on the database for the process (its own connections
 //! share it) and keeps the WAL index in memory rather than in a `-shm` file. A read
 //! transaction then begins without a system call, and the store can keep copies of hot rows
-//! that no other process can change behind its back ([`hot`]). Another process (a second
+//! that no other process can change behind its back (the `hot` module). Another process (a second
 //! server, the `sqlite3` shell) opening the file meanwhile is told that it is locked.
 //!
 //! Instants are stored as INTEGER unix milliseconds (UTC), so anything finer than a
