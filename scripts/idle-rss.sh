@@ -15,7 +15,7 @@ for bin in "$@"; do
         cd "$dir"
         "$bin" serve --demo --log warn >serve.log 2>&1 &
         pid=$!
-        for _ in $(seq 150); do grep -q "patient list" serve.log && break; sleep 0.2; done
+        for _ in $(seq 150); do grep -qs "patient list" serve.log && break; sleep 0.2; done
         sleep 3
         first=$(rss "$pid")
         kill "$pid"; wait "$pid" 2>/dev/null || true
