@@ -287,52 +287,6 @@ impl PostgresStore {
     }
 }
 
-/// Records a group of list views and their access-log entries in one statement: `$1..$3` the
-/// views (suid hash, patient, version), `$4..$9` the entries. The views of sessions purged
-/// meanwhile record nothing; entries of patients gone (a deleted sandbox namespace) are dropped.
-/// `$async_commit` is joined to the views' rows: empty, or the setting below.
-macro_rules! record_views_sql {
-    ($with:literal, $join:literal) => {
-        concat!(
-            "WITH ",
-            $with,
-            "viewed AS (
-                 INSERT INTO medication_list_views (suid_hash, patient_id, version)
-                 SELECT v.suid_hash, v.patient_id, v.version
-                 FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v(suid_hash, patient_id, version)",
-            $join,
-            "
-                 WHERE EXISTS (SELECT 1 FROM sessions s WHERE s.suid_hash = v.suid_hash)
-                 ON CONFLICT (suid_hash, patient_id) DO UPDATE SET version = EXCLUDED.version
-             )
-             INSERT INTO record_accesses
-                 (patient_id, at_ms, accessed_by, organisation, access_type, method)
-             SELECT * FROM unnest($4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[],
-                                  $9::text[]) AS u(patient_id)
-             WHERE EXISTS (SELECT 1 FROM patients p WHERE p.id = u.patient_id)"
-        )
-    };
-}
-
-/// [`record_views_sql`] committed with the server's `synchronous_commit`.
-const RECORD_VIEWS: &str = record_views_sql!("", "");
-
-/// [`record_views_sql`] with `synchronous_commit` off for its own transaction, in the same one
-/// statement and round trip: `set_config(..., true)` holds until the end of the current
-/// transaction, which for a statement sent on its own ends with its commit, and the commit
-/// reads the setting. So the commit returns once it is visible to every connection, without
-/// waiting for the WAL flush; a crash of PostgreSQL itself can lose such commits from its last
-/// fraction of a second (docs/operations.md). The setting is gone with the transaction, so the
-/// pooled connection's later writes wait for the disk as before. The function is volatile, so
-/// the `MATERIALIZED` one-row CTE is evaluated once, before the views are written.
-const RECORD_VIEWS_ASYNC_COMMIT: &str = record_views_sql!(
-    "async_commit AS MATERIALIZED (
-         SELECT set_config('synchronous_commit', 'off', true) AS setting
-     ),
-     ",
-    " CROSS JOIN async_commit"
-);
-
 #[async_trait]
 impl MedicationStore for PostgresStore {
     async fn insert_course(
@@ -401,6 +355,18 @@ impl MedicationStore for PostgresStore {
         // One statement for the whole group. A session may appear twice in a group (two reads
         // at once): only its later view is recorded, since one statement cannot update a row
         // twice. A view of a session purged meanwhile records nothing but its log entry.
+        let sql = "WITH viewed AS (
+                 INSERT INTO medication_list_views (suid_hash, patient_id, version)
+                 SELECT v.suid_hash, v.patient_id, v.version
+                 FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v(suid_hash, patient_id, version)
+                 WHERE EXISTS (SELECT 1 FROM sessions s WHERE s.suid_hash = v.suid_hash)
+                 ON CONFLICT (suid_hash, patient_id) DO UPDATE SET version = EXCLUDED.version
+             )
+             INSERT INTO record_accesses
+                 (patient_id, at_ms, accessed_by, organisation, access_type, method)
+             SELECT * FROM unnest($4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[],
+                                  $9::text[]) AS u(patient_id)
+             WHERE EXISTS (SELECT 1 FROM patients p WHERE p.id = u.patient_id)";
         let mut latest: Vec<(&MedicationView, i64)> = Vec::with_capacity(views.len());
         for v in views.iter().rev() {
             let Some(version) = v.version else { continue };
@@ -436,14 +402,6 @@ impl MedicationStore for PostgresStore {
             &types,
             &methods,
         ];
-        // A group holding a session's first view of a list version, which that read waits
-        // for, commits without waiting for the WAL flush; one of re-reads' log entries only
-        // (nobody waits) keeps the server's setting. See RECORD_VIEWS_ASYNC_COMMIT.
-        let sql = if latest.is_empty() {
-            RECORD_VIEWS
-        } else {
-            RECORD_VIEWS_ASYNC_COMMIT
-        };
         execute(&self.db, "medication_list_views", sql, params).await?;
         Ok(())
     }
