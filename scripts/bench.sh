@@ -49,7 +49,7 @@ echo "== idle RSS after first start (demo seeded): $(grep VmRSS /proc/$server/st
 "$PFS" bench view-appointments -c "$CONNECTIONS" -d "$DURATION"
 "$PFS" bench book-appointment -c 8 -d "$DURATION"
 "$PFS" bench list-repeat-medication -c "$CONNECTIONS" -d "$DURATION"
-"$PFS" bench request-medication -c 8 -d "$DURATION" --patients 640 --courses 15
+"$PFS" bench request-medication -c 8 -d "$DURATION" --patients 1920 --courses 15
 "$PFS" bench pharmacy-search -c "$CONNECTIONS" -d "$DURATION" --pharmacies 15000
 # messages-view first: message-create adds messages to the same demo patient.
 "$PFS" bench messages-view -c "$CONNECTIONS" -d "$DURATION" --messages 200

@@ -501,10 +501,12 @@ pub async fn run(a: Args) -> Result<()> {
 
     let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
     let mut failures = 0u64;
+    let mut ran_out_workers = 0usize;
     for w in workers {
-        let (h, f) = w.await??;
+        let (h, f, out) = w.await??;
         hist.add(h)?;
         failures += f;
+        ran_out_workers += usize::from(out);
     }
     for b in background {
         let _ = b.await;
@@ -534,6 +536,12 @@ pub async fn run(a: Args) -> Result<()> {
     }
     if failures > 0 {
         bail!("{failures} requests failed");
+    }
+    if ran_out_workers > 0 {
+        bail!(
+            "{ran_out_workers} workers ran out of work before the end, so the rate above \
+             counts idle time: give more (--patients, --courses) or a shorter --duration"
+        );
     }
     Ok(())
 }
@@ -575,12 +583,15 @@ async fn worker(
     job: Job,
     stop: Arc<AtomicBool>,
     recording: Arc<AtomicBool>,
-) -> Result<(Histogram<u64>, u64)> {
+) -> Result<(Histogram<u64>, u64, bool)> {
     let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
     let mut failures = 0;
+    let mut ran_out = false;
     let mut job = job;
     while !stop.load(Ordering::Relaxed) {
         let Some(steps) = job.next_op() else {
+            // Out of slots or orders before the end: the rate would count idle time.
+            ran_out = true;
             break;
         };
         let t = Instant::now();
@@ -604,7 +615,7 @@ async fn worker(
             failures += 1;
         }
     }
-    Ok((hist, failures))
+    Ok((hist, failures, ran_out))
 }
 
 /// The free slots of the next eight weeks, as (sessionId, start, end) in the booking form.
