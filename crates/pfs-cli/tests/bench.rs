@@ -3,20 +3,9 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
 const PFS: &str = env!("CARGO_BIN_EXE_pfs");
-
-/// Kills the server when the test ends, however it ends.
-struct Server(std::process::Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn bench(dir: &std::path::Path, endpoint: &str, args: &[&str]) -> (bool, String) {
     let out = Command::new(PFS)
@@ -35,20 +24,7 @@ fn bench(dir: &std::path::Path, endpoint: &str, args: &[&str]) -> (bool, String)
 #[test]
 fn a_run_reports_its_rate_and_one_that_runs_out_of_work_fails() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(PFS)
-        .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
-        .args(["--admin-listen", "127.0.0.1:0", "--log", "warn"])
-        .current_dir(dir.path())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("pfs serve starts");
-    let (tx, lines) = std::sync::mpsc::channel();
-    common::forward_lines(child.stdout.take().unwrap(), tx);
-    let _server = Server(child);
-    let endpoint = format!(
-        "{}tpp/",
-        common::wait_for_endpoint(&lines, Duration::from_secs(60))
-    );
+    let (_server, endpoint) = common::serve_demo(dir.path(), &[]);
 
     let (ok, out) = bench(
         dir.path(),

@@ -2,37 +2,9 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
 const PFS: &str = env!("CARGO_BIN_EXE_pfs");
-
-/// Kills the server when the test ends, however it ends.
-struct Server(std::process::Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `pfs serve --demo` in `dir` with `extra` arguments; returns it and its endpoint.
-fn serve(dir: &std::path::Path, extra: &[&str]) -> (Server, String) {
-    let mut child = Command::new(PFS)
-        .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
-        .args(["--admin-listen", "127.0.0.1:0", "--log", "warn"])
-        .args(extra)
-        .current_dir(dir)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("pfs serve starts");
-    let (tx, lines) = std::sync::mpsc::channel();
-    common::forward_lines(child.stdout.take().unwrap(), tx);
-    let server = Server(child);
-    let endpoint = common::wait_for_endpoint(&lines, Duration::from_secs(60));
-    (server, format!("{endpoint}tpp/"))
-}
 
 fn conformance(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
     let out = Command::new(PFS)
@@ -51,7 +23,7 @@ fn conformance(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
 /// the JUnit file says the same.
 fn passes_in_full(extra: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
-    let (_server, endpoint) = serve(dir.path(), extra);
+    let (_server, endpoint) = common::serve_demo(dir.path(), extra);
     let junit = dir.path().join("junit.xml");
     let (ok, out) = conformance(
         dir.path(),
@@ -94,7 +66,7 @@ fn conformance_passes_in_full_against_openpfs_on_postgres() {
 #[test]
 fn skips_and_failures_are_reported() {
     let dir = tempfile::tempdir().unwrap();
-    let (_server, endpoint) = serve(dir.path(), &[]);
+    let (_server, endpoint) = common::serve_demo(dir.path(), &[]);
     let elsewhere = tempfile::tempdir().unwrap();
     let credentials = dir.path().join("pfs-data/demo");
     let (ok, out) = conformance(
@@ -192,7 +164,7 @@ fn skips_and_failures_are_reported() {
 #[test]
 fn an_injected_fault_fails_exactly_its_scenario() {
     let dir = tempfile::tempdir().unwrap();
-    let (_server, endpoint) = serve(dir.path(), &[]);
+    let (_server, endpoint) = common::serve_demo(dir.path(), &[]);
     let (ok, out) = pfs_admin(
         dir.path(),
         &[
@@ -318,7 +290,7 @@ fn row_counts(dir: &std::path::Path, url: Option<&str>) -> std::collections::BTr
 fn namespaces_run_side_by_side(url: Option<&str>) {
     let dir = tempfile::tempdir().unwrap();
     let extra: Vec<&str> = url.map(|u| vec!["--database", u]).unwrap_or_default();
-    let (_server, endpoint) = serve(dir.path(), &extra);
+    let (_server, endpoint) = common::serve_demo(dir.path(), &extra);
     let before = row_counts(dir.path(), url);
     assert!(before.get("patients").is_some_and(|&n| n > 0), "{before:?}");
 

@@ -429,7 +429,7 @@ fn a_second_server_on_one_sqlite_file_is_refused() {
         .expect("pfs serve starts");
     let (tx, lines) = mpsc::channel();
     common::forward_lines(first.stdout.take().unwrap(), tx);
-    let first = KillOnDrop(first);
+    let first = common::KillOnDrop(first);
     common::wait_for_endpoint(&lines, STARTUP);
 
     let second = serve(&[]).output().expect("the second pfs serve runs");
@@ -458,14 +458,4 @@ fn a_second_server_on_one_sqlite_file_is_refused() {
         String::from_utf8_lossy(&health.stderr)
     );
     drop(first);
-}
-
-/// Kills a child process when dropped, however the test ends.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }

@@ -1,8 +1,40 @@
 //! What the tests that start real `pfs serve` processes share.
 
 use std::io::{BufRead, BufReader, Read};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
+
+/// Kills a child process when dropped, however the test ends.
+pub struct KillOnDrop(pub Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `pfs serve --demo` in `dir` (its data in `dir/pfs-data`) on free ports, with `extra`
+/// arguments, and waits until it listens; returns it and its endpoint with the `/tpp/` path
+/// real clients use.
+#[allow(dead_code, reason = "not every test binary starts a demo server")]
+pub fn serve_demo(dir: &Path, extra: &[&str]) -> (KillOnDrop, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pfs"))
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+        .args(["--admin-listen", "127.0.0.1:0", "--log", "warn"])
+        .args(extra)
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("pfs serve starts");
+    let (tx, lines) = mpsc::channel();
+    forward_lines(child.stdout.take().unwrap(), tx);
+    let server = KillOnDrop(child);
+    let endpoint = wait_for_endpoint(&lines, Duration::from_secs(60));
+    (server, format!("{endpoint}tpp/"))
+}
 
 /// Forwards each line of a child's output stream to `tx`, from a thread of its own.
 pub fn forward_lines(stream: impl Read + Send + 'static, tx: Sender<String>) {

@@ -19,7 +19,6 @@
 //! [`SqliteStore`]: super::SqliteStore
 
 use std::collections::HashMap;
-use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -35,8 +34,8 @@ const MOST_PROVIDERS: usize = 1024;
 #[derive(Default)]
 pub(super) struct HotRows {
     generation: AtomicU64,
-    providers: Tagged<String, Option<Provider>>,
-    patients: Tagged<String, Option<PatientContext>>,
+    providers: Tagged<Option<Provider>>,
+    patients: Tagged<Option<PatientContext>>,
 }
 
 impl HotRows {
@@ -73,17 +72,17 @@ impl HotRows {
     }
 }
 
-/// A map of copies, each with the generation it was read at.
-struct Tagged<K, V>(Mutex<HashMap<K, (u64, V)>>);
+/// A map of copies by key, each with the generation it was read at.
+struct Tagged<V>(Mutex<HashMap<String, (u64, V)>>);
 
-impl<K, V> Default for Tagged<K, V> {
+impl<V> Default for Tagged<V> {
     fn default() -> Self {
         Tagged(Mutex::new(HashMap::new()))
     }
 }
 
-impl<K: Eq + Hash + std::borrow::Borrow<str>, V: Clone> Tagged<K, V> {
-    fn map(&self) -> MutexGuard<'_, HashMap<K, (u64, V)>> {
+impl<V: Clone> Tagged<V> {
+    fn map(&self) -> MutexGuard<'_, HashMap<String, (u64, V)>> {
         // Nothing panics while the lock is held; a poisoned map is still consistent.
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -97,10 +96,7 @@ impl<K: Eq + Hash + std::borrow::Borrow<str>, V: Clone> Tagged<K, V> {
 
     /// Keeps `value`, read at generation `read_at`, unless a write has moved the generation on
     /// since (`current`): such a copy could never be used.
-    fn put(&self, key: &str, read_at: u64, value: &V, current: u64, most: usize)
-    where
-        K: for<'a> From<&'a str>,
-    {
+    fn put(&self, key: &str, read_at: u64, value: &V, current: u64, most: usize) {
         if read_at != current {
             return;
         }
@@ -108,7 +104,7 @@ impl<K: Eq + Hash + std::borrow::Borrow<str>, V: Clone> Tagged<K, V> {
         if map.len() >= most && !map.contains_key(key) {
             map.clear();
         }
-        map.insert(K::from(key), (read_at, value.clone()));
+        map.insert(key.to_owned(), (read_at, value.clone()));
     }
 }
 

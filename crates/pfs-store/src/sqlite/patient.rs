@@ -169,11 +169,13 @@ impl PatientStore for SqliteStore {
             return Ok(context);
         }
         let read_at = self.inner.hot.generation();
-        self.read(|c| {
+        let context = self.read(|c| {
             // One read transaction for the four reads: one snapshot, one lock round.
             let tx = c.unchecked_transaction().map_err(map_err("patients"))?;
-            self.patient_context_in(&tx, patient_id, read_at)
-        })
+            read_patient_context(&tx, patient_id)
+        })?;
+        self.inner.hot.keep_patient(patient_id, read_at, &context);
+        Ok(context)
     }
 }
 
