@@ -9,11 +9,32 @@ use rusqlite::{Connection, Row, TransactionBehavior, params};
 
 use super::SqliteStore;
 use super::access_log::insert_record_access;
+use super::hot::Appointments;
 use super::sql::{Cols, execute, map_err, ms, opt_ms, present, query_all, query_opt};
 
-// Shared: session.rs prefetches them in session_context.
+impl SqliteStore {
+    /// A patient's live appointments with their sessions, by start then id: the copy in
+    /// [`super::hot`] when it is current, else read in `c`'s transaction and kept, tagged with
+    /// `read_at` (the write generation taken before that transaction began). Session.rs
+    /// prefetches them with the session.
+    pub(super) fn appointments_in(
+        &self,
+        c: &Connection,
+        patient_id: &str,
+        read_at: u64,
+    ) -> StoreResult<Appointments> {
+        let hot = &self.inner.hot;
+        if let Some(appointments) = hot.appointments(patient_id, read_at) {
+            return Ok(appointments);
+        }
+        let appointments = read_patient_appointments(c, patient_id)?;
+        hot.keep_appointments(patient_id, read_at, &appointments);
+        Ok(appointments)
+    }
+}
+
 /// A patient's live appointments with their sessions, by start then id.
-pub(super) fn read_patient_appointments(
+fn read_patient_appointments(
     c: &Connection,
     patient_id: &str,
 ) -> StoreResult<Vec<(Appointment, AppointmentSession)>> {
@@ -281,7 +302,11 @@ impl AppointmentStore for SqliteStore {
         &self,
         patient_id: &str,
     ) -> StoreResult<Vec<(Appointment, AppointmentSession)>> {
-        self.read(|c| read_patient_appointments(c, patient_id))
+        let read_at = self.inner.hot.generation();
+        if let Some(appointments) = self.inner.hot.appointments(patient_id, read_at) {
+            return Ok(appointments);
+        }
+        self.read(|c| self.appointments_in(c, patient_id, read_at))
     }
 
     async fn cancel_appointment(

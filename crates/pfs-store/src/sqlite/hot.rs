@@ -1,6 +1,7 @@
-//! Rows that nearly every request reads and that rarely change, kept in memory: providers by
-//! certificate fingerprint, and patients' contexts (the patient, their practice with its
-//! settings, and both sets of service switches).
+//! Rows that nearly every request reads, kept in memory: providers by certificate
+//! fingerprint; patients' contexts (the patient, their practice with its settings, and both sets
+//! of service switches); proxy grants; patients' live appointments; and sessions with their
+//! provider.
 //!
 //! The copies are exact, with no polling and no expiry, because this process is the
 //! database's only writer: the file is opened with SQLite's `unix-excl` VFS, which keeps every
@@ -9,8 +10,12 @@
 //! generation as it stood *before* the read that produced it; every write moves the generation
 //! on *after* it returns, committed or not. A copy read before a write's commit therefore
 //! carries an older generation than any lookup made after the commit, and is never used again.
+//!
 //! Writes that cannot touch these rows (the access log, session bookkeeping) say so and leave
-//! the generation alone, so that they do not empty the cache many times a second.
+//! the generation alone, so that they do not empty the cache many times a second. Session
+//! bookkeeping (a new session, activity, logoff) does change a session's row, so it drops that
+//! one session's copy instead, once it has returned ([`HotRows::session_written`]); and a
+//! session read that a session write overtook is not kept (see [`ReadMark`]).
 //!
 //! The lock keeps other processes out, not other stores in this one: two [`SqliteStore`]s
 //! writing one file from one process would each keep copies the other's writes do not reach.
@@ -22,26 +27,57 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use pfs_core::model::{PatientContext, Provider};
+use pfs_core::model::{Appointment, AppointmentSession, PatientContext, Provider, SessionRecord};
 
 /// Most patients' contexts kept; the table is emptied when it is full (a simple bound: a
 /// practice's busiest patients come back within the next few thousand reads).
 const MOST_PATIENTS: usize = 4096;
 /// Most providers kept (there are a handful in practice).
 const MOST_PROVIDERS: usize = 1024;
+/// Most sessions kept: well above the sessions active within a few seconds of each other.
+const MOST_SESSIONS: usize = 16384;
+/// Most proxy grants (or their absence) kept.
+const MOST_PROXIES: usize = 4096;
+
+/// A patient's live appointments with their sessions, in order.
+pub(super) type Appointments = Vec<(Appointment, AppointmentSession)>;
 
 /// The store's write generation and the copies tagged with it.
 #[derive(Default)]
 pub(super) struct HotRows {
     generation: AtomicU64,
+    /// How many session bookkeeping writes have returned; moved on under the lock of
+    /// `sessions`.
+    session_writes: AtomicU64,
     providers: Tagged<Option<Provider>>,
     patients: Tagged<Option<PatientContext>>,
+    /// By grantee and patient (`grantee\npatient`).
+    proxies: Tagged<bool>,
+    appointments: Tagged<Appointments>,
+    /// By suid hash. Only sessions that exist: unknown suids (a flood of them, say) are not
+    /// remembered.
+    sessions: Tagged<(SessionRecord, Provider)>,
+}
+
+/// Where a read began: the generation and the count of session writes, taken before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct ReadMark {
+    pub generation: u64,
+    session_writes: u64,
 }
 
 impl HotRows {
     /// The generation to tag a read with; take it before the read begins.
     pub(super) fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
+    }
+
+    /// The mark to tag a read that may keep a session with; take it before the read begins.
+    pub(super) fn mark(&self) -> ReadMark {
+        ReadMark {
+            session_writes: self.session_writes.load(Ordering::Acquire),
+            generation: self.generation(),
+        }
     }
 
     /// A write has returned: every copy taken before it is out of date.
@@ -60,16 +96,72 @@ impl HotRows {
             .put(fingerprint, read_at, p, self.generation(), MOST_PROVIDERS);
     }
 
-    /// A patient's context (the inner `None`: no such patient), when cached under the
-    /// current generation.
-    pub(super) fn patient(&self, patient_id: &str) -> Option<Option<PatientContext>> {
-        self.patients.get(patient_id, self.generation())
+    /// A patient's context (the inner `None`: no such patient), at generation `at`.
+    pub(super) fn patient(&self, patient_id: &str, at: u64) -> Option<Option<PatientContext>> {
+        self.patients.get(patient_id, at)
     }
 
     pub(super) fn keep_patient(&self, patient_id: &str, read_at: u64, p: &Option<PatientContext>) {
         self.patients
             .put(patient_id, read_at, p, self.generation(), MOST_PATIENTS);
     }
+
+    /// Whether `grantee_id` holds a proxy grant for `patient_id`, at generation `at`.
+    pub(super) fn proxy(&self, grantee_id: &str, patient_id: &str, at: u64) -> Option<bool> {
+        self.proxies.get(&proxy_key(grantee_id, patient_id), at)
+    }
+
+    pub(super) fn keep_proxy(&self, grantee_id: &str, patient_id: &str, read_at: u64, held: bool) {
+        let key = proxy_key(grantee_id, patient_id);
+        self.proxies
+            .put(&key, read_at, &held, self.generation(), MOST_PROXIES);
+    }
+
+    /// A patient's live appointments, at generation `at`.
+    pub(super) fn appointments(&self, patient_id: &str, at: u64) -> Option<Appointments> {
+        self.appointments.get(patient_id, at)
+    }
+
+    pub(super) fn keep_appointments(&self, patient_id: &str, read_at: u64, a: &Appointments) {
+        self.appointments
+            .put(patient_id, read_at, a, self.generation(), MOST_PATIENTS);
+    }
+
+    /// A session with its provider, at generation `at`.
+    pub(super) fn session(&self, suid_hash: &str, at: u64) -> Option<(SessionRecord, Provider)> {
+        self.sessions.get(suid_hash, at)
+    }
+
+    /// Keeps a session read since `mark`, unless a session write has returned meanwhile (it
+    /// may have changed this row after the read saw it). The check and the keeping are one
+    /// step under the lock that [`HotRows::session_written`] takes.
+    pub(super) fn keep_session(&self, mark: ReadMark, session: &(SessionRecord, Provider)) {
+        let mut map = self.sessions.map();
+        if self.session_writes.load(Ordering::Acquire) != mark.session_writes
+            || self.generation() != mark.generation
+        {
+            return;
+        }
+        if map.len() >= MOST_SESSIONS && !map.contains_key(&session.0.suid_hash) {
+            map.clear();
+        }
+        map.insert(
+            session.0.suid_hash.clone(),
+            (mark.generation, session.clone()),
+        );
+    }
+
+    /// A session bookkeeping write to the session with this suid hash has returned (committed
+    /// or not): its copy goes, and reads begun before now keep none.
+    pub(super) fn session_written(&self, suid_hash: &str) {
+        let mut map = self.sessions.map();
+        self.session_writes.fetch_add(1, Ordering::AcqRel);
+        map.remove(suid_hash);
+    }
+}
+
+fn proxy_key(grantee_id: &str, patient_id: &str) -> String {
+    format!("{grantee_id}\n{patient_id}")
 }
 
 /// A map of copies by key, each with the generation it was read at.
@@ -148,7 +240,7 @@ mod tests {
     fn absence_is_kept_too() {
         let hot = HotRows::default();
         hot.keep_patient("42", hot.generation(), &None);
-        assert_eq!(hot.patient("42"), Some(None));
+        assert_eq!(hot.patient("42", hot.generation()), Some(None));
     }
 
     #[test]
@@ -161,5 +253,62 @@ mod tests {
         hot.keep_provider("f", at, &Some(provider("a")));
         assert_eq!(hot.providers.map().len(), 1);
         assert_eq!(hot.provider("f"), Some(Some(provider("a"))));
+    }
+
+    fn session(suid_hash: &str) -> (SessionRecord, Provider) {
+        let at = chrono::DateTime::UNIX_EPOCH;
+        let record = SessionRecord {
+            suid_hash: suid_hash.into(),
+            provider_id: "0123456789abcdef".into(),
+            account_id: "a".into(),
+            online_user_id: "u".into(),
+            selected_patient_id: "u".into(),
+            created_at: at,
+            last_seen_at: at,
+            ended_at: None,
+        };
+        (record, provider("p"))
+    }
+
+    #[test]
+    fn a_session_write_drops_that_session_only() {
+        let hot = HotRows::default();
+        hot.keep_session(hot.mark(), &session("s1"));
+        hot.keep_session(hot.mark(), &session("s2"));
+        let at = hot.generation();
+        assert_eq!(hot.session("s1", at), Some(session("s1")));
+        hot.session_written("s1");
+        assert_eq!(hot.session("s1", at), None);
+        assert_eq!(hot.session("s2", at), Some(session("s2")));
+        hot.moved_on();
+        assert_eq!(hot.session("s2", hot.generation()), None);
+    }
+
+    #[test]
+    fn a_session_read_overtaken_by_a_session_write_is_not_kept() {
+        let hot = HotRows::default();
+        let mark = hot.mark();
+        // Logoff (of any session) returns while the read is under way.
+        hot.session_written("s1");
+        hot.keep_session(mark, &session("s1"));
+        assert_eq!(hot.session("s1", hot.generation()), None);
+        // A later read keeps its copy.
+        hot.keep_session(hot.mark(), &session("s1"));
+        assert_eq!(hot.session("s1", hot.generation()), Some(session("s1")));
+    }
+
+    #[test]
+    fn proxies_and_appointments_follow_the_generation() {
+        let hot = HotRows::default();
+        let at = hot.generation();
+        hot.keep_proxy("u", "d", at, true);
+        hot.keep_appointments("d", at, &Vec::new());
+        assert_eq!(hot.proxy("u", "d", at), Some(true));
+        assert_eq!(hot.proxy("d", "u", at), None);
+        assert_eq!(hot.appointments("d", at), Some(Vec::new()));
+        hot.moved_on();
+        let now = hot.generation();
+        assert_eq!(hot.proxy("u", "d", now), None);
+        assert_eq!(hot.appointments("d", now), None);
     }
 }

@@ -329,12 +329,9 @@ impl MedicationStore for SqliteStore {
         patient_id: &str,
         suid_hash: Option<&str>,
     ) -> StoreResult<MedicationList> {
-        self.read(|c| {
-            // One snapshot for the courses, their claims and the versions.
-            let tx = c
-                .unchecked_transaction()
-                .map_err(map_err("medication_courses"))?;
-            read_medication_list(&tx, patient_id, suid_hash)
+        // One snapshot for the courses, their claims and the versions.
+        self.snapshot("medication_courses", |c| {
+            read_medication_list(c, patient_id, suid_hash)
         })
     }
 

@@ -292,12 +292,10 @@ impl MessagingStore for SqliteStore {
         &self,
         patient_id: &str,
     ) -> StoreResult<(Option<i64>, Vec<Message>)> {
-        self.read(|c| {
-            // One read transaction: the token and the rows from the same snapshot.
-            let tx = c.unchecked_transaction().map_err(map_err("messages"))?;
-            let token = read_messages_token(&tx, patient_id)?;
-            let messages = read_patient_messages(&tx, patient_id)?;
-            tx.commit().map_err(map_err("messages"))?;
+        // The token and the rows from the same snapshot.
+        self.snapshot("messages", |c| {
+            let token = read_messages_token(c, patient_id)?;
+            let messages = read_patient_messages(c, patient_id)?;
             Ok((Some(token), messages))
         })
     }

@@ -28,7 +28,7 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::timing::{StoreTimers, Timed};
 use migrate::migrate;
-use sql::{map_err, present, query_opt};
+use sql::{ReadTx, map_err, present, query_opt};
 
 mod access_log;
 mod account;
@@ -214,6 +214,21 @@ impl SqliteStore {
         let _timed = Timed::start(&self.inner.timers.read);
         let conn = self.inner.readers.get()?;
         f(conn.conn())
+    }
+
+    /// Runs `f` on a read connection inside one read transaction: one snapshot for several
+    /// statements (`what` names the table errors are reported against).
+    fn snapshot<T>(
+        &self,
+        what: &'static str,
+        f: impl FnOnce(&Connection) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        self.read(|c| {
+            let tx = ReadTx::begin(c).map_err(map_err(what))?;
+            let out = f(c)?;
+            tx.end().map_err(map_err(what))?;
+            Ok(out)
+        })
     }
 
     /// Runs `f` on the writer connection once it is free, inline; afterwards (whatever `f`

@@ -87,7 +87,7 @@ impl SqliteStore {
         read_at: u64,
     ) -> StoreResult<Option<PatientContext>> {
         let hot = &self.inner.hot;
-        if let Some(context) = hot.patient(patient_id) {
+        if let Some(context) = hot.patient(patient_id, read_at) {
             return Ok(context);
         }
         let context = read_patient_context(c, patient_id)?;
@@ -165,15 +165,12 @@ impl PatientStore for SqliteStore {
     }
 
     async fn patient_context(&self, patient_id: &str) -> StoreResult<Option<PatientContext>> {
-        if let Some(context) = self.inner.hot.patient(patient_id) {
+        let read_at = self.inner.hot.generation();
+        if let Some(context) = self.inner.hot.patient(patient_id, read_at) {
             return Ok(context);
         }
-        let read_at = self.inner.hot.generation();
-        let context = self.read(|c| {
-            // One read transaction for the four reads: one snapshot, one lock round.
-            let tx = c.unchecked_transaction().map_err(map_err("patients"))?;
-            read_patient_context(&tx, patient_id)
-        })?;
+        // One snapshot for the four reads.
+        let context = self.snapshot("patients", |c| read_patient_context(c, patient_id))?;
         self.inner.hot.keep_patient(patient_id, read_at, &context);
         Ok(context)
     }

@@ -11,11 +11,7 @@ use super::patient::patient_row;
 use super::sql::{execute, ms, present, query_all, query_opt};
 
 /// Whether `grantee_id` holds a proxy grant for `patient_id`.
-pub(super) fn read_has_proxy(
-    c: &Connection,
-    grantee_id: &str,
-    patient_id: &str,
-) -> StoreResult<bool> {
+fn read_has_proxy(c: &Connection, grantee_id: &str, patient_id: &str) -> StoreResult<bool> {
     let found = query_opt(
         c,
         "proxy_grants",
@@ -34,6 +30,30 @@ pub(super) const PROXY_PATIENTS: &str =
      FROM proxy_grants g JOIN patients p ON p.id = g.patient_id
      WHERE g.grantee_id = ?1 AND g.patient_id <> g.grantee_id
      ORDER BY g.patient_id";
+
+impl SqliteStore {
+    /// Whether `grantee_id` holds a proxy grant for `patient_id` (never for themself): the
+    /// copy in [`super::hot`] when it is current, else read in `c`'s transaction and kept,
+    /// tagged with `read_at` (the write generation taken before that transaction began).
+    pub(super) fn proxy_in(
+        &self,
+        c: &Connection,
+        grantee_id: &str,
+        patient_id: &str,
+        read_at: u64,
+    ) -> StoreResult<bool> {
+        if grantee_id == patient_id {
+            return Ok(false);
+        }
+        let hot = &self.inner.hot;
+        if let Some(held) = hot.proxy(grantee_id, patient_id, read_at) {
+            return Ok(held);
+        }
+        let held = read_has_proxy(c, grantee_id, patient_id)?;
+        hot.keep_proxy(grantee_id, patient_id, read_at, held);
+        Ok(held)
+    }
+}
 
 #[async_trait]
 impl ProxyStore for SqliteStore {
@@ -76,6 +96,10 @@ impl ProxyStore for SqliteStore {
     }
 
     async fn has_proxy(&self, grantee_id: &str, patient_id: &str) -> StoreResult<bool> {
-        self.read(|c| read_has_proxy(c, grantee_id, patient_id))
+        let read_at = self.inner.hot.generation();
+        if let Some(held) = self.inner.hot.proxy(grantee_id, patient_id, read_at) {
+            return Ok(held);
+        }
+        self.read(|c| self.proxy_in(c, grantee_id, patient_id, read_at))
     }
 }

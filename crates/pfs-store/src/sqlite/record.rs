@@ -259,14 +259,10 @@ impl RecordStore for SqliteStore {
         &self,
         patient_id: &str,
     ) -> StoreResult<(Option<i64>, Vec<RecordEvent>)> {
-        self.read(|c| {
-            // One read transaction: the token and the rows from the same snapshot.
-            let tx = c
-                .unchecked_transaction()
-                .map_err(map_err("record_events"))?;
-            let token = read_token(&tx, patient_id)?;
-            let events = read_events(&tx, patient_id)?;
-            tx.commit().map_err(map_err("record_events"))?;
+        // The token and the rows from the same snapshot.
+        self.snapshot("record_events", |c| {
+            let token = read_token(c, patient_id)?;
+            let events = read_events(c, patient_id)?;
             Ok((Some(token), events))
         })
     }

@@ -4,14 +4,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use pfs_core::model::{Prefetch, Provider, SessionContext, SessionRecord};
 use pfs_core::store::{SessionStore, StoreResult};
-use rusqlite::{Row, params};
+use rusqlite::{Connection, Row, params};
 
 use super::SqliteStore;
-use super::appointment::read_patient_appointments;
+use super::hot::{HotRows, ReadMark};
 use super::medication::read_medication_list;
 use super::provider::provider_at;
-use super::proxy::read_has_proxy;
-use super::sql::{Cols, execute, map_err, ms, opt_ms, query_opt};
+use super::sql::{Cols, execute, ms, opt_ms, query_opt};
 
 fn session_with_provider_row(row: &Row<'_>) -> StoreResult<(SessionRecord, Provider)> {
     Ok((session_row(row)?, provider_at(row, 8)?))
@@ -31,10 +30,66 @@ fn session_row(row: &Row<'_>) -> StoreResult<SessionRecord> {
     })
 }
 
+impl SqliteStore {
+    /// The session context from the copies in [`super::hot`] alone, when every part of it is
+    /// there under one generation (a medication prefetch never is: it depends on the session's
+    /// own views of the list).
+    fn hot_session_context(
+        &self,
+        suid_hash: &str,
+        patient_id: Option<&str>,
+        prefetch: Prefetch,
+        mark: ReadMark,
+    ) -> Option<SessionContext> {
+        let hot = &self.inner.hot;
+        let at = mark.generation;
+        let (session, provider) = hot.session(suid_hash, at)?;
+        let (patient, proxy_grant) = match patient_id {
+            None => (None, false),
+            Some(id) if id == session.online_user_id => (hot.patient(id, at)?, false),
+            Some(id) => (
+                hot.patient(id, at)?,
+                hot.proxy(&session.online_user_id, id, at)?,
+            ),
+        };
+        let appointments = match (&patient, prefetch) {
+            (Some(p), Prefetch::Appointments) => Some(hot.appointments(&p.patient.id, at)?),
+            (Some(_), Prefetch::Medication) => return None,
+            _ => None,
+        };
+        Some(SessionContext {
+            session,
+            provider,
+            patient,
+            proxy_grant,
+            appointments,
+            medication: None,
+        })
+    }
+
+    /// Session bookkeeping on the session with this suid hash (see
+    /// [`SqliteStore::write_bookkeeping`]); when it is over, however it ended, that session's
+    /// copy is gone.
+    async fn write_session<T>(
+        &self,
+        suid_hash: &str,
+        f: impl FnOnce(&mut Connection) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        struct Written<'a>(&'a HotRows, &'a str);
+        impl Drop for Written<'_> {
+            fn drop(&mut self) {
+                self.0.session_written(self.1);
+            }
+        }
+        let _written = Written(&self.inner.hot, suid_hash);
+        self.write_bookkeeping(f).await
+    }
+}
+
 #[async_trait]
 impl SessionStore for SqliteStore {
     async fn insert_session(&self, session: &SessionRecord) -> StoreResult<()> {
-        self.write_bookkeeping(|c| {
+        self.write_session(&session.suid_hash, |c| {
             execute(
                 c,
                 "sessions",
@@ -77,11 +132,13 @@ impl SessionStore for SqliteStore {
         patient_id: Option<&str>,
         prefetch: Prefetch,
     ) -> StoreResult<Option<SessionContext>> {
-        let read_at = self.inner.hot.generation();
-        self.read(|c| {
-            let tx = c.unchecked_transaction().map_err(map_err("sessions"))?;
+        let mark = self.inner.hot.mark();
+        if let Some(context) = self.hot_session_context(suid_hash, patient_id, prefetch, mark) {
+            return Ok(Some(context));
+        }
+        self.snapshot("sessions", |c| {
             let Some((session, provider)) = query_opt(
-                &tx,
+                c,
                 "sessions",
                 "SELECT s.suid_hash, s.provider_id, s.account_id, s.online_user_id,
                         s.selected_patient_id, s.created_at, s.last_seen_at, s.ended_at,
@@ -94,27 +151,29 @@ impl SessionStore for SqliteStore {
             else {
                 return Ok(None);
             };
+            let read_at = mark.generation;
             let (patient, proxy_grant) = match patient_id {
                 None => (None, false),
                 Some(id) => (
-                    self.patient_context_in(&tx, id, read_at)?,
-                    // Nobody holds a grant for themselves: no need to look.
-                    id != session.online_user_id
-                        && read_has_proxy(&tx, &session.online_user_id, id)?,
+                    self.patient_context_in(c, id, read_at)?,
+                    self.proxy_in(c, &session.online_user_id, id, read_at)?,
                 ),
             };
             let appointments = match (&patient, prefetch) {
                 (Some(p), Prefetch::Appointments) => {
-                    Some(read_patient_appointments(&tx, &p.patient.id)?)
+                    Some(self.appointments_in(c, &p.patient.id, read_at)?)
                 }
                 _ => None,
             };
             let medication = match (&patient, prefetch) {
                 (Some(p), Prefetch::Medication) => {
-                    Some(read_medication_list(&tx, &p.patient.id, Some(suid_hash))?)
+                    Some(read_medication_list(c, &p.patient.id, Some(suid_hash))?)
                 }
                 _ => None,
             };
+            let session = (session, provider);
+            self.inner.hot.keep_session(mark, &session);
+            let (session, provider) = session;
             Ok(Some(SessionContext {
                 session,
                 provider,
@@ -132,7 +191,7 @@ impl SessionStore for SqliteStore {
         selected_patient_id: Option<&str>,
         at: DateTime<Utc>,
     ) -> StoreResult<()> {
-        self.write_bookkeeping(|c| {
+        self.write_session(suid_hash, |c| {
             execute(
                 c,
                 "sessions",
@@ -148,7 +207,7 @@ impl SessionStore for SqliteStore {
 
     async fn end_session(&self, suid_hash: &str, at: DateTime<Utc>) -> StoreResult<bool> {
         let changed = self
-            .write_bookkeeping(|c| {
+            .write_session(suid_hash, |c| {
                 execute(
                     c,
                     "sessions",

@@ -67,6 +67,7 @@ macro_rules! store_suite_cases {
             session_context_prefetches_appointments,
             concurrent_session_contexts,
             hot_reads_follow_every_change,
+            session_reads_follow_every_change,
             touch_session,
             end_session,
             purge_sessions,

@@ -506,3 +506,139 @@ pub async fn hot_reads_follow_every_change(store: &dyn Store) {
     store.revoke_provider(&w.provider.id, t(5)).await.unwrap();
     assert_eq!(by_fingerprint().await.revoked_at, Some(t(5)), "revocation");
 }
+
+/// The session read of every request (the session with its provider, the proxy grant, the
+/// prefetched appointments) follows each change at once, however often it was read before:
+/// activity and a newly selected patient, a grant and its withdrawal, a booking and its
+/// cancellation, logoff, the account's end, the provider's revocation and the purge.
+pub async fn session_reads_follow_every_change(store: &dyn Store) {
+    let (w, slots, child) = appointment_world(store).await;
+    let s = session(1, &w.provider.id, &w.account, t(1));
+    store.insert_session(&s).await.unwrap();
+    let read = async |suid_hash: &str, patient: &str| {
+        // Twice: the second read may come from copies.
+        let first = store
+            .session_context(suid_hash, Some(patient), Prefetch::Appointments)
+            .await
+            .unwrap();
+        let second = store
+            .session_context(suid_hash, Some(patient), Prefetch::Appointments)
+            .await
+            .unwrap();
+        assert_eq!(first, second, "a second read gets what the first did");
+        second.expect("the session exists")
+    };
+    let booked = |c: &pfs_core::model::SessionContext| -> Vec<String> {
+        let rows = c.appointments.as_deref().unwrap_or_default();
+        rows.iter().map(|(a, _)| a.id.clone()).collect()
+    };
+
+    assert_eq!(read(&s.suid_hash, &w.patient.id).await.session, s);
+    store
+        .touch_session(&s.suid_hash, Some(&child.id), t(7))
+        .await
+        .unwrap();
+    let touched = read(&s.suid_hash, &w.patient.id).await.session;
+    assert_eq!(
+        (touched.last_seen_at, touched.selected_patient_id.as_str()),
+        (t(7), child.id.as_str()),
+        "activity and the selected patient"
+    );
+
+    assert!(!read(&s.suid_hash, &child.id).await.proxy_grant);
+    store
+        .grant_proxy(&w.patient.id, &child.id, t(2))
+        .await
+        .unwrap();
+    assert!(read(&s.suid_hash, &child.id).await.proxy_grant, "a grant");
+    assert!(store.has_proxy(&w.patient.id, &child.id).await.unwrap());
+    assert!(store.revoke_proxy(&w.patient.id, &child.id).await.unwrap());
+    assert!(
+        !read(&s.suid_hash, &child.id).await.proxy_grant,
+        "a withdrawn grant"
+    );
+    assert!(!store.has_proxy(&w.patient.id, &child.id).await.unwrap());
+
+    assert_eq!(booked(&read(&s.suid_hash, &w.patient.id).await), [""; 0]);
+    let a = appointment(1, &slots, 2, &w.patient.id);
+    assert_eq!(
+        book(store, &a, 10, t(0)).await.unwrap(),
+        BookOutcome::Booked
+    );
+    assert_eq!(
+        booked(&read(&s.suid_hash, &w.patient.id).await),
+        [a.id.as_str()],
+        "a booking"
+    );
+    assert_eq!(
+        store
+            .patient_appointments(&w.patient.id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(cancel(store, &a, t(3)).await.unwrap());
+    assert_eq!(
+        booked(&read(&s.suid_hash, &w.patient.id).await),
+        [""; 0],
+        "a cancellation"
+    );
+    assert_eq!(
+        store.patient_appointments(&w.patient.id).await.unwrap(),
+        vec![]
+    );
+
+    assert!(store.end_session(&s.suid_hash, t(8)).await.unwrap());
+    assert_eq!(
+        read(&s.suid_hash, &w.patient.id).await.session.ended_at,
+        Some(t(8)),
+        "logoff"
+    );
+
+    let by_account = session(2, &w.provider.id, &w.account, t(9));
+    store.insert_session(&by_account).await.unwrap();
+    assert_eq!(
+        read(&by_account.suid_hash, &w.patient.id)
+            .await
+            .session
+            .ended_at,
+        None
+    );
+    store.end_account(&w.account.id, t(10)).await.unwrap();
+    assert_eq!(
+        read(&by_account.suid_hash, &w.patient.id)
+            .await
+            .session
+            .ended_at,
+        Some(t(10)),
+        "the account's end"
+    );
+
+    let by_provider = session(3, &w.provider.id, &w.account, t(11));
+    store.insert_session(&by_provider).await.unwrap();
+    assert_eq!(
+        read(&by_provider.suid_hash, &w.patient.id)
+            .await
+            .provider
+            .revoked_at,
+        None
+    );
+    store.revoke_provider(&w.provider.id, t(12)).await.unwrap();
+    let revoked = read(&by_provider.suid_hash, &w.patient.id).await;
+    assert_eq!(
+        (revoked.provider.revoked_at, revoked.session.ended_at),
+        (Some(t(12)), Some(t(12))),
+        "the provider's revocation"
+    );
+
+    store.purge_sessions(t(1_000)).await.unwrap();
+    assert_eq!(
+        store
+            .session_context(&by_provider.suid_hash, None, Prefetch::Nothing)
+            .await
+            .unwrap(),
+        None,
+        "the purge"
+    );
+}
