@@ -27,7 +27,9 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use pfs_core::model::{Appointment, AppointmentSession, PatientContext, Provider, SessionRecord};
+use pfs_core::model::{
+    Appointment, AppointmentSession, MedicationCourse, PatientContext, Provider, SessionRecord,
+};
 
 /// Most patients' contexts kept; the table is emptied when it is full (a simple bound: a
 /// practice's busiest patients come back within the next few thousand reads).
@@ -42,6 +44,10 @@ const MOST_PROXIES: usize = 4096;
 /// A patient's live appointments with their sessions, in order.
 pub(super) type Appointments = Vec<(Appointment, AppointmentSession)>;
 
+/// A patient's medication list as every session sees it: its version and the courses, each
+/// with its outstanding request.
+pub(super) type Courses = (i64, Vec<(MedicationCourse, Option<String>)>);
+
 /// The store's write generation and the copies tagged with it.
 #[derive(Default)]
 pub(super) struct HotRows {
@@ -54,6 +60,9 @@ pub(super) struct HotRows {
     /// By grantee and patient (`grantee\npatient`).
     proxies: Tagged<bool>,
     appointments: Tagged<Appointments>,
+    courses: Tagged<Courses>,
+    /// The list version a session last fetched, by session and patient (`suid_hash\npatient`).
+    seen_versions: Tagged<Option<i64>>,
     /// By suid hash. Only sessions that exist: unknown suids (a flood of them, say) are not
     /// remembered.
     sessions: Tagged<(SessionRecord, Provider)>,
@@ -108,11 +117,11 @@ impl HotRows {
 
     /// Whether `grantee_id` holds a proxy grant for `patient_id`, at generation `at`.
     pub(super) fn proxy(&self, grantee_id: &str, patient_id: &str, at: u64) -> Option<bool> {
-        self.proxies.get(&proxy_key(grantee_id, patient_id), at)
+        self.proxies.get(&pair(grantee_id, patient_id), at)
     }
 
     pub(super) fn keep_proxy(&self, grantee_id: &str, patient_id: &str, read_at: u64, held: bool) {
-        let key = proxy_key(grantee_id, patient_id);
+        let key = pair(grantee_id, patient_id);
         self.proxies
             .put(&key, read_at, &held, self.generation(), MOST_PROXIES);
     }
@@ -125,6 +134,38 @@ impl HotRows {
     pub(super) fn keep_appointments(&self, patient_id: &str, read_at: u64, a: &Appointments) {
         self.appointments
             .put(patient_id, read_at, a, self.generation(), MOST_PATIENTS);
+    }
+
+    /// A patient's medication list, at generation `at`.
+    pub(super) fn courses(&self, patient_id: &str, at: u64) -> Option<Courses> {
+        self.courses.get(patient_id, at)
+    }
+
+    pub(super) fn keep_courses(&self, patient_id: &str, read_at: u64, c: &Courses) {
+        self.courses
+            .put(patient_id, read_at, c, self.generation(), MOST_PATIENTS);
+    }
+
+    /// The list version a session last fetched for a patient, at generation `at`.
+    pub(super) fn seen_version(
+        &self,
+        suid_hash: &str,
+        patient_id: &str,
+        at: u64,
+    ) -> Option<Option<i64>> {
+        self.seen_versions.get(&pair(suid_hash, patient_id), at)
+    }
+
+    pub(super) fn keep_seen_version(
+        &self,
+        suid_hash: &str,
+        patient_id: &str,
+        read_at: u64,
+        seen: Option<i64>,
+    ) {
+        let key = pair(suid_hash, patient_id);
+        self.seen_versions
+            .put(&key, read_at, &seen, self.generation(), MOST_SESSIONS);
     }
 
     /// A session with its provider, at generation `at`.
@@ -160,8 +201,9 @@ impl HotRows {
     }
 }
 
-fn proxy_key(grantee_id: &str, patient_id: &str) -> String {
-    format!("{grantee_id}\n{patient_id}")
+/// The key of a copy kept per pair of ids (no id holds a line break).
+fn pair(first: &str, second: &str) -> String {
+    format!("{first}\n{second}")
 }
 
 /// A map of copies by key, each with the generation it was read at.
@@ -298,17 +340,24 @@ mod tests {
     }
 
     #[test]
-    fn proxies_and_appointments_follow_the_generation() {
+    fn pairs_lists_and_versions_follow_the_generation() {
         let hot = HotRows::default();
         let at = hot.generation();
         hot.keep_proxy("u", "d", at, true);
         hot.keep_appointments("d", at, &Vec::new());
+        hot.keep_courses("d", at, &(3, Vec::new()));
+        hot.keep_seen_version("s", "d", at, Some(2));
         assert_eq!(hot.proxy("u", "d", at), Some(true));
         assert_eq!(hot.proxy("d", "u", at), None);
         assert_eq!(hot.appointments("d", at), Some(Vec::new()));
+        assert_eq!(hot.courses("d", at), Some((3, Vec::new())));
+        assert_eq!(hot.seen_version("s", "d", at), Some(Some(2)));
+        assert_eq!(hot.seen_version("d", "s", at), None);
         hot.moved_on();
         let now = hot.generation();
         assert_eq!(hot.proxy("u", "d", now), None);
         assert_eq!(hot.appointments("d", now), None);
+        assert_eq!(hot.courses("d", now), None);
+        assert_eq!(hot.seen_version("s", "d", now), None);
     }
 }

@@ -117,14 +117,53 @@ fn group_requests(rows: Vec<(PrescriptionRequest, PrescriptionItem)>) -> Vec<Pre
 }
 
 // Shared: session.rs prefetches it in session_context.
-/// A patient's courses with their claims, the list version and, for `suid_hash`, the version
-/// that session last fetched; the caller holds a read transaction.
-pub(super) fn read_medication_list(
+impl SqliteStore {
+    /// A patient's courses with their claims, the list version and, for `suid_hash`, the
+    /// version that session last fetched: the copies in [`super::hot`] when they are current,
+    /// else read in `c`'s transaction and kept, tagged with `read_at` (the write generation
+    /// taken before that transaction began).
+    pub(super) fn medication_in(
+        &self,
+        c: &Connection,
+        patient_id: &str,
+        suid_hash: Option<&str>,
+        read_at: u64,
+    ) -> StoreResult<MedicationList> {
+        let hot = &self.inner.hot;
+        let (version, courses) = match hot.courses(patient_id, read_at) {
+            Some(courses) => courses,
+            None => {
+                let read = (version_of(c, patient_id)?, read_courses(c, patient_id)?);
+                hot.keep_courses(patient_id, read_at, &read);
+                read
+            }
+        };
+        let seen_version = match suid_hash {
+            None => None,
+            Some(hash) => match hot.seen_version(hash, patient_id, read_at) {
+                Some(seen) => seen,
+                None => {
+                    let seen = read_seen_version(c, hash, patient_id)?;
+                    hot.keep_seen_version(hash, patient_id, read_at, seen);
+                    seen
+                }
+            },
+        };
+        Ok(MedicationList {
+            version,
+            courses,
+            seen_version,
+        })
+    }
+}
+
+/// A patient's courses (stopped and hidden ones too) with their outstanding requests, by drug
+/// then id.
+fn read_courses(
     c: &Connection,
     patient_id: &str,
-    suid_hash: Option<&str>,
-) -> StoreResult<MedicationList> {
-    let courses = query_all(
+) -> StoreResult<Vec<(MedicationCourse, Option<String>)>> {
+    query_all(
         c,
         "medication_courses",
         "SELECT c.id, c.patient_id, c.drug, c.details, c.course_type, c.requestable,
@@ -136,23 +175,22 @@ pub(super) fn read_medication_list(
          ORDER BY c.drug, c.id",
         [patient_id],
         course_with_outstanding_row,
-    )?;
-    let version = version_of(c, patient_id)?;
-    let seen_version = match suid_hash {
-        None => None,
-        Some(hash) => query_opt(
-            c,
-            "medication_list_views",
-            "SELECT version FROM medication_list_views WHERE suid_hash = ?1 AND patient_id = ?2",
-            [hash, patient_id],
-            |row| Cols::new(row, "medication_list_views").get::<i64>(0, "version"),
-        )?,
-    };
-    Ok(MedicationList {
-        version,
-        courses,
-        seen_version,
-    })
+    )
+}
+
+/// The list version `suid_hash` last fetched for `patient_id`, if it has.
+fn read_seen_version(
+    c: &Connection,
+    suid_hash: &str,
+    patient_id: &str,
+) -> StoreResult<Option<i64>> {
+    query_opt(
+        c,
+        "medication_list_views",
+        "SELECT version FROM medication_list_views WHERE suid_hash = ?1 AND patient_id = ?2",
+        [suid_hash, patient_id],
+        |row| Cols::new(row, "medication_list_views").get::<i64>(0, "version"),
+    )
 }
 
 fn version_of(c: &Connection, patient_id: &str) -> StoreResult<i64> {
@@ -329,9 +367,10 @@ impl MedicationStore for SqliteStore {
         patient_id: &str,
         suid_hash: Option<&str>,
     ) -> StoreResult<MedicationList> {
+        let read_at = self.inner.hot.generation();
         // One snapshot for the courses, their claims and the versions.
         self.snapshot("medication_courses", |c| {
-            read_medication_list(c, patient_id, suid_hash)
+            self.medication_in(c, patient_id, suid_hash, read_at)
         })
     }
 

@@ -2,13 +2,12 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use pfs_core::model::{Prefetch, Provider, SessionContext, SessionRecord};
+use pfs_core::model::{MedicationList, Prefetch, Provider, SessionContext, SessionRecord};
 use pfs_core::store::{SessionStore, StoreResult};
 use rusqlite::{Connection, Row, params};
 
 use super::SqliteStore;
 use super::hot::{HotRows, ReadMark};
-use super::medication::read_medication_list;
 use super::provider::provider_at;
 use super::sql::{Cols, execute, ms, opt_ms, query_opt};
 
@@ -32,8 +31,7 @@ fn session_row(row: &Row<'_>) -> StoreResult<SessionRecord> {
 
 impl SqliteStore {
     /// The session context from the copies in [`super::hot`] alone, when every part of it is
-    /// there under one generation (a medication prefetch never is: it depends on the session's
-    /// own views of the list).
+    /// there under one generation.
     fn hot_session_context(
         &self,
         suid_hash: &str,
@@ -52,18 +50,29 @@ impl SqliteStore {
                 hot.proxy(&session.online_user_id, id, at)?,
             ),
         };
-        let appointments = match (&patient, prefetch) {
-            (Some(p), Prefetch::Appointments) => Some(hot.appointments(&p.patient.id, at)?),
-            (Some(_), Prefetch::Medication) => return None,
-            _ => None,
-        };
+        let (mut appointments, mut medication) = (None, None);
+        if let Some(p) = &patient {
+            let id = &p.patient.id;
+            match prefetch {
+                Prefetch::Nothing => {}
+                Prefetch::Appointments => appointments = Some(hot.appointments(id, at)?),
+                Prefetch::Medication => {
+                    let (version, courses) = hot.courses(id, at)?;
+                    medication = Some(MedicationList {
+                        version,
+                        courses,
+                        seen_version: hot.seen_version(suid_hash, id, at)?,
+                    });
+                }
+            }
+        }
         Some(SessionContext {
             session,
             provider,
             patient,
             proxy_grant,
             appointments,
-            medication: None,
+            medication,
         })
     }
 
@@ -167,7 +176,7 @@ impl SessionStore for SqliteStore {
             };
             let medication = match (&patient, prefetch) {
                 (Some(p), Prefetch::Medication) => {
-                    Some(read_medication_list(c, &p.patient.id, Some(suid_hash))?)
+                    Some(self.medication_in(c, &p.patient.id, Some(suid_hash), read_at)?)
                 }
                 _ => None,
             };

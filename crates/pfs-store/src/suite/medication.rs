@@ -1197,3 +1197,91 @@ fn view(suid_hash: &str, patient_id: &str, version: i64, log: &RecordAccess) -> 
         log: log.clone(),
     }
 }
+
+/// The medication list a session reads again and again (with its session, or on its own)
+/// follows each change at once, however often it was read before: the session's own view, a
+/// new course, a changed one, an order, its settlement, and another session's view (which
+/// must not show as this session's).
+pub async fn medication_reads_follow_every_change(store: &dyn Store) {
+    let (w, [first, second, _]) = medication_world(store).await;
+    let p = &w.patient.id;
+    let s = medication_session(store, &w, 1).await;
+    let other = medication_session(store, &w, 2).await;
+    let read = async || {
+        // Twice each way: the second reads may come from copies.
+        let mut lists = Vec::new();
+        for _ in 0..2 {
+            let context = store
+                .session_context(&s.suid_hash, Some(p), Prefetch::Medication)
+                .await
+                .unwrap()
+                .expect("the session exists");
+            lists.push(context.medication.expect("the patient exists"));
+            lists.push(store.medication_list(p, Some(&s.suid_hash)).await.unwrap());
+        }
+        assert!(lists.windows(2).all(|l| l[0] == l[1]), "every read agrees");
+        lists.remove(0)
+    };
+
+    let before = read().await;
+    assert_eq!(before.seen_version, None);
+    let v = before.version;
+    let log = record_access(p, t(20), "Viewed medication");
+    store
+        .record_medication_views(&[view(&other.suid_hash, p, v, &log)])
+        .await
+        .unwrap();
+    assert_eq!(read().await.seen_version, None, "another session's view");
+    store
+        .record_medication_views(&[view(&s.suid_hash, p, v, &log)])
+        .await
+        .unwrap();
+    assert_eq!(read().await.seen_version, Some(v), "this session's view");
+
+    let added = course(4, p, "Lansoprazole 15mg capsules");
+    store
+        .insert_course(&added, &course_log(&added))
+        .await
+        .unwrap();
+    let grown = read().await;
+    assert!(grown.version > v, "a new course moves the version");
+    assert_eq!(grown.courses.len(), 4, "a new course");
+
+    let changed = MedicationCourse {
+        requestable: false,
+        ..second.clone()
+    };
+    assert!(
+        store
+            .update_course(&changed, &course_log(&changed))
+            .await
+            .unwrap()
+    );
+    let after_change = read().await;
+    let now_second = after_change.courses.iter().find(|(c, _)| c.id == second.id);
+    assert_eq!(
+        now_second.map(|(c, _)| c.requestable),
+        Some(false),
+        "a change"
+    );
+
+    let r = request(1, p, &[&first], t(30));
+    assert_eq!(
+        order(store, &r, after_change.version).await.unwrap(),
+        OrderOutcome::Stored
+    );
+    let held = |list: &MedicationList| {
+        list.courses
+            .iter()
+            .find(|(c, _)| c.id == first.id)
+            .and_then(|(_, pending)| pending.clone())
+    };
+    assert_eq!(held(&read().await), Some(r.id.clone()), "an order");
+    assert_eq!(
+        settle(store, &r, PrescriptionStatus::Issued, None, t(40))
+            .await
+            .unwrap(),
+        OrderOutcome::Stored
+    );
+    assert_eq!(held(&read().await), None, "its settlement");
+}

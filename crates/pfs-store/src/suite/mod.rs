@@ -92,6 +92,7 @@ macro_rules! store_suite_cases {
             prescription_requests_window_and_pending,
             purge_sessions_removes_medication_views,
             session_context_prefetches_the_medication_list,
+            medication_reads_follow_every_change,
             contact_details_round_trip,
             demographics_changes_round_trip,
             settle_demographics_change_cases,
