@@ -26,12 +26,17 @@ pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
 pub use timing::StoreTimers;
 
 /// Tables that sandbox snapshots leave alone: the schema's own bookkeeping (a database
-/// migrated by an early release may have sqlx's table) and the fault-injection rules, which are
+/// migrated by an early release may have sqlx's table), the fault-injection rules, which are
 /// the test's controls rather than practice or patient data (a suite that restores its data
 /// before each test keeps the faults it set, and every instance's copy of the rules stays
-/// true).
-pub(crate) const NOT_IN_SNAPSHOTS: &[&str] =
-    &["_sqlx_migrations", "fault_rules", "fault_rules_version"];
+/// true), and PostgreSQL's context generation, which must never go back (instances' copies
+/// are tagged with it).
+pub(crate) const NOT_IN_SNAPSHOTS: &[&str] = &[
+    "_sqlx_migrations",
+    "fault_rules",
+    "fault_rules_version",
+    "context_generation",
+];
 
 /// Whether `name` may name a snapshot: 1 to 40 lower-case letters, digits, `-` and `_`. The
 /// caller (pfs-core) checks names first; each backend checks again, since a name is part of a

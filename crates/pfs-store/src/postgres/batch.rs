@@ -28,24 +28,29 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio_postgres::Row;
 
 use super::appointment::{appointment_with_session_at, sort_appointments};
+use super::hot::{Copy, PatientCopies};
 use super::medication::{add_list_row, list_row_at, sort_courses};
 use super::session::session_context_row;
 use super::sql::Cols;
 use super::{Db, Params};
 
 /// The session-context statement, for any number of reads at once: `$1` the suid hashes,
-/// `$2` the named patient ids (NULL for none), element by element. One row per session found:
+/// `$2` the named patient ids (NULL for none), `$3` whether to read that patient's context
+/// (false when the instance holds a copy), element by element. One row per session found:
 /// the read's position in the arrays (`ord`, from 1), then session (1..9), provider (9..15),
-/// the named patient (15..24, its id also named `named_id`; all NULL if not named or not
-/// found), practice (24..28), the two switch lists and the proxy grant:
-/// [`SESSION_CONTEXT_COLUMNS`] columns, read by `session_context_row`.
+/// the named patient (15..24, its id also named `named_id`; all NULL if not named, not found
+/// or not asked for), practice (24..28), the two switch lists, the proxy grant, the named
+/// patient's id as asked (`asked_id`), and the context generation the statement saw:
+/// [`SESSION_CONTEXT_COLUMNS`] columns, read by `session_context_row` and [`contexts`].
 ///
 /// The `OFFSET 0` keeps the lateral subquery a subquery, so that it runs once per read with
 /// index lookups whatever the planner guesses about the arrays' length.
 macro_rules! session_contexts_sql {
     () => {
-        "SELECT q.ord, c.*
-         FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS q(suid_hash, patient_id, ord)
+        "SELECT q.ord, c.*, g.generation
+         FROM unnest($1::text[], $2::text[], $3::bool[])
+                  WITH ORDINALITY AS q(suid_hash, patient_id, want, ord)
+         CROSS JOIN context_generation g
          CROSS JOIN LATERAL (
              SELECT s.suid_hash, s.provider_id, s.account_id, s.online_user_id,
                     s.selected_patient_id, s.created_at, s.last_seen_at, s.ended_at,
@@ -54,15 +59,21 @@ macro_rules! session_contexts_sql {
                     t.id AS named_id, t.ods, t.nhs_number, t.title, t.first_name, t.last_name,
                     to_char(t.date_of_birth, 'YYYY-MM-DD'), t.gender, t.address,
                     r.ods, r.name, r.address, r.settings::text,
-                    ARRAY(SELECT CASE WHEN enabled THEN '+' ELSE '-' END || service
-                          FROM practice_services WHERE ods = r.ods),
-                    ARRAY(SELECT CASE WHEN enabled THEN '+' ELSE '-' END || service
-                          FROM patient_services WHERE patient_id = t.id),
-                    EXISTS (SELECT 1 FROM proxy_grants g
-                            WHERE g.grantee_id = s.online_user_id AND g.patient_id = t.id)
+                    CASE WHEN q.want THEN
+                        ARRAY(SELECT CASE WHEN enabled THEN '+' ELSE '-' END || service
+                              FROM practice_services WHERE ods = r.ods)
+                    END,
+                    CASE WHEN q.want THEN
+                        ARRAY(SELECT CASE WHEN enabled THEN '+' ELSE '-' END || service
+                              FROM patient_services WHERE patient_id = t.id)
+                    END,
+                    EXISTS (SELECT 1 FROM proxy_grants x
+                            WHERE x.grantee_id = s.online_user_id
+                              AND x.patient_id = q.patient_id),
+                    q.patient_id AS asked_id
              FROM sessions s
              JOIN providers p ON p.id = s.provider_id
-             LEFT JOIN patients t ON t.id = q.patient_id
+             LEFT JOIN patients t ON q.want AND t.id = q.patient_id
              LEFT JOIN practices r ON r.ods = t.ods
              WHERE s.suid_hash = q.suid_hash
              OFFSET 0
@@ -71,7 +82,11 @@ macro_rules! session_contexts_sql {
 }
 
 /// How many columns the session-context statement returns.
-const SESSION_CONTEXT_COLUMNS: usize = 31;
+const SESSION_CONTEXT_COLUMNS: usize = 33;
+/// Where the session-context statement puts the named patient's id as asked.
+const ASKED_ID: usize = 31;
+/// Where the session-context statement puts the context generation it saw.
+const GENERATION: usize = 32;
 
 /// The session-context statement with each named patient's live appointments joined on: one
 /// row per appointment (its columns from [`SESSION_CONTEXT_COLUMNS`], then its session's), or
@@ -91,7 +106,7 @@ macro_rules! session_contexts_with_appointments_sql {
                         x.id, x.ods, x.session_type, x.staff_details, x.location, x.slot_type,
                         x.start_ms, x.slot_minutes, x.slot_count
                  FROM appointments a JOIN appointment_sessions x ON x.id = a.session_id
-                 WHERE a.patient_id = c.named_id AND a.cancelled_at IS NULL
+                 WHERE a.patient_id = c.asked_id AND a.cancelled_at IS NULL
                  OFFSET 0
              ) b ON true"
         )
@@ -113,10 +128,10 @@ macro_rules! session_contexts_with_medication_sql {
             ") c
              LEFT JOIN LATERAL (
                  SELECT coalesce((SELECT version FROM medication_versions
-                                  WHERE patient_id = c.named_id), 0) AS version,
+                                  WHERE patient_id = c.asked_id), 0) AS version,
                         (SELECT version FROM medication_list_views
-                         WHERE suid_hash = c.suid_hash AND patient_id = c.named_id) AS seen
-             ) h ON c.named_id IS NOT NULL
+                         WHERE suid_hash = c.suid_hash AND patient_id = c.asked_id) AS seen
+             ) h ON c.asked_id IS NOT NULL
              LEFT JOIN LATERAL (
                  SELECT mc.id, mc.patient_id, mc.drug, mc.details, mc.course_type,
                         mc.requestable, mc.online_visible, to_char(mc.started_on, 'YYYY-MM-DD'),
@@ -124,7 +139,7 @@ macro_rules! session_contexts_with_medication_sql {
                         mc.issue_count, mc.max_issues, o.request_id
                  FROM medication_courses mc
                  LEFT JOIN outstanding_courses o ON o.course_id = mc.id
-                 WHERE mc.patient_id = c.named_id
+                 WHERE mc.patient_id = c.asked_id
                  OFFSET 0
              ) m ON true"
         )
@@ -159,7 +174,7 @@ impl ContextReads {
     /// Starts the task that sends the batches over `db`'s read connections.
     pub(super) fn start(db: Arc<Db>) -> ContextReads {
         let (queue, waiting) = mpsc::channel(QUEUE_CAPACITY);
-        tokio::spawn(serve(db, waiting));
+        tokio::spawn(serve(db, Arc::default(), waiting));
         ContextReads { queue }
     }
 
@@ -189,7 +204,7 @@ impl ContextReads {
     }
 }
 
-async fn serve(db: Arc<Db>, mut waiting: mpsc::Receiver<Waiting>) {
+async fn serve(db: Arc<Db>, copies: Arc<PatientCopies>, mut waiting: mpsc::Receiver<Waiting>) {
     let in_flight = Arc::new(Semaphore::new(IN_FLIGHT));
     let mut batch = Vec::with_capacity(MAX_BATCH);
     loop {
@@ -208,13 +223,13 @@ async fn serve(db: Arc<Db>, mut waiting: mpsc::Receiver<Waiting>) {
                 Prefetch::Medication => with_medication.push(w),
             }
         }
-        let db = db.clone();
+        let (db, copies) = (db.clone(), copies.clone());
         tokio::spawn(async move {
             // One statement per kind of read, all in flight at once.
             join3(
-                answer(&db, plain, Prefetch::Nothing),
-                answer(&db, with_appointments, Prefetch::Appointments),
-                answer(&db, with_medication, Prefetch::Medication),
+                answer(&db, &copies, plain, Prefetch::Nothing),
+                answer(&db, &copies, with_appointments, Prefetch::Appointments),
+                answer(&db, &copies, with_medication, Prefetch::Medication),
             )
             .await;
             drop(slot);
@@ -224,28 +239,18 @@ async fn serve(db: Arc<Db>, mut waiting: mpsc::Receiver<Waiting>) {
 
 /// Reads `group` (reads that all want `prefetch`) in one statement and hands each read its
 /// answer.
-async fn answer(db: &Db, group: Vec<Waiting>, prefetch: Prefetch) {
+async fn answer(db: &Db, copies: &PatientCopies, group: Vec<Waiting>, prefetch: Prefetch) {
     if group.is_empty() {
         return;
     }
-    let suid_hashes: Vec<&str> = group.iter().map(|w| w.suid_hash.as_str()).collect();
     // PostgreSQL text cannot hold NUL, so no patient has such an id; asking for it would fail
     // the whole statement, and with it every other read of the batch.
-    let patient_ids: Vec<Option<&str>> = group
+    let asked: Vec<Option<&str>> = group
         .iter()
         .map(|w| w.patient_id.as_deref().filter(|id| !id.contains('\0')))
         .collect();
-    let sql = match prefetch {
-        Prefetch::Nothing => session_contexts_sql!(),
-        Prefetch::Appointments => session_contexts_with_appointments_sql!(),
-        Prefetch::Medication => session_contexts_with_medication_sql!(),
-    };
-    let params: Params = &[&suid_hashes, &patient_ids];
-    let found = match db.read("sessions", sql, params).await {
-        Ok(rows) => contexts(&rows, group.len(), prefetch),
-        Err(e) => Err(e),
-    };
-    match found {
+    let suid_hashes: Vec<&str> = group.iter().map(|w| w.suid_hash.as_str()).collect();
+    match read_contexts(db, copies, &suid_hashes, &asked, prefetch).await {
         Ok(found) => {
             for (w, context) in group.into_iter().zip(found) {
                 let _ = w.reply.send(Ok(context));
@@ -259,26 +264,112 @@ async fn answer(db: &Db, group: Vec<Waiting>, prefetch: Prefetch) {
     }
 }
 
+/// The contexts of the reads of `suid_hashes` naming `asked`, element by element. The named
+/// patients' contexts come from the instance's copies when the statement saw the generation
+/// they were read at; the reads whose copy is out of date are sent again, asking for the
+/// context, and keep what they read.
+async fn read_contexts(
+    db: &Db,
+    copies: &PatientCopies,
+    suid_hashes: &[&str],
+    asked: &[Option<&str>],
+    prefetch: Prefetch,
+) -> StoreResult<Vec<Option<SessionContext>>> {
+    let held: Vec<Option<Copy>> = asked
+        .iter()
+        .map(|id| id.and_then(|id| copies.get(id)))
+        .collect();
+    let wants: Vec<bool> = held.iter().map(Option::is_none).collect();
+    let mut found = statement(db, suid_hashes, asked, &wants, prefetch).await?;
+    let mut stale = Vec::new();
+    for (i, (read, copy)) in found.iter_mut().zip(held).enumerate() {
+        let (Some((context, generation)), Some(id)) =
+            (read.as_mut(), asked.get(i).copied().flatten())
+        else {
+            continue;
+        };
+        match copy {
+            Some((kept, patient)) if kept == *generation => context.patient = patient,
+            Some(_) => stale.push(i),
+            None => copies.keep(id, *generation, &context.patient),
+        }
+    }
+    if !stale.is_empty() {
+        let hashes: Vec<&str> = stale
+            .iter()
+            .filter_map(|&i| suid_hashes.get(i).copied())
+            .collect();
+        let ids: Vec<Option<&str>> = stale
+            .iter()
+            .map(|&i| asked.get(i).copied().flatten())
+            .collect();
+        let again = statement(db, &hashes, &ids, &vec![true; stale.len()], prefetch).await?;
+        for ((i, read), id) in stale.into_iter().zip(again).zip(ids) {
+            if let (Some((context, generation)), Some(id)) = (&read, id) {
+                copies.keep(id, *generation, &context.patient);
+            }
+            if let Some(slot) = found.get_mut(i) {
+                *slot = read;
+            }
+        }
+    }
+    Ok(found
+        .into_iter()
+        .map(|read| {
+            read.map(|(mut context, _)| {
+                // Nothing is prefetched for a patient who does not exist.
+                if context.patient.is_none() {
+                    context.appointments = None;
+                    context.medication = None;
+                }
+                context
+            })
+        })
+        .collect())
+}
+
+/// One session-context statement (see [`session_contexts_sql`]): each read's context with the
+/// generation the statement saw, the patient's context only where `wants` says so.
+async fn statement(
+    db: &Db,
+    suid_hashes: &[&str],
+    asked: &[Option<&str>],
+    wants: &[bool],
+    prefetch: Prefetch,
+) -> StoreResult<Vec<Option<(SessionContext, i64)>>> {
+    let sql = match prefetch {
+        Prefetch::Nothing => session_contexts_sql!(),
+        Prefetch::Appointments => session_contexts_with_appointments_sql!(),
+        Prefetch::Medication => session_contexts_with_medication_sql!(),
+    };
+    let params: Params = &[&suid_hashes, &asked, &wants];
+    let rows = db.read("sessions", sql, params).await?;
+    contexts(&rows, suid_hashes.len(), prefetch)
+}
+
 /// The contexts of `n` reads from the statement's rows, by position (`None` where there is no
-/// such session).
+/// such session), each with the generation the statement saw.
 fn contexts(
     rows: &[Row],
     n: usize,
     prefetch: Prefetch,
-) -> StoreResult<Vec<Option<SessionContext>>> {
+) -> StoreResult<Vec<Option<(SessionContext, i64)>>> {
     let shape = || StoreError::Other("sessions: unexpected result shape".into());
-    let mut found: Vec<Option<SessionContext>> = (0..n).map(|_| None).collect();
+    let mut found: Vec<Option<(SessionContext, i64)>> = (0..n).map(|_| None).collect();
     for row in rows {
-        let ord: i64 = Cols::new(row, "sessions").get(0, "ord")?;
+        let c = Cols::new(row, "sessions");
+        let ord: i64 = c.get(0, "ord")?;
         let slot = usize::try_from(ord - 1)
             .ok()
             .and_then(|i| found.get_mut(i))
             .ok_or_else(shape)?;
-        let context = match slot {
-            Some(context) => context,
-            None => slot.insert(session_context_row(row)?),
+        let (context, _) = match slot {
+            Some(read) => read,
+            None => slot.insert((session_context_row(row)?, c.get(GENERATION, "generation")?)),
         };
-        if context.patient.is_none() {
+        // Prefetched rows come for any named patient, whether or not the context was asked.
+        let asked: Option<String> = c.get(ASKED_ID, "asked_id")?;
+        if asked.is_none() {
             continue;
         }
         match prefetch {
@@ -297,7 +388,7 @@ fn contexts(
             }
         }
     }
-    for context in found.iter_mut().flatten() {
+    for (context, _) in found.iter_mut().flatten() {
         if let Some(appointments) = &mut context.appointments {
             sort_appointments(appointments);
         }

@@ -79,6 +79,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "messages_token",
         include_str!("../../migrations/postgres/0013_messages_token.sql"),
     ),
+    (
+        14,
+        "context_generation",
+        include_str!("../../migrations/postgres/0014_context_generation.sql"),
+    ),
 ];
 
 /// Applies the migrations the database at `url` has not had, then disconnects: for operators

@@ -62,6 +62,7 @@ mod batch;
 mod binary_data;
 mod demographics;
 mod fault;
+mod hot;
 mod medication;
 mod messaging;
 mod migrate;

@@ -596,3 +596,45 @@ async fn concurrent_bookings_across_instances_have_one_winner() {
         "the store holds exactly one appointment for the slot"
     );
 }
+
+/// Each instance keeps copies of patients' contexts; a service switched off or on through the
+/// other instance's admin API, for the practice or for the patient, is seen by the next request
+/// (the context generation moves in the writing transaction, and every session read returns
+/// it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL: set PFS_TEST_POSTGRES_URL and run with --include-ignored"]
+async fn patient_contexts_are_never_stale_across_instances() {
+    let (_schema, a, b) = crate::stores::two_instances().await;
+    let on_a = a.login("Patel").await.unwrap();
+    let ods = on_a.ods().to_owned();
+    let patient = on_a.selected_patient_id();
+    let views = async |what: &str| -> Option<String> {
+        // Twice: the second is served from the copy when it is current.
+        let first = on_a.view_appointments(true).await.map(|_| ());
+        let second = on_a.view_appointments(true).await;
+        assert_eq!(first.is_ok(), second.is_ok(), "{what}: two reads agree");
+        second.err().map(|e| e.code().unwrap_or("not a PFS error").to_owned())
+    };
+    let switch = async |path: String, enabled: serde_json::Value| {
+        let (status, body) = b
+            .admin("PUT", &path, Some(serde_json::json!({ "enabled": enabled })))
+            .await
+            .unwrap();
+        assert_eq!(status, 204, "{path}: {body}");
+    };
+    let practice = format!("/api/practices/{ods}/services/appointments");
+    let theirs = format!("/api/patients/{patient}/services/appointments");
+
+    assert_eq!(views("at the start").await, None);
+    switch(practice.clone(), false.into()).await;
+    assert_eq!(views("practice off through B").await.as_deref(), Some("6"));
+    switch(practice, serde_json::Value::Null).await;
+    assert_eq!(views("practice cleared through B").await, None);
+    switch(theirs.clone(), false.into()).await;
+    assert_eq!(views("patient off through B").await.as_deref(), Some("6"));
+    switch(theirs, true.into()).await;
+    assert_eq!(views("patient on through B").await, None);
+
+    b.server.shutdown().await;
+    a.server.shutdown().await;
+}

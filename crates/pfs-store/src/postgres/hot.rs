@@ -1,0 +1,78 @@
+//! Copies of patients' contexts (the patient, their practice with its settings, and both sets
+//! of service switches), kept by each instance and checked on every use against the database's
+//! context generation (migration 0014), which the session read returns in the same statement.
+//!
+//! Every write to those rows moves the generation on in its own transaction, whichever instance
+//! makes it. A copy is tagged with the generation its read saw; a later session read that sees
+//! the same generation sees the same rows, so the copy stands in for them. When the generation
+//! has moved, the copy is not used and the context is read again (see `batch.rs`). So a switch
+//! turned off through one instance is seen by the next request on every instance, with no
+//! round trip added.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use pfs_core::model::PatientContext;
+
+/// Most patients' contexts kept; the table is emptied when it is full (the busiest patients
+/// come back within the next few thousand reads).
+const MOST_PATIENTS: usize = 4096;
+
+/// A patient's context (`None`: no such patient) as read at a generation.
+pub(super) type Copy = (i64, Option<PatientContext>);
+
+/// The copies, by patient id.
+#[derive(Default)]
+pub(super) struct PatientCopies(Mutex<HashMap<String, Copy>>);
+
+impl PatientCopies {
+    fn map(&self) -> MutexGuard<'_, HashMap<String, Copy>> {
+        // Nothing panics while the lock is held; a poisoned map is still consistent.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The copy of a patient's context, whatever its generation.
+    pub(super) fn get(&self, patient_id: &str) -> Option<Copy> {
+        self.map().get(patient_id).cloned()
+    }
+
+    /// Keeps a context read at `generation`, unless a copy from a later one is already kept.
+    pub(super) fn keep(&self, patient_id: &str, generation: i64, context: &Option<PatientContext>) {
+        let mut map = self.map();
+        if let Some((kept, _)) = map.get(patient_id)
+            && *kept > generation
+        {
+            return;
+        }
+        if map.len() >= MOST_PATIENTS && !map.contains_key(patient_id) {
+            map.clear();
+        }
+        map.insert(patient_id.to_owned(), (generation, context.clone()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_later_copy_is_not_replaced_by_an_earlier_one() {
+        let copies = PatientCopies::default();
+        copies.keep("1", 5, &None);
+        copies.keep("1", 4, &None);
+        assert_eq!(copies.get("1"), Some((5, None)));
+        copies.keep("1", 6, &None);
+        assert_eq!(copies.get("1"), Some((6, None)));
+        assert_eq!(copies.get("2"), None);
+    }
+
+    #[test]
+    fn a_full_table_starts_again() {
+        let copies = PatientCopies::default();
+        for i in 0..MOST_PATIENTS {
+            copies.keep(&i.to_string(), 1, &None);
+        }
+        copies.keep("new", 1, &None);
+        assert_eq!(copies.map().len(), 1);
+    }
+}
