@@ -613,11 +613,17 @@ async fn patient_contexts_are_never_stale_across_instances() {
         let first = on_a.view_appointments(true).await.map(|_| ());
         let second = on_a.view_appointments(true).await;
         assert_eq!(first.is_ok(), second.is_ok(), "{what}: two reads agree");
-        second.err().map(|e| e.code().unwrap_or("not a PFS error").to_owned())
+        second
+            .err()
+            .map(|e| e.code().unwrap_or("not a PFS error").to_owned())
     };
     let switch = async |path: String, enabled: serde_json::Value| {
         let (status, body) = b
-            .admin("PUT", &path, Some(serde_json::json!({ "enabled": enabled })))
+            .admin(
+                "PUT",
+                &path,
+                Some(serde_json::json!({ "enabled": enabled })),
+            )
             .await
             .unwrap();
         assert_eq!(status, 204, "{path}: {body}");
