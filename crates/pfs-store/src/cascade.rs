@@ -30,11 +30,14 @@ impl Reference {
     }
 }
 
-/// References that have no foreign key (the row named need not exist: a linkage attempt
-/// names whatever account the caller typed) yet belong to the row when it does.
+/// References that have no foreign key yet belong to the row they name: a linkage attempt names
+/// whatever account the caller typed, whether or not it exists; PostgreSQL's record-access log
+/// drops its key for speed (migration 0015). A store whose catalogue has the key as well
+/// lists it once.
 pub(crate) const SOFT_REFERENCES: &[(&str, &str, &str, &str)] = &[
     ("link_throttles", "account_id", "online_accounts", "id"),
     ("link_throttles", "provider_id", "providers", "id"),
+    ("record_accesses", "patient_id", "patients", "id"),
 ];
 
 /// The foreign keys read from a catalogue (single-column ones: the schema has no other kind)
@@ -45,6 +48,8 @@ pub(crate) fn with_soft_references(mut keys: Vec<Reference>) -> Vec<Reference> {
             .iter()
             .map(|&(c, col, p, pcol)| Reference::new(c, col, p, pcol)),
     );
+    keys.sort();
+    keys.dedup();
     keys
 }
 

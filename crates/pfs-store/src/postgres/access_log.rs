@@ -24,12 +24,16 @@ fn record_access_row(row: &Row) -> StoreResult<RecordAccess> {
 #[async_trait]
 impl AccessLogStore for PostgresStore {
     async fn insert_record_access(&self, access: &RecordAccess) -> StoreResult<()> {
+        // The table has no foreign key (migration 0015): the patient is checked here.
         let sql = "INSERT INTO record_accesses
                  (patient_id, at_ms, accessed_by, organisation, access_type, method)
-             VALUES ($1, $2, $3, $4, $5, $6)";
+             SELECT $1, $2, $3, $4, $5, $6
+             WHERE EXISTS (SELECT 1 FROM patients WHERE id = $1)";
         let access = AccessParams::new(access);
-        execute(&self.db, "record_accesses", sql, &access.params()).await?;
-        Ok(())
+        match execute(&self.db, "record_accesses", sql, &access.params()).await? {
+            0 => Err(StoreError::NotFound("patient".into())),
+            _ => Ok(()),
+        }
     }
 
     async fn insert_record_accesses(&self, accesses: &[RecordAccess]) -> StoreResult<()> {

@@ -135,7 +135,8 @@ impl DemographicsStore for PostgresStore {
                      log AS (
                          INSERT INTO record_accesses
                              (patient_id, at_ms, accessed_by, organisation, access_type, method)
-                         VALUES ($8, $9, $10, $11, $12, $13))
+                         SELECT $8, $9, $10, $11, $12, $13
+                         WHERE EXISTS (SELECT 1 FROM patients WHERE id = $8))
                      INSERT INTO demographics_changes
                          (id, patient_id, requested_by, requested_at, change, status, status_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -158,7 +159,8 @@ impl DemographicsStore for PostgresStore {
                      log AS (
                          INSERT INTO record_accesses
                              (patient_id, at_ms, accessed_by, organisation, access_type, method)
-                         VALUES ($8, $9, $10, $11, $12, $13)),
+                         SELECT $8, $9, $10, $11, $12, $13
+                         WHERE EXISTS (SELECT 1 FROM patients WHERE id = $8)),
                      pat AS (UPDATE patients SET address = $15 WHERE id = $2 RETURNING id),
                      det AS (
                          INSERT INTO contact_details (patient_id, details, updated_at)

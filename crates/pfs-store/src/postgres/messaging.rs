@@ -106,7 +106,8 @@ const INSERT_MESSAGE: &str = "WITH message AS (
      log AS (
          INSERT INTO record_accesses
              (patient_id, at_ms, accessed_by, organisation, access_type, method)
-         VALUES ($13, $14, $15, $16, $17, $18))
+         SELECT $13, $14, $15, $16, $17, $18
+         WHERE EXISTS (SELECT 1 FROM patients WHERE id = $13))
      SELECT 1";
 
 /// Names a message's files ($2, in order) as its attachments.

@@ -84,6 +84,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "context_generation",
         include_str!("../../migrations/postgres/0014_context_generation.sql"),
     ),
+    (
+        15,
+        "access_log_without_foreign_key",
+        include_str!("../../migrations/postgres/0015_access_log_without_foreign_key.sql"),
+    ),
 ];
 
 /// Applies the migrations the database at `url` has not had, then disconnects: for operators

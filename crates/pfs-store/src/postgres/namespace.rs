@@ -191,6 +191,12 @@ impl NamespaceStore for PostgresStore {
                 if marked == 0 {
                     return Ok(false);
                 }
+                // The access log has no foreign key (migration 0015): this waits for the
+                // inserts under way, which the plan then deletes, and makes later ones wait
+                // until the patients are gone, so that their check that the patient exists
+                // sees it. Without it an entry could outlive its patient.
+                c.batch_execute("LOCK TABLE record_accesses IN SHARE ROW EXCLUSIVE MODE")
+                    .await?;
                 let plan = cascade_deletes(&references(c).await?, ROOTS);
                 c.batch_execute(&plan.join(";\n")).await?;
                 c.execute("DELETE FROM sandbox_namespaces WHERE name = $1", &[&name])

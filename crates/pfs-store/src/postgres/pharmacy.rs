@@ -270,7 +270,8 @@ impl PharmacyStore for PostgresStore {
                     "WITH log AS (
                          INSERT INTO record_accesses
                              (patient_id, at_ms, accessed_by, organisation, access_type, method)
-                         VALUES ($4, $5, $6, $7, $8, $9))
+                         SELECT $4, $5, $6, $7, $8, $9
+                         WHERE EXISTS (SELECT 1 FROM patients WHERE id = $4))
                      INSERT INTO nominated_pharmacies (patient_id, ods, nominated_at)
                      VALUES ($1, $2, $3)
                      ON CONFLICT (patient_id) DO UPDATE
@@ -287,7 +288,8 @@ impl PharmacyStore for PostgresStore {
                     "WITH log AS (
                          INSERT INTO record_accesses
                              (patient_id, at_ms, accessed_by, organisation, access_type, method)
-                         VALUES ($2, $3, $4, $5, $6, $7))
+                         SELECT $2, $3, $4, $5, $6, $7
+                         WHERE EXISTS (SELECT 1 FROM patients WHERE id = $2))
                      DELETE FROM nominated_pharmacies WHERE patient_id = $1",
                     params,
                 )

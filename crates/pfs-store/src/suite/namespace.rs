@@ -5,7 +5,7 @@ use pfs_core::Store;
 use pfs_core::model::{LinkAttempt, LinkBackoff, LinkThrottle, Practice, ProviderLink};
 use pfs_core::store::StoreError;
 
-use super::{account, patient, practice, provider, session, t, world};
+use super::{account, patient, practice, provider, record_access, session, t, world};
 
 fn ods_of(n: u32) -> String {
     format!("N{n:04}")
@@ -145,10 +145,36 @@ pub async fn namespace_deletion_follows_every_reference(store: &dyn Store) {
         1
     );
 
+    store
+        .insert_record_access(&record_access(&mine.id, t(4), "Viewed record"))
+        .await
+        .unwrap();
+    store
+        .insert_record_accesses(&[record_access(&mine.id, t(5), "Viewed record")])
+        .await
+        .unwrap();
+    let their_access = record_access(&other.patient.id, t(5), "Viewed record");
+    store.insert_record_access(&their_access).await.unwrap();
+
     store.delete_namespace("suite").await.unwrap();
 
     assert_eq!(store.practice(&ns.ods).await.unwrap(), None);
     assert_eq!(store.patient(&mine.id).await.unwrap(), None);
+    assert!(
+        store
+            .record_accesses(&mine.id, t(0), t(10))
+            .await
+            .unwrap()
+            .is_empty(),
+        "the access log went with its patient"
+    );
+    assert_eq!(
+        store
+            .record_accesses(&other.patient.id, t(0), t(10))
+            .await
+            .unwrap(),
+        [their_access]
+    );
     assert_eq!(store.account(&my_account.id).await.unwrap(), None);
     assert_eq!(store.provider(&app.id).await.unwrap(), None);
     assert_eq!(

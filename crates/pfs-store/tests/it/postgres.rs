@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use pfs_core::model::PracticeSettings;
+use pfs_core::model::{PracticeSettings, RecordAccess};
 use pfs_core::store::*;
 
 use crate::fixtures::{patient, practice, t};
@@ -129,6 +129,70 @@ async fn slow_statements_time_out_as_unavailable() {
             .await
             .unwrap()
     );
+    store.close().await;
+}
+
+/// The access log has no foreign key (migration 0015). A namespace's deletion waits for an
+/// entry being written for one of its patients and deletes it with the patient; an entry
+/// written afterwards finds no patient and is dropped. No entry outlives its patient.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: set PFS_TEST_POSTGRES_URL and run with --include-ignored"]
+async fn namespace_deletion_waits_for_access_log_writers() {
+    let (schema, store) = fresh(PostgresOptions::default()).await;
+    let ods_of = |n: u32| format!("R{n:05}");
+    let ns = store
+        .create_namespace("race", t(0), &practice("R00001"), ods_of, 10)
+        .await
+        .unwrap();
+    let mine = patient("race-patient", &ns.ods);
+    store.insert_patient(&mine).await.unwrap();
+    let entry = RecordAccess {
+        patient_id: mine.id.clone(),
+        at: t(1),
+        accessed_by: "Provider".into(),
+        organisation: "Practice".into(),
+        access_type: "Viewed record".into(),
+        method: "Online".into(),
+    };
+
+    // A writer that has checked the patient and not yet committed.
+    let mut writer = PgConnection::connect(schema.url()).await.unwrap();
+    writer.execute("BEGIN").await.unwrap();
+    writer
+        .execute(
+            "INSERT INTO record_accesses
+                 (patient_id, at_ms, accessed_by, organisation, access_type, method)
+             SELECT 'race-patient', 1, 'Provider', 'Practice', 'Viewed record', 'Online'
+             WHERE EXISTS (SELECT 1 FROM patients WHERE id = 'race-patient')",
+        )
+        .await
+        .unwrap();
+    let store = std::sync::Arc::new(store);
+    let deleting = tokio::spawn({
+        let store = store.clone();
+        async move { store.delete_namespace("race").await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!deleting.is_finished(), "the deletion waits for the writer");
+    writer.execute("COMMIT").await.unwrap();
+    deleting.await.unwrap().unwrap();
+
+    assert_eq!(store.patient(&mine.id).await.unwrap(), None);
+    store
+        .insert_record_accesses(std::slice::from_ref(&entry))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.insert_record_access(&entry).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let (left,): (i64,) = sqlx_core::query_as::query_as(
+        "SELECT count(*) FROM record_accesses WHERE patient_id = 'race-patient'",
+    )
+    .fetch_one(&mut writer)
+    .await
+    .unwrap();
+    assert_eq!(left, 0, "no entry outlives its patient");
     store.close().await;
 }
 

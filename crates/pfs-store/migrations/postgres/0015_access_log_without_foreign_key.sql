@@ -1,0 +1,16 @@
+-- The record-access log keeps its patient as a plain column, without a foreign key.
+--
+-- Nearly every answered request adds a row here, in groups of up to a few hundred. A foreign key
+-- checks each row on its own: one lookup and one row lock (FOR KEY SHARE) on the patient, which
+-- also dirties the patient's page and writes WAL. Under a `ViewAppointments` load that check
+-- was about a fifth of the database's CPU per request.
+--
+-- What the key guarded still holds:
+--   * every insert names an existing patient: the grouped inserts keep only rows whose patient
+--     exists (WHERE EXISTS), and every other insert shares its statement with a write that
+--     the patient's other foreign keys check, or is made conditional on the patient;
+--   * patients are removed only with a sandbox namespace, whose deletion finds this table by
+--     the soft reference in cascade.rs and first locks it against writers (namespace.rs), so
+--     no insert that read the patient before the deletion can commit after it;
+--   * a restore's TRUNCATE takes every table at once.
+ALTER TABLE record_accesses DROP CONSTRAINT record_accesses_patient_id_fkey;
