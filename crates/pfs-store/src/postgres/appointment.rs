@@ -238,11 +238,18 @@ impl AppointmentStore for PostgresStore {
         &self,
         patient_id: &str,
     ) -> StoreResult<Vec<(Appointment, AppointmentSession)>> {
+        // Each appointment's session is a lookup of its own, whatever the generic plan guesses
+        // about how many appointments a patient has (see `batch.rs`).
         let sql = "SELECT a.id, a.session_id, a.patient_id, a.start_ms, a.end_ms, a.notes,
                     a.booked_by, a.booked_at, a.cancelled_at,
-                    s.id, s.ods, s.session_type, s.staff_details, s.location, s.slot_type,
-                    s.start_ms, s.slot_minutes, s.slot_count
-             FROM appointments a JOIN appointment_sessions s ON s.id = a.session_id
+                    s.*
+             FROM appointments a
+             CROSS JOIN LATERAL (
+                 SELECT s.id, s.ods, s.session_type, s.staff_details, s.location, s.slot_type,
+                        s.start_ms, s.slot_minutes, s.slot_count
+                 FROM appointment_sessions s WHERE s.id = a.session_id
+                 OFFSET 0
+             ) s
              WHERE a.patient_id = $1 AND a.cancelled_at IS NULL";
         let mut all = query_all(
             &self.db,

@@ -91,8 +91,10 @@ const GENERATION: usize = 32;
 /// The session-context statement with each named patient's live appointments joined on: one
 /// row per appointment (its columns from [`SESSION_CONTEXT_COLUMNS`], then its session's), or
 /// one with those columns all NULL. As above, `OFFSET 0` makes the appointments a lookup per
-/// patient: left to itself, a plan made while the tables were small joined every live
-/// appointment of every patient and filtered afterwards.
+/// patient, and each appointment's session a lookup per appointment: left to itself, a plan
+/// made while the tables were small joined every live appointment of every patient and
+/// filtered afterwards, and a generic plan (which guesses how many appointments a patient has)
+/// hashed every appointment session for each read.
 macro_rules! session_contexts_with_appointments_sql {
     () => {
         concat!(
@@ -102,10 +104,14 @@ macro_rules! session_contexts_with_appointments_sql {
             ") c
              LEFT JOIN LATERAL (
                  SELECT a.id, a.session_id, a.patient_id, a.start_ms, a.end_ms, a.notes,
-                        a.booked_by, a.booked_at, a.cancelled_at,
-                        x.id, x.ods, x.session_type, x.staff_details, x.location, x.slot_type,
-                        x.start_ms, x.slot_minutes, x.slot_count
-                 FROM appointments a JOIN appointment_sessions x ON x.id = a.session_id
+                        a.booked_by, a.booked_at, a.cancelled_at, x.*
+                 FROM appointments a
+                 CROSS JOIN LATERAL (
+                     SELECT x.id, x.ods, x.session_type, x.staff_details, x.location,
+                            x.slot_type, x.start_ms, x.slot_minutes, x.slot_count
+                     FROM appointment_sessions x WHERE x.id = a.session_id
+                     OFFSET 0
+                 ) x
                  WHERE a.patient_id = c.asked_id AND a.cancelled_at IS NULL
                  OFFSET 0
              ) b ON true"
@@ -116,7 +122,9 @@ macro_rules! session_contexts_with_appointments_sql {
 /// The session-context statement with each named patient's medication list joined on, as
 /// [`MedicationStore::medication_list`] reads it: one row per course (the two versions and the
 /// course's columns after [`SESSION_CONTEXT_COLUMNS`]), or one with the versions and no
-/// course.
+/// course. Each course's claim is a subquery, so a lookup per course: as a join, the generic
+/// plan (which guesses how many courses a patient has) hashed every outstanding claim of the
+/// practice for each read, which grew with the claims.
 ///
 /// [`MedicationStore::medication_list`]: pfs_core::store::MedicationStore::medication_list
 macro_rules! session_contexts_with_medication_sql {
@@ -136,9 +144,10 @@ macro_rules! session_contexts_with_medication_sql {
                  SELECT mc.id, mc.patient_id, mc.drug, mc.details, mc.course_type,
                         mc.requestable, mc.online_visible, to_char(mc.started_on, 'YYYY-MM-DD'),
                         to_char(mc.stopped_on, 'YYYY-MM-DD'), mc.last_issued_at,
-                        mc.issue_count, mc.max_issues, o.request_id
+                        mc.issue_count, mc.max_issues,
+                        (SELECT o.request_id FROM outstanding_courses o
+                         WHERE o.course_id = mc.id)
                  FROM medication_courses mc
-                 LEFT JOIN outstanding_courses o ON o.course_id = mc.id
                  WHERE mc.patient_id = c.asked_id
                  OFFSET 0
              ) m ON true"

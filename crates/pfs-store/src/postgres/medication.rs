@@ -323,18 +323,19 @@ impl MedicationStore for PostgresStore {
         suid_hash: Option<&str>,
     ) -> StoreResult<MedicationList> {
         // One statement, so one snapshot for the courses, their claims and the versions; a
-        // patient without courses still gives the one row with the versions.
+        // patient without courses still gives the one row with the versions. Each claim is a
+        // lookup per course (see `batch.rs`).
         let sql = "SELECT h.version, h.seen,
                     c.id, c.patient_id, c.drug, c.details, c.course_type, c.requestable,
                     c.online_visible, to_char(c.started_on, 'YYYY-MM-DD'),
                     to_char(c.stopped_on, 'YYYY-MM-DD'), c.last_issued_at, c.issue_count,
-                    c.max_issues, o.request_id
+                    c.max_issues,
+                    (SELECT o.request_id FROM outstanding_courses o WHERE o.course_id = c.id)
              FROM (SELECT coalesce((SELECT version FROM medication_versions
                                     WHERE patient_id = $1), 0) AS version,
                           (SELECT version FROM medication_list_views
                            WHERE suid_hash = $2 AND patient_id = $1) AS seen) h
-             LEFT JOIN medication_courses c ON c.patient_id = $1
-             LEFT JOIN outstanding_courses o ON o.course_id = c.id";
+             LEFT JOIN medication_courses c ON c.patient_id = $1";
         let rows = query_all(
             &self.db,
             "medication_courses",
