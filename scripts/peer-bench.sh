@@ -26,6 +26,7 @@
 #   scripts/peer-bench.sh
 #   CONNECTIONS="16 32" DURATION=10 WARMUP=2 scripts/peer-bench.sh
 #   DATABASE=postgres://pfs:pfs-test@127.0.0.1/pfs_bench scripts/peer-bench.sh   # the database is emptied
+#   DATABASE='postgres://pfs:pfs-test@127.0.0.1/pfs_bench?sslmode=disable' …  # no TLS over loopback
 #   PFS_BIN=/path/to/pfs SCENARIOS="view-appointments" scripts/peer-bench.sh
 #   PFS_BASELINE=/tmp/pfs-before scripts/peer-bench.sh
 #
