@@ -28,7 +28,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio_postgres::Row;
 
 use super::appointment::{appointment_with_session_at, sort_appointments};
-use super::hot::{Copy, PatientCopies};
+use super::hot::{Copies, Copy, Courses};
 use super::medication::{add_list_row, list_row_at, sort_courses};
 use super::session::session_context_row;
 use super::sql::Cols;
@@ -87,6 +87,9 @@ const SESSION_CONTEXT_COLUMNS: usize = 33;
 const ASKED_ID: usize = 31;
 /// Where the session-context statement puts the context generation it saw.
 const GENERATION: usize = 32;
+/// Where the statement with the medication list puts the patient's medication token: after the
+/// two versions and a course's 13 columns.
+const MEDICATION_TOKEN: usize = SESSION_CONTEXT_COLUMNS + 15;
 
 /// The session-context statement with each named patient's live appointments joined on: one
 /// row per appointment (its columns from [`SESSION_CONTEXT_COLUMNS`], then its session's), or
@@ -121,16 +124,18 @@ macro_rules! session_contexts_with_appointments_sql {
 
 /// The session-context statement with each named patient's medication list joined on, as
 /// [`MedicationStore::medication_list`] reads it: one row per course (the two versions and the
-/// course's columns after [`SESSION_CONTEXT_COLUMNS`]), or one with the versions and no
-/// course. Each course's claim is a subquery, so a lookup per course: as a join, the generic
-/// plan (which guesses how many courses a patient has) hashed every outstanding claim of the
-/// practice for each read, which grew with the claims.
+/// course's columns after [`SESSION_CONTEXT_COLUMNS`], then the patient's medication token),
+/// or one with the versions and no course. `$4` says, read by read, whether to send the
+/// courses (false when the instance holds a copy). Each course's claim is a subquery, so a
+/// lookup per course: as a join, the generic plan (which guesses how many courses a patient
+/// has) hashed every outstanding claim of the practice for each read, which grew with the
+/// claims.
 ///
 /// [`MedicationStore::medication_list`]: pfs_core::store::MedicationStore::medication_list
 macro_rules! session_contexts_with_medication_sql {
     () => {
         concat!(
-            "SELECT c.*, h.version, h.seen, m.*
+            "SELECT c.*, h.version, h.seen, m.*, h.token
              FROM (",
             session_contexts_sql!(),
             ") c
@@ -138,7 +143,9 @@ macro_rules! session_contexts_with_medication_sql {
                  SELECT coalesce((SELECT version FROM medication_versions
                                   WHERE patient_id = c.asked_id), 0) AS version,
                         (SELECT version FROM medication_list_views
-                         WHERE suid_hash = c.suid_hash AND patient_id = c.asked_id) AS seen
+                         WHERE suid_hash = c.suid_hash AND patient_id = c.asked_id) AS seen,
+                        (SELECT medication_token FROM patients
+                         WHERE id = c.asked_id) AS token
              ) h ON c.asked_id IS NOT NULL
              LEFT JOIN LATERAL (
                  SELECT mc.id, mc.patient_id, mc.drug, mc.details, mc.course_type,
@@ -150,7 +157,7 @@ macro_rules! session_contexts_with_medication_sql {
                  FROM medication_courses mc
                  WHERE mc.patient_id = c.asked_id
                  OFFSET 0
-             ) m ON true"
+             ) m ON ($4::bool[])[c.ord]"
         )
     };
 }
@@ -213,7 +220,7 @@ impl ContextReads {
     }
 }
 
-async fn serve(db: Arc<Db>, copies: Arc<PatientCopies>, mut waiting: mpsc::Receiver<Waiting>) {
+async fn serve(db: Arc<Db>, copies: Arc<Copies>, mut waiting: mpsc::Receiver<Waiting>) {
     let in_flight = Arc::new(Semaphore::new(IN_FLIGHT));
     let mut batch = Vec::with_capacity(MAX_BATCH);
     loop {
@@ -248,7 +255,7 @@ async fn serve(db: Arc<Db>, copies: Arc<PatientCopies>, mut waiting: mpsc::Recei
 
 /// Reads `group` (reads that all want `prefetch`) in one statement and hands each read its
 /// answer.
-async fn answer(db: &Db, copies: &PatientCopies, group: Vec<Waiting>, prefetch: Prefetch) {
+async fn answer(db: &Db, copies: &Copies, group: Vec<Waiting>, prefetch: Prefetch) {
     if group.is_empty() {
         return;
     }
@@ -275,32 +282,68 @@ async fn answer(db: &Db, copies: &PatientCopies, group: Vec<Waiting>, prefetch: 
 
 /// The contexts of the reads of `suid_hashes` naming `asked`, element by element. The named
 /// patients' contexts come from the instance's copies when the statement saw the generation
-/// they were read at; the reads whose copy is out of date are sent again, asking for the
-/// context, and keep what they read.
+/// they were read at, and their lists' courses when it saw the medication token they were
+/// read at; the reads with a copy out of date are sent again, asking for everything, and keep
+/// what they read.
 async fn read_contexts(
     db: &Db,
-    copies: &PatientCopies,
+    copies: &Copies,
     suid_hashes: &[&str],
     asked: &[Option<&str>],
     prefetch: Prefetch,
 ) -> StoreResult<Vec<Option<SessionContext>>> {
     let held: Vec<Option<Copy>> = asked
         .iter()
-        .map(|id| id.and_then(|id| copies.get(id)))
+        .map(|id| id.and_then(|id| copies.contexts.get(id)))
         .collect();
-    let wants: Vec<bool> = held.iter().map(Option::is_none).collect();
+    let held_courses: Vec<Option<(i64, Courses)>> = asked
+        .iter()
+        .map(|id| match prefetch {
+            Prefetch::Medication => id.and_then(|id| copies.courses.get(id)),
+            _ => None,
+        })
+        .collect();
+    let wants = Wants {
+        context: held.iter().map(Option::is_none).collect(),
+        courses: held_courses.iter().map(Option::is_none).collect(),
+    };
     let mut found = statement(db, suid_hashes, asked, &wants, prefetch).await?;
     let mut stale = Vec::new();
-    for (i, (read, copy)) in found.iter_mut().zip(held).enumerate() {
-        let (Some((context, generation)), Some(id)) =
-            (read.as_mut(), asked.get(i).copied().flatten())
-        else {
+    for (i, ((read, copy), courses)) in found.iter_mut().zip(held).zip(held_courses).enumerate() {
+        let (Some(read), Some(id)) = (read.as_mut(), asked.get(i).copied().flatten()) else {
             continue;
         };
-        match copy {
-            Some((kept, patient)) if kept == *generation => context.patient = patient,
-            Some(_) => stale.push(i),
-            None => copies.keep(id, *generation, &context.patient),
+        let fresh_context = match copy {
+            Some((kept, patient)) if kept == read.generation => {
+                read.context.patient = patient;
+                true
+            }
+            Some(_) => false,
+            None => {
+                copies
+                    .contexts
+                    .keep(id, read.generation, &read.context.patient);
+                true
+            }
+        };
+        let fresh_courses = match (read.token, read.context.medication.as_mut()) {
+            (Some(token), Some(list)) => match courses {
+                Some((kept, courses)) if kept == token => {
+                    list.courses = courses.as_ref().clone();
+                    true
+                }
+                Some(_) => false,
+                None => {
+                    copies
+                        .courses
+                        .keep(id, token, Arc::new(list.courses.clone()));
+                    true
+                }
+            },
+            _ => true,
+        };
+        if !(fresh_context && fresh_courses) {
+            stale.push(i);
         }
     }
     if !stale.is_empty() {
@@ -312,10 +355,21 @@ async fn read_contexts(
             .iter()
             .map(|&i| asked.get(i).copied().flatten())
             .collect();
-        let again = statement(db, &hashes, &ids, &vec![true; stale.len()], prefetch).await?;
+        let everything = Wants {
+            context: vec![true; stale.len()],
+            courses: vec![true; stale.len()],
+        };
+        let again = statement(db, &hashes, &ids, &everything, prefetch).await?;
         for ((i, read), id) in stale.into_iter().zip(again).zip(ids) {
-            if let (Some((context, generation)), Some(id)) = (&read, id) {
-                copies.keep(id, *generation, &context.patient);
+            if let (Some(read), Some(id)) = (&read, id) {
+                copies
+                    .contexts
+                    .keep(id, read.generation, &read.context.patient);
+                if let (Some(token), Some(list)) = (read.token, &read.context.medication) {
+                    copies
+                        .courses
+                        .keep(id, token, Arc::new(list.courses.clone()));
+                }
             }
             if let Some(slot) = found.get_mut(i) {
                 *slot = read;
@@ -325,7 +379,7 @@ async fn read_contexts(
     Ok(found
         .into_iter()
         .map(|read| {
-            read.map(|(mut context, _)| {
+            read.map(|Read { mut context, .. }| {
                 // Nothing is prefetched for a patient who does not exist.
                 if context.patient.is_none() {
                     context.appointments = None;
@@ -337,34 +391,53 @@ async fn read_contexts(
         .collect())
 }
 
+/// What a statement asks for, read by read: the named patient's context, and (with the
+/// medication list) the list's courses.
+struct Wants {
+    context: Vec<bool>,
+    courses: Vec<bool>,
+}
+
+/// One read's answer: its context, the context generation the statement saw, and with the
+/// medication list the patient's medication token.
+struct Read {
+    context: SessionContext,
+    generation: i64,
+    token: Option<i64>,
+}
+
 /// One session-context statement (see [`session_contexts_sql`]): each read's context with the
-/// generation the statement saw, the patient's context only where `wants` says so.
+/// generation (and token) the statement saw, the parts asked for only where `wants` says so.
 async fn statement(
     db: &Db,
     suid_hashes: &[&str],
     asked: &[Option<&str>],
-    wants: &[bool],
+    wants: &Wants,
     prefetch: Prefetch,
-) -> StoreResult<Vec<Option<(SessionContext, i64)>>> {
-    let sql = match prefetch {
-        Prefetch::Nothing => session_contexts_sql!(),
-        Prefetch::Appointments => session_contexts_with_appointments_sql!(),
-        Prefetch::Medication => session_contexts_with_medication_sql!(),
+) -> StoreResult<Vec<Option<Read>>> {
+    let (sql, params): (&str, Params) = match prefetch {
+        Prefetch::Nothing => (
+            session_contexts_sql!(),
+            &[&suid_hashes, &asked, &wants.context],
+        ),
+        Prefetch::Appointments => (
+            session_contexts_with_appointments_sql!(),
+            &[&suid_hashes, &asked, &wants.context],
+        ),
+        Prefetch::Medication => (
+            session_contexts_with_medication_sql!(),
+            &[&suid_hashes, &asked, &wants.context, &wants.courses],
+        ),
     };
-    let params: Params = &[&suid_hashes, &asked, &wants];
     let rows = db.read("sessions", sql, params).await?;
     contexts(&rows, suid_hashes.len(), prefetch)
 }
 
-/// The contexts of `n` reads from the statement's rows, by position (`None` where there is no
-/// such session), each with the generation the statement saw.
-fn contexts(
-    rows: &[Row],
-    n: usize,
-    prefetch: Prefetch,
-) -> StoreResult<Vec<Option<(SessionContext, i64)>>> {
+/// The answers of `n` reads from the statement's rows, by position (`None` where there is no
+/// such session).
+fn contexts(rows: &[Row], n: usize, prefetch: Prefetch) -> StoreResult<Vec<Option<Read>>> {
     let shape = || StoreError::Other("sessions: unexpected result shape".into());
-    let mut found: Vec<Option<(SessionContext, i64)>> = (0..n).map(|_| None).collect();
+    let mut found: Vec<Option<Read>> = (0..n).map(|_| None).collect();
     for row in rows {
         let c = Cols::new(row, "sessions");
         let ord: i64 = c.get(0, "ord")?;
@@ -372,15 +445,20 @@ fn contexts(
             .ok()
             .and_then(|i| found.get_mut(i))
             .ok_or_else(shape)?;
-        let (context, _) = match slot {
+        let read = match slot {
             Some(read) => read,
-            None => slot.insert((session_context_row(row)?, c.get(GENERATION, "generation")?)),
+            None => slot.insert(Read {
+                context: session_context_row(row)?,
+                generation: c.get(GENERATION, "generation")?,
+                token: None,
+            }),
         };
         // Prefetched rows come for any named patient, whether or not the context was asked.
         let asked: Option<String> = c.get(ASKED_ID, "asked_id")?;
         if asked.is_none() {
             continue;
         }
+        let context = &mut read.context;
         match prefetch {
             Prefetch::Nothing => {}
             Prefetch::Appointments => {
@@ -394,14 +472,17 @@ fn contexts(
             Prefetch::Medication => {
                 let list = context.medication.get_or_insert_with(Default::default);
                 add_list_row(list, list_row_at(row, SESSION_CONTEXT_COLUMNS)?);
+                // A patient with no row has no token, and nothing to keep a copy of.
+                read.token =
+                    Cols::new(row, "patients").get(MEDICATION_TOKEN, "medication_token")?;
             }
         }
     }
-    for (context, _) in found.iter_mut().flatten() {
-        if let Some(appointments) = &mut context.appointments {
+    for read in found.iter_mut().flatten() {
+        if let Some(appointments) = &mut read.context.appointments {
             sort_appointments(appointments);
         }
-        if let Some(list) = &mut context.medication {
+        if let Some(list) = &mut read.context.medication {
             sort_courses(list);
         }
     }

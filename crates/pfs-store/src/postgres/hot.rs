@@ -9,10 +9,15 @@
 //! turned off through one instance is seen by the next request on every instance, with no
 //! round trip added.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+//!
+//! Likewise the courses of patients' medication lists, checked against each patient's
+//! medication token (migration 0016), which the session read also returns: a re-read of a list
+//! whose token has not moved sends no course rows.
 
-use pfs_core::model::PatientContext;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use pfs_core::model::{MedicationCourse, PatientContext};
 
 /// Most patients' contexts kept; the table is emptied when it is full (the busiest patients
 /// come back within the next few thousand reads).
@@ -51,6 +56,42 @@ impl PatientCopies {
     }
 }
 
+/// A list's courses, each with the id of its outstanding request if it has one, in the list's
+/// order.
+pub(super) type Courses = Arc<Vec<(MedicationCourse, Option<String>)>>;
+
+/// Copies of lists' courses, by patient id, each with the medication token it was read at.
+#[derive(Default)]
+pub(super) struct CourseCopies(Mutex<HashMap<String, (i64, Courses)>>);
+
+impl CourseCopies {
+    fn map(&self) -> MutexGuard<'_, HashMap<String, (i64, Courses)>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The copy of a patient's courses, whatever its token.
+    pub(super) fn get(&self, patient_id: &str) -> Option<(i64, Courses)> {
+        self.map().get(patient_id).cloned()
+    }
+
+    /// Keeps courses read at `token`. Tokens are random, so there is no telling which of two
+    /// is later: the last kept stands, and a copy whose token has moved is simply not used.
+    pub(super) fn keep(&self, patient_id: &str, token: i64, courses: Courses) {
+        let mut map = self.map();
+        if map.len() >= MOST_PATIENTS && !map.contains_key(patient_id) {
+            map.clear();
+        }
+        map.insert(patient_id.to_owned(), (token, courses));
+    }
+}
+
+/// Everything an instance copies for its session reads.
+#[derive(Default)]
+pub(super) struct Copies {
+    pub contexts: PatientCopies,
+    pub courses: CourseCopies,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,6 +105,15 @@ mod tests {
         copies.keep("1", 6, &None);
         assert_eq!(copies.get("1"), Some((6, None)));
         assert_eq!(copies.get("2"), None);
+    }
+
+    #[test]
+    fn the_last_courses_kept_stand() {
+        let copies = CourseCopies::default();
+        copies.keep("1", 7, Arc::default());
+        copies.keep("1", 3, Arc::default());
+        assert_eq!(copies.get("1").map(|(token, _)| token), Some(3));
+        assert!(copies.get("2").is_none());
     }
 
     #[test]

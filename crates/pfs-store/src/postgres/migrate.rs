@@ -89,6 +89,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "access_log_without_foreign_key",
         include_str!("../../migrations/postgres/0015_access_log_without_foreign_key.sql"),
     ),
+    (
+        16,
+        "medication_token",
+        include_str!("../../migrations/postgres/0016_medication_token.sql"),
+    ),
 ];
 
 /// Applies the migrations the database at `url` has not had, then disconnects: for operators

@@ -21,7 +21,7 @@ const ODS: &str = "Y99001";
 
 /// The practice prescribes a course for `patient_id` through the admin API (six issues
 /// authorised, started today); returns its id. `n` only keeps the call sites readable.
-async fn add_course(
+pub(crate) async fn add_course(
     t: &TestServer,
     patient_id: &str,
     _n: u32,
@@ -48,7 +48,7 @@ async fn add_course(
 }
 
 /// A practice action on a course or request through the admin API (`path` under `/api`).
-async fn practice(t: &TestServer, method: &str, path: &str, body: serde_json::Value) {
+pub(crate) async fn practice(t: &TestServer, method: &str, path: &str, body: serde_json::Value) {
     let (status, v) = t
         .admin(method, &format!("/api{path}"), Some(body))
         .await

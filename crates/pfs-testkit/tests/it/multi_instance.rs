@@ -644,3 +644,68 @@ async fn patient_contexts_are_never_stale_across_instances() {
     b.server.shutdown().await;
     a.server.shutdown().await;
 }
+
+/// Each instance keeps copies of lists' courses, checked against the patient's medication token
+/// (migration 0016): a course prescribed, an order and a stop made through the other instance
+/// are in the next list read, and two reads in a row (the second from the copy when it is
+/// current) agree.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL: set PFS_TEST_POSTGRES_URL and run with --include-ignored"]
+async fn medication_lists_are_never_stale_across_instances() {
+    use crate::medication::{add_course, practice};
+    use pfs_core::model::CourseType;
+    use pfs_wire::{Medication, YesNo};
+
+    let (_schema, a, b) = crate::stores::two_instances().await;
+    let on_a = a.login("Patel").await.unwrap();
+    let on_b = b.login("Patel").await.unwrap();
+    let patient = on_a.selected_patient_id().to_owned();
+    let listed = async |what: &str| -> Vec<Medication> {
+        let first = on_a.list_repeat_medication().await.unwrap().medications;
+        let second = on_a.list_repeat_medication().await.unwrap().medications;
+        assert_eq!(first, second, "{what}: two reads agree");
+        second
+    };
+    let requestable = |list: &[Medication], id: &str| {
+        list.iter()
+            .find(|m| m.drug_id == id)
+            .map(|m| m.requestable == YesNo(true))
+    };
+
+    let before = listed("at the start").await;
+    let course = add_course(
+        &b,
+        &patient,
+        1,
+        "Copyline 5mg tablets",
+        CourseType::Repeat,
+        true,
+    )
+    .await;
+    let after = listed("prescribed through B").await;
+    assert_eq!(after.len(), before.len() + 1);
+    assert_eq!(requestable(&after, &course), Some(true));
+
+    on_b.list_repeat_medication().await.unwrap();
+    on_b.request_medication(&[(course.as_str(), CourseType::Repeat)], None)
+        .await
+        .unwrap();
+    let ordered = listed("ordered through B").await;
+    assert_eq!(requestable(&ordered, &course), Some(false), "claimed");
+
+    practice(
+        &b,
+        "POST",
+        &format!("/courses/{course}/stop"),
+        serde_json::json!({}),
+    )
+    .await;
+    assert_eq!(
+        requestable(&listed("stopped through B").await, &course),
+        None,
+        "a stopped course is not listed"
+    );
+
+    b.server.shutdown().await;
+    a.server.shutdown().await;
+}
