@@ -125,8 +125,9 @@ macro_rules! session_contexts_with_appointments_sql {
 /// The session-context statement with each named patient's medication list joined on, as
 /// [`MedicationStore::medication_list`] reads it: one row per course (the two versions and the
 /// course's columns after [`SESSION_CONTEXT_COLUMNS`], then the patient's medication token),
-/// or one with the versions and no course. `$4` says, read by read, whether to send the
-/// courses (false when the instance holds a copy). Each course's claim is a subquery, so a
+/// or one with the versions and no course. `$4` holds, read by read, the token of the
+/// instance's copy of the list's courses (NULL for none): the courses are sent only when the
+/// patient's token is another. Each course's claim is a subquery, so a
 /// lookup per course: as a join, the generic plan (which guesses how many courses a patient
 /// has) hashed every outstanding claim of the practice for each read, which grew with the
 /// claims.
@@ -157,7 +158,7 @@ macro_rules! session_contexts_with_medication_sql {
                  FROM medication_courses mc
                  WHERE mc.patient_id = c.asked_id
                  OFFSET 0
-             ) m ON ($4::bool[])[c.ord]"
+             ) m ON h.token IS DISTINCT FROM ($4::bigint[])[c.ord]"
         )
     };
 }
@@ -282,9 +283,10 @@ async fn answer(db: &Db, copies: &Copies, group: Vec<Waiting>, prefetch: Prefetc
 
 /// The contexts of the reads of `suid_hashes` naming `asked`, element by element. The named
 /// patients' contexts come from the instance's copies when the statement saw the generation
-/// they were read at, and their lists' courses when it saw the medication token they were
-/// read at; the reads with a copy out of date are sent again, asking for everything, and keep
-/// what they read.
+/// they were read at; the reads whose copy is out of date are sent again, asking for the
+/// context, and keep what they read. Their lists' courses come from the copies when the
+/// patient's medication token is the copy's; otherwise the statement sent them, and they are
+/// kept.
 async fn read_contexts(
     db: &Db,
     copies: &Copies,
@@ -305,7 +307,10 @@ async fn read_contexts(
         .collect();
     let wants = Wants {
         context: held.iter().map(Option::is_none).collect(),
-        courses: held_courses.iter().map(Option::is_none).collect(),
+        tokens: held_courses
+            .iter()
+            .map(|c| c.as_ref().map(|(token, _)| *token))
+            .collect(),
     };
     let mut found = statement(db, suid_hashes, asked, &wants, prefetch).await?;
     let mut stale = Vec::new();
@@ -326,23 +331,16 @@ async fn read_contexts(
                 true
             }
         };
-        let fresh_courses = match (read.token, read.context.medication.as_mut()) {
-            (Some(token), Some(list)) => match courses {
-                Some((kept, courses)) if kept == token => {
-                    list.courses = courses.as_ref().clone();
-                    true
-                }
-                Some(_) => false,
-                None => {
-                    copies
-                        .courses
-                        .keep(id, token, Arc::new(list.courses.clone()));
-                    true
-                }
-            },
-            _ => true,
-        };
-        if !(fresh_context && fresh_courses) {
+        // The courses came only if the copy's token was not the patient's.
+        if let (Some(token), Some(list)) = (read.token, read.context.medication.as_mut()) {
+            match courses {
+                Some((kept, courses)) if kept == token => list.courses = courses.as_ref().clone(),
+                _ => copies
+                    .courses
+                    .keep(id, token, Arc::new(list.courses.clone())),
+            }
+        }
+        if !fresh_context {
             stale.push(i);
         }
     }
@@ -357,7 +355,7 @@ async fn read_contexts(
             .collect();
         let everything = Wants {
             context: vec![true; stale.len()],
-            courses: vec![true; stale.len()],
+            tokens: vec![None; stale.len()],
         };
         let again = statement(db, &hashes, &ids, &everything, prefetch).await?;
         for ((i, read), id) in stale.into_iter().zip(again).zip(ids) {
@@ -391,11 +389,11 @@ async fn read_contexts(
         .collect())
 }
 
-/// What a statement asks for, read by read: the named patient's context, and (with the
-/// medication list) the list's courses.
+/// What a statement asks for, read by read: whether to send the named patient's context, and
+/// (with the medication list) the token of the courses the instance holds.
 struct Wants {
     context: Vec<bool>,
-    courses: Vec<bool>,
+    tokens: Vec<Option<i64>>,
 }
 
 /// One read's answer: its context, the context generation the statement saw, and with the
@@ -426,7 +424,7 @@ async fn statement(
         ),
         Prefetch::Medication => (
             session_contexts_with_medication_sql!(),
-            &[&suid_hashes, &asked, &wants.context, &wants.courses],
+            &[&suid_hashes, &asked, &wants.context, &wants.tokens],
         ),
     };
     let rows = db.read("sessions", sql, params).await?;
