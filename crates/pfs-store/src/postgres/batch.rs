@@ -127,10 +127,9 @@ macro_rules! session_contexts_with_appointments_sql {
 /// course's columns after [`SESSION_CONTEXT_COLUMNS`], then the patient's medication token),
 /// or one with the versions and no course. `$4` holds, read by read, the token of the
 /// instance's copy of the list's courses (NULL for none): the courses are sent only when the
-/// patient's token is another. Each course's claim is a subquery, so a
-/// lookup per course: as a join, the generic plan (which guesses how many courses a patient
-/// has) hashed every outstanding claim of the practice for each read, which grew with the
-/// claims.
+/// patient's token is another. Each course's claim is a subquery, so a lookup per course: as a
+/// join, the generic plan (which guesses how many courses a patient has) hashed every
+/// outstanding claim of the practice for each read, which grew with the claims.
 ///
 /// [`MedicationStore::medication_list`]: pfs_core::store::MedicationStore::medication_list
 macro_rules! session_contexts_with_medication_sql {
