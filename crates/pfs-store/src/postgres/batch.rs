@@ -6,7 +6,9 @@
 //! statement over arrays per kind of read ([`Prefetch`]). The database then plans nothing,
 //! starts one executor and sends one reply for the whole batch, and the server makes one round
 //! trip instead of one per request. When requests come one at a time each is a batch of one,
-//! so nothing waits longer than its own read.
+//! so nothing waits longer than its own read. Patients' contexts come from the instance's
+//! copies (`hot.rs`); those it lacks are read by a statement of their own, sent beside the
+//! batch's, so a cold read is still one round trip.
 //!
 //! The queue holds at most [`QUEUE_CAPACITY`] reads. When it is full a read is answered
 //! [`StoreError::Unavailable`] (`9010`) at once instead of waiting: a full queue means the
@@ -18,10 +20,11 @@
 //! 30,000 requests a second; a second batch in flight took `ViewAppointments` from about
 //! 20,000 to 22,000 (four did no better).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use futures_util::future::join3;
-use pfs_core::model::{Prefetch, SessionContext};
+use futures_util::future::{join3, try_join};
+use pfs_core::model::{PatientContext, Prefetch, SessionContext};
 use pfs_core::{StoreError, StoreResult};
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{Semaphore, mpsc, oneshot};
@@ -30,51 +33,38 @@ use tokio_postgres::Row;
 use super::appointment::{appointment_with_session_at, sort_appointments};
 use super::hot::{Copies, Copy, Courses};
 use super::medication::{add_list_row, list_row_at, sort_courses};
-use super::session::session_context_row;
+use super::session::{patient_context_row, session_context_row};
 use super::sql::Cols;
 use super::{Db, Params};
 
 /// The session-context statement, for any number of reads at once: `$1` the suid hashes,
-/// `$2` the named patient ids (NULL for none), `$3` whether to read that patient's context
-/// (false when the instance holds a copy), element by element. One row per session found:
+/// `$2` the named patient ids (NULL for none), element by element. One row per session found:
 /// the read's position in the arrays (`ord`, from 1), then session (1..9), provider (9..15),
-/// the named patient (15..24, its id also named `named_id`; all NULL if not named, not found
-/// or not asked for), practice (24..28), the two switch lists, the proxy grant, the named
-/// patient's id as asked (`asked_id`), and the context generation the statement saw:
-/// [`SESSION_CONTEXT_COLUMNS`] columns, read by `session_context_row` and [`contexts`].
+/// the proxy grant, the named patient's id as asked (`asked_id`), and the context generation
+/// the statement saw: [`SESSION_CONTEXT_COLUMNS`] columns, read by `session_context_row` and
+/// [`contexts`]. The named patient's context is not here: it comes from the instance's copies,
+/// or from [`patient_contexts_sql`] sent beside this statement. Every plan node costs the
+/// database its set-up on every execution, whether or not it runs: with the context's five
+/// tables joined here, this statement cost about a third more per batch.
 ///
 /// The `OFFSET 0` keeps the lateral subquery a subquery, so that it runs once per read with
 /// index lookups whatever the planner guesses about the arrays' length.
 macro_rules! session_contexts_sql {
     () => {
         "SELECT q.ord, c.*, g.generation
-         FROM unnest($1::text[], $2::text[], $3::bool[])
-                  WITH ORDINALITY AS q(suid_hash, patient_id, want, ord)
+         FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS q(suid_hash, patient_id, ord)
          CROSS JOIN context_generation g
          CROSS JOIN LATERAL (
              SELECT s.suid_hash, s.provider_id, s.account_id, s.online_user_id,
                     s.selected_patient_id, s.created_at, s.last_seen_at, s.ended_at,
                     p.id, p.name, p.fingerprint, p.trusted_identity, p.created_at,
                     p.revoked_at,
-                    t.id AS named_id, t.ods, t.nhs_number, t.title, t.first_name, t.last_name,
-                    to_char(t.date_of_birth, 'YYYY-MM-DD'), t.gender, t.address,
-                    r.ods, r.name, r.address, r.settings::text,
-                    CASE WHEN q.want THEN
-                        ARRAY(SELECT CASE WHEN enabled THEN '+' ELSE '-' END || service
-                              FROM practice_services WHERE ods = r.ods)
-                    END,
-                    CASE WHEN q.want THEN
-                        ARRAY(SELECT CASE WHEN enabled THEN '+' ELSE '-' END || service
-                              FROM patient_services WHERE patient_id = t.id)
-                    END,
                     EXISTS (SELECT 1 FROM proxy_grants x
                             WHERE x.grantee_id = s.online_user_id
                               AND x.patient_id = q.patient_id),
                     q.patient_id AS asked_id
              FROM sessions s
              JOIN providers p ON p.id = s.provider_id
-             LEFT JOIN patients t ON q.want AND t.id = q.patient_id
-             LEFT JOIN practices r ON r.ods = t.ods
              WHERE s.suid_hash = q.suid_hash
              OFFSET 0
          ) c"
@@ -82,14 +72,38 @@ macro_rules! session_contexts_sql {
 }
 
 /// How many columns the session-context statement returns.
-const SESSION_CONTEXT_COLUMNS: usize = 33;
+const SESSION_CONTEXT_COLUMNS: usize = 18;
 /// Where the session-context statement puts the named patient's id as asked.
-const ASKED_ID: usize = 31;
+const ASKED_ID: usize = 16;
 /// Where the session-context statement puts the context generation it saw.
-const GENERATION: usize = 32;
+const GENERATION: usize = 17;
 /// Where the statement with the medication list puts the patient's medication token: after the
 /// two versions and a course's 13 columns.
 const MEDICATION_TOKEN: usize = SESSION_CONTEXT_COLUMNS + 15;
+
+/// The patient-context statement: for each patient id of `$1`, a row with its position in the
+/// array (from 1), the context generation the statement saw, and the patient's context as
+/// `patient_context_row` reads it from column 2 (all NULL when there is no such patient).
+macro_rules! patient_contexts_sql {
+    () => {
+        "SELECT q.ord, g.generation, t.*
+         FROM unnest($1::text[]) WITH ORDINALITY AS q(patient_id, ord)
+         CROSS JOIN context_generation g
+         LEFT JOIN LATERAL (
+             SELECT t.id, t.ods, t.nhs_number, t.title, t.first_name, t.last_name,
+                    to_char(t.date_of_birth, 'YYYY-MM-DD'), t.gender, t.address,
+                    r.ods, r.name, r.address, r.settings::text,
+                    ARRAY(SELECT CASE WHEN enabled THEN '+' ELSE '-' END || service
+                          FROM practice_services WHERE ods = r.ods),
+                    ARRAY(SELECT CASE WHEN enabled THEN '+' ELSE '-' END || service
+                          FROM patient_services WHERE patient_id = t.id)
+             FROM patients t
+             JOIN practices r ON r.ods = t.ods
+             WHERE t.id = q.patient_id
+             OFFSET 0
+         ) t ON true"
+    };
+}
 
 /// The session-context statement with each named patient's live appointments joined on: one
 /// row per appointment (its columns from [`SESSION_CONTEXT_COLUMNS`], then its session's), or
@@ -125,7 +139,7 @@ macro_rules! session_contexts_with_appointments_sql {
 /// The session-context statement with each named patient's medication list joined on, as
 /// [`MedicationStore::medication_list`] reads it: one row per course (the two versions and the
 /// course's columns after [`SESSION_CONTEXT_COLUMNS`], then the patient's medication token),
-/// or one with the versions and no course. `$4` holds, read by read, the token of the
+/// or one with the versions and no course. `$3` holds, read by read, the token of the
 /// instance's copy of the list's courses (NULL for none): the courses are sent only when the
 /// patient's token is another. Each course's claim is a subquery, so a lookup per course: as a
 /// join, the generic plan (which guesses how many courses a patient has) hashed every
@@ -157,7 +171,7 @@ macro_rules! session_contexts_with_medication_sql {
                  FROM medication_courses mc
                  WHERE mc.patient_id = c.asked_id
                  OFFSET 0
-             ) m ON h.token IS DISTINCT FROM ($4::bigint[])[c.ord]"
+             ) m ON h.token IS DISTINCT FROM ($3::bigint[])[c.ord]"
         )
     };
 }
@@ -282,10 +296,10 @@ async fn answer(db: &Db, copies: &Copies, group: Vec<Waiting>, prefetch: Prefetc
 
 /// The contexts of the reads of `suid_hashes` naming `asked`, element by element. The named
 /// patients' contexts come from the instance's copies when the statement saw the generation
-/// they were read at; the reads whose copy is out of date are sent again, asking for the
-/// context, and keep what they read. Their lists' courses come from the copies when the
-/// patient's medication token is the copy's; otherwise the statement sent them, and they are
-/// kept.
+/// they were read at (or an earlier one); those the instance holds no copy of are read beside
+/// the sessions, and those whose copy is out of date afterwards, and kept. Their lists' courses
+/// come from the copies when the patient's medication token is the copy's; otherwise the
+/// statement sent them, and they are kept.
 async fn read_contexts(
     db: &Db,
     copies: &Copies,
@@ -304,32 +318,38 @@ async fn read_contexts(
             _ => None,
         })
         .collect();
-    let wants = Wants {
-        context: held.iter().map(Option::is_none).collect(),
-        tokens: held_courses
-            .iter()
-            .map(|c| c.as_ref().map(|(token, _)| *token))
-            .collect(),
-    };
-    let mut found = statement(db, suid_hashes, asked, &wants, prefetch).await?;
+    let tokens: Vec<Option<i64>> = held_courses
+        .iter()
+        .map(|c| c.as_ref().map(|(token, _)| *token))
+        .collect();
+    let mut missing: Vec<&str> = asked
+        .iter()
+        .zip(&held)
+        .filter_map(|(id, copy)| id.filter(|_| copy.is_none()))
+        .collect();
+    missing.sort_unstable();
+    missing.dedup();
+    let (mut found, fetched) = try_join(
+        statement(db, suid_hashes, asked, &tokens, prefetch),
+        patient_contexts(db, &missing),
+    )
+    .await?;
     let mut stale = Vec::new();
     for (i, ((read, copy), courses)) in found.iter_mut().zip(held).zip(held_courses).enumerate() {
         let (Some(read), Some(id)) = (read.as_mut(), asked.get(i).copied().flatten()) else {
             continue;
         };
-        let fresh_context = match copy {
-            Some((kept, patient)) if kept == read.generation => {
+        // Copies are kept only for reads whose session exists.
+        match (fetched.get(id), copy) {
+            (Some((generation, patient)), _) => {
+                copies.contexts.keep(id, *generation, patient);
+                read.context.patient = patient.clone();
+            }
+            (None, Some((kept, patient))) if kept >= read.generation => {
                 read.context.patient = patient;
-                true
             }
-            Some(_) => false,
-            None => {
-                copies
-                    .contexts
-                    .keep(id, read.generation, &read.context.patient);
-                true
-            }
-        };
+            _ => stale.push(i),
+        }
         // The courses came only if the copy's token was not the patient's.
         if let (Some(token), Some(list)) = (read.token, read.context.medication.as_mut()) {
             match courses {
@@ -339,37 +359,24 @@ async fn read_contexts(
                     .keep(id, token, Arc::new(list.courses.clone())),
             }
         }
-        if !fresh_context {
-            stale.push(i);
-        }
     }
     if !stale.is_empty() {
-        let hashes: Vec<&str> = stale
+        let mut ids: Vec<&str> = stale
             .iter()
-            .filter_map(|&i| suid_hashes.get(i).copied())
+            .filter_map(|&i| asked.get(i).copied().flatten())
             .collect();
-        let ids: Vec<Option<&str>> = stale
-            .iter()
-            .map(|&i| asked.get(i).copied().flatten())
-            .collect();
-        let everything = Wants {
-            context: vec![true; stale.len()],
-            tokens: vec![None; stale.len()],
-        };
-        let again = statement(db, &hashes, &ids, &everything, prefetch).await?;
-        for ((i, read), id) in stale.into_iter().zip(again).zip(ids) {
-            if let (Some(read), Some(id)) = (&read, id) {
-                copies
-                    .contexts
-                    .keep(id, read.generation, &read.context.patient);
-                if let (Some(token), Some(list)) = (read.token, &read.context.medication) {
-                    copies
-                        .courses
-                        .keep(id, token, Arc::new(list.courses.clone()));
-                }
-            }
-            if let Some(slot) = found.get_mut(i) {
-                *slot = read;
+        ids.sort_unstable();
+        ids.dedup();
+        let again = patient_contexts(db, &ids).await?;
+        for (id, (generation, patient)) in &again {
+            copies.contexts.keep(id, *generation, patient);
+        }
+        for i in stale {
+            let id = asked.get(i).copied().flatten();
+            if let (Some(Some(read)), Some((_, patient))) =
+                (found.get_mut(i), id.and_then(|id| again.get(id)))
+            {
+                read.context.patient = patient.clone();
             }
         }
     }
@@ -388,11 +395,31 @@ async fn read_contexts(
         .collect())
 }
 
-/// What a statement asks for, read by read: whether to send the named patient's context, and
-/// (with the medication list) the token of the courses the instance holds.
-struct Wants {
-    context: Vec<bool>,
-    tokens: Vec<Option<i64>>,
+/// The contexts of the patients of `ids` (`None` for one who does not exist), each with the
+/// context generation its statement saw; no round trip when `ids` is empty.
+async fn patient_contexts(
+    db: &Db,
+    ids: &[&str],
+) -> StoreResult<HashMap<String, (i64, Option<PatientContext>)>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = db
+        .read("patients", patient_contexts_sql!(), &[&ids])
+        .await?;
+    let shape = || StoreError::Other("patients: unexpected result shape".into());
+    let mut contexts = HashMap::with_capacity(ids.len());
+    for row in &rows {
+        let c = Cols::new(row, "patients");
+        let ord: i64 = c.get(0, "ord")?;
+        let id = usize::try_from(ord - 1)
+            .ok()
+            .and_then(|i| ids.get(i))
+            .ok_or_else(shape)?;
+        let generation: i64 = c.get(1, "generation")?;
+        contexts.insert((*id).to_owned(), (generation, patient_context_row(row, 2)?));
+    }
+    Ok(contexts)
 }
 
 /// One read's answer: its context, the context generation the statement saw, and with the
@@ -403,27 +430,26 @@ struct Read {
     token: Option<i64>,
 }
 
-/// One session-context statement (see [`session_contexts_sql`]): each read's context with the
-/// generation (and token) the statement saw, the parts asked for only where `wants` says so.
+/// One session-context statement (see [`session_contexts_sql`]): each read's session with the
+/// generation (and token) the statement saw, and what `prefetch` names. `tokens` holds, read by
+/// read, the medication token of the courses the instance holds (used with the medication list
+/// only).
 async fn statement(
     db: &Db,
     suid_hashes: &[&str],
     asked: &[Option<&str>],
-    wants: &Wants,
+    tokens: &[Option<i64>],
     prefetch: Prefetch,
 ) -> StoreResult<Vec<Option<Read>>> {
     let (sql, params): (&str, Params) = match prefetch {
-        Prefetch::Nothing => (
-            session_contexts_sql!(),
-            &[&suid_hashes, &asked, &wants.context],
-        ),
+        Prefetch::Nothing => (session_contexts_sql!(), &[&suid_hashes, &asked]),
         Prefetch::Appointments => (
             session_contexts_with_appointments_sql!(),
-            &[&suid_hashes, &asked, &wants.context],
+            &[&suid_hashes, &asked],
         ),
         Prefetch::Medication => (
             session_contexts_with_medication_sql!(),
-            &[&suid_hashes, &asked, &wants.context, &wants.tokens],
+            &[&suid_hashes, &asked, &tokens],
         ),
     };
     let rows = db.read("sessions", sql, params).await?;
@@ -450,7 +476,7 @@ fn contexts(rows: &[Row], n: usize, prefetch: Prefetch) -> StoreResult<Vec<Optio
                 token: None,
             }),
         };
-        // Prefetched rows come for any named patient, whether or not the context was asked.
+        // Prefetched rows come only for reads naming a patient.
         let asked: Option<String> = c.get(ASKED_ID, "asked_id")?;
         if asked.is_none() {
             continue;

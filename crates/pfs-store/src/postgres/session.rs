@@ -12,31 +12,41 @@ use super::practice::practice_at;
 use super::provider::provider_at;
 use super::sql::{Cols, execute, ms, opt_ms, query_opt};
 
-/// A row of the session-context statement (see `session_contexts_sql!`), without anything
-/// prefetched.
+/// A row of the session-context statement (see `session_contexts_sql!`), without the named
+/// patient's context (read apart, see [`patient_context_row`]) or anything prefetched.
 pub(super) fn session_context_row(row: &Row) -> StoreResult<SessionContext> {
     let c = Cols {
         offset: 1,
         ..Cols::new(row, "sessions")
     };
-    let found: Option<String> = c.get(14, "patient id")?;
-    let patient = match found {
-        None => None,
-        Some(_) => Some(PatientContext {
-            patient: patient_at(row, 15)?,
-            practice: practice_at(row, 24)?,
-            practice_switches: switches(c.get(27, "practice switches")?)?,
-            patient_switches: switches(c.get(28, "patient switches")?)?,
-        }),
-    };
     Ok(SessionContext {
         session: session_at(row, 1)?,
         provider: provider_at(row, 9)?,
-        patient,
-        proxy_grant: c.get(29, "proxy grant")?,
+        patient: None,
+        proxy_grant: c.get(14, "proxy grant")?,
         appointments: None,
         medication: None,
     })
+}
+
+/// A patient's context from a row of the patient-context statement (see
+/// `patient_contexts_sql!`) whose columns start at `offset`: the patient (9 columns, all NULL
+/// when there is no such patient), their practice (4) and the two switch lists.
+pub(super) fn patient_context_row(row: &Row, offset: usize) -> StoreResult<Option<PatientContext>> {
+    let c = Cols {
+        offset,
+        ..Cols::new(row, "patients")
+    };
+    let found: Option<String> = c.get(0, "patient id")?;
+    if found.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(PatientContext {
+        patient: patient_at(row, offset)?,
+        practice: practice_at(row, offset + 9)?,
+        practice_switches: switches(c.get(13, "practice switches")?)?,
+        patient_switches: switches(c.get(14, "patient switches")?)?,
+    }))
 }
 
 /// Switches aggregated as `+service` (on) or `-service` (off), returned by service. (Sorting
