@@ -45,7 +45,7 @@ use super::{Db, Params};
 /// [`contexts`]. The named patient's context is not here: it comes from the instance's copies,
 /// or from [`patient_contexts_sql`] sent beside this statement. Every plan node costs the
 /// database its set-up on every execution, whether or not it runs: with the context's five
-/// tables joined here, this statement cost about a third more per batch.
+/// tables joined here, this statement cost about a quarter more per batch.
 ///
 /// The `OFFSET 0` keeps the lateral subquery a subquery, so that it runs once per read with
 /// index lookups whatever the planner guesses about the arrays' length.
