@@ -7,8 +7,9 @@
 //! starts one executor and sends one reply for the whole batch, and the server makes one round
 //! trip instead of one per request. When requests come one at a time each is a batch of one,
 //! so nothing waits longer than its own read. Patients' contexts come from the instance's
-//! copies (`hot.rs`); those it lacks are read by a statement of their own, sent beside the
-//! batch's, so a cold read is still one round trip.
+//! copies (`hot.rs`): a batch whose every context is held sends a smaller statement, without
+//! the context's tables; one that names any patient the instance lacks reads those contexts
+//! in the same statement.
 //!
 //! The queue holds at most [`QUEUE_CAPACITY`] reads. When it is full a read is answered
 //! [`StoreError::Unavailable`] (`9010`) at once instead of waiting: a full queue means the
@@ -23,7 +24,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use futures_util::future::{join3, try_join};
+use futures_util::future::join3;
 use pfs_core::model::{PatientContext, Prefetch, SessionContext};
 use pfs_core::{StoreError, StoreResult};
 use tokio::sync::mpsc::error::TrySendError;
@@ -42,10 +43,11 @@ use super::{Db, Params};
 /// the read's position in the arrays (`ord`, from 1), then session (1..9), provider (9..15),
 /// the proxy grant, the named patient's id as asked (`asked_id`), and the context generation
 /// the statement saw: [`SESSION_CONTEXT_COLUMNS`] columns, read by `session_context_row` and
-/// [`contexts`]. The named patient's context is not here: it comes from the instance's copies,
-/// or from [`patient_contexts_sql`] sent beside this statement. Every plan node costs the
-/// database its set-up on every execution, whether or not it runs: with the context's five
-/// tables joined here, this statement cost about a quarter more per batch.
+/// [`contexts`]. The named patient's context is not here: when the instance holds a copy of
+/// every context a batch names, this statement is sent as it is, and otherwise wrapped by
+/// [`with_patient_contexts_sql`]. Every plan node costs the database its set-up on every
+/// execution, whether or not it runs: with the context's five tables always joined, a warm
+/// batch cost about a quarter more.
 ///
 /// The `OFFSET 0` keeps the lateral subquery a subquery, so that it runs once per read with
 /// index lookups whatever the planner guesses about the arrays' length.
@@ -81,16 +83,13 @@ const GENERATION: usize = 17;
 /// two versions and a course's 13 columns.
 const MEDICATION_TOKEN: usize = SESSION_CONTEXT_COLUMNS + 15;
 
-/// The patient-context statement: for each patient id of `$1`, a row with its position in the
-/// array (from 1), the context generation the statement saw, and the patient's context as
-/// `patient_context_row` reads it from column 2 (all NULL when there is no such patient).
-macro_rules! patient_contexts_sql {
-    () => {
-        "SELECT q.ord, g.generation, t.*
-         FROM unnest($1::text[]) WITH ORDINALITY AS q(patient_id, ord)
-         CROSS JOIN context_generation g
-         LEFT JOIN LATERAL (
-             SELECT t.id, t.ods, t.nhs_number, t.title, t.first_name, t.last_name,
+/// A named patient's context, as `patient_context_row` reads it: the patient (9 columns), their
+/// practice (4) and the two switch lists; [`PATIENT_CONTEXT_COLUMNS`] in all. `$cond` picks
+/// the patient; a condition on the outer query alone is checked before anything is read.
+macro_rules! patient_context_sql {
+    ($cond:expr) => {
+        concat!(
+            "SELECT t.id, t.ods, t.nhs_number, t.title, t.first_name, t.last_name,
                     to_char(t.date_of_birth, 'YYYY-MM-DD'), t.gender, t.address,
                     r.ods, r.name, r.address, r.settings::text,
                     ARRAY(SELECT CASE WHEN enabled THEN '+' ELSE '-' END || service
@@ -99,9 +98,47 @@ macro_rules! patient_contexts_sql {
                           FROM patient_services WHERE patient_id = t.id)
              FROM patients t
              JOIN practices r ON r.ods = t.ods
-             WHERE t.id = q.patient_id
-             OFFSET 0
-         ) t ON true"
+             WHERE ",
+            $cond,
+            " OFFSET 0"
+        )
+    };
+}
+
+/// How many columns [`patient_context_sql`] returns.
+const PATIENT_CONTEXT_COLUMNS: usize = 15;
+
+/// The patient-context statement, for contexts whose copy turned out to be out of date: for
+/// each patient id of `$1`, a row with its position in the array (from 1), the context
+/// generation the statement saw, and the patient's context from column 2 (all NULL when there
+/// is no such patient).
+macro_rules! patient_contexts_sql {
+    () => {
+        concat!(
+            "SELECT q.ord, g.generation, t.*
+             FROM unnest($1::text[]) WITH ORDINALITY AS q(patient_id, ord)
+             CROSS JOIN context_generation g
+             LEFT JOIN LATERAL (",
+            patient_context_sql!("t.id = q.patient_id"),
+            ") t ON true"
+        )
+    };
+}
+
+/// A session-context statement (`$inner`, with or without a prefetch) with each named
+/// patient's context added at the end of every row ([`PATIENT_CONTEXT_COLUMNS`] columns), for
+/// the reads whose element of the array `$want` is true (all NULL for the others): for the
+/// batches that name a patient the instance holds no copy of.
+macro_rules! with_patient_contexts_sql {
+    ($inner:expr, $want:literal) => {
+        concat!(
+            "SELECT z.*, t.* FROM (",
+            $inner,
+            ") z
+             LEFT JOIN LATERAL (",
+            patient_context_sql!(concat!("(", $want, "::bool[])[z.ord] AND t.id = z.asked_id")),
+            ") t ON true"
+        )
     };
 }
 
@@ -296,10 +333,10 @@ async fn answer(db: &Db, copies: &Copies, group: Vec<Waiting>, prefetch: Prefetc
 
 /// The contexts of the reads of `suid_hashes` naming `asked`, element by element. The named
 /// patients' contexts come from the instance's copies when the statement saw the generation
-/// they were read at (or an earlier one); those the instance holds no copy of are read beside
-/// the sessions, and those whose copy is out of date afterwards, and kept. Their lists' courses
-/// come from the copies when the patient's medication token is the copy's; otherwise the
-/// statement sent them, and they are kept.
+/// they were read at (or an earlier one); when the instance lacks any, the statement reads
+/// those too, and they are kept; those whose copy is out of date are read afterwards, and
+/// kept. Their lists' courses come from the copies when the patient's medication token is the
+/// copy's; otherwise the statement sent them, and they are kept.
 async fn read_contexts(
     db: &Db,
     copies: &Copies,
@@ -318,32 +355,28 @@ async fn read_contexts(
             _ => None,
         })
         .collect();
-    let tokens: Vec<Option<i64>> = held_courses
-        .iter()
-        .map(|c| c.as_ref().map(|(token, _)| *token))
-        .collect();
-    let mut missing: Vec<&str> = asked
-        .iter()
-        .zip(&held)
-        .filter_map(|(id, copy)| id.filter(|_| copy.is_none()))
-        .collect();
-    missing.sort_unstable();
-    missing.dedup();
-    let (mut found, fetched) = try_join(
-        statement(db, suid_hashes, asked, &tokens, prefetch),
-        patient_contexts(db, &missing),
-    )
-    .await?;
+    let wants = Wants {
+        contexts: asked
+            .iter()
+            .zip(&held)
+            .map(|(id, copy)| id.is_some() && copy.is_none())
+            .collect(),
+        tokens: held_courses
+            .iter()
+            .map(|c| c.as_ref().map(|(token, _)| *token))
+            .collect(),
+    };
+    let mut found = statement(db, suid_hashes, asked, &wants, prefetch).await?;
     let mut stale = Vec::new();
     for (i, ((read, copy), courses)) in found.iter_mut().zip(held).zip(held_courses).enumerate() {
         let (Some(read), Some(id)) = (read.as_mut(), asked.get(i).copied().flatten()) else {
             continue;
         };
         // Copies are kept only for reads whose session exists.
-        match (fetched.get(id), copy) {
-            (Some((generation, patient)), _) => {
-                copies.contexts.keep(id, *generation, patient);
-                read.context.patient = patient.clone();
+        match (read.patient.take(), copy) {
+            (Some(patient), _) => {
+                copies.contexts.keep(id, read.generation, &patient);
+                read.context.patient = patient;
             }
             (None, Some((kept, patient))) if kept >= read.generation => {
                 read.context.patient = patient;
@@ -396,14 +429,11 @@ async fn read_contexts(
 }
 
 /// The contexts of the patients of `ids` (`None` for one who does not exist), each with the
-/// context generation its statement saw; no round trip when `ids` is empty.
+/// context generation its statement saw.
 async fn patient_contexts(
     db: &Db,
     ids: &[&str],
 ) -> StoreResult<HashMap<String, (i64, Option<PatientContext>)>> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
     let rows = db
         .read("patients", patient_contexts_sql!(), &[&ids])
         .await?;
@@ -422,59 +452,94 @@ async fn patient_contexts(
     Ok(contexts)
 }
 
-/// One read's answer: its context, the context generation the statement saw, and with the
-/// medication list the patient's medication token.
+/// What a statement asks for, read by read: whether to read the named patient's context (the
+/// instance holds no copy), and with the medication list the token of the courses the instance
+/// holds.
+struct Wants {
+    contexts: Vec<bool>,
+    tokens: Vec<Option<i64>>,
+}
+
+/// One read's answer: its session's context (without the patient's), the context generation
+/// the statement saw, the patient's context if the statement read it (`Some(None)`: no such
+/// patient), and with the medication list the patient's medication token.
 struct Read {
     context: SessionContext,
     generation: i64,
+    patient: Option<Option<PatientContext>>,
     token: Option<i64>,
 }
 
 /// One session-context statement (see [`session_contexts_sql`]): each read's session with the
-/// generation (and token) the statement saw, and what `prefetch` names. `tokens` holds, read by
-/// read, the medication token of the courses the instance holds (used with the medication list
-/// only).
+/// generation (and token) the statement saw, and what `prefetch` names; with the patients'
+/// contexts wanted only if `wants` names any.
 async fn statement(
     db: &Db,
     suid_hashes: &[&str],
     asked: &[Option<&str>],
-    tokens: &[Option<i64>],
+    wants: &Wants,
     prefetch: Prefetch,
 ) -> StoreResult<Vec<Option<Read>>> {
-    let (sql, params): (&str, Params) = match prefetch {
-        Prefetch::Nothing => (session_contexts_sql!(), &[&suid_hashes, &asked]),
-        Prefetch::Appointments => (
+    let with_contexts = wants.contexts.contains(&true);
+    let (sql, params): (&str, Params) = match (prefetch, with_contexts) {
+        (Prefetch::Nothing, false) => (session_contexts_sql!(), &[&suid_hashes, &asked]),
+        (Prefetch::Nothing, true) => (
+            with_patient_contexts_sql!(session_contexts_sql!(), "$3"),
+            &[&suid_hashes, &asked, &wants.contexts],
+        ),
+        (Prefetch::Appointments, false) => (
             session_contexts_with_appointments_sql!(),
             &[&suid_hashes, &asked],
         ),
-        Prefetch::Medication => (
+        (Prefetch::Appointments, true) => (
+            with_patient_contexts_sql!(session_contexts_with_appointments_sql!(), "$3"),
+            &[&suid_hashes, &asked, &wants.contexts],
+        ),
+        (Prefetch::Medication, false) => (
             session_contexts_with_medication_sql!(),
-            &[&suid_hashes, &asked, &tokens],
+            &[&suid_hashes, &asked, &wants.tokens],
+        ),
+        (Prefetch::Medication, true) => (
+            with_patient_contexts_sql!(session_contexts_with_medication_sql!(), "$4"),
+            &[&suid_hashes, &asked, &wants.tokens, &wants.contexts],
         ),
     };
     let rows = db.read("sessions", sql, params).await?;
-    contexts(&rows, suid_hashes.len(), prefetch)
+    contexts(&rows, &wants.contexts, prefetch)
 }
 
 /// The answers of `n` reads from the statement's rows, by position (`None` where there is no
 /// such session).
-fn contexts(rows: &[Row], n: usize, prefetch: Prefetch) -> StoreResult<Vec<Option<Read>>> {
+fn contexts(
+    rows: &[Row],
+    want_contexts: &[bool],
+    prefetch: Prefetch,
+) -> StoreResult<Vec<Option<Read>>> {
     let shape = || StoreError::Other("sessions: unexpected result shape".into());
-    let mut found: Vec<Option<Read>> = (0..n).map(|_| None).collect();
+    let mut found: Vec<Option<Read>> = want_contexts.iter().map(|_| None).collect();
     for row in rows {
         let c = Cols::new(row, "sessions");
         let ord: i64 = c.get(0, "ord")?;
-        let slot = usize::try_from(ord - 1)
-            .ok()
-            .and_then(|i| found.get_mut(i))
-            .ok_or_else(shape)?;
+        let i = usize::try_from(ord - 1).map_err(|_| shape())?;
+        let slot = found.get_mut(i).ok_or_else(shape)?;
         let read = match slot {
             Some(read) => read,
-            None => slot.insert(Read {
-                context: session_context_row(row)?,
-                generation: c.get(GENERATION, "generation")?,
-                token: None,
-            }),
+            None => {
+                // The patient's context, when asked for, ends every row of the read.
+                let patient = match want_contexts.get(i) {
+                    Some(true) => {
+                        let at = row.len().checked_sub(PATIENT_CONTEXT_COLUMNS);
+                        Some(patient_context_row(row, at.ok_or_else(shape)?)?)
+                    }
+                    _ => None,
+                };
+                slot.insert(Read {
+                    context: session_context_row(row)?,
+                    generation: c.get(GENERATION, "generation")?,
+                    patient,
+                    token: None,
+                })
+            }
         };
         // Prefetched rows come only for reads naming a patient.
         let asked: Option<String> = c.get(ASKED_ID, "asked_id")?;
