@@ -136,7 +136,11 @@ macro_rules! with_patient_contexts_sql {
             $inner,
             ") z
              LEFT JOIN LATERAL (",
-            patient_context_sql!(concat!("(", $want, "::bool[])[z.ord] AND t.id = z.asked_id")),
+            patient_context_sql!(concat!(
+                "(",
+                $want,
+                "::bool[])[z.ord] AND t.id = z.asked_id"
+            )),
             ") t ON true"
         )
     };
