@@ -29,9 +29,9 @@ pub(super) fn session_context_row(row: &Row) -> StoreResult<SessionContext> {
     })
 }
 
-/// A patient's context from a row of the patient-context statement (see
-/// `patient_contexts_sql!`) whose columns start at `offset`: the patient (9 columns, all NULL
-/// when there is no such patient), their practice (4) and the two switch lists.
+/// A patient's context from a row holding `patient_context_sql!`'s columns (`batch.rs`) from
+/// `offset` on: the patient (9 columns, all NULL when there is no such patient or the context
+/// was not asked for), their practice (4) and the two switch lists.
 pub(super) fn patient_context_row(row: &Row, offset: usize) -> StoreResult<Option<PatientContext>> {
     let c = Cols {
         offset,
