@@ -512,7 +512,8 @@ async fn statement(
     contexts(&rows, &wants.contexts, prefetch)
 }
 
-/// The answers of `n` reads from the statement's rows, by position (`None` where there is no
+/// The answers of the statement's reads (one per element of `want_contexts`, which says whose
+/// patient's context the rows end with) from its rows, by position (`None` where there is no
 /// such session).
 fn contexts(
     rows: &[Row],
