@@ -34,8 +34,13 @@ pub struct Args {
     #[arg(long, value_name = "ID")]
     message_id: Vec<String>,
     /// The session id for the `suid` header. Given, the profile's session is not used (its
-    /// connection still is).
-    #[arg(long, env = "PFS_SUID", hide_env_values = true)]
+    /// connection still is). A `suid` is URL-safe base64, so it may begin with `-`.
+    #[arg(
+        long,
+        env = "PFS_SUID",
+        hide_env_values = true,
+        allow_hyphen_values = true
+    )]
     suid: Option<String>,
     #[command(flatten)]
     profile: ProfileArg,
@@ -336,4 +341,26 @@ fn build_body(
         );
     }
     Ok(el.to_document())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::Args;
+
+    #[derive(Parser)]
+    struct Call {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    /// One `suid` in 64 begins with `-` (URL-safe base64): it must still be taken as the value.
+    #[test]
+    fn a_suid_beginning_with_a_hyphen_is_a_value() {
+        let call = Call::try_parse_from(["call", "Logoff", "--suid", "-iyw-6jH1"])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(call.args.suid.as_deref(), Some("-iyw-6jH1"));
+        assert_eq!(call.args.message_type, "Logoff");
+    }
 }
