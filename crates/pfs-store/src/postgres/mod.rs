@@ -214,7 +214,14 @@ impl Connector {
                 client
             }
         };
-        let mut sql = format!("SET statement_timeout = {};", self.statement_timeout_ms);
+        // No JIT: every statement here is a short indexed lookup or write, and generic plans
+        // guess their row counts. A plan whose guessed cost passes `jit_above_cost` would be
+        // compiled on every execution: 10-13 ms where the statement itself takes 0.1 ms
+        // (docs/benchmarks.md, "PostgreSQL: no JIT").
+        let mut sql = format!(
+            "SET statement_timeout = {}; SET jit = off;",
+            self.statement_timeout_ms
+        );
         if for_reads {
             // Reads are indexed lookups, planned once per connection. Without this the batched
             // session-context read would be re-planned on every call: its custom plans know
@@ -443,12 +450,12 @@ pub async fn connect(url: &str, opts: PostgresOptions) -> StoreResult<PostgresSt
 }
 
 impl PostgresStore {
-    /// Closes every connection; later calls fail with [`StoreError::Unavailable`].
     /// How many write connections are open (in use or idle in the pool).
     pub fn open_write_connections(&self) -> usize {
         self.db.writers.status().size
     }
 
+    /// Closes every connection; later calls fail with [`StoreError::Unavailable`].
     pub async fn close(&self) {
         self.db.writers.close();
         for slot in &self.db.readers {

@@ -1,4 +1,5 @@
-//! Unit tests of the PostgreSQL store that need no database.
+//! Unit tests of the PostgreSQL store: most need no database; the last looks inside the
+//! store's own connections.
 
 use super::migrate::MIGRATIONS;
 use super::sql::{transient, unique_key};
@@ -48,4 +49,37 @@ fn every_migration_file_is_embedded_in_order() {
     for (i, (version, _, _)) in MIGRATIONS.iter().enumerate() {
         assert_eq!(*version as usize, i + 1, "versions count up from 1");
     }
+}
+
+/// A setting as one of the store's own connections sees it.
+async fn setting(conn: &Conn, name: &str) -> String {
+    let row = conn
+        .client
+        .query_one("SELECT current_setting($1)", &[&name])
+        .await
+        .expect("current_setting");
+    row.get(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: set PFS_TEST_POSTGRES_URL and run with --include-ignored"]
+async fn connections_are_set_up_for_short_statements() {
+    use crate::pg_testing::{TestSchema, required_test_url};
+    let schema = TestSchema::create(&required_test_url()).await;
+    let store = connect(schema.url(), PostgresOptions::default())
+        .await
+        .expect("connect");
+    let (_, reader) = store.db.reader("test").await.expect("a read connection");
+    let writer = store.db.writers.get().await.expect("a write connection");
+    for conn in [&*reader, &*writer] {
+        assert_eq!(setting(conn, "jit").await, "off");
+        assert_ne!(setting(conn, "statement_timeout").await, "0");
+    }
+    assert_eq!(
+        setting(&reader, "plan_cache_mode").await,
+        "force_generic_plan"
+    );
+    assert_eq!(setting(&writer, "plan_cache_mode").await, "auto");
+    drop(writer);
+    store.close().await;
 }
