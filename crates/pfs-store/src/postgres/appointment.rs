@@ -218,7 +218,10 @@ impl AppointmentStore for PostgresStore {
             })
             .await?;
         match outcome.as_str() {
-            "booked" => Ok(BookOutcome::Booked),
+            "booked" => {
+                self.contexts.forget_appointments(&a.patient_id);
+                Ok(BookOutcome::Booked)
+            }
             "slot_taken" => Ok(BookOutcome::SlotTaken),
             "limit_reached" => Ok(BookOutcome::LimitReached),
             "no_patient" => Err(StoreError::NotFound("patient".into())),
@@ -279,9 +282,12 @@ impl AppointmentStore for PostgresStore {
                  (patient_id, at_ms, accessed_by, organisation, access_type, method)
              SELECT $1, $2, $3, $4, $5, $6 FROM cancelled";
         let at = ms(at);
-        let log = AccessParams::new(log);
-        let mut params = log.params().to_vec();
+        let entry = AccessParams::new(log);
+        let mut params = entry.params().to_vec();
         params.extend([&id as &(dyn ToSql + Sync), &at]);
-        Ok(execute(&self.db, "appointments", sql, &params).await? > 0)
+        let cancelled = execute(&self.db, "appointments", sql, &params).await? > 0;
+        // The entry is about the appointment's patient.
+        self.contexts.forget_appointments(&log.patient_id);
+        Ok(cancelled)
     }
 }

@@ -9,7 +9,11 @@
 //! so nothing waits longer than its own read. Patients' contexts come from the instance's
 //! copies (`hot.rs`): a batch whose every context is held sends a smaller statement, without
 //! the context's tables; one that names any patient the instance lacks reads those contexts
-//! in the same statement.
+//! in the same statement. Patients' appointments and medication courses likewise, by their
+//! tokens (migrations 0016 and 0017): a batch whose every named patient's rows the instance
+//! holds sends the tokens only, and the rows whose token has moved are read again after it (a
+//! write through this instance drops its patient's copy first, so that the next read asks for
+//! the rows at once).
 //!
 //! The queue holds at most [`QUEUE_CAPACITY`] reads. When it is full a read is answered
 //! [`StoreError::Unavailable`] (`9010`) at once instead of waiting: a full queue means the
@@ -25,14 +29,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures_util::future::join3;
-use pfs_core::model::{PatientContext, Prefetch, SessionContext};
+use pfs_core::model::{Appointment, AppointmentSession, PatientContext, Prefetch, SessionContext};
 use pfs_core::{StoreError, StoreResult};
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio_postgres::Row;
 
 use super::appointment::{appointment_with_session_at, sort_appointments};
-use super::hot::{Copies, Copy, Courses};
+use super::hot::{Appointments, Copies, Copy, Courses};
 use super::medication::{add_list_row, list_row_at, sort_courses};
 use super::session::{patient_context_row, session_context_row};
 use super::sql::Cols;
@@ -146,34 +150,93 @@ macro_rules! with_patient_contexts_sql {
     };
 }
 
-/// The session-context statement with each named patient's live appointments joined on: one
-/// row per appointment (its columns from [`SESSION_CONTEXT_COLUMNS`], then its session's), or
-/// one with those columns all NULL. As above, `OFFSET 0` makes the appointments a lookup per
-/// patient, and each appointment's session a lookup per appointment: left to itself, a plan
+/// A patient's live appointments, for a lateral join: `$patient` names the patient. One row per
+/// appointment, its session's columns after its own. `OFFSET 0` makes the appointments a lookup
+/// per patient, and each appointment's session a lookup per appointment: left to itself, a plan
 /// made while the tables were small joined every live appointment of every patient and
 /// filtered afterwards, and a generic plan (which guesses how many appointments a patient has)
 /// hashed every appointment session for each read.
+macro_rules! patient_appointments_sql {
+    ($patient:literal) => {
+        concat!(
+            "SELECT a.id, a.session_id, a.patient_id, a.start_ms, a.end_ms, a.notes,
+                    a.booked_by, a.booked_at, a.cancelled_at, x.*
+             FROM appointments a
+             CROSS JOIN LATERAL (
+                 SELECT x.id, x.ods, x.session_type, x.staff_details, x.location,
+                        x.slot_type, x.start_ms, x.slot_minutes, x.slot_count
+                 FROM appointment_sessions x WHERE x.id = a.session_id
+                 OFFSET 0
+             ) x
+             WHERE a.patient_id = ",
+            $patient,
+            " AND a.cancelled_at IS NULL
+             OFFSET 0"
+        )
+    };
+}
+
+/// The session-context statement with each named patient's appointments token (migration
+/// 0017) after the session's columns: for the batches whose every named patient's appointments
+/// the instance holds a copy of. NULL for a read naming no patient, or one who does not exist.
+macro_rules! session_contexts_with_appointments_token_sql {
+    () => {
+        concat!(
+            "SELECT c.*, (SELECT appointments_token FROM patients WHERE id = c.asked_id)
+             FROM (",
+            session_contexts_sql!(),
+            ") c"
+        )
+    };
+}
+
+/// As [`session_contexts_with_appointments_token_sql`], with each named patient's live
+/// appointments joined on: one row per appointment (its columns from [`APPOINTMENTS_AT`]), or
+/// one with those columns all NULL.
 macro_rules! session_contexts_with_appointments_sql {
     () => {
         concat!(
-            "SELECT c.*, b.*
+            "SELECT c.*, (SELECT appointments_token FROM patients WHERE id = c.asked_id), b.*
              FROM (",
             session_contexts_sql!(),
             ") c
-             LEFT JOIN LATERAL (
-                 SELECT a.id, a.session_id, a.patient_id, a.start_ms, a.end_ms, a.notes,
-                        a.booked_by, a.booked_at, a.cancelled_at, x.*
-                 FROM appointments a
-                 CROSS JOIN LATERAL (
-                     SELECT x.id, x.ods, x.session_type, x.staff_details, x.location,
-                            x.slot_type, x.start_ms, x.slot_minutes, x.slot_count
-                     FROM appointment_sessions x WHERE x.id = a.session_id
-                     OFFSET 0
-                 ) x
-                 WHERE a.patient_id = c.asked_id AND a.cancelled_at IS NULL
-                 OFFSET 0
-             ) b ON true"
+             LEFT JOIN LATERAL (",
+            patient_appointments_sql!("c.asked_id"),
+            ") b ON true"
         )
+    };
+}
+
+/// The appointments of the patients of `$1`, for copies found out of date: for each patient
+/// who exists, rows with the patient's position in the array (from 1), their appointments token
+/// and their appointments from column 2, as in [`session_contexts_with_appointments_sql`].
+macro_rules! appointments_sql {
+    () => {
+        concat!(
+            "SELECT q.ord, t.appointments_token, b.*
+             FROM unnest($1::text[]) WITH ORDINALITY AS q(patient_id, ord)
+             JOIN patients t ON t.id = q.patient_id
+             LEFT JOIN LATERAL (",
+            patient_appointments_sql!("q.patient_id"),
+            ") b ON true"
+        )
+    };
+}
+
+/// Where the statements with appointments put the patient's appointments token.
+const APPOINTMENTS_TOKEN: usize = SESSION_CONTEXT_COLUMNS;
+/// Where the statement with appointments puts an appointment's first column.
+const APPOINTMENTS_AT: usize = SESSION_CONTEXT_COLUMNS + 1;
+
+/// A read's medication list versions (the list's, and the one its session last saw) and the
+/// patient's medication token, for a lateral join on the session-context statement `c`.
+macro_rules! medication_versions_sql {
+    () => {
+        "SELECT coalesce((SELECT version FROM medication_versions
+                          WHERE patient_id = c.asked_id), 0) AS version,
+                (SELECT version FROM medication_list_views
+                 WHERE suid_hash = c.suid_hash AND patient_id = c.asked_id) AS seen,
+                (SELECT medication_token FROM patients WHERE id = c.asked_id) AS token"
     };
 }
 
@@ -194,14 +257,9 @@ macro_rules! session_contexts_with_medication_sql {
              FROM (",
             session_contexts_sql!(),
             ") c
-             LEFT JOIN LATERAL (
-                 SELECT coalesce((SELECT version FROM medication_versions
-                                  WHERE patient_id = c.asked_id), 0) AS version,
-                        (SELECT version FROM medication_list_views
-                         WHERE suid_hash = c.suid_hash AND patient_id = c.asked_id) AS seen,
-                        (SELECT medication_token FROM patients
-                         WHERE id = c.asked_id) AS token
-             ) h ON c.asked_id IS NOT NULL
+             LEFT JOIN LATERAL (",
+            medication_versions_sql!(),
+            ") h ON c.asked_id IS NOT NULL
              LEFT JOIN LATERAL (
                  SELECT mc.id, mc.patient_id, mc.drug, mc.details, mc.course_type,
                         mc.requestable, mc.online_visible, to_char(mc.started_on, 'YYYY-MM-DD'),
@@ -213,6 +271,23 @@ macro_rules! session_contexts_with_medication_sql {
                  WHERE mc.patient_id = c.asked_id
                  OFFSET 0
              ) m ON h.token IS DISTINCT FROM ($3::bigint[])[c.ord]"
+        )
+    };
+}
+
+/// The session-context statement with each named patient's medication versions and token
+/// (columns from [`SESSION_CONTEXT_COLUMNS`]: version, seen version, token) but no courses: for
+/// the batches whose every named patient's courses the instance holds a copy of.
+macro_rules! session_contexts_with_medication_token_sql {
+    () => {
+        concat!(
+            "SELECT c.*, h.version, h.seen, h.token
+             FROM (",
+            session_contexts_sql!(),
+            ") c
+             LEFT JOIN LATERAL (",
+            medication_versions_sql!(),
+            ") h ON c.asked_id IS NOT NULL"
         )
     };
 }
@@ -239,14 +314,27 @@ struct Waiting {
 #[derive(Clone)]
 pub(super) struct ContextReads {
     queue: mpsc::Sender<Waiting>,
+    copies: Arc<Copies>,
 }
 
 impl ContextReads {
     /// Starts the task that sends the batches over `db`'s read connections.
     pub(super) fn start(db: Arc<Db>) -> ContextReads {
         let (queue, waiting) = mpsc::channel(QUEUE_CAPACITY);
-        tokio::spawn(serve(db, Arc::default(), waiting));
-        ContextReads { queue }
+        let copies = Arc::<Copies>::default();
+        tokio::spawn(serve(db, copies.clone(), waiting));
+        ContextReads { queue, copies }
+    }
+
+    /// Drops the instance's copy of a patient's appointments (see `TokenCopies::forget`).
+    pub(super) fn forget_appointments(&self, patient_id: &str) {
+        self.copies.appointments.forget(patient_id);
+    }
+
+    /// Drops the instance's copy of a patient's medication courses (see
+    /// `TokenCopies::forget`).
+    pub(super) fn forget_courses(&self, patient_id: &str) {
+        self.copies.courses.forget(patient_id);
     }
 
     /// The session with this suid hash and its context (see `Store::session_context`),
@@ -340,7 +428,9 @@ async fn answer(db: &Db, copies: &Copies, group: Vec<Waiting>, prefetch: Prefetc
 /// they were read at (or an earlier one); when the instance lacks any, the statement reads
 /// those too, and they are kept; those whose copy is out of date are read afterwards, and
 /// kept. Their lists' courses come from the copies when the patient's medication token is the
-/// copy's; otherwise the statement sent them, and they are kept.
+/// copy's; otherwise the statement sent them, and they are kept. Their appointments likewise:
+/// when the instance holds a copy of every named patient's, the statement sends only the
+/// tokens, and the appointments of those whose copy is out of date are read afterwards.
 async fn read_contexts(
     db: &Db,
     copies: &Copies,
@@ -359,6 +449,13 @@ async fn read_contexts(
             _ => None,
         })
         .collect();
+    let held_appointments: Vec<Option<(i64, Appointments)>> = asked
+        .iter()
+        .map(|id| match prefetch {
+            Prefetch::Appointments => id.and_then(|id| copies.appointments.get(id)),
+            _ => None,
+        })
+        .collect();
     let wants = Wants {
         contexts: asked
             .iter()
@@ -369,10 +466,23 @@ async fn read_contexts(
             .iter()
             .map(|c| c.as_ref().map(|(token, _)| *token))
             .collect(),
+        // The prefetched rows unless the instance holds a copy of every named patient's.
+        rows: asked
+            .iter()
+            .zip(held_courses.iter().zip(&held_appointments))
+            .any(|(id, (courses, appointments))| {
+                id.is_some()
+                    && match prefetch {
+                        Prefetch::Nothing => false,
+                        Prefetch::Appointments => appointments.is_none(),
+                        Prefetch::Medication => courses.is_none(),
+                    }
+            }),
     };
     let mut found = statement(db, suid_hashes, asked, &wants, prefetch).await?;
-    let mut stale = Vec::new();
-    for (i, ((read, copy), courses)) in found.iter_mut().zip(held).zip(held_courses).enumerate() {
+    let (mut stale, mut stale_appointments, mut stale_lists) = (vec![], vec![], vec![]);
+    let held = held.into_iter().zip(held_courses).zip(held_appointments);
+    for (i, (read, ((copy, courses), appointments))) in found.iter_mut().zip(held).enumerate() {
         let (Some(read), Some(id)) = (read.as_mut(), asked.get(i).copied().flatten()) else {
             continue;
         };
@@ -387,23 +497,32 @@ async fn read_contexts(
             }
             _ => stale.push(i),
         }
-        // The courses came only if the copy's token was not the patient's.
+        // The courses came only if the copy's token was not the patient's, and only in a
+        // statement with rows at all.
         if let (Some(token), Some(list)) = (read.token, read.context.medication.as_mut()) {
             match courses {
                 Some((kept, courses)) if kept == token => list.courses = courses.as_ref().clone(),
-                _ => copies
+                _ if wants.rows => copies
                     .courses
                     .keep(id, token, Arc::new(list.courses.clone())),
+                _ => stale_lists.push(i),
+            }
+        }
+        // The appointments came only if some read of the batch had no copy of its patient's.
+        if prefetch == Prefetch::Appointments
+            && let Some(token) = read.token
+        {
+            match (&read.context.appointments, appointments) {
+                (Some(list), _) => copies.appointments.keep(id, token, Arc::new(list.clone())),
+                (None, Some((kept, list))) if kept == token => {
+                    read.context.appointments = Some(list.as_ref().clone());
+                }
+                (None, _) => stale_appointments.push(i),
             }
         }
     }
     if !stale.is_empty() {
-        let mut ids: Vec<&str> = stale
-            .iter()
-            .filter_map(|&i| asked.get(i).copied().flatten())
-            .collect();
-        ids.sort_unstable();
-        ids.dedup();
+        let ids = distinct_ids(asked, &stale);
         let again = patient_contexts(db, &ids).await?;
         for (id, (generation, patient)) in &again {
             copies.contexts.keep(id, *generation, patient);
@@ -414,6 +533,58 @@ async fn read_contexts(
                 (found.get_mut(i), id.and_then(|id| again.get(id)))
             {
                 read.context.patient = patient.clone();
+            }
+        }
+    }
+    if !stale_lists.is_empty() {
+        // Read again with their courses (and the versions, from the same snapshot).
+        let sub_hashes: Vec<&str> = stale_lists
+            .iter()
+            .filter_map(|&i| suid_hashes.get(i).copied())
+            .collect();
+        let sub_asked: Vec<Option<&str>> = stale_lists
+            .iter()
+            .map(|&i| asked.get(i).copied().flatten())
+            .collect();
+        let full = Wants {
+            contexts: vec![false; stale_lists.len()],
+            tokens: vec![None; stale_lists.len()],
+            rows: true,
+        };
+        let again = statement(db, &sub_hashes, &sub_asked, &full, prefetch).await?;
+        for ((i, id), read_again) in stale_lists.iter().zip(&sub_asked).zip(again) {
+            let Some(slot) = found.get_mut(*i) else {
+                continue;
+            };
+            // The later read is the answer: the session may have ended in between.
+            let (Some(read), Some(again)) = (slot.as_mut(), read_again) else {
+                *slot = None;
+                continue;
+            };
+            match (id, again.token, again.context.medication) {
+                (Some(id), Some(token), Some(list)) => {
+                    copies
+                        .courses
+                        .keep(id, token, Arc::new(list.courses.clone()));
+                    read.context.medication = Some(list);
+                }
+                // The patient is gone (their namespace deleted in between).
+                _ => read.context.patient = None,
+            }
+        }
+    }
+    if !stale_appointments.is_empty() {
+        let ids = distinct_ids(asked, &stale_appointments);
+        let again = appointments_of(db, &ids).await?;
+        for (id, (token, list)) in &again {
+            copies.appointments.keep(id, *token, list.clone());
+        }
+        for i in stale_appointments {
+            let id = asked.get(i).copied().flatten();
+            if let (Some(Some(read)), Some((_, list))) =
+                (found.get_mut(i), id.and_then(|id| again.get(id)))
+            {
+                read.context.appointments = Some(list.as_ref().clone());
             }
         }
     }
@@ -456,17 +627,67 @@ async fn patient_contexts(
     Ok(contexts)
 }
 
+/// The patient ids the reads at `positions` name, each once.
+fn distinct_ids<'a>(asked: &[Option<&'a str>], positions: &[usize]) -> Vec<&'a str> {
+    let mut ids: Vec<&str> = positions
+        .iter()
+        .filter_map(|&i| asked.get(i).copied().flatten())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// The appointments of the patients of `ids` who exist, each with the appointments token its
+/// statement saw.
+async fn appointments_of(
+    db: &Db,
+    ids: &[&str],
+) -> StoreResult<HashMap<String, (i64, Appointments)>> {
+    let rows = db
+        .read("appointments", appointments_sql!(), &[&ids])
+        .await?;
+    let shape = || StoreError::Other("appointments: unexpected result shape".into());
+    let mut found: HashMap<String, (i64, Vec<(Appointment, AppointmentSession)>)> =
+        HashMap::with_capacity(ids.len());
+    for row in &rows {
+        let c = Cols::new(row, "appointments");
+        let ord: i64 = c.get(0, "ord")?;
+        let id = usize::try_from(ord - 1)
+            .ok()
+            .and_then(|i| ids.get(i))
+            .ok_or_else(shape)?;
+        let token: i64 = c.get(1, "appointments_token")?;
+        let (_, list) = found
+            .entry((*id).to_owned())
+            .or_insert_with(|| (token, Vec::new()));
+        let booked: Option<String> = c.get(2, "id")?;
+        if booked.is_some() {
+            list.push(appointment_with_session_at(row, 2)?);
+        }
+    }
+    Ok(found
+        .into_iter()
+        .map(|(id, (token, mut list))| {
+            sort_appointments(&mut list);
+            (id, (token, Arc::new(list)))
+        })
+        .collect())
+}
+
 /// What a statement asks for, read by read: whether to read the named patient's context (the
 /// instance holds no copy), and with the medication list the token of the courses the instance
-/// holds.
+/// holds; and whether to send the prefetched rows, courses or appointments, at all (the
+/// instance lacks some named patient's).
 struct Wants {
     contexts: Vec<bool>,
     tokens: Vec<Option<i64>>,
+    rows: bool,
 }
 
 /// One read's answer: its session's context (without the patient's), the context generation
 /// the statement saw, the patient's context if the statement read it (`Some(None)`: no such
-/// patient), and with the medication list the patient's medication token.
+/// patient), and with the medication list or appointments the patient's token for them.
 struct Read {
     context: SessionContext,
     generation: i64,
@@ -487,6 +708,14 @@ async fn statement(
     let with_contexts = wants.contexts.contains(&true);
     let (sql, params): (&str, Params) = match (prefetch, with_contexts) {
         (Prefetch::Nothing, false) => (session_contexts_sql!(), &[&suid_hashes, &asked]),
+        (Prefetch::Appointments, false) if !wants.rows => (
+            session_contexts_with_appointments_token_sql!(),
+            &[&suid_hashes, &asked],
+        ),
+        (Prefetch::Appointments, true) if !wants.rows => (
+            with_patient_contexts_sql!(session_contexts_with_appointments_token_sql!(), "$3"),
+            &[&suid_hashes, &asked, &wants.contexts],
+        ),
         (Prefetch::Nothing, true) => (
             with_patient_contexts_sql!(session_contexts_sql!(), "$3"),
             &[&suid_hashes, &asked, &wants.contexts],
@@ -499,6 +728,14 @@ async fn statement(
             with_patient_contexts_sql!(session_contexts_with_appointments_sql!(), "$3"),
             &[&suid_hashes, &asked, &wants.contexts],
         ),
+        (Prefetch::Medication, false) if !wants.rows => (
+            session_contexts_with_medication_token_sql!(),
+            &[&suid_hashes, &asked],
+        ),
+        (Prefetch::Medication, true) if !wants.rows => (
+            with_patient_contexts_sql!(session_contexts_with_medication_token_sql!(), "$3"),
+            &[&suid_hashes, &asked, &wants.contexts],
+        ),
         (Prefetch::Medication, false) => (
             session_contexts_with_medication_sql!(),
             &[&suid_hashes, &asked, &wants.tokens],
@@ -509,17 +746,14 @@ async fn statement(
         ),
     };
     let rows = db.read("sessions", sql, params).await?;
-    contexts(&rows, &wants.contexts, prefetch)
+    contexts(&rows, wants, prefetch)
 }
 
-/// The answers of the statement's reads (one per element of `want_contexts`, which says whose
+/// The answers of the statement's reads (one per element of `wants.contexts`, which says whose
 /// patient's context the rows end with) from its rows, by position (`None` where there is no
 /// such session).
-fn contexts(
-    rows: &[Row],
-    want_contexts: &[bool],
-    prefetch: Prefetch,
-) -> StoreResult<Vec<Option<Read>>> {
+fn contexts(rows: &[Row], wants: &Wants, prefetch: Prefetch) -> StoreResult<Vec<Option<Read>>> {
+    let want_contexts = &wants.contexts;
     let shape = || StoreError::Other("sessions: unexpected result shape".into());
     let mut found: Vec<Option<Read>> = want_contexts.iter().map(|_| None).collect();
     for row in rows {
@@ -555,12 +789,27 @@ fn contexts(
         match prefetch {
             Prefetch::Nothing => {}
             Prefetch::Appointments => {
-                let appointments = context.appointments.get_or_insert_with(Vec::new);
-                let booked: Option<String> =
-                    Cols::new(row, "appointments").get(SESSION_CONTEXT_COLUMNS, "id")?;
-                if booked.is_some() {
-                    appointments.push(appointment_with_session_at(row, SESSION_CONTEXT_COLUMNS)?);
+                // A patient who does not exist has no token.
+                read.token =
+                    Cols::new(row, "patients").get(APPOINTMENTS_TOKEN, "appointments_token")?;
+                if wants.rows {
+                    let appointments = context.appointments.get_or_insert_with(Vec::new);
+                    let booked: Option<String> =
+                        Cols::new(row, "appointments").get(APPOINTMENTS_AT, "id")?;
+                    if booked.is_some() {
+                        appointments.push(appointment_with_session_at(row, APPOINTMENTS_AT)?);
+                    }
                 }
+            }
+            Prefetch::Medication if !wants.rows => {
+                let list = context.medication.get_or_insert_with(Default::default);
+                let at = |table| Cols {
+                    offset: SESSION_CONTEXT_COLUMNS,
+                    ..Cols::new(row, table)
+                };
+                list.version = at("medication_versions").get(0, "version")?;
+                list.seen_version = at("medication_list_views").get(1, "version")?;
+                read.token = at("patients").get(2, "medication_token")?;
             }
             Prefetch::Medication => {
                 let list = context.medication.get_or_insert_with(Default::default);

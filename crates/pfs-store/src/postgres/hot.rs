@@ -12,12 +12,14 @@
 //!
 //! Likewise the courses of patients' medication lists, checked against each patient's
 //! medication token (migration 0016), which the session read also returns: a re-read of a list
-//! whose token has not moved sends no course rows.
+//! whose token has not moved sends no course rows. And patients' appointments, checked against
+//! their appointments token (migration 0017): a batch whose every copy is current is read by a
+//! statement without the appointments' tables.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use pfs_core::model::{MedicationCourse, PatientContext};
+use pfs_core::model::{Appointment, AppointmentSession, MedicationCourse, PatientContext};
 
 /// Most patients' contexts kept; the table is emptied when it is full (the busiest patients
 /// come back within the next few thousand reads).
@@ -60,28 +62,44 @@ impl PatientCopies {
 /// order.
 pub(super) type Courses = Arc<Vec<(MedicationCourse, Option<String>)>>;
 
-/// Copies of lists' courses, by patient id, each with the medication token it was read at.
-#[derive(Default)]
-pub(super) struct CourseCopies(Mutex<HashMap<String, (i64, Courses)>>);
+/// A patient's live appointments, each with its appointment session, in the store's order.
+pub(super) type Appointments = Arc<Vec<(Appointment, AppointmentSession)>>;
 
-impl CourseCopies {
-    fn map(&self) -> MutexGuard<'_, HashMap<String, (i64, Courses)>> {
+/// Copies of something of each patient's, by patient id, each with the token (medication or
+/// appointments) it was read at.
+pub(super) struct TokenCopies<T>(Mutex<HashMap<String, (i64, T)>>);
+
+impl<T> Default for TokenCopies<T> {
+    fn default() -> Self {
+        TokenCopies(Mutex::default())
+    }
+}
+
+impl<T: Clone> TokenCopies<T> {
+    fn map(&self) -> MutexGuard<'_, HashMap<String, (i64, T)>> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The copy of a patient's courses, whatever its token.
-    pub(super) fn get(&self, patient_id: &str) -> Option<(i64, Courses)> {
+    /// The copy of a patient's rows, whatever its token.
+    pub(super) fn get(&self, patient_id: &str) -> Option<(i64, T)> {
         self.map().get(patient_id).cloned()
     }
 
-    /// Keeps courses read at `token`. Tokens are random, so there is no telling which of two
-    /// is later: the last kept stands, and a copy whose token has moved is simply not used.
-    pub(super) fn keep(&self, patient_id: &str, token: i64, courses: Courses) {
+    /// Keeps rows read at `token`. Tokens are random, so there is no telling which of two is
+    /// later: the last kept stands, and a copy whose token has moved is simply not used.
+    pub(super) fn keep(&self, patient_id: &str, token: i64, rows: T) {
         let mut map = self.map();
         if map.len() >= MOST_PATIENTS && !map.contains_key(patient_id) {
             map.clear();
         }
-        map.insert(patient_id.to_owned(), (token, courses));
+        map.insert(patient_id.to_owned(), (token, rows));
+    }
+
+    /// Drops a patient's copy: after a write through this instance that changed their rows,
+    /// so that their next read asks for the rows at once instead of finding the copy's token
+    /// out of date and asking again.
+    pub(super) fn forget(&self, patient_id: &str) {
+        self.map().remove(patient_id);
     }
 }
 
@@ -89,7 +107,8 @@ impl CourseCopies {
 #[derive(Default)]
 pub(super) struct Copies {
     pub contexts: PatientCopies,
-    pub courses: CourseCopies,
+    pub courses: TokenCopies<Courses>,
+    pub appointments: TokenCopies<Appointments>,
 }
 
 #[cfg(test)]
@@ -109,7 +128,7 @@ mod tests {
 
     #[test]
     fn the_last_courses_kept_stand() {
-        let copies = CourseCopies::default();
+        let copies = TokenCopies::<Courses>::default();
         copies.keep("1", 7, Arc::default());
         copies.keep("1", 3, Arc::default());
         assert_eq!(copies.get("1").map(|(token, _)| token), Some(3));

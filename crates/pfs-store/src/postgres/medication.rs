@@ -435,7 +435,9 @@ impl MedicationStore for PostgresStore {
             &version,
         ];
         params.extend(log.params());
-        self.order_call(sql, &params).await
+        let outcome = self.order_call(sql, &params).await;
+        self.contexts.forget_courses(&r.patient_id);
+        outcome
     }
 
     async fn amend_prescription_request(

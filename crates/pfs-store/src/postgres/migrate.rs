@@ -94,6 +94,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "medication_token",
         include_str!("../../migrations/postgres/0016_medication_token.sql"),
     ),
+    (
+        17,
+        "appointments_token",
+        include_str!("../../migrations/postgres/0017_appointments_token.sql"),
+    ),
 ];
 
 /// Applies the migrations the database at `url` has not had, then disconnects: for operators

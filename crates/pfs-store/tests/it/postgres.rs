@@ -8,7 +8,7 @@ use std::time::Duration;
 use pfs_core::model::{PracticeSettings, RecordAccess};
 use pfs_core::store::*;
 
-use crate::fixtures::{patient, practice, t};
+use crate::fixtures::{account, patient, practice, provider, t};
 use pfs_store::pg_testing::{TestSchema, required_test_url};
 use pfs_store::{PostgresOptions, PostgresStore, postgres, suite};
 use sqlx_core::connection::Connection;
@@ -407,5 +407,100 @@ async fn bulk_inserts_refresh_the_patient_statistics() {
     assert_eq!(estimate().await, 1_500.0);
     store.insert_patients(&batch(2_500, 600)).await.unwrap();
     assert_eq!(estimate().await, 3_100.0);
+    store.close().await;
+}
+
+/// Each instance keeps copies of patients' appointments, used while the patient's appointments
+/// token (migration 0017) is the copy's. Appointment sessions have no store call that changes
+/// them, but their rows are part of what a patient's appointments read returns: a change made
+/// in the database (by an operator, or a later feature) moves the tokens of every patient
+/// booked in the session, and the next read sees it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: set PFS_TEST_POSTGRES_URL and run with --include-ignored"]
+async fn a_changed_appointment_session_is_seen_by_the_next_read() {
+    use pfs_core::model::{Appointment, AppointmentSession, BookOutcome, Prefetch, SessionRecord};
+
+    let (schema, store) = fresh(PostgresOptions::default()).await;
+    let (prov, mine) = (provider("prov-1"), patient("patient-1", "X00001"));
+    let acct = account("account-1", &mine.id);
+    store.insert_provider(&prov).await.unwrap();
+    store.insert_practice(&practice("X00001")).await.unwrap();
+    store.insert_patient(&mine).await.unwrap();
+    store.insert_account(&acct).await.unwrap();
+    let suid_hash = format!("5{:063x}", 1);
+    let record = SessionRecord {
+        suid_hash: suid_hash.clone(),
+        provider_id: prov.id.clone(),
+        account_id: acct.id.clone(),
+        online_user_id: mine.id.clone(),
+        selected_patient_id: mine.id.clone(),
+        created_at: t(0),
+        last_seen_at: t(0),
+        ended_at: None,
+    };
+    store.insert_session(&record).await.unwrap();
+    let day = t(86_400_000);
+    let surgery = AppointmentSession {
+        id: "700001".into(),
+        ods: "X00001".into(),
+        session_type: "Morning surgery".into(),
+        staff_details: "Dr A Jones (Female)".into(),
+        location: "Main site".into(),
+        slot_type: "Routine".into(),
+        start: day,
+        slot_minutes: 10,
+        slot_count: 12,
+    };
+    store.insert_appointment_session(&surgery).await.unwrap();
+    let booking = Appointment {
+        id: "800001".into(),
+        session_id: surgery.id.clone(),
+        patient_id: mine.id.clone(),
+        start: day,
+        end: day + chrono::Duration::minutes(10),
+        notes: None,
+        booked_by: mine.id.clone(),
+        booked_at: t(1),
+        cancelled_at: None,
+    };
+    let logged = RecordAccess {
+        patient_id: mine.id.clone(),
+        at: t(1),
+        accessed_by: "Patient".into(),
+        organisation: "Practice".into(),
+        access_type: "Booked appointment".into(),
+        method: "Online".into(),
+    };
+    assert_eq!(
+        store
+            .book_appointment(&booking, 10, t(1), &logged)
+            .await
+            .unwrap(),
+        BookOutcome::Booked
+    );
+    let location = async || {
+        let context = store
+            .session_context(&suid_hash, Some(&mine.id), Prefetch::Appointments)
+            .await
+            .unwrap()
+            .expect("the session exists");
+        let appointments = context.appointments.expect("appointments read");
+        let [(appointment, session)] = appointments.as_slice() else {
+            panic!("one appointment: {appointments:?}");
+        };
+        assert_eq!(appointment.id, booking.id);
+        session.location.clone()
+    };
+    // The first read keeps a copy; the second may use it.
+    assert_eq!(location().await, "Main site");
+    assert_eq!(location().await, "Main site");
+
+    let mut other = PgConnection::connect(schema.url()).await.unwrap();
+    other
+        .execute("UPDATE appointment_sessions SET location = 'Branch surgery' WHERE id = '700001'")
+        .await
+        .unwrap();
+    assert_eq!(location().await, "Branch surgery");
+    assert_eq!(location().await, "Branch surgery");
     store.close().await;
 }
