@@ -522,71 +522,13 @@ async fn read_contexts(
         }
     }
     if !stale.is_empty() {
-        let ids = distinct_ids(asked, &stale);
-        let again = patient_contexts(db, &ids).await?;
-        for (id, (generation, patient)) in &again {
-            copies.contexts.keep(id, *generation, patient);
-        }
-        for i in stale {
-            let id = asked.get(i).copied().flatten();
-            if let (Some(Some(read)), Some((_, patient))) =
-                (found.get_mut(i), id.and_then(|id| again.get(id)))
-            {
-                read.context.patient = patient.clone();
-            }
-        }
+        reread_contexts(db, copies, asked, &stale, &mut found).await?;
     }
     if !stale_lists.is_empty() {
-        // Read again with their courses (and the versions, from the same snapshot).
-        let sub_hashes: Vec<&str> = stale_lists
-            .iter()
-            .filter_map(|&i| suid_hashes.get(i).copied())
-            .collect();
-        let sub_asked: Vec<Option<&str>> = stale_lists
-            .iter()
-            .map(|&i| asked.get(i).copied().flatten())
-            .collect();
-        let full = Wants {
-            contexts: vec![false; stale_lists.len()],
-            tokens: vec![None; stale_lists.len()],
-            rows: true,
-        };
-        let again = statement(db, &sub_hashes, &sub_asked, &full, prefetch).await?;
-        for ((i, id), read_again) in stale_lists.iter().zip(&sub_asked).zip(again) {
-            let Some(slot) = found.get_mut(*i) else {
-                continue;
-            };
-            // The later read is the answer: the session may have ended in between.
-            let (Some(read), Some(again)) = (slot.as_mut(), read_again) else {
-                *slot = None;
-                continue;
-            };
-            match (id, again.token, again.context.medication) {
-                (Some(id), Some(token), Some(list)) => {
-                    copies
-                        .courses
-                        .keep(id, token, Arc::new(list.courses.clone()));
-                    read.context.medication = Some(list);
-                }
-                // The patient is gone (their namespace deleted in between).
-                _ => read.context.patient = None,
-            }
-        }
+        reread_lists(db, copies, suid_hashes, asked, &stale_lists, &mut found).await?;
     }
     if !stale_appointments.is_empty() {
-        let ids = distinct_ids(asked, &stale_appointments);
-        let again = appointments_of(db, &ids).await?;
-        for (id, (token, list)) in &again {
-            copies.appointments.keep(id, *token, list.clone());
-        }
-        for i in stale_appointments {
-            let id = asked.get(i).copied().flatten();
-            if let (Some(Some(read)), Some((_, list))) =
-                (found.get_mut(i), id.and_then(|id| again.get(id)))
-            {
-                read.context.appointments = Some(list.as_ref().clone());
-            }
-        }
+        reread_appointments(db, copies, asked, &stale_appointments, &mut found).await?;
     }
     Ok(found
         .into_iter()
@@ -601,6 +543,104 @@ async fn read_contexts(
             })
         })
         .collect())
+}
+
+/// Reads again the patients' contexts of the reads at `stale`, whose copies were out of date,
+/// keeps them and puts them in `found`.
+async fn reread_contexts(
+    db: &Db,
+    copies: &Copies,
+    asked: &[Option<&str>],
+    stale: &[usize],
+    found: &mut [Option<Read>],
+) -> StoreResult<()> {
+    let ids = distinct_ids(asked, stale);
+    let again = patient_contexts(db, &ids).await?;
+    for (id, (generation, patient)) in &again {
+        copies.contexts.keep(id, *generation, patient);
+    }
+    for &i in stale {
+        let id = asked.get(i).copied().flatten();
+        if let (Some(Some(read)), Some((_, patient))) =
+            (found.get_mut(i), id.and_then(|id| again.get(id)))
+        {
+            read.context.patient = patient.clone();
+        }
+    }
+    Ok(())
+}
+
+/// Reads again, with their courses, the medication lists of the reads at `stale`, whose copies
+/// were out of date: the whole list, so that its versions and courses come from one snapshot.
+/// Keeps the courses and puts the lists in `found`.
+async fn reread_lists(
+    db: &Db,
+    copies: &Copies,
+    suid_hashes: &[&str],
+    asked: &[Option<&str>],
+    stale: &[usize],
+    found: &mut [Option<Read>],
+) -> StoreResult<()> {
+    let sub_hashes: Vec<&str> = stale
+        .iter()
+        .filter_map(|&i| suid_hashes.get(i).copied())
+        .collect();
+    let sub_asked: Vec<Option<&str>> = stale
+        .iter()
+        .map(|&i| asked.get(i).copied().flatten())
+        .collect();
+    let full = Wants {
+        contexts: vec![false; stale.len()],
+        tokens: vec![None; stale.len()],
+        rows: true,
+    };
+    let again = statement(db, &sub_hashes, &sub_asked, &full, Prefetch::Medication).await?;
+    for ((i, id), read_again) in stale.iter().zip(&sub_asked).zip(again) {
+        let Some(slot) = found.get_mut(*i) else {
+            continue;
+        };
+        // The later read is the answer: the session may have ended in between.
+        let (Some(read), Some(again)) = (slot.as_mut(), read_again) else {
+            *slot = None;
+            continue;
+        };
+        match (id, again.token, again.context.medication) {
+            (Some(id), Some(token), Some(list)) => {
+                copies
+                    .courses
+                    .keep(id, token, Arc::new(list.courses.clone()));
+                read.context.medication = Some(list);
+            }
+            // The patient is gone (their namespace deleted in between).
+            _ => read.context.patient = None,
+        }
+    }
+    Ok(())
+}
+
+/// Reads again the appointments of the reads at `stale`, whose copies were out of date, keeps
+/// them and puts them in `found`.
+async fn reread_appointments(
+    db: &Db,
+    copies: &Copies,
+    asked: &[Option<&str>],
+    stale: &[usize],
+    found: &mut [Option<Read>],
+) -> StoreResult<()> {
+    let ids = distinct_ids(asked, stale);
+    let again = appointments_of(db, &ids).await?;
+    for (id, (token, list)) in &again {
+        copies.appointments.keep(id, *token, list.clone());
+    }
+    for &i in stale {
+        let id = asked.get(i).copied().flatten();
+        if let (Some(Some(read)), Some((_, list))) =
+            (found.get_mut(i), id.and_then(|id| again.get(id)))
+        {
+            read.context.appointments = Some(list.as_ref().clone());
+        }
+    }
+    Ok(())
 }
 
 /// The contexts of the patients of `ids` (`None` for one who does not exist), each with the
