@@ -136,6 +136,16 @@ mod tests {
     }
 
     #[test]
+    fn a_forgotten_copy_is_gone() {
+        let copies = TokenCopies::<Appointments>::default();
+        copies.keep("1", 7, Arc::default());
+        copies.keep("2", 8, Arc::default());
+        copies.forget("1");
+        assert!(copies.get("1").is_none());
+        assert_eq!(copies.get("2").map(|(token, _)| token), Some(8));
+    }
+
+    #[test]
     fn a_full_table_starts_again() {
         let copies = PatientCopies::default();
         for i in 0..MOST_PATIENTS {
