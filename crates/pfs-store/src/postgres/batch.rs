@@ -37,7 +37,7 @@ use tokio_postgres::Row;
 
 use super::appointment::{appointment_with_session_at, sort_appointments};
 use super::hot::{Appointments, Copies, Copy, Courses};
-use super::medication::{add_list_row, list_row_at, sort_courses};
+use super::medication::{add_list_row, list_row_at, list_versions_at, sort_courses};
 use super::session::{patient_context_row, session_context_row};
 use super::sql::Cols;
 use super::{Db, Params};
@@ -843,13 +843,10 @@ fn contexts(rows: &[Row], wants: &Wants, prefetch: Prefetch) -> StoreResult<Vec<
             }
             Prefetch::Medication if !wants.rows => {
                 let list = context.medication.get_or_insert_with(Default::default);
-                let at = |table| Cols {
-                    offset: SESSION_CONTEXT_COLUMNS,
-                    ..Cols::new(row, table)
-                };
-                list.version = at("medication_versions").get(0, "version")?;
-                list.seen_version = at("medication_list_views").get(1, "version")?;
-                read.token = at("patients").get(2, "medication_token")?;
+                let (version, seen) = list_versions_at(row, SESSION_CONTEXT_COLUMNS)?;
+                add_list_row(list, (version, seen, None));
+                read.token = Cols::new(row, "patients")
+                    .get(SESSION_CONTEXT_COLUMNS + 2, "medication_token")?;
             }
             Prefetch::Medication => {
                 let list = context.medication.get_or_insert_with(Default::default);

@@ -76,14 +76,25 @@ fn list_row(row: &Row) -> StoreResult<ListRow> {
     list_row_at(row, 0)
 }
 
+/// A list's version and the version the session saw, in the two columns from `offset`.
+pub(super) fn list_versions_at(row: &Row, offset: usize) -> StoreResult<(i64, Option<i64>)> {
+    let at = |table| Cols {
+        offset,
+        ..Cols::new(row, table)
+    };
+    Ok((
+        at("medication_versions").get(0, "version")?,
+        at("medication_list_views").get(1, "version")?,
+    ))
+}
+
 /// A [`ListRow`] whose 15 columns start at `offset`.
 pub(super) fn list_row_at(row: &Row, offset: usize) -> StoreResult<ListRow> {
     let at = |table| Cols {
         offset,
         ..Cols::new(row, table)
     };
-    let version = at("medication_versions").get(0, "version")?;
-    let seen = at("medication_list_views").get(1, "version")?;
+    let (version, seen) = list_versions_at(row, offset)?;
     let course = match at("medication_courses").get::<Option<String>>(2, "id")? {
         None => None,
         Some(_) => {
