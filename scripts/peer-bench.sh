@@ -76,58 +76,10 @@ cleanup() {
 trap cleanup EXIT
 
 # --- openpfs -----------------------------------------------------------------------------------
-# Starts one `pfs serve --demo` in directory $1 (binary $2, ports $3 and $4, database $5 or
-# none for SQLite), logs the first demo account in, books the first free slot, and writes what
-# the load needs into $1/env: its endpoint, client certificate, suid and request bodies.
-start_openpfs() { # dir binary port admin-port [database]
-    local dir=$1 bin=$2 port=$3 admin_port=$4 database=${5:-}
-    mkdir -p "$dir"
-    (
-        cd "$dir"
-        if [ -n "$database" ]; then
-            PGOPTIONS='-c client_min_messages=warning' psql -q "$database" \
-                -c 'DROP SCHEMA public CASCADE; CREATE SCHEMA public;'
-            export PFS_DATABASE_URL="$database"
-        fi
-        export PFS_LISTEN=127.0.0.1:$port PFS_ADMIN_LISTEN=127.0.0.1:$admin_port
-        export PFS_ENDPOINT=https://127.0.0.1:$port/tpp/
-        export PFS_CONFIG_DIR=$dir/config # the login's profile, kept apart from the user's own
-        "$bin" serve --demo --log warn >serve.log 2>&1 &
-        echo $! >serve.pid
-        for _ in $(seq 150); do
-            [ -f pfs-data/demo/accounts.json ] && [ -f pfs-data/admin-url ] && break
-            sleep 0.2
-        done
-        sleep 0.5
-        demo=pfs-data/demo
-        account=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["accountId"])' "$demo/accounts.json")
-        "$bin" login --account "$account" >/dev/null
-        # The first free slot: its session id, start and end.
-        read -r session start end < <("$bin" call ListSlots numberOfDays=14 --json | python3 -c '
-import json, sys
-for session in json.load(sys.stdin)["children"]:
-    for slot in session.get("children", []):
-        a = slot["attributes"]
-        print(session["attributes"]["sessionId"], a["startDate"], a["endDate"])
-        sys.exit()')
-        "$bin" call BookAppointment "sessionId=$session" "startDate=$start" "endDate=$end" \
-            notes=peer-bench >/dev/null
-        read -r suid unit patient user < <(python3 -c '
-import json, sys
-s = json.load(open(sys.argv[1]))["session"]
-print(s["suid"], s["unitId"], s["selectedPatientId"], s["onlineUserId"])' "$PFS_CONFIG_DIR/profiles/default.json")
-        provider_id=$(tr -d '\n' <"$demo/provider-id")
-        {
-            echo "endpoint=$PFS_ENDPOINT"
-            echo "demo=$dir/$demo"
-            echo "suid=$suid"
-            echo "view_body='<ViewAppointments apiVersion=\"1\" unitId=\"$unit\" patientId=\"$patient\" onlineUserId=\"$user\" futureAppointments=\"Y\"/>'"
-            echo "check_body='<CheckVersion apiVersion=\"1\"><Application name=\"peer-bench\" version=\"1\" providerId=\"$provider_id\" deviceType=\"peer-bench\"/></CheckVersion>'"
-        } >env
-    )
-    pids+=("$(cat "$dir/serve.pid")")
-}
+# shellcheck source=scripts/lib/demo-server.sh
+source "$root/scripts/lib/demo-server.sh"
 start_openpfs "$work/openpfs" "$PFS" "$PFS_PORT" "$PFS_ADMIN_PORT" "${DATABASE:-}"
+pids+=("$(cat "$work/openpfs/serve.pid")")
 servers=(nginx wiremock openpfs)
 if [ -n "${PFS_BASELINE:-}" ]; then
     if [ -n "${DATABASE:-}" ] && [ -z "${DATABASE_BASELINE:-}" ]; then
@@ -136,6 +88,7 @@ if [ -n "${PFS_BASELINE:-}" ]; then
     fi
     start_openpfs "$work/baseline" "$(realpath "$PFS_BASELINE")" "$BASELINE_PORT" \
         "$BASELINE_ADMIN_PORT" "${DATABASE_BASELINE:-}"
+    pids+=("$(cat "$work/baseline/serve.pid")")
     servers+=(baseline)
 fi
 # shellcheck source=/dev/null # written by start_openpfs

@@ -158,6 +158,11 @@ macro_rules! dispatch {
 
         impl Pfs {
             /// The one dispatch from a decoded request to its operation.
+            ///
+            /// Each operation's future is boxed (one allocation of its own size): inline, every
+            /// future that awaits this one would be sized for the largest operation (the
+            /// endpoint's handler future was 9.3 KB), and copied whole at each move on its way
+            /// to the runtime (docs/benchmarks.md, "Instructions per request").
             pub(crate) async fn dispatch(
                 &self,
                 caller: &Provider,
@@ -166,7 +171,7 @@ macro_rules! dispatch {
                 request: Request,
             ) -> Result<Reply, DomainError> {
                 match request {
-                    $(Request::$name(m) => self.perform(caller, session, suid, m).await,)*
+                    $(Request::$name(m) => Box::pin(self.perform(caller, session, suid, m)).await,)*
                 }
             }
         }
