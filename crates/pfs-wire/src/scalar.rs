@@ -202,17 +202,31 @@ fn is_decoration(rest: &[u8]) -> bool {
 
 /// Writes a wall-clock time the way replies carry it: `2024-06-03T09:30:00.0Z`.
 pub fn format_wall_clock(t: NaiveDateTime) -> String {
-    // Written by hand: replies carry many of these and strftime parses its pattern every call.
     use chrono::{Datelike, Timelike};
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.0Z",
-        t.year(),
-        t.month(),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    let Ok(year @ 0..=9999) = u32::try_from(t.year()) else {
+        // Never stored (the wire's years are MIN_YEAR..=MAX_YEAR), but written all the same.
+        return t.format("%Y-%m-%dT%H:%M:%S.0Z").to_string();
+    };
+    // Digit by digit: replies carry many of these, and `format!` with padded fields took ten
+    // times as many instructions (docs/benchmarks.md, "Instructions per request").
+    let mut out = String::with_capacity(22);
+    let fields = [
+        (year, 4, '-'),
+        (t.month(), 2, '-'),
+        (t.day(), 2, 'T'),
+        (t.hour(), 2, ':'),
+        (t.minute(), 2, ':'),
+        (t.second(), 2, '.'),
+    ];
+    for (value, width, then) in fields {
+        for place in (0..width).rev() {
+            let digit = value / 10u32.pow(place) % 10;
+            out.push(char::from(b'0' + digit as u8));
+        }
+        out.push(then);
+    }
+    out.push_str("0Z");
+    out
 }
 
 /// Writes a date as an `xs:dateTime` at midnight, as `Person/@dateOfBirth` requires.
@@ -367,6 +381,16 @@ mod tests {
         let d = t.date();
         assert_eq!(format_date_as_datetime(d), "2024-06-03T00:00:00.0Z");
         assert_eq!(format_date_sortable(d), "2024-06-03T00:00:00");
+    }
+
+    proptest::proptest! {
+        /// The hand-written formatter writes what chrono's pattern does, for every time.
+        #[test]
+        fn wall_clock_is_written_as_chrono_writes_it(secs in -80_000_000_000i64..300_000_000_000) {
+            let t = chrono::DateTime::from_timestamp(secs, 0).unwrap().naive_utc();
+            let want = t.format("%Y-%m-%dT%H:%M:%S.0Z").to_string();
+            proptest::prop_assert_eq!(format_wall_clock(t), want);
+        }
     }
 
     #[test]

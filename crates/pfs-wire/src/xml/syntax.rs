@@ -104,8 +104,18 @@ impl<'a> Cursor<'a> {
         if !self.bump().is_some_and(is_name_start) {
             return None;
         }
-        while self.peek().is_some_and(is_name_char) {
-            self.bump();
+        loop {
+            // Names on this wire are ASCII: their characters are stepped over a byte at a time
+            // (an ASCII byte is a whole character), the rest one character at a time.
+            self.pos += self
+                .rest()
+                .bytes()
+                .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b':' | b'-' | b'.'))
+                .count();
+            match self.peek() {
+                Some(c) if !c.is_ascii() && is_name_char(c) => self.bump(),
+                _ => break,
+            };
         }
         self.s.get(start..self.pos)
     }
@@ -252,6 +262,23 @@ mod tests {
         }
         for n in ["", "1a", "-a", ".a", "a b", "a<", "a\"", "a=b", "\u{B7}"] {
             assert!(!is_name(n), "{n}");
+        }
+    }
+
+    proptest::proptest! {
+        /// A tag's name is the longest run of name characters, whatever mix of ASCII and
+        /// other characters it holds.
+        #[test]
+        fn a_tag_name_is_its_longest_run_of_name_characters(
+            s in "[a-zA-Z0-9_:.\\-\u{B7}\u{C0}-\u{2FF}\u{300}-\u{36F}\u{2070}-\u{218F} <=>'\"]{0,24}"
+        ) {
+            let end = s
+                .char_indices()
+                .find(|&(i, c)| if i == 0 { !is_name_start(c) } else { !is_name_char(c) })
+                .map_or(s.len(), |(i, _)| i);
+            let want = (end > 0).then(|| &s[..end]);
+            let mut cursor = Cursor { s: &s, pos: 0 };
+            proptest::prop_assert_eq!(cursor.name(), want);
         }
     }
 
