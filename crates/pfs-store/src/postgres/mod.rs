@@ -44,6 +44,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use deadpool::managed::{Manager, Metrics, Object, Pool, PoolError, RecycleError, RecycleResult};
+use futures_util::future::BoxFuture;
 use pfs_core::store::*;
 use sqlx_postgres::PgConnectOptions;
 use tokio_postgres::types::ToSql;
@@ -201,7 +202,15 @@ fn drive(connection: impl Future<Output = Result<(), tokio_postgres::Error>> + S
 
 impl Connector {
     /// A new connection; `for_reads` for a shared read connection (see [`Db::reader`]).
-    async fn open(&self, for_reads: bool) -> Result<Conn, tokio_postgres::Error> {
+    ///
+    /// Boxed: connecting is rare, and its state (the driver's connect and TLS futures, over
+    /// 8 KB) would otherwise be part of every read's and write's future, and be copied with it
+    /// (docs/benchmarks.md, "Instructions per request").
+    fn open(&self, for_reads: bool) -> BoxFuture<'_, Result<Conn, tokio_postgres::Error>> {
+        Box::pin(self.connect(for_reads))
+    }
+
+    async fn connect(&self, for_reads: bool) -> Result<Conn, tokio_postgres::Error> {
         let client = match &self.tls {
             None => {
                 let (client, connection) = self.config.connect(NoTls).await?;
