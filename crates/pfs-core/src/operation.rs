@@ -9,6 +9,7 @@
 //! decoded [`pfs_wire::Request`] to [`Pfs::perform`] is generated from
 //! [`pfs_wire::for_each_request!`], so a request type without an operation does not compile.
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use pfs_wire::{ReplyMessage, RequestMessage, WireMessage};
@@ -66,7 +67,7 @@ pub(crate) struct Call<'a> {
     /// The caller's provider.
     pub caller: &'a Provider,
     session: Option<&'a ActiveSession>,
-    patient: Option<PatientContext>,
+    patient: Option<Cow<'a, PatientContext>>,
     new_suid: OnceLock<SecretString>,
 }
 
@@ -80,7 +81,7 @@ impl Call<'_> {
     /// The selected patient's context, as checked before the operation (present for
     /// [`Access::Patient`] and [`Access::Service`]).
     pub fn patient(&self) -> Result<&PatientContext, DomainError> {
-        self.patient.as_ref().ok_or_else(|| {
+        self.patient.as_deref().ok_or_else(|| {
             DomainError::Unavailable("operation declared without patient access".into())
         })
     }

@@ -1,6 +1,7 @@
 //! Sessions: `Authenticate`, `PatientSelected`, `ListServiceAccesses`, `Logoff`, and the
 //! checks every in-session message goes through.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use chrono::Duration;
@@ -160,23 +161,23 @@ impl Pfs {
 
     /// The context of `patient_id`, if there is such a patient: as read with the session when
     /// the request named this patient, otherwise from the store.
-    pub(crate) async fn context_of(
+    pub(crate) async fn context_of<'s>(
         &self,
-        s: &ActiveSession,
+        s: &'s ActiveSession,
         patient_id: &str,
-    ) -> Result<Option<PatientContext>, DomainError> {
+    ) -> Result<Option<Cow<'s, PatientContext>>, DomainError> {
         Ok(match s.named_as(patient_id) {
-            Some(n) => n.context.clone(),
-            None => self.store.patient_context(patient_id).await?,
+            Some(n) => n.context.as_ref().map(Cow::Borrowed),
+            None => self.store.patient_context(patient_id).await?.map(Cow::Owned),
         })
     }
 
     /// As [`Pfs::context_of`], for a patient who must exist (`NoAccess`, code `6`, if not).
-    pub(crate) async fn registered_context(
+    pub(crate) async fn registered_context<'s>(
         &self,
-        s: &ActiveSession,
+        s: &'s ActiveSession,
         patient_id: &str,
-    ) -> Result<PatientContext, DomainError> {
+    ) -> Result<Cow<'s, PatientContext>, DomainError> {
         self.context_of(s, patient_id)
             .await?
             .ok_or(DomainError::NoAccess("the patient is no longer registered"))
@@ -328,7 +329,7 @@ impl Pfs {
         if !self.may_act_for(s, target).await? {
             return Err(FORBIDDEN);
         }
-        let patient = self.context_of(s, target).await?.ok_or(FORBIDDEN)?.patient;
+        let patient = self.context_of(s, target).await?.ok_or(FORBIDDEN)?.patient.clone();
         self.touch(s, Some(target)).await?;
         Ok(PatientSelectedReply {
             uuid: None,

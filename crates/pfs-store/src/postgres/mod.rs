@@ -25,7 +25,8 @@
 //! reached every call fails with [`StoreError::Unavailable`]; a broken connection is replaced by
 //! the next call that needs it, so nothing needs restarting when the database is back.
 //!
-//! Statements are prepared once per connection and cached there by their SQL text.
+//! Statements are prepared once per connection and cached there by where their (static) SQL
+//! text lies in the binary.
 //!
 //! The schema is the SQLite one ported (`migrations/postgres`): instants are BIGINT unix
 //! milliseconds (UTC), booleans BOOLEAN, dates DATE, practice settings JSONB. Migrations are
@@ -147,7 +148,7 @@ impl std::fmt::Debug for PostgresStore {
 /// One database connection and the statements prepared on it.
 struct Conn {
     client: Client,
-    prepared: Mutex<HashMap<&'static str, Statement>>,
+    prepared: Mutex<HashMap<SqlText, Statement>>,
     /// Set while [`Db::transaction`] has a transaction open on it: a connection given back in
     /// that state (its request abandoned midway) is closed, never reused.
     in_transaction: AtomicBool,
@@ -167,7 +168,7 @@ impl Conn {
         self.prepared
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(sql, st.clone());
+            .insert(SqlText::of(sql), st.clone());
         Ok(st)
     }
 
@@ -177,9 +178,22 @@ impl Conn {
         self.retired.store(true, Ordering::Release);
     }
 
-    fn cached(&self, sql: &str) -> Option<Statement> {
+    fn cached(&self, sql: &'static str) -> Option<Statement> {
         let prepared = self.prepared.lock().unwrap_or_else(|e| e.into_inner());
-        prepared.get(sql).cloned()
+        prepared.get(&SqlText::of(sql)).cloned()
+    }
+}
+
+/// A statement's key in a connection's cache: the address and length of its static SQL text.
+/// Hashing the text itself cost more than the rest of a batch's bookkeeping (the batched read
+/// is several KB long); static memory never changes, so the same address and length is the
+/// same text. (The same text at two addresses is prepared twice, which is harmless.)
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct SqlText(usize, usize);
+
+impl SqlText {
+    fn of(sql: &'static str) -> SqlText {
+        SqlText(sql.as_ptr().addr(), sql.len())
     }
 }
 

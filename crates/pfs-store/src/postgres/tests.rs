@@ -27,6 +27,15 @@ fn unique_keys_read_like_sqlite() {
 }
 
 #[test]
+fn a_statement_is_cached_under_its_texts_place_and_length() {
+    const ONE: &str = "SELECT 1 + 1";
+    let prefix: &'static str = &ONE[..8]; // "SELECT 1": same address, shorter
+    assert!(SqlText::of(ONE) == SqlText::of(ONE));
+    assert!(SqlText::of(ONE) != SqlText::of(prefix));
+    assert!(SqlText::of(ONE) != SqlText::of("SELECT 2 + 2"));
+}
+
+#[test]
 fn bad_urls_are_not_echoed() {
     let err = connect_options("postgres://user:s3cret@[::1:5432/db", None).unwrap_err();
     assert!(!err.to_string().contains("s3cret"), "{err}");
