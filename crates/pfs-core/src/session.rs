@@ -168,7 +168,11 @@ impl Pfs {
     ) -> Result<Option<Cow<'s, PatientContext>>, DomainError> {
         Ok(match s.named_as(patient_id) {
             Some(n) => n.context.as_ref().map(Cow::Borrowed),
-            None => self.store.patient_context(patient_id).await?.map(Cow::Owned),
+            None => self
+                .store
+                .patient_context(patient_id)
+                .await?
+                .map(Cow::Owned),
         })
     }
 
@@ -329,7 +333,12 @@ impl Pfs {
         if !self.may_act_for(s, target).await? {
             return Err(FORBIDDEN);
         }
-        let patient = self.context_of(s, target).await?.ok_or(FORBIDDEN)?.patient.clone();
+        let patient = self
+            .context_of(s, target)
+            .await?
+            .ok_or(FORBIDDEN)?
+            .patient
+            .clone();
         self.touch(s, Some(target)).await?;
         Ok(PatientSelectedReply {
             uuid: None,
