@@ -576,15 +576,29 @@ async fn reread_contexts(
     for (id, (generation, patient)) in &again {
         copies.contexts.keep(id, *generation, patient);
     }
+    put_read_again(asked, stale, found, &again, |read, patient| {
+        read.context.patient = patient.clone();
+    });
+    Ok(())
+}
+
+/// Puts what was read again for each patient (`again`, by id, beside its generation or token)
+/// into the reads at `stale` that name that patient.
+fn put_read_again<V>(
+    asked: &[Option<&str>],
+    stale: &[usize],
+    found: &mut [Option<Read>],
+    again: &HashMap<String, (i64, V)>,
+    put: impl Fn(&mut Read, &V),
+) {
     for &i in stale {
         let id = asked.get(i).copied().flatten();
-        if let (Some(Some(read)), Some((_, patient))) =
+        if let (Some(Some(read)), Some((_, value))) =
             (found.get_mut(i), id.and_then(|id| again.get(id)))
         {
-            read.context.patient = patient.clone();
+            put(read, value);
         }
     }
-    Ok(())
 }
 
 /// Reads again, with their courses, the medication lists of the reads at `stale`, whose copies
@@ -649,14 +663,9 @@ async fn reread_appointments(
     for (id, (token, list)) in &again {
         copies.appointments.keep(id, *token, list.clone());
     }
-    for &i in stale {
-        let id = asked.get(i).copied().flatten();
-        if let (Some(Some(read)), Some((_, list))) =
-            (found.get_mut(i), id.and_then(|id| again.get(id)))
-        {
-            read.context.appointments = Some(list.as_ref().clone());
-        }
-    }
+    put_read_again(asked, stale, found, &again, |read, list| {
+        read.context.appointments = Some(list.as_ref().clone());
+    });
     Ok(())
 }
 
