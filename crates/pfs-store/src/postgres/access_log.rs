@@ -37,12 +37,17 @@ impl AccessLogStore for PostgresStore {
     }
 
     async fn insert_record_accesses(&self, accesses: &[RecordAccess]) -> StoreResult<()> {
-        // One statement for the group, whatever its size.
+        // One statement for the group, whatever its size. The rows are numbered in the group's
+        // order (`ORDER BY u.ord`; the join with `patients` may return them in any order), so
+        // that entries of the same instant are listed as they were logged.
         let sql = "INSERT INTO record_accesses
                  (patient_id, at_ms, accessed_by, organisation, access_type, method)
-             SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[],
-                                  $6::text[]) AS u(patient_id)
-             WHERE EXISTS (SELECT 1 FROM patients p WHERE p.id = u.patient_id)";
+             SELECT u.patient_id, u.at_ms, u.accessed_by, u.organisation, u.access_type, u.method
+             FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[])
+                 WITH ORDINALITY
+                 AS u(patient_id, at_ms, accessed_by, organisation, access_type, method, ord)
+             WHERE EXISTS (SELECT 1 FROM patients p WHERE p.id = u.patient_id)
+             ORDER BY u.ord";
         let column =
             |f: fn(&RecordAccess) -> &str| -> Vec<&str> { accesses.iter().map(f).collect() };
         let (patients, by, organisations, types, methods) = (

@@ -366,7 +366,8 @@ impl MedicationStore for PostgresStore {
     async fn record_medication_views(&self, views: &[MedicationView]) -> StoreResult<()> {
         // One statement for the whole group. A session may appear twice in a group (two reads
         // at once): only its later view is recorded, since one statement cannot update a row
-        // twice. A view of a session purged meanwhile records nothing but its log entry.
+        // twice. A view of a session purged meanwhile records nothing but its log entry. The
+        // log's rows are numbered in the group's order, as in `insert_record_accesses`.
         let sql = "WITH viewed AS (
                  INSERT INTO medication_list_views (suid_hash, patient_id, version)
                  SELECT v.suid_hash, v.patient_id, v.version
@@ -376,9 +377,12 @@ impl MedicationStore for PostgresStore {
              )
              INSERT INTO record_accesses
                  (patient_id, at_ms, accessed_by, organisation, access_type, method)
-             SELECT * FROM unnest($4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[],
-                                  $9::text[]) AS u(patient_id)
-             WHERE EXISTS (SELECT 1 FROM patients p WHERE p.id = u.patient_id)";
+             SELECT u.patient_id, u.at_ms, u.accessed_by, u.organisation, u.access_type, u.method
+             FROM unnest($4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[])
+                 WITH ORDINALITY
+                 AS u(patient_id, at_ms, accessed_by, organisation, access_type, method, ord)
+             WHERE EXISTS (SELECT 1 FROM patients p WHERE p.id = u.patient_id)
+             ORDER BY u.ord";
         let mut latest: Vec<(&MedicationView, i64)> = Vec::with_capacity(views.len());
         for v in views.iter().rev() {
             let Some(version) = v.version else { continue };

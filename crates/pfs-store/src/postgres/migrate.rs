@@ -99,6 +99,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "appointments_token",
         include_str!("../../migrations/postgres/0017_appointments_token.sql"),
     ),
+    (
+        18,
+        "access_log_one_index",
+        include_str!("../../migrations/postgres/0018_access_log_one_index.sql"),
+    ),
 ];
 
 /// Applies the migrations the database at `url` has not had, then disconnects: for operators

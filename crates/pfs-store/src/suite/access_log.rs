@@ -75,6 +75,18 @@ pub async fn record_accesses_in_groups(store: &dyn Store) {
         group
     );
 
+    // Entries of the same instant come back in the group's order.
+    let same_instant: Vec<RecordAccess> =
+        ["Viewed record", "Viewed test results", "Viewed documents"]
+            .into_iter()
+            .map(|what| record_access(me, t(7_000), what))
+            .collect();
+    store.insert_record_accesses(&same_instant).await.unwrap();
+    assert_eq!(
+        store.record_accesses(me, t(7_000), t(7_001)).await.unwrap(),
+        same_instant
+    );
+
     // An entry of a patient who no longer exists (deleted with a sandbox namespace while
     // their requests were answered) is dropped; it does not take the others down with it.
     let mixed = [
@@ -83,10 +95,7 @@ pub async fn record_accesses_in_groups(store: &dyn Store) {
     ];
     store.insert_record_accesses(&mixed).await.unwrap();
     assert_eq!(
-        store
-            .record_accesses(me, t(5_000), t(10_000))
-            .await
-            .unwrap(),
+        store.record_accesses(me, t(5_000), t(5_001)).await.unwrap(),
         mixed[..1]
     );
 }

@@ -557,6 +557,21 @@ pub async fn medication_list_order_and_views(store: &dyn Store) {
     assert_eq!(seen(&s2.suid_hash).await, Some(v - 3));
     assert_eq!(log_len(store, p).await, log_before + 10);
 
+    // A group's entries of one instant are listed in the group's order.
+    let tied: Vec<RecordAccess> = ["Dr C Able", "Dr A Baker", "Dr B Cole"]
+        .into_iter()
+        .map(|by| RecordAccess {
+            accessed_by: by.into(),
+            ..record_access(p, t(300), "Viewed medication")
+        })
+        .collect();
+    let views: Vec<MedicationView> = tied.iter().map(|l| view(&s1.suid_hash, p, v, l)).collect();
+    store.record_medication_views(&views).await.unwrap();
+    assert_eq!(
+        store.record_accesses(p, t(300), t(301)).await.unwrap(),
+        tied
+    );
+
     // Another patient's list holds only their course; an unknown patient's is empty at 0.
     let others = store
         .medication_list(&other.id, Some(&s2.suid_hash))
