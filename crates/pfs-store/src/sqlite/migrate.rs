@@ -74,6 +74,11 @@ pub(super) const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0013_appointments_in_order.sql",
         include_str!("../../migrations/sqlite/0013_appointments_in_order.sql"),
     ),
+    (
+        14,
+        "0014_access_log_without_autoincrement.sql",
+        include_str!("../../migrations/sqlite/0014_access_log_without_autoincrement.sql"),
+    ),
 ];
 
 /// Applies the migrations the database has not had, all in one transaction.

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use pfs_core::model::ProviderLink;
+use pfs_core::model::{ProviderLink, RecordAccess};
 use pfs_core::store::*;
 
 use crate::fixtures::{account, patient, practice, provider, t};
@@ -311,6 +311,99 @@ async fn adopts_a_database_migrated_by_sqlx() {
         .query_row("SELECT count(*) FROM appointments", [], |row| row.get(0))
         .unwrap();
     assert_eq!(appointments, 0);
+}
+
+/// Migration 0014 makes the access log again without AUTOINCREMENT: the entries written before
+/// it are kept, ids and all, and later ones are numbered after them.
+#[tokio::test]
+async fn the_access_log_keeps_its_entries_through_migration_14() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(dir.path());
+    let at = t(0).timestamp_millis();
+    let store = SqliteStore::open(&path, SqliteOptions::default())
+        .await
+        .expect("open");
+    store.insert_practice(&practice("X00001")).await.unwrap();
+    store
+        .insert_patient(&patient("42", "X00001"))
+        .await
+        .unwrap();
+    store.close().await;
+    {
+        // Back to schema version 13: the log as migration 0002 made it, holding three
+        // entries of one instant.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "DROP TABLE record_accesses;
+             CREATE TABLE record_accesses (
+                 id           INTEGER PRIMARY KEY AUTOINCREMENT,
+                 patient_id   TEXT    NOT NULL REFERENCES patients (id),
+                 at_ms        INTEGER NOT NULL,
+                 accessed_by  TEXT    NOT NULL,
+                 organisation TEXT    NOT NULL,
+                 access_type  TEXT    NOT NULL,
+                 method       TEXT    NOT NULL
+             ) STRICT;
+             CREATE INDEX record_accesses_patient_at_idx ON record_accesses (patient_id, at_ms);
+             PRAGMA user_version = 13;",
+        )
+        .unwrap();
+        for (id, what) in [
+            (7, "Viewed record"),
+            (8, "Viewed documents"),
+            (9, "Viewed record"),
+        ] {
+            conn.execute(
+                "INSERT INTO record_accesses (id, patient_id, at_ms, accessed_by, organisation,
+                                              access_type, method)
+                 VALUES (?1, '42', ?2, 'Ada Example (Example App)', 'Practice 1', ?3, 'Online')",
+                rusqlite::params![id, at, what],
+            )
+            .unwrap();
+        }
+    }
+
+    let store = SqliteStore::open(&path, SqliteOptions::default())
+        .await
+        .expect("open");
+    let entry = RecordAccess {
+        patient_id: "42".into(),
+        at: t(0),
+        accessed_by: "Ada Example (Example App)".into(),
+        organisation: "Practice 1".into(),
+        access_type: "Viewed appointments".into(),
+        method: "Online".into(),
+    };
+    store.insert_record_access(&entry).await.unwrap();
+    let listed: Vec<String> = store
+        .record_accesses("42", t(0), t(1))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.access_type)
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            "Viewed record",
+            "Viewed documents",
+            "Viewed record",
+            "Viewed appointments"
+        ]
+    );
+    store.close().await;
+
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let (sql, last): (String, i64) = conn
+        .query_row(
+            "SELECT (SELECT sql FROM sqlite_schema WHERE name = 'record_accesses'),
+                    (SELECT max(id) FROM record_accesses)",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .unwrap();
+    assert!(!sql.contains("AUTOINCREMENT"), "{sql}");
+    assert_eq!(last, 10, "the new entry is numbered after the kept ones");
 }
 
 #[tokio::test]
