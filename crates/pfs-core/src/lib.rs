@@ -41,6 +41,7 @@ pub mod secrets;
 pub mod services;
 pub mod session;
 pub mod store;
+mod touches;
 pub mod uktime;
 mod version;
 
@@ -113,6 +114,8 @@ pub struct Pfs {
     /// `RequestPatientRecord`'s events and `MessagesView`'s messages as last encoded (see
     /// `reply_cache.rs`).
     reply_cache: reply_cache::ReplyCache,
+    /// The sessions whose activity this instance began writing lately (see `touches.rs`).
+    recent_touches: touches::RecentTouches,
 }
 
 impl Pfs {
@@ -149,6 +152,7 @@ impl Pfs {
             read_log: group_commit::GroupCommit::new(access_log::write_reads, linger),
             faults: fault::Faults::default(),
             reply_cache: reply_cache::ReplyCache::new(config.reply_cache_bytes),
+            recent_touches: touches::RecentTouches::new(),
             config,
         })
     }

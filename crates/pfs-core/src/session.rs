@@ -188,20 +188,28 @@ impl Pfs {
     }
 
     /// Records activity (and a new selected patient), skipping the write when nothing would change
-    /// but the time by less than [`TOUCH_GRANULARITY`].
+    /// but the time by less than [`TOUCH_GRANULARITY`], or when another request of the session
+    /// began that write on this instance less than that ago (`touches.rs`).
     pub(crate) async fn touch(
         &self,
         s: &ActiveSession,
         select: Option<&str>,
     ) -> Result<(), DomainError> {
         let now = self.clock.now();
+        let hash = &s.record.suid_hash;
         let select = select.filter(|p| *p != s.record.selected_patient_id);
         if select.is_none() && now - s.record.last_seen_at < TOUCH_GRANULARITY {
             return Ok(());
         }
-        self.store
-            .touch_session(&s.record.suid_hash, select, now)
-            .await?;
+        // A new selected patient is written whatever this says; its time is noted all the same.
+        let claimed = self.recent_touches.claim(hash, now, TOUCH_GRANULARITY);
+        if select.is_none() && !claimed {
+            return Ok(());
+        }
+        if let Err(e) = self.store.touch_session(hash, select, now).await {
+            self.recent_touches.release(hash);
+            return Err(e.into());
+        }
         Ok(())
     }
 
