@@ -6,8 +6,27 @@ use pfs_core::model::RecordAccess;
 use pfs_core::store::*;
 use tokio_postgres::Row;
 
-use super::sql::{AccessParams, Cols, execute, ms, query_all};
+use super::sql::{AccessGroupParams, AccessParams, Cols, execute, ms, query_all};
 use super::{Params, PostgresStore};
+
+/// The grouped insert into the log, `$1`…`$6` the entries' columns ([`AccessGroupParams`]): it
+/// keeps only the entries whose patient exists (the table has no foreign key, migration 0015),
+/// and numbers the rows in the group's order (`ORDER BY u.ord`; the join with `patients` may
+/// return them in any order), so that entries of the same instant are listed as they were
+/// logged. A statement may put a data-modifying CTE before it, with parameters from `$7`.
+macro_rules! insert_log_group_sql {
+    () => {
+        "INSERT INTO record_accesses
+             (patient_id, at_ms, accessed_by, organisation, access_type, method)
+         SELECT u.patient_id, u.at_ms, u.accessed_by, u.organisation, u.access_type, u.method
+         FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[])
+             WITH ORDINALITY
+             AS u(patient_id, at_ms, accessed_by, organisation, access_type, method, ord)
+         WHERE EXISTS (SELECT 1 FROM patients p WHERE p.id = u.patient_id)
+         ORDER BY u.ord"
+    };
+}
+pub(super) use insert_log_group_sql;
 
 fn record_access_row(row: &Row) -> StoreResult<RecordAccess> {
     let c = Cols::new(row, "record_accesses");
@@ -37,29 +56,16 @@ impl AccessLogStore for PostgresStore {
     }
 
     async fn insert_record_accesses(&self, accesses: &[RecordAccess]) -> StoreResult<()> {
-        // One statement for the group, whatever its size. The rows are numbered in the group's
-        // order (`ORDER BY u.ord`; the join with `patients` may return them in any order), so
-        // that entries of the same instant are listed as they were logged.
-        let sql = "INSERT INTO record_accesses
-                 (patient_id, at_ms, accessed_by, organisation, access_type, method)
-             SELECT u.patient_id, u.at_ms, u.accessed_by, u.organisation, u.access_type, u.method
-             FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[])
-                 WITH ORDINALITY
-                 AS u(patient_id, at_ms, accessed_by, organisation, access_type, method, ord)
-             WHERE EXISTS (SELECT 1 FROM patients p WHERE p.id = u.patient_id)
-             ORDER BY u.ord";
-        let column =
-            |f: fn(&RecordAccess) -> &str| -> Vec<&str> { accesses.iter().map(f).collect() };
-        let (patients, by, organisations, types, methods) = (
-            column(|a| &a.patient_id),
-            column(|a| &a.accessed_by),
-            column(|a| &a.organisation),
-            column(|a| &a.access_type),
-            column(|a| &a.method),
-        );
-        let at: Vec<i64> = accesses.iter().map(|a| ms(a.at)).collect();
-        let params: Params = &[&patients, &at, &by, &organisations, &types, &methods];
-        execute(&self.db, "record_accesses", sql, params).await?;
+        // One statement for the group, whatever its size.
+        let entries: Vec<&RecordAccess> = accesses.iter().collect();
+        let group = AccessGroupParams::new(&entries);
+        execute(
+            &self.db,
+            "record_accesses",
+            insert_log_group_sql!(),
+            &group.params(),
+        )
+        .await?;
         Ok(())
     }
 

@@ -16,7 +16,10 @@ use pfs_core::store::{MedicationStore, StoreError, StoreResult};
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
-use super::sql::{AccessParams, Cols, date_text, execute, ms, opt_ms, query_all, query_opt};
+use super::access_log::insert_log_group_sql;
+use super::sql::{
+    AccessGroupParams, AccessParams, Cols, date_text, execute, ms, opt_ms, query_all, query_opt,
+};
 use super::{Params, PostgresStore};
 
 /// Selects a course's columns (as read by `course_at`) from `medication_courses c`.
@@ -366,23 +369,17 @@ impl MedicationStore for PostgresStore {
     async fn record_medication_views(&self, views: &[MedicationView]) -> StoreResult<()> {
         // One statement for the whole group. A session may appear twice in a group (two reads
         // at once): only its later view is recorded, since one statement cannot update a row
-        // twice. A view of a session purged meanwhile records nothing but its log entry. The
-        // log's rows are numbered in the group's order, as in `insert_record_accesses`.
-        let sql = "WITH viewed AS (
+        // twice. A view of a session purged meanwhile records nothing but its log entry.
+        let sql = concat!(
+            "WITH viewed AS (
                  INSERT INTO medication_list_views (suid_hash, patient_id, version)
                  SELECT v.suid_hash, v.patient_id, v.version
-                 FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v(suid_hash, patient_id, version)
+                 FROM unnest($7::text[], $8::text[], $9::bigint[]) AS v(suid_hash, patient_id, version)
                  WHERE EXISTS (SELECT 1 FROM sessions s WHERE s.suid_hash = v.suid_hash)
                  ON CONFLICT (suid_hash, patient_id) DO UPDATE SET version = EXCLUDED.version
-             )
-             INSERT INTO record_accesses
-                 (patient_id, at_ms, accessed_by, organisation, access_type, method)
-             SELECT u.patient_id, u.at_ms, u.accessed_by, u.organisation, u.access_type, u.method
-             FROM unnest($4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[])
-                 WITH ORDINALITY
-                 AS u(patient_id, at_ms, accessed_by, organisation, access_type, method, ord)
-             WHERE EXISTS (SELECT 1 FROM patients p WHERE p.id = u.patient_id)
-             ORDER BY u.ord";
+             ) ",
+            insert_log_group_sql!()
+        );
         let mut latest: Vec<(&MedicationView, i64)> = Vec::with_capacity(views.len());
         for v in views.iter().rev() {
             let Some(version) = v.version else { continue };
@@ -396,28 +393,10 @@ impl MedicationStore for PostgresStore {
         let suids: Vec<&str> = latest.iter().map(|(v, _)| v.suid_hash.as_str()).collect();
         let patients: Vec<&str> = latest.iter().map(|(v, _)| v.patient_id.as_str()).collect();
         let versions: Vec<i64> = latest.iter().map(|&(_, version)| version).collect();
-        let log = |f: fn(&RecordAccess) -> &str| -> Vec<&str> {
-            views.iter().map(|v| f(&v.log)).collect()
-        };
-        let (log_patients, by, organisations, types, methods) = (
-            log(|l| &l.patient_id),
-            log(|l| &l.accessed_by),
-            log(|l| &l.organisation),
-            log(|l| &l.access_type),
-            log(|l| &l.method),
-        );
-        let at: Vec<i64> = views.iter().map(|v| ms(v.log.at)).collect();
-        let params: Params = &[
-            &suids,
-            &patients,
-            &versions,
-            &log_patients,
-            &at,
-            &by,
-            &organisations,
-            &types,
-            &methods,
-        ];
+        let entries: Vec<&RecordAccess> = views.iter().map(|v| &v.log).collect();
+        let log = AccessGroupParams::new(&entries);
+        let [p1, p2, p3, p4, p5, p6] = log.params();
+        let params: Params = &[p1, p2, p3, p4, p5, p6, &suids, &patients, &versions];
         execute(&self.db, "medication_list_views", sql, params).await?;
         Ok(())
     }

@@ -39,6 +39,42 @@ impl<'a> AccessParams<'a> {
     }
 }
 
+/// A group of access-log entries as the six arrays of `insert_log_group_sql!`, column by
+/// column in the group's order.
+pub(super) struct AccessGroupParams<'a> {
+    patients: Vec<&'a str>,
+    at_ms: Vec<i64>,
+    by: Vec<&'a str>,
+    organisations: Vec<&'a str>,
+    types: Vec<&'a str>,
+    methods: Vec<&'a str>,
+}
+
+impl<'a> AccessGroupParams<'a> {
+    pub(super) fn new(entries: &[&'a RecordAccess]) -> Self {
+        let column = |f: fn(&'a RecordAccess) -> &'a str| entries.iter().map(|&a| f(a)).collect();
+        AccessGroupParams {
+            patients: column(|a| &a.patient_id),
+            at_ms: entries.iter().map(|a| ms(a.at)).collect(),
+            by: column(|a| &a.accessed_by),
+            organisations: column(|a| &a.organisation),
+            types: column(|a| &a.access_type),
+            methods: column(|a| &a.method),
+        }
+    }
+
+    pub(super) fn params(&self) -> [&(dyn ToSql + Sync); 6] {
+        [
+            &self.patients,
+            &self.at_ms,
+            &self.by,
+            &self.organisations,
+            &self.types,
+            &self.methods,
+        ]
+    }
+}
+
 pub(super) async fn query_opt<T>(
     db: &Db,
     table: &'static str,
