@@ -4,34 +4,35 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use pfs_core::model::RecordAccess;
-use pfs_core::store::{AccessLogStore, StoreResult};
+use pfs_core::store::{AccessLogStore, StoreError, StoreResult};
 use rusqlite::{Connection, Row, TransactionBehavior, params};
 
 use super::SqliteStore;
 use super::sql::{Cols, execute, map_err, ms, query_all};
 
-/// An entry, as it is.
+/// An entry: the foreign key refuses one whose patient does not exist.
 const INSERT: &str = "INSERT INTO record_accesses (patient_id, at_ms, accessed_by, organisation,
                                                    access_type, method)
                       VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
-/// An entry, unless its patient no longer exists.
-const INSERT_IF_PATIENT: &str = "INSERT INTO record_accesses (patient_id, at_ms, accessed_by,
-                                                              organisation, access_type, method)
-                                 SELECT ?1, ?2, ?3, ?4, ?5, ?6
-                                 WHERE EXISTS (SELECT 1 FROM patients WHERE id = ?1)";
 
 // Shared: appointment.rs logs bookings and cancellations in the same transaction.
-/// Appends an entry to a patient's access log.
+/// Appends an entry to a patient's access log (`NotFound` if there is no such patient).
 pub(super) fn insert_record_access(c: &Connection, access: &RecordAccess) -> StoreResult<()> {
     insert_with(c, INSERT, access)
 }
 
-/// Appends an entry written behind its reply: dropped if its patient no longer exists.
+/// Appends an entry written behind its reply: dropped if its patient no longer exists. The
+/// foreign key's refusal says so (it fails the statement only, not the transaction), which
+/// spares every entry a lookup of its own: an `INSERT … WHERE EXISTS` looked the patient up
+/// once for the condition and again for the key.
 pub(super) fn insert_record_access_behind(
     c: &Connection,
     access: &RecordAccess,
 ) -> StoreResult<()> {
-    insert_with(c, INSERT_IF_PATIENT, access)
+    match insert_with(c, INSERT, access) {
+        Err(StoreError::NotFound(_)) => Ok(()),
+        other => other,
+    }
 }
 
 fn insert_with(c: &Connection, sql: &str, access: &RecordAccess) -> StoreResult<()> {
