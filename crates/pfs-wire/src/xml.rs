@@ -12,7 +12,9 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use quick_xml::events::attributes::Attribute;
 use quick_xml::events::{BytesRef, BytesStart, Event};
+use quick_xml::name::QName;
 use quick_xml::reader::Reader;
 
 pub mod syntax;
@@ -479,31 +481,16 @@ fn open(
         return Err(XmlError::TooComplex);
     }
     let mut element = Element::new(start.local_name().as_ref());
-    // A value with no reference and no white space but the space is its own normalized value,
-    // and its characters were checked with the document's: the names and values the tag's
-    // check split are taken as they are, without quick-xml reading the tag again.
-    if raw
-        .iter()
-        .all(|(_, value)| !value.contains(['&', '\t', '\r', '\n']))
-    {
-        for (key, value) in raw {
-            if key == "xmlns" || key.starts_with("xmlns:") {
-                continue;
-            }
-            if value.len() > budget.limits.max_value_bytes {
-                return Err(XmlError::TooLong);
-            }
-            let local = key.rsplit(':').next().unwrap_or(key);
-            element.attrs.push((local.to_owned(), value.to_owned()));
-        }
-        return finish_attributes(reader, element);
-    }
-    for attr in start.attributes() {
-        let attr = attr.map_err(|e| malformed(reader, describe(&e.into())))?;
-        let key = attr.key.as_ref();
+    // The names and raw values as the tag's check split them: quick-xml only normalizes each
+    // value (line ends, white space, references), without reading the tag again.
+    for (key, raw) in raw {
         if key == "xmlns" || key.starts_with("xmlns:") {
             continue;
         }
+        let attr = Attribute {
+            key: QName(key),
+            value: Cow::Borrowed(raw),
+        };
         let value = attr
             .normalized_value(quick_xml::XmlVersion::Implicit1_0)
             .map_err(|e| match e {
@@ -513,18 +500,14 @@ fn open(
         if value.len() > budget.limits.max_value_bytes {
             return Err(XmlError::TooLong);
         }
-        // The raw text was checked already; a forbidden character here came from a reference.
-        if !is_xml_text(&value) {
+        // The raw text was checked with the document; a value normalizing changed may hold a
+        // forbidden character from a reference.
+        if matches!(value, Cow::Owned(_)) && !is_xml_text(&value) {
             return Err(XmlError::ForbiddenChar);
         }
         let local = key.rsplit(':').next().unwrap_or(key);
         element.attrs.push((local.to_owned(), value.into_owned()));
     }
-    finish_attributes(reader, element)
-}
-
-/// Refuses an element whose attributes share a local name.
-fn finish_attributes(reader: &Reader<&[u8]>, element: Element) -> Result<Element, XmlError> {
     if has_duplicate_names(&element.attrs) {
         return Err(malformed(
             reader,
@@ -996,9 +979,9 @@ mod tests {
             proptest::prop_assert_eq!(fast, escape_char_by_char(&raw));
         }
 
-        /// An element whose values need no normalizing takes the tag's raw values; one with a
-        /// reference in any value goes through quick-xml's normalizing. A value reads the same
-        /// either way, and so does the outcome of parsing.
+        /// A value reads the same whether or not another value of its element needs
+        /// normalizing (a reference), and so does the outcome of parsing: each value is
+        /// normalized on its own, from the raw text the tag's check split.
         #[test]
         fn a_value_reads_the_same_with_or_without_normalizing(
             value in "([ a-z0-9=>/:'.-]|\\PC|\u{e9}){0,16}",
