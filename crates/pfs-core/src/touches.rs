@@ -14,6 +14,7 @@
 //! has taken since only writes again. A session is wrongly skipped only when another shares
 //! its 64-bit tag, and then its activity is late by at most the granularity.
 
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use chrono::{DateTime, Duration, Utc};
@@ -70,17 +71,12 @@ impl RecentTouches {
     }
 }
 
-/// The first 16 hex digits of the hash (a SHA-256, so evenly spread); any other text is
-/// hashed by its bytes instead.
+/// A 64-bit tag of the hash. Computed only when a session's write is due (once per
+/// granularity), so the standard hasher's cost does not matter.
 fn tag_of(suid_hash: &str) -> u64 {
-    suid_hash
-        .get(..16)
-        .and_then(|head| u64::from_str_radix(head, 16).ok())
-        .unwrap_or_else(|| {
-            suid_hash.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-            })
-        })
+    let mut h = DefaultHasher::new();
+    suid_hash.hash(&mut h);
+    h.finish()
 }
 
 fn index_of(tag: u64) -> usize {
