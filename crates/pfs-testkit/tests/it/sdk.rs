@@ -119,8 +119,24 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Capture {
 impl Capture {
     /// Installs the capture for this thread (the tests run on a current-thread runtime, so the
     /// SDK's tasks run here too).
+    ///
+    /// tracing decides once per callsite whether anyone is interested, asking the subscriber of
+    /// whichever thread reaches it first. Another test using the SDK on a thread without a
+    /// subscriber would answer "never" for `pfs.call`, and this thread's capture would see no
+    /// span. A process-wide registry with no layers answers "always" on every thread (it records
+    /// nothing); each span is then offered to the current thread's subscriber.
     fn install(&self) -> tracing::subscriber::DefaultGuard {
-        tracing::subscriber::set_default(tracing_subscriber::registry().with(self.clone()))
+        static EVERY_THREAD_INTERESTED: std::sync::Once = std::sync::Once::new();
+        EVERY_THREAD_INTERESTED.call_once(|| {
+            tracing::subscriber::set_global_default(tracing_subscriber::registry())
+                .expect("no other test sets a global subscriber");
+        });
+        let guard =
+            tracing::subscriber::set_default(tracing_subscriber::registry().with(self.clone()));
+        // A callsite first reached while the global registry was being set may have kept its
+        // "never": ask again now that both subscribers are in place.
+        tracing::callsite::rebuild_interest_cache();
+        guard
     }
 
     /// The fields of every `pfs.call` span, in order.
@@ -530,4 +546,28 @@ async fn the_exchange_observer_sees_each_attempt() {
         .unwrap();
     assert!(closed.check_version().await.is_err());
     assert_eq!(seen.lock().unwrap().len(), 3);
+}
+
+/// The capture's own check: a thread with no subscriber that reaches the `pfs.call` span first
+/// must not hide the span from this thread's capture (tracing asks only once per callsite). Run
+/// alone, the other thread is first for certain; in the whole suite some test was first.
+#[tokio::test(flavor = "current_thread")]
+async fn the_capture_sees_calls_after_a_thread_without_a_subscriber_made_one() {
+    let capture = Capture::default();
+    let _guard = capture.install();
+    let t = Arc::new(TestServer::start().await.unwrap());
+    let elsewhere = Arc::clone(&t);
+    tokio::task::spawn_blocking(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async { elsewhere.login("Jones").await.unwrap() });
+    })
+    .await
+    .unwrap();
+
+    t.login("Jones").await.unwrap();
+    let call = capture.last_call("Authenticate");
+    assert_eq!(field(&call, "outcome"), "ok");
 }
